@@ -1,0 +1,4 @@
+//! Views used by more than one page.
+
+pub mod error_view;
+pub mod layout;

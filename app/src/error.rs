@@ -1,0 +1,33 @@
+//! The error every server function returns, as the UI sees it.
+//!
+//! Variants say what the person can do about it; none carries internal detail. The server logs the cause of
+//! an [`ApiError::Internal`] before returning it (see `server/src/error.rs`).
+
+use leptos::server_fn::{
+    codec::JsonEncoding,
+    error::{FromServerFnError, ServerFnErrorErr},
+};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum ApiError {
+    /// Something failed on the server. The cause is in the server's log, not here.
+    #[error("Something went wrong on the server. It has been logged; please try again.")]
+    Internal,
+    /// The request never got a proper answer: the network, a proxy, or a malformed response.
+    #[error("Could not reach Berth's server ({0}). Check your connection and try again.")]
+    Transport(String),
+}
+
+impl FromServerFnError for ApiError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        match value {
+            // A server-side failure that did not come from our own code (for example a missing context):
+            // still an internal error, never its text.
+            ServerFnErrorErr::ServerError(_) | ServerFnErrorErr::MiddlewareError(_) => Self::Internal,
+            other => Self::Transport(other.to_string()),
+        }
+    }
+}

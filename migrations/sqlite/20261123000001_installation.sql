@@ -1,0 +1,7 @@
+-- Identifies this installation of Berth: created with the database, never changed. Shown on the status card,
+-- and meant for labelling what this installation creates in a cluster that several installations share.
+CREATE TABLE installation (
+    singleton  INTEGER PRIMARY KEY CHECK (singleton = 1),
+    id         TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);

@@ -1,0 +1,119 @@
+//! Berth's server: serves the Leptos app (pages and server functions), the health probes and the static
+//! site, and owns every piece of I/O the app reaches through its ports.
+//!
+//! `main.rs` only parses arguments and wires signals; everything else is here so tests can build the same
+//! server on port 0 with a database of their own.
+
+pub mod config;
+pub mod health;
+pub mod state;
+pub mod store;
+pub mod system;
+pub mod telemetry;
+
+use std::future::{Future, IntoFuture};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use app::ports::Ports;
+use axum::{Router, http::HeaderName, routing::get};
+use chrono::Utc;
+use leptos::config::{Env, LeptosOptions};
+use leptos::prelude::provide_context;
+use leptos_axum::{LeptosRoutes, file_and_error_handler_with_context, generate_route_list};
+use tokio::net::TcpListener;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+
+use crate::config::Config;
+use crate::state::AppState;
+use crate::store::Store;
+use crate::system::SystemService;
+
+const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
+
+/// A server ready to accept connections: its database is open and migrated.
+pub struct Berth {
+    router: Router,
+    store: Store,
+}
+
+impl Berth {
+    /// Opens the database, applies migrations and assembles the router. Fails with the reason if the
+    /// database cannot be opened or migrated.
+    pub async fn build(config: &Config) -> anyhow::Result<Self> {
+        let started_at = Utc::now();
+        let store = Store::open(&config.database).await.context("database")?;
+        let installation = store
+            .installation(&uuid::Uuid::new_v4().to_string(), started_at)
+            .await
+            .context("database: reading the installation id")?;
+        tracing::info!(installation = %installation.id, "database ready");
+
+        let ports = Ports { system: Arc::new(SystemService { installation, started_at }) };
+        let state = AppState { leptos: leptos_options(config), store: store.clone() };
+        Ok(Self { router: router(state, ports), store })
+    }
+
+    /// The database, for tests that need to break it.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Serves until `shutdown` completes, then lets requests in flight finish for at most `grace`.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+        grace: Duration,
+    ) -> anyhow::Result<()> {
+        let signalled = Arc::new(tokio::sync::Notify::new());
+        let notify = signalled.clone();
+        let server = axum::serve(listener, self.router).with_graceful_shutdown(async move {
+            shutdown.await;
+            tracing::info!(grace_seconds = grace.as_secs(), "shutting down: finishing requests in flight");
+            notify.notify_one();
+        });
+        let deadline = async move {
+            signalled.notified().await;
+            tokio::time::sleep(grace).await;
+        };
+        tokio::select! {
+            result = server.into_future() => result.context("HTTP server")?,
+            () = deadline => tracing::warn!("shutdown grace period over: closing remaining connections"),
+        }
+        self.store.close().await;
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+/// Leptos's settings, derived from Berth's configuration so there is one source of truth (Leptos's own
+/// `LEPTOS_*` variables are not read).
+fn leptos_options(config: &Config) -> LeptosOptions {
+    LeptosOptions::builder()
+        .output_name(app::BUNDLE_NAME)
+        .site_root(config.site_root.to_string_lossy().into_owned())
+        .site_pkg_dir("pkg")
+        .site_addr(config.listen)
+        .env(Env::PROD)
+        .build()
+}
+
+/// Every route: probes, pages, server functions, and static files (with the not-found page as fallback).
+fn router(state: AppState, ports: Ports) -> Router {
+    let context = move || provide_context(ports.clone());
+    let leptos = state.leptos.clone();
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .leptos_routes_with_context(&state, generate_route_list(app::App), context.clone(), move || {
+            app::shell(leptos.clone())
+        })
+        .fallback(file_and_error_handler_with_context::<AppState, _>(context, app::shell))
+        .layer(telemetry::http_trace_layer())
+        // Layers run outside-in from the bottom: the id is set first, seen by the trace span, and echoed back.
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID_HEADER))
+        .layer(SetRequestIdLayer::new(REQUEST_ID_HEADER, MakeRequestUuid))
+        .with_state(state)
+}

@@ -1,0 +1,29 @@
+//! The server's answers about itself: implements [`app::ports::SystemPort`].
+
+use app::api::server_info::ServerInfo;
+use app::error::ApiError;
+use app::ports::SystemPort;
+use chrono::{DateTime, Utc};
+
+use crate::store::Installation;
+
+/// Berth's version, the same for every crate of the workspace.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+#[derive(Debug, Clone)]
+pub struct SystemService {
+    pub installation: Installation,
+    pub started_at: DateTime<Utc>,
+}
+
+#[async_trait::async_trait]
+impl SystemPort for SystemService {
+    async fn server_info(&self) -> Result<ServerInfo, ApiError> {
+        Ok(ServerInfo {
+            version: VERSION.to_string(),
+            installation_id: self.installation.id.clone(),
+            started_at: self.started_at,
+            answered_at: Utc::now(),
+        })
+    }
+}

@@ -1,0 +1,73 @@
+//! Server-side rendering: the HTML a browser without JavaScript (or curl) receives is the whole page.
+
+use crate::support::{TestServer, client};
+
+async fn get_page(server: &TestServer, path: &str) -> (u16, String) {
+    let response = client().get(server.url(path)).send().await.unwrap();
+    let status = response.status().as_u16();
+    if status == 200 {
+        let content_type = response.headers()["content-type"].to_str().unwrap().to_string();
+        assert!(content_type.starts_with("text/html"), "{path}: {content_type}");
+    }
+    (status, response.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn home_page_is_complete_without_javascript() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&dir).await;
+    let (status, html) = get_page(&server, "/").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("<title>Berth</title>"), "title: {html}");
+    for link in ["New request", "My requests", "Approvals", "Admin"] {
+        assert!(html.contains(&format!(">{link}</a>")), "navigation lacks {link}");
+    }
+    assert!(html.contains("Not signed in"), "sign-in area");
+    // The server status is rendered on the server, not left to a loading placeholder.
+    let version = format!(r#"data-testid="version">{}</dd>"#, berth_server::system::VERSION);
+    assert!(html.contains(&version), "version in SSR output: {html}");
+    assert!(!html.contains("Asking the server"), "no loading placeholder left behind");
+    // The page loads the bundle the build produces.
+    assert!(html.contains("/pkg/berth.js") && html.contains("/pkg/berth_bg.wasm"), "bundle links: {html}");
+    assert!(html.contains(r#"href="/pkg/berth.css""#), "stylesheet");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn navigation_pages_render_with_their_titles() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&dir).await;
+    for (path, title) in
+        [("/requests/new", "New request"), ("/requests", "My requests"), ("/approvals", "Approvals"), ("/admin", "Admin")]
+    {
+        let (status, html) = get_page(&server, path).await;
+        assert_eq!(status, 200, "{path}");
+        assert!(html.contains(&format!("<title>{title} · Berth</title>")), "{path}: {html}");
+        assert!(html.contains(&format!("<h1>{title}</h1>")), "{path}");
+        assert!(html.contains(r#"aria-current="page""#), "{path}: the active link is marked");
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn unknown_paths_get_the_not_found_page_with_status_404() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&dir).await;
+    for path in ["/no-such-page", "/requests/new/extra", "/pkg/missing.js"] {
+        let (status, html) = get_page(&server, path).await;
+        assert_eq!(status, 404, "{path}");
+        assert!(html.contains("<title>Page not found · Berth</title>"), "{path}: {html}");
+        assert!(html.contains("Go to the home page"), "{path}");
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn public_assets_are_served_from_the_site_root() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&dir).await;
+    let response = client().get(server.url("/favicon.svg")).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "image/svg+xml");
+    server.stop().await;
+}

@@ -36,3 +36,44 @@ PATH="$(berth_tool_path):$PATH"
 export PATH
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+# A free TCP port on loopback (the kernel picks it; released before use, so a race is possible but rare).
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+# Builds the site (WASM bundle, stylesheet, assets) and the server binary in release mode with cargo-leptos.
+# The served binary must come from the same build as the bundle: a mismatch fails to hydrate.
+build_release() {
+  log "cargo leptos build --release"
+  (cd "$REPO_ROOT" && cargo leptos build --release)
+}
+
+# Starts the release server in the background on 127.0.0.1:$1 with its data under $2, writing its log to
+# $2/berth.log, and waits until /readyz answers. Sets BERTH_PID. Extra BERTH_* settings pass through.
+start_release_server() {
+  local port="$1" data="$2"
+  mkdir -p "$data"
+  BERTH_LISTEN="127.0.0.1:$port" \
+    BERTH_DATABASE__URL="sqlite://$data/berth.db" \
+    BERTH_SITE_ROOT="$REPO_ROOT/target/site" \
+    "$REPO_ROOT/target/release/berth" >"$data/berth.log" 2>&1 &
+  BERTH_PID=$!
+  local deadline=$((SECONDS + 60))
+  until curl -fsS -o /dev/null "http://127.0.0.1:$port/readyz" 2>/dev/null; do
+    if ! kill -0 "$BERTH_PID" 2>/dev/null; then
+      cat "$data/berth.log" >&2
+      log "berth exited before it was ready"
+      return 1
+    fi
+    [ "$SECONDS" -lt "$deadline" ] || { log "berth not ready within 60 s"; return 1; }
+    sleep 0.05
+  done
+}
+
+stop_release_server() {
+  [ -n "${BERTH_PID:-}" ] || return 0
+  kill -TERM "$BERTH_PID" 2>/dev/null || true
+  wait "$BERTH_PID" 2>/dev/null || true
+  BERTH_PID=""
+}

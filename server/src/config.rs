@@ -88,9 +88,10 @@ impl Config {
             figment = figment.merge(Toml::file_exact(path));
         }
         let env = Env::prefixed(ENV_PREFIX).split("__").ignore(&["config"]);
-        let config: Config = figment.merge(env).extract().map_err(|error| ConfigError {
-            problems: error.into_iter().map(|e| format!("  - {e}")).collect(),
-        })?;
+        let config: Config = figment
+            .merge(env)
+            .extract()
+            .map_err(|error| ConfigError { problems: error.into_iter().map(|e| format!("  - {e}")).collect() })?;
         config.validate()?;
         Ok(config)
     }
@@ -126,6 +127,8 @@ pub fn redact_url(url: &str) -> String {
 }
 
 #[cfg(test)]
+// figment's `Jail` closures must return its (large) error type.
+#[allow(clippy::result_large_err)]
 mod tests {
     use super::*;
     use figment::Jail;

@@ -71,16 +71,17 @@ impl Store {
     /// This installation's identity, created on first call and the same ever after (also when several
     /// servers start at once: the insert is a no-op for all but the first).
     pub async fn installation(&self, new_id: &str, now: DateTime<Utc>) -> Result<Installation> {
-        sqlx::query("INSERT INTO installation (singleton, id, created_at) VALUES (1, ?, ?) ON CONFLICT (singleton) DO NOTHING")
-            .bind(new_id)
-            .bind(now)
-            .execute(&self.pool)
-            .await?;
-        let (id, created_at) = sqlx::query_as::<_, (String, DateTime<Utc>)>(
-            "SELECT id, created_at FROM installation WHERE singleton = 1",
+        sqlx::query(
+            "INSERT INTO installation (singleton, id, created_at) VALUES (1, ?, ?) ON CONFLICT (singleton) DO NOTHING",
         )
-        .fetch_one(&self.pool)
+        .bind(new_id)
+        .bind(now)
+        .execute(&self.pool)
         .await?;
+        let (id, created_at) =
+            sqlx::query_as::<_, (String, DateTime<Utc>)>("SELECT id, created_at FROM installation WHERE singleton = 1")
+                .fetch_one(&self.pool)
+                .await?;
         Ok(Installation { id, created_at })
     }
 

@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use axum::{extract::Request, http::Response};
 use tower_http::{
+    classify::{ServerErrorsAsFailures, SharedClassifier},
     request_id::RequestId,
     trace::{MakeSpan, OnResponse, TraceLayer},
-    classify::{ServerErrorsAsFailures, SharedClassifier},
 };
 use tracing::Span;
 use tracing_subscriber::{EnvFilter, fmt, prelude::*};
@@ -24,7 +24,9 @@ pub fn init(config: &LogConfig) -> anyhow::Result<()> {
     let registry = tracing_subscriber::registry().with(filter);
     match config.format {
         LogFormat::Human => registry.with(fmt::layer().compact()).try_init()?,
-        LogFormat::Json => registry.with(fmt::layer().json().flatten_event(true).with_current_span(false)).try_init()?,
+        LogFormat::Json => {
+            registry.with(fmt::layer().json().flatten_event(true).with_current_span(false)).try_init()?
+        }
     }
     Ok(())
 }
@@ -40,11 +42,8 @@ pub struct RequestSpan;
 
 impl<B> MakeSpan<B> for RequestSpan {
     fn make_span(&mut self, request: &Request<B>) -> Span {
-        let request_id = request
-            .extensions()
-            .get::<RequestId>()
-            .and_then(|id| id.header_value().to_str().ok())
-            .unwrap_or("-");
+        let request_id =
+            request.extensions().get::<RequestId>().and_then(|id| id.header_value().to_str().ok()).unwrap_or("-");
         tracing::info_span!("http", method = %request.method(), path = request.uri().path(), request_id)
     }
 }

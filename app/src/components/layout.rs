@@ -4,12 +4,8 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 
 /// The pages in the navigation, in order. Later issues restrict them by role.
-const NAVIGATION: [(&str, &str); 4] = [
-    ("/requests/new", "New request"),
-    ("/requests", "My requests"),
-    ("/approvals", "Approvals"),
-    ("/admin", "Admin"),
-];
+const NAVIGATION: [(&str, &str); 4] =
+    [("/requests/new", "New request"), ("/requests", "My requests"), ("/approvals", "Approvals"), ("/admin", "Admin")];
 
 #[component]
 pub fn Layout(children: Children) -> impl IntoView {

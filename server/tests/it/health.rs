@@ -18,10 +18,7 @@ async fn readyz_is_ready_when_the_database_answers() {
     let server = TestServer::start(&dir).await;
     let response = client().get(server.url("/readyz")).send().await.unwrap();
     assert_eq!(response.status(), 200);
-    assert_eq!(
-        response.json::<Value>().await.unwrap(),
-        json!({ "status": "ready", "checks": { "database": "ok" } })
-    );
+    assert_eq!(response.json::<Value>().await.unwrap(), json!({ "status": "ready", "checks": { "database": "ok" } }));
     server.stop().await;
 }
 

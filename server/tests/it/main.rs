@@ -1,5 +1,8 @@
 //! Integration tests: the whole server on port 0 with a real SQLite database of its own per test.
 
+// Test code: a panic is the failure report. (clippy.toml allows this in #[test] functions only, not helpers.)
+#![allow(clippy::unwrap_used)]
+
 mod binary;
 mod health;
 mod pages;

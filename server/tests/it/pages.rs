@@ -37,9 +37,12 @@ async fn home_page_is_complete_without_javascript() {
 async fn navigation_pages_render_with_their_titles() {
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start(&dir).await;
-    for (path, title) in
-        [("/requests/new", "New request"), ("/requests", "My requests"), ("/approvals", "Approvals"), ("/admin", "Admin")]
-    {
+    for (path, title) in [
+        ("/requests/new", "New request"),
+        ("/requests", "My requests"),
+        ("/approvals", "Approvals"),
+        ("/admin", "Admin"),
+    ] {
         let (status, html) = get_page(&server, path).await;
         assert_eq!(status, 200, "{path}");
         assert!(html.contains(&format!("<title>{title} · Berth</title>")), "{path}: {html}");

@@ -1,0 +1,31 @@
+// The server function round trip behind "Check again".
+import { expect, test, waitForHydration } from "./fixtures";
+
+test("check again asks the server anew", async ({ page, javaScriptEnabled }) => {
+  await page.goto("/");
+  const answeredAt = page.getByTestId("answered-at");
+  const before = await answeredAt.getAttribute("datetime");
+  expect(before).not.toBeNull();
+
+  if (javaScriptEnabled) {
+    await waitForHydration(page);
+    // Handled in the page by the WASM client: no navigation may happen. A full reload would drop this mark.
+    await page.evaluate(() => ((window as unknown as { berthMark: number }).berthMark = 1));
+    const call = page.waitForResponse((r) => r.url().endsWith("/api/server_info") && r.status() === 200);
+    await page.getByRole("button", { name: "Check again" }).click();
+    await call;
+    await expect(answeredAt).not.toHaveAttribute("datetime", before!);
+    expect(await page.evaluate(() => (window as unknown as { berthMark?: number }).berthMark)).toBe(1);
+  } else {
+    // Without JavaScript the form posts to the server function, which sends the browser back to the page.
+    await expect(page.locator(".shell")).not.toHaveAttribute("data-hydrated", "true");
+    await Promise.all([
+      page.waitForURL((url) => url.pathname === "/"),
+      page.getByRole("button", { name: "Check again" }).click(),
+    ]);
+    await expect(answeredAt).not.toHaveAttribute("datetime", before!);
+  }
+  const after = await answeredAt.getAttribute("datetime");
+  expect(Date.parse(after!)).toBeGreaterThan(Date.parse(before!));
+  await expect(page.getByTestId("version")).toHaveText(/^\d+\.\d+\.\d+/);
+});

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Prints the figures issues ask for, measured on this machine from the current release build:
+# bundle sizes, binary size, start-up time to /readyz and idle memory. Builds the release first if needed.
+#
+#   scripts/figures.sh            the table
+#   STARTS=10 scripts/figures.sh  more start-ups for the timing (default 5; the median is printed)
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+cd "$REPO_ROOT"
+
+build_release >/dev/null 2>&1 || build_release
+
+kib() { awk -v b="$1" 'BEGIN { printf "%.1f KiB", b / 1024 }'; }
+raw_and_gzip() {
+  local file="$1"
+  printf '%s raw, %s gzipped' "$(kib "$(stat -c %s "$file")")" "$(kib "$(gzip -9 -c "$file" | wc -c)")"
+}
+
+pkg="target/site/pkg"
+echo "| figure | value |"
+echo "|---|---|"
+echo "| WASM bundle (berth_bg.wasm) | $(raw_and_gzip "$pkg/berth_bg.wasm") |"
+echo "| JS glue (berth.js) | $(raw_and_gzip "$pkg/berth.js") |"
+echo "| stylesheet (berth.css) | $(raw_and_gzip "$pkg/berth.css") |"
+echo "| server binary (target/release/berth) | $(awk -v b="$(stat -c %s target/release/berth)" 'BEGIN { printf "%.1f MiB", b / 1048576 }') |"
+
+# Start-up: from exec to the first 200 from /readyz, each time with a fresh database (migrations included).
+starts="${STARTS:-5}"
+times=()
+for _ in $(seq "$starts"); do
+  work="$(mktemp -d)"
+  port="$(free_port)"
+  t0=$(date +%s%N)
+  start_release_server "$port" "$work"
+  t1=$(date +%s%N)
+  times+=($(((t1 - t0) / 1000000)))
+  stop_release_server
+  rm -rf "$work"
+done
+median="$(printf '%s\n' "${times[@]}" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }')"
+echo "| start-up to /readyz, fresh database (median of $starts) | ${median} ms (all: ${times[*]}) |"
+
+# Idle memory: after start-up and one render of each page, then a pause.
+work="$(mktemp -d)"
+trap 'stop_release_server; rm -rf "$work"' EXIT
+port="$(free_port)"
+start_release_server "$port" "$work"
+for path in / /requests/new /requests /approvals /admin; do
+  curl -fsS -o /dev/null "http://127.0.0.1:$port$path"
+done
+sleep 2
+rss_kib="$(awk '/^VmRSS:/ { print $2 }' "/proc/$BERTH_PID/status")"
+echo "| server idle RSS (after one render of each page) | $(awk -v k="$rss_kib" 'BEGIN { printf "%.1f MiB", k / 1024 }') |"

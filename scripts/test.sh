@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Every check Berth has, in the order that fails fastest: formatting, lints, Rust tests, the release build,
+# then the browser suite against the running release server. This is the README's test command and CI's.
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+cd "$REPO_ROOT"
+
+started=$SECONDS
+bash scripts/tools.sh test
+
+log "cargo fmt --check"
+cargo fmt --all --check
+
+log "clippy: server side (ssr)"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+log "clippy: browser side (hydrate, wasm32)"
+cargo clippy -p app --all-targets --locked --no-default-features --features hydrate \
+  --target wasm32-unknown-unknown -- -D warnings
+
+log "Rust tests"
+cargo test --workspace --locked
+
+build_release
+
+log "end2end: type check"
+(cd end2end && npx --no-install tsc --noEmit)
+
+work="$(mktemp -d)"
+trap 'stop_release_server; rm -rf "$work"' EXIT
+port="$(free_port)"
+log "starting the release server on 127.0.0.1:$port"
+start_release_server "$port" "$work"
+
+log "Playwright (Chromium): js-off and js-on"
+(cd end2end && E2E_BASE_URL="http://127.0.0.1:$port" npx --no-install playwright test)
+
+log "all tests passed in $((SECONDS - started)) s"

@@ -50,7 +50,7 @@ build_release() {
 }
 
 # Starts the release server in the background on 127.0.0.1:$1 with its data under $2, writing its log to
-# $2/berth.log, and waits until /readyz answers. Sets BERTH_PID. Extra BERTH_* settings pass through.
+# $2/berth.log, and waits until /readyz answers. Sets SERVER_PID. Extra BERTH_* settings pass through.
 start_release_server() {
   local port="$1" data="$2"
   mkdir -p "$data"
@@ -58,10 +58,10 @@ start_release_server() {
     BERTH_DATABASE__URL="sqlite://$data/berth.db" \
     BERTH_SITE_ROOT="$REPO_ROOT/target/site" \
     "$REPO_ROOT/target/release/berth" >"$data/berth.log" 2>&1 &
-  BERTH_PID=$!
+  SERVER_PID=$!
   local deadline=$((SECONDS + 60))
   until curl -fsS -o /dev/null "http://127.0.0.1:$port/readyz" 2>/dev/null; do
-    if ! kill -0 "$BERTH_PID" 2>/dev/null; then
+    if ! kill -0 "$SERVER_PID" 2>/dev/null; then
       cat "$data/berth.log" >&2
       log "berth exited before it was ready"
       return 1
@@ -72,8 +72,8 @@ start_release_server() {
 }
 
 stop_release_server() {
-  [ -n "${BERTH_PID:-}" ] || return 0
-  kill -TERM "$BERTH_PID" 2>/dev/null || true
-  wait "$BERTH_PID" 2>/dev/null || true
-  BERTH_PID=""
+  [ -n "${SERVER_PID:-}" ] || return 0
+  kill -TERM "$SERVER_PID" 2>/dev/null || true
+  wait "$SERVER_PID" 2>/dev/null || true
+  SERVER_PID=""
 }

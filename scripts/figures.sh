@@ -49,5 +49,5 @@ for path in / /requests/new /requests /approvals /admin; do
   curl -fsS -o /dev/null "http://127.0.0.1:$port$path"
 done
 sleep 2
-rss_kib="$(awk '/^VmRSS:/ { print $2 }' "/proc/$BERTH_PID/status")"
+rss_kib="$(awk '/^VmRSS:/ { print $2 }' "/proc/$SERVER_PID/status")"
 echo "| server idle RSS (after one render of each page) | $(awk -v k="$rss_kib" 'BEGIN { printf "%.1f MiB", k / 1024 }') |"

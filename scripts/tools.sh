@@ -24,7 +24,7 @@ rust_parts() {
 install_crate_from_source() {
   local name="$1" version="$2" bin="$3"
   shift 3
-  local root="$BERTH_TOOLS/$name-$version"
+  local root="$TOOLS_DIR/$name-$version"
   [ -x "$root/bin/$bin" ] && return 0
   log "installing $name $version (once per version; takes minutes)"
   local work
@@ -44,7 +44,7 @@ install_crate_from_source() {
 }
 
 install_binaryen() {
-  local dir="$BERTH_TOOLS/binaryen-$BINARYEN_NPM_VERSION"
+  local dir="$TOOLS_DIR/binaryen-$BINARYEN_NPM_VERSION"
   [ -x "$dir/node_modules/.bin/wasm-opt" ] && return 0
   log "installing wasm-opt (npm binaryen $BINARYEN_NPM_VERSION)"
   mkdir -p "$dir.partial"
@@ -62,7 +62,7 @@ install_chromium() {
 }
 
 install_end2end_packages() {
-  local e2e="$BERTH_ROOT/end2end"
+  local e2e="$REPO_ROOT/end2end"
   # npm ci wipes node_modules every time; skip it when the lockfile has not changed since the last install.
   local stamp="$e2e/node_modules/.berth-lock-sha"
   local sha
@@ -73,7 +73,7 @@ install_end2end_packages() {
   echo "$sha" >"$stamp"
 }
 
-mkdir -p "$BERTH_TOOLS"
+mkdir -p "$TOOLS_DIR"
 rust_parts
 # cargo-leptos 0.3.11 pins cargo-util-schemas 0.14.2, which needs rustc 1.96.
 install_crate_from_source cargo-leptos "$CARGO_LEPTOS_VERSION" cargo-leptos cargo-util-schemas@0.14.1

@@ -31,3 +31,30 @@ impl FromServerFnError for ApiError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failures_inside_the_server_never_reveal_their_text() {
+        let error = ApiError::from_server_fn_error(ServerFnErrorErr::ServerError("db password=x".into()));
+        assert_eq!(error, ApiError::Internal);
+        assert!(!error.to_string().contains("password"));
+    }
+
+    #[test]
+    fn transport_failures_say_the_server_could_not_be_reached() {
+        let error = ApiError::from_server_fn_error(ServerFnErrorErr::Request("connection refused".into()));
+        assert!(matches!(error, ApiError::Transport(_)));
+        assert!(error.to_string().starts_with("Could not reach Berth's server"), "{error}");
+    }
+
+    #[test]
+    fn errors_cross_the_wire_as_json_and_back() {
+        for error in [ApiError::Internal, ApiError::Transport("timeout".into())] {
+            let text = serde_json::to_string(&error).expect("serializes");
+            assert_eq!(serde_json::from_str::<ApiError>(&text).expect("parses"), error);
+        }
+    }
+}

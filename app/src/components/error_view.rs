@@ -22,3 +22,38 @@ pub fn ErrorView(errors: ArcRwSignal<Errors>) -> impl IntoView {
         </div>
     }
 }
+
+#[cfg(all(test, feature = "ssr"))]
+mod tests {
+    use super::ErrorView;
+    use crate::error::ApiError;
+    use leptos::prelude::*;
+
+    #[test]
+    fn a_failed_child_shows_its_message_as_an_alert_instead_of_the_content() {
+        let owner = Owner::new();
+        owner.set();
+        let html = view! {
+            <ErrorBoundary fallback=|errors| view! { <ErrorView errors /> }>
+                {Err::<&str, _>(ApiError::Internal)}
+            </ErrorBoundary>
+        }
+        .to_html();
+        assert!(html.contains(r#"role="alert""#), "{html}");
+        assert!(html.contains("Something went wrong on the server."), "{html}");
+        assert!(html.contains("Reload the page"), "{html}");
+    }
+
+    #[test]
+    fn a_successful_child_renders_without_an_alert() {
+        let owner = Owner::new();
+        owner.set();
+        let html = view! {
+            <ErrorBoundary fallback=|errors| view! { <ErrorView errors /> }>
+                {Ok::<_, ApiError>("all good")}
+            </ErrorBoundary>
+        }
+        .to_html();
+        assert!(html.contains("all good") && !html.contains("alert"), "{html}");
+    }
+}

@@ -12,7 +12,7 @@ WORKDIR /src
 
 # Tools first, keyed on the pinned versions only, so source changes reuse this layer.
 COPY scripts/ scripts/
-COPY Cargo.lock ./
+COPY Cargo.lock rust-toolchain.toml ./
 RUN bash scripts/tools.sh build
 
 COPY . .

@@ -35,7 +35,8 @@ berth_tool_path() {
 PATH="$(berth_tool_path):$PATH"
 export PATH
 
-log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+# Each step with the seconds since the script started, so slow steps show in CI logs.
+log() { printf '\033[1m==> [%4ss] %s\033[0m\n' "$SECONDS" "$*" >&2; }
 
 # A free TCP port on loopback (the kernel picks it; released before use, so a race is possible but rare).
 free_port() {
@@ -67,7 +68,7 @@ start_release_server() {
       return 1
     fi
     [ "$SECONDS" -lt "$deadline" ] || { log "berth not ready within 60 s"; return 1; }
-    sleep 0.05
+    sleep 0.01
   done
 }
 

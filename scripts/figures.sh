@@ -13,13 +13,14 @@ build_release >/dev/null 2>&1 || build_release
 kib() { awk -v b="$1" 'BEGIN { printf "%.1f KiB", b / 1024 }'; }
 raw_and_gzip() {
   local file="$1"
+  [ -f "$file" ] || { log "missing $file: is the release build complete?"; exit 1; }
   printf '%s raw, %s gzipped' "$(kib "$(stat -c %s "$file")")" "$(kib "$(gzip -9 -c "$file" | wc -c)")"
 }
 
 pkg="target/site/pkg"
 echo "| figure | value |"
 echo "|---|---|"
-echo "| WASM bundle (berth_bg.wasm) | $(raw_and_gzip "$pkg/berth_bg.wasm") |"
+echo "| WASM bundle (berth.wasm) | $(raw_and_gzip "$pkg/berth.wasm") |"
 echo "| JS glue (berth.js) | $(raw_and_gzip "$pkg/berth.js") |"
 echo "| stylesheet (berth.css) | $(raw_and_gzip "$pkg/berth.css") |"
 echo "| server binary (target/release/berth) | $(awk -v b="$(stat -c %s target/release/berth)" 'BEGIN { printf "%.1f MiB", b / 1048576 }') |"

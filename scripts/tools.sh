@@ -9,12 +9,14 @@ set -euo pipefail
 source "$(dirname "$0")/env.sh"
 
 want="${1:-build}"
+# From the repository, so rustup applies rust-toolchain.toml.
+cd "$REPO_ROOT"
 
 rust_parts() {
   local installed
   installed="$(rustup target list --installed)"
   grep -qx wasm32-unknown-unknown <<<"$installed" || { log "rustup: wasm32 target"; rustup target add wasm32-unknown-unknown; }
-  command -v rustfmt >/dev/null && cargo fmt --version >/dev/null 2>&1 || rustup component add rustfmt
+  cargo fmt --version >/dev/null 2>&1 || rustup component add rustfmt
   cargo clippy --version >/dev/null 2>&1 || rustup component add clippy
 }
 

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod binary;
+mod cluster;
 mod health;
 mod pages;
 mod server_fn;

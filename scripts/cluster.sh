@@ -16,7 +16,9 @@ set -euo pipefail
 source "$(dirname "$0")/env.sh"
 
 MODULE_DIR="$REPO_ROOT/tools/local-cluster"
-K8S_VERSION="$(awk '$1 == "require" && $2 == "k8s.io/kubernetes" { print $3 }' "$MODULE_DIR/go.mod")"
+K8S_VERSION="$(awk '$1 == "require" && $2 == "k8s.io/kubernetes" { print $3; exit }
+  $1 == "k8s.io/kubernetes" && $2 ~ /^v1\./ { print $2; exit }' "$MODULE_DIR/go.mod")"
+[ -n "$K8S_VERSION" ] || { echo "cannot read the pinned k8s.io/kubernetes version from $MODULE_DIR/go.mod" >&2; exit 1; }
 # Keyed by the pinned version and the exact module set: any change to go.mod/go.sum builds anew, side by side.
 PIN_HASH="$(cat "$MODULE_DIR/go.mod" "$MODULE_DIR/go.sum" | sha256sum | cut -c1-12)"
 BIN_DIR="$CACHE_DIR/kubernetes-$K8S_VERSION-$PIN_HASH/bin"
@@ -36,15 +38,15 @@ build() {
   ldflags+=" -X k8s.io/component-base/version.gitTreeState=clean"
   local partial="$BIN_DIR.partial"
   mkdir -p "$partial"
-  local package
+  local binary
   # One after another: linking kube-apiserver alone takes gigabytes of memory.
-  for package in k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
-    k8s.io/kubernetes/cmd/kubectl go.etcd.io/etcd/server/v3; do
-    log "go build $package"
-    (cd "$MODULE_DIR" && CGO_ENABLED=0 go build -mod=readonly -trimpath -ldflags "$ldflags" -o "$partial/" "$package")
+  for binary in kube-apiserver=k8s.io/kubernetes/cmd/kube-apiserver \
+    kube-controller-manager=k8s.io/kubernetes/cmd/kube-controller-manager \
+    kubectl=k8s.io/kubernetes/cmd/kubectl \
+    etcd=go.etcd.io/etcd/server/v3; do
+    log "go build ${binary#*=}"
+    (cd "$MODULE_DIR" && go build -mod=readonly -trimpath -ldflags "$ldflags" -o "$partial/${binary%%=*}" "${binary#*=}")
   done
-  # etcd's main package is its module root, so go names the binary after the module's last element.
-  mv "$partial/v3" "$partial/etcd"
   rm -rf "$BIN_DIR" && mv "$partial" "$BIN_DIR"
 }
 
@@ -191,6 +193,7 @@ up() {
     --service-account-issuer="$server" \
     --service-account-key-file="$pki/sa.pub" --service-account-signing-key-file="$pki/sa.key" \
     --service-cluster-ip-range=10.96.0.0/16 \
+    --endpoint-reconciler-type=none \
     --cert-dir="$dir/run/apiserver-certs" \
     --profiling=false
   wait_for "$dir" "the API server's /readyz" 120 api_ready "$dir"
@@ -199,17 +202,21 @@ up() {
   kubeconfig "$dir" controller-manager "$server" >"$dir/run/controller-manager.kubeconfig"
   chmod 600 "$dir/admin.kubeconfig" "$dir/run/controller-manager.kubeconfig"
 
+  # (--endpoint-reconciler-type=none above: the `kubernetes` Service's endpoints may not be a loopback address,
+  # and nothing here routes to Services anyway.)
   # --secure-port=0: the controller manager serves nothing; it only talks to the API server.
+  # --use-service-account-credentials: each controller acts as its own ServiceAccount with its bootstrap role,
+  # as in kubeadm clusters; the controller manager's own user may do too little for them all.
   start "$dir" kube-controller-manager \
     --kubeconfig="$dir/run/controller-manager.kubeconfig" \
     --secure-port=0 --leader-elect=false \
     --service-account-private-key-file="$pki/sa.key" --root-ca-file="$pki/ca.crt" \
-    --use-service-account-credentials=false \
+    --use-service-account-credentials=true \
     --cluster-signing-cert-file="$pki/ca.crt" --cluster-signing-key-file="$pki/ca.key"
   # The controllers work once they publish the cluster CA and create ServiceAccounts in a namespace.
   local kubectl=("$BIN_DIR/kubectl" --kubeconfig "$dir/admin.kubeconfig")
   wait_for "$dir" "the controller manager" 120 \
-    "${kubectl[@]}" get configmap kube-root-ca.crt serviceaccount/default -n default
+    "${kubectl[@]}" get configmap/kube-root-ca.crt serviceaccount/default -n default
   log "local cluster up in $((SECONDS - started)) s: $server (KUBECONFIG=$dir/admin.kubeconfig)"
 }
 

@@ -17,19 +17,25 @@ log "clippy: browser side (hydrate, wasm32)"
 cargo clippy -p app --all-targets --locked --no-default-features --features hydrate \
   --target wasm32-unknown-unknown -- -D warnings
 
+work="$(mktemp -d)"
+trap 'stop_release_server; bash scripts/cluster.sh down "$work/cluster" >/dev/null 2>&1; rm -rf "$work"' EXIT
+# A control plane of this run's own (fresh ports, fresh data), beside any demo cluster that may be running.
+log "local control plane (built once per pinned version)"
+bash scripts/cluster.sh up "$work/cluster"
+export LOCAL_CLUSTER_KUBECONFIG="$work/cluster/admin.kubeconfig"
+
 log "Rust tests"
-cargo test --workspace --locked
+# --nocapture shows the cluster tests' FIGURE lines (measured times) in the log.
+cargo test --workspace --locked -- --nocapture
 
 build_release
 
 log "end2end: type check"
 (cd end2end && npx --no-install tsc --noEmit)
 
-work="$(mktemp -d)"
-trap 'stop_release_server; rm -rf "$work"' EXIT
 port="$(free_port)"
 log "starting the release server on 127.0.0.1:$port"
-start_release_server "$port" "$work"
+start_release_server "$port" "$work/server"
 
 log "Playwright (Chromium): js-off and js-on"
 (cd end2end && E2E_BASE_URL="http://127.0.0.1:$port" npx --no-install playwright test)

@@ -120,16 +120,18 @@ current-context: berth-local
 EOF
 }
 
-# start DIR NAME ARGS...: runs a component in the background with its log and pid file.
+# start DIR NAME ARGS...: runs a component in the background with its log and pid file. In a session of its
+# own, so a Ctrl-C meant for the caller (say `make run`) does not kill it mid-write; `down` stops it.
 start() {
   local dir="$1" name="$2"
   shift 2
   mkdir -p "$dir/run" "$dir/logs"
-  "$BIN_DIR/$name" "$@" >>"$dir/logs/$name.log" 2>&1 &
+  setsid "$BIN_DIR/$name" "$@" >>"$dir/logs/$name.log" 2>&1 </dev/null &
   echo $! >"$dir/run/$name.pid"
 }
 
-# wait_for DIR WHAT SECONDS COMMAND...: retries COMMAND until it succeeds; on timeout shows the logs.
+# wait_for DIR WHAT SECONDS COMMAND...: retries COMMAND until it succeeds; fails with the log of a component
+# that exited meanwhile, or after SECONDS.
 wait_for() {
   local dir="$1" what="$2" seconds="$3"
   shift 3
@@ -190,7 +192,7 @@ up() {
     --tls-cert-file="$pki/apiserver.crt" --tls-private-key-file="$pki/apiserver.key" \
     --client-ca-file="$pki/ca.crt" \
     --authorization-mode=RBAC \
-    --service-account-issuer="$server" \
+    --service-account-issuer=https://kubernetes.default.svc.cluster.local \
     --service-account-key-file="$pki/sa.pub" --service-account-signing-key-file="$pki/sa.key" \
     --service-cluster-ip-range=10.96.0.0/16 \
     --endpoint-reconciler-type=none \

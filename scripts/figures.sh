@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Prints the figures issues ask for, measured on this machine from the current release build:
-# bundle sizes, binary size, start-up time to /readyz and idle memory. Builds the release first if needed.
+# bundle sizes, binary size, start-up time to /readyz, idle memory, and the local control plane's disk and
+# start-up time. Builds what is missing first.
 #
 #   scripts/figures.sh            the table
 #   STARTS=10 scripts/figures.sh  more start-ups for the timing (default 5; the median is printed)
@@ -43,7 +44,7 @@ echo "| start-up to /readyz, fresh database (median of $starts) | ${median} ms (
 
 # Idle memory: after start-up and one render of each page, then a pause.
 work="$(mktemp -d)"
-trap 'stop_release_server; rm -rf "$work"' EXIT
+trap 'stop_release_server; bash scripts/cluster.sh down "$work/cluster" >/dev/null 2>&1; rm -rf "$work"' EXIT
 port="$(free_port)"
 start_release_server "$port" "$work"
 for path in / /requests/new /requests /approvals /admin; do
@@ -52,3 +53,15 @@ done
 sleep 2
 rss_kib="$(awk '/^VmRSS:/ { print $2 }' "/proc/$SERVER_PID/status")"
 echo "| server idle RSS (after one render of each page) | $(awk -v k="$rss_kib" 'BEGIN { printf "%.1f MiB", k / 1024 }') |"
+stop_release_server
+
+# The local control plane: disk of the built binaries, and `up` to ready (certificates, etcd, API server,
+# controller manager publishing kube-root-ca.crt) on a fresh folder.
+bash scripts/cluster.sh build
+bin_dir="$(bash scripts/cluster.sh env "$work/cluster" | sed -n 's|^export PATH=\(.*\):\$PATH$|\1|p')"
+echo "| local control plane binaries ($(basename "$(dirname "$bin_dir")")) | $(du -sh "$bin_dir" | cut -f1) |"
+t0=$(date +%s%N)
+bash scripts/cluster.sh up "$work/cluster" >/dev/null 2>&1
+t1=$(date +%s%N)
+bash scripts/cluster.sh down "$work/cluster" >/dev/null 2>&1
+echo "| local control plane: up to ready, fresh folder | $(((t1 - t0) / 1000000)) ms |"

@@ -29,16 +29,16 @@ mod tests {
     use crate::error::ApiError;
     use leptos::prelude::*;
 
-    #[test]
-    fn a_failed_child_shows_its_message_as_an_alert_instead_of_the_content() {
+    /// Server-renders `child` inside the same ErrorBoundary the pages use.
+    fn render_in_boundary(child: Result<&'static str, ApiError>) -> String {
         let owner = Owner::new();
         owner.set();
-        let html = view! {
-            <ErrorBoundary fallback=|errors| view! { <ErrorView errors /> }>
-                {Err::<&str, _>(ApiError::Internal)}
-            </ErrorBoundary>
-        }
-        .to_html();
+        view! { <ErrorBoundary fallback=|errors| view! { <ErrorView errors /> }>{child}</ErrorBoundary> }.to_html()
+    }
+
+    #[test]
+    fn a_failed_child_shows_its_message_as_an_alert_instead_of_the_content() {
+        let html = render_in_boundary(Err(ApiError::Internal));
         assert!(html.contains(r#"role="alert""#), "{html}");
         assert!(html.contains("Something went wrong on the server."), "{html}");
         assert!(html.contains("Reload the page"), "{html}");
@@ -46,14 +46,7 @@ mod tests {
 
     #[test]
     fn a_successful_child_renders_without_an_alert() {
-        let owner = Owner::new();
-        owner.set();
-        let html = view! {
-            <ErrorBoundary fallback=|errors| view! { <ErrorView errors /> }>
-                {Ok::<_, ApiError>("all good")}
-            </ErrorBoundary>
-        }
-        .to_html();
+        let html = render_in_boundary(Ok("all good"));
         assert!(html.contains("all good") && !html.contains("alert"), "{html}");
     }
 }

@@ -6,8 +6,10 @@
 //! through the ports in [`ports`], which the server implements.
 
 pub mod api;
+pub mod auth;
 pub mod components;
 pub mod error;
+pub mod navigation;
 pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod ports;
@@ -22,9 +24,11 @@ use leptos_router::{
 
 use crate::components::layout::Layout;
 use crate::pages::{
+    admin::AdminPage,
     home::HomePage,
     not_found::NotFound,
-    placeholder::{AdminPage, ApprovalsPage, MyRequestsPage, NewRequestPage},
+    placeholder::{ApprovalsPage, MyRequestsPage, NewRequestPage},
+    sign_in::{NoAccessPage, SignInFailedPage},
 };
 
 /// The name of the JS/WASM bundle under `/pkg`; equals `output-name` in the workspace's Cargo.toml.
@@ -71,6 +75,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/requests") view=MyRequestsPage ssr=SsrMode::Async />
                     <Route path=path!("/approvals") view=ApprovalsPage ssr=SsrMode::Async />
                     <Route path=path!("/admin") view=AdminPage ssr=SsrMode::Async />
+                    <Route path=path!("/no-access") view=NoAccessPage ssr=SsrMode::Async />
+                    <Route path=path!("/sign-in/failed") view=SignInFailedPage ssr=SsrMode::Async />
                 </Routes>
             </Layout>
         </Router>

@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use crate::api::server_info::ServerInfo;
+use crate::api::users::UserSummary;
 use crate::error::ApiError;
 
 /// Facts about the running server.
@@ -14,10 +15,17 @@ pub trait SystemPort: Send + Sync + 'static {
     async fn server_info(&self) -> Result<ServerInfo, ApiError>;
 }
 
+/// The people who have signed in.
+#[async_trait::async_trait]
+pub trait UsersPort: Send + Sync + 'static {
+    async fn list_users(&self) -> Result<Vec<UserSummary>, ApiError>;
+}
+
 /// Every port the server implements, handed to the app as one context value.
 #[derive(Clone)]
 pub struct Ports {
     pub system: Arc<dyn SystemPort>,
+    pub users: Arc<dyn UsersPort>,
 }
 
 impl Ports {

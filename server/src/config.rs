@@ -12,23 +12,96 @@ use figment::{
     Figment,
     providers::{Env, Format, Serialized, Toml},
 };
+use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
+use url::Url;
 
 /// Names the configuration file; read by [`Config::load`], so it is not itself a configuration key.
 pub const CONFIG_FILE_ENV: &str = "BERTH_CONFIG";
 const ENV_PREFIX: &str = "BERTH_";
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     /// Address the HTTP server listens on. Loopback by default: put a TLS-terminating proxy in front.
     pub listen: SocketAddr,
+    /// The address people type into their browser (scheme, host, port; no path). It decides whether cookies are
+    /// `Secure` (https), which `Origin` state-changing requests must come from, and the default sign-in
+    /// redirect URL.
+    pub public_url: Url,
     /// Folder with the built site: the WASM bundle and stylesheet under `pkg/`, and the public assets.
     pub site_root: PathBuf,
     /// How long to let in-flight requests finish after SIGTERM or Ctrl-C before exiting anyway.
     pub shutdown_grace_seconds: u64,
     pub log: LogConfig,
     pub database: DatabaseConfig,
+    /// Single sign-on. Required: Berth has no local accounts.
+    pub auth: Option<AuthConfig>,
+    pub session: SessionConfig,
+}
+
+/// The OpenID Connect provider and how its groups map to Berth's roles.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthConfig {
+    /// The provider's issuer, exactly as the provider spells it (a trailing slash matters);
+    /// `/.well-known/openid-configuration` below it is read for everything else. https, except on loopback.
+    pub issuer_url: String,
+    pub client_id: String,
+    /// Never serialized, never logged (its `Debug` prints a placeholder).
+    #[serde(skip_serializing)]
+    pub client_secret: SecretString,
+    /// Where the provider sends the browser back; defaults to `public_url` + `/auth/callback`. Register it at
+    /// the provider, together with `public_url` + `/` as the post-logout redirect.
+    #[serde(default)]
+    pub redirect_url: Option<Url>,
+    /// Scopes asked for besides `openid`.
+    #[serde(default = "default_scopes")]
+    pub scopes: Vec<String>,
+    /// The ID token claim that lists the person's groups.
+    #[serde(default = "default_groups_claim")]
+    pub groups_claim: String,
+    #[serde(default)]
+    pub roles: RoleGroups,
+}
+
+/// Which groups grant which role. A person gets the highest role any of their groups grants; admins may do
+/// everything approvers may, and approvers everything developers may. Someone in none of these groups can
+/// sign in but sees only a "no access" page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RoleGroups {
+    pub developer: Vec<String>,
+    pub approver: Vec<String>,
+    pub admin: Vec<String>,
+}
+
+impl Default for RoleGroups {
+    fn default() -> Self {
+        Self {
+            developer: vec!["berth-developers".to_string()],
+            approver: vec!["berth-approvers".to_string()],
+            admin: vec!["berth-admins".to_string()],
+        }
+    }
+}
+
+fn default_scopes() -> Vec<String> {
+    ["email", "profile", "groups"].map(String::from).to_vec()
+}
+
+fn default_groups_claim() -> String {
+    "groups".to_string()
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionConfig {
+    /// A session unused for this long ends (the cookie's lifetime, renewed by every request).
+    pub idle_seconds: u64,
+    /// A session ends this long after sign-in however active it is, so role changes at the provider reach
+    /// Berth by the next sign-in at the latest.
+    pub absolute_seconds: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -60,10 +133,13 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 3000)),
+            public_url: Url::parse("http://127.0.0.1:3000").expect("a valid literal URL"),
             site_root: PathBuf::from("target/site"),
             shutdown_grace_seconds: 20,
             log: LogConfig { format: LogFormat::Human, filter: "info".to_string() },
             database: DatabaseConfig { url: "sqlite://data/berth.db".to_string(), max_connections: 8 },
+            auth: None,
+            session: SessionConfig { idle_seconds: 60 * 60, absolute_seconds: 12 * 60 * 60 },
         }
     }
 }
@@ -108,7 +184,64 @@ impl Config {
         if self.database.max_connections == 0 {
             problems.push("  - database.max_connections: must be at least 1".to_string());
         }
+        if !matches!(self.public_url.scheme(), "http" | "https")
+            || self.public_url.host().is_none()
+            || self.public_url.path() != "/"
+            || self.public_url.query().is_some()
+        {
+            problems.push(format!(
+                "  - public_url: {:?} must be an http(s) URL with a host and no path, like https://berth.example.com",
+                self.public_url.as_str()
+            ));
+        }
+        match &self.auth {
+            None => problems.push(
+                "  - auth: single sign-on is not configured: set auth.issuer_url, auth.client_id and \
+                 auth.client_secret (BERTH_AUTH__ISSUER_URL, ...)"
+                    .to_string(),
+            ),
+            Some(auth) => {
+                match Url::parse(&auth.issuer_url) {
+                    Ok(url) if url.scheme() == "https" => {}
+                    Ok(url) if url.scheme() == "http" && is_loopback(&url) => {}
+                    Ok(_) => problems.push(format!(
+                        "  - auth.issuer_url: {:?} must use https (plain http only for a provider on 127.0.0.1)",
+                        auth.issuer_url
+                    )),
+                    Err(error) => {
+                        problems.push(format!("  - auth.issuer_url: {:?} is not a URL: {error}", auth.issuer_url))
+                    }
+                }
+                if auth.client_id.trim().is_empty() {
+                    problems.push("  - auth.client_id: must not be empty".to_string());
+                }
+                if secrecy::ExposeSecret::expose_secret(&auth.client_secret).is_empty() {
+                    problems.push("  - auth.client_secret: must not be empty".to_string());
+                }
+                if auth.groups_claim.trim().is_empty() {
+                    problems.push("  - auth.groups_claim: must not be empty".to_string());
+                }
+                let roles = &auth.roles;
+                if roles.developer.is_empty() && roles.approver.is_empty() && roles.admin.is_empty() {
+                    problems.push("  - auth.roles: no group grants any role, so nobody could use Berth".to_string());
+                }
+            }
+        }
+        if self.session.idle_seconds == 0 || self.session.absolute_seconds < self.session.idle_seconds {
+            problems.push(
+                "  - session: idle_seconds must be at least 1 and absolute_seconds at least idle_seconds".to_string(),
+            );
+        }
         if problems.is_empty() { Ok(()) } else { Err(ConfigError { problems }) }
+    }
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(name)) => name == "localhost",
+        None => false,
     }
 }
 
@@ -133,13 +266,21 @@ mod tests {
     use super::*;
     use figment::Jail;
 
-    fn load_in(jail: &Jail, file: Option<&str>) -> Result<Config, ConfigError> {
+    /// Loads with single sign-on configured through the environment, as most tests need.
+    fn load_in(jail: &mut Jail, file: Option<&str>) -> Result<Config, ConfigError> {
+        jail.set_env("BERTH_AUTH__ISSUER_URL", "https://idp.example.com/realms/x");
+        jail.set_env("BERTH_AUTH__CLIENT_ID", "berth");
+        jail.set_env("BERTH_AUTH__CLIENT_SECRET", "s3cret-value");
+        load_without_auth_defaults(jail, file)
+    }
+
+    fn load_without_auth_defaults(jail: &Jail, file: Option<&str>) -> Result<Config, ConfigError> {
         Config::load(file.map(|f| jail.directory().join(f)).as_deref())
     }
 
     #[test]
     fn defaults_listen_on_loopback_port_3000_with_sqlite_under_data() {
-        Jail::expect_with(|jail| {
+        Jail::expect_with(|jail: &mut Jail| {
             let config = load_in(jail, None).expect("defaults load");
             assert_eq!(config.listen.to_string(), "127.0.0.1:3000");
             assert_eq!(config.database.url, "sqlite://data/berth.db");
@@ -150,7 +291,7 @@ mod tests {
 
     #[test]
     fn file_overrides_defaults_and_environment_overrides_file() {
-        Jail::expect_with(|jail| {
+        Jail::expect_with(|jail: &mut Jail| {
             jail.create_file(
                 "berth.toml",
                 r#"
@@ -175,7 +316,7 @@ mod tests {
 
     #[test]
     fn config_file_named_by_environment_is_read() {
-        Jail::expect_with(|jail| {
+        Jail::expect_with(|jail: &mut Jail| {
             jail.create_file("custom.toml", "listen = \"127.0.0.1:4100\"")?;
             jail.set_env("BERTH_CONFIG", jail.directory().join("custom.toml").display());
             assert_eq!(load_in(jail, None).expect("loads").listen.port(), 4100);
@@ -185,7 +326,7 @@ mod tests {
 
     #[test]
     fn unknown_key_in_file_is_rejected_by_name() {
-        Jail::expect_with(|jail| {
+        Jail::expect_with(|jail: &mut Jail| {
             jail.create_file("berth.toml", "[database]\nurl = \"sqlite://x.db\"\nmax_conections = 3\n")?;
             let message = load_in(jail, Some("berth.toml")).expect_err("typo rejected").to_string();
             assert!(message.contains("max_conections"), "{message}");
@@ -196,7 +337,7 @@ mod tests {
 
     #[test]
     fn unknown_environment_variable_is_rejected_by_name() {
-        Jail::expect_with(|jail| {
+        Jail::expect_with(|jail: &mut Jail| {
             jail.set_env("BERTH_LISTNE", "127.0.0.1:1");
             let message = load_in(jail, None).expect_err("typo rejected").to_string();
             assert!(message.contains("listne"), "{message}");
@@ -211,7 +352,7 @@ mod tests {
             ("BERTH_LOG__FORMAT", "xml", "LOG.FORMAT"),
             ("BERTH_DATABASE__MAX_CONNECTIONS", "many", "DATABASE.MAX_CONNECTIONS"),
         ] {
-            Jail::expect_with(|jail| {
+            Jail::expect_with(|jail: &mut Jail| {
                 jail.set_env(variable, value);
                 let message = load_in(jail, None).expect_err("rejected").to_string();
                 assert!(message.contains(key), "{variable}: {message}");
@@ -222,7 +363,7 @@ mod tests {
 
     #[test]
     fn missing_config_file_is_an_error() {
-        Jail::expect_with(|jail| {
+        Jail::expect_with(|jail: &mut Jail| {
             let message = load_in(jail, Some("absent.toml")).expect_err("rejected").to_string();
             assert!(message.contains("absent.toml") && message.contains("not found"), "{message}");
             Ok(())
@@ -230,8 +371,91 @@ mod tests {
     }
 
     #[test]
+    fn single_sign_on_is_required_and_named_in_the_error() {
+        Jail::expect_with(|jail: &mut Jail| {
+            let message = load_without_auth_defaults(jail, None).expect_err("rejected").to_string();
+            assert!(message.contains("auth") && message.contains("issuer_url"), "{message}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn auth_defaults_ask_for_groups_and_map_the_berth_groups() {
+        Jail::expect_with(|jail: &mut Jail| {
+            let config = load_in(jail, None).expect("loads");
+            let auth = config.auth.expect("configured");
+            assert_eq!(auth.groups_claim, "groups");
+            assert_eq!(auth.scopes, ["email", "profile", "groups"]);
+            assert_eq!(auth.roles.admin, ["berth-admins"]);
+            assert_eq!(auth.redirect_url, None, "derived from public_url when unset");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn client_secret_never_shows_in_debug_output() {
+        Jail::expect_with(|jail: &mut Jail| {
+            let config = load_in(jail, None).expect("loads");
+            let printed = format!("{config:?}");
+            assert!(!printed.contains("s3cret-value"), "secret printed: {printed}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn role_groups_from_a_file_replace_the_defaults() {
+        Jail::expect_with(|jail: &mut Jail| {
+            jail.create_file(
+                "berth.toml",
+                "[auth.roles]\ndeveloper = [\"eng\"]\napprover = [\"leads\"]\nadmin = [\"platform\"]\n",
+            )?;
+            let roles = load_in(jail, Some("berth.toml")).expect("loads").auth.expect("configured").roles;
+            assert_eq!(roles.developer, ["eng"]);
+            assert_eq!(roles.approver, ["leads"]);
+            assert_eq!(roles.admin, ["platform"]);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn public_url_must_be_an_origin_without_a_path() {
+        for bad in ["https://berth.example.com/portal", "ftp://berth.example.com"] {
+            Jail::expect_with(|jail: &mut Jail| {
+                jail.set_env("BERTH_PUBLIC_URL", bad);
+                let message = load_in(jail, None).expect_err("rejected").to_string();
+                assert!(message.contains("public_url"), "{bad}: {message}");
+                Ok(())
+            });
+        }
+    }
+
+    #[test]
+    fn a_plain_http_issuer_is_accepted_on_loopback_only() {
+        Jail::expect_with(|jail: &mut Jail| {
+            load_in(jail, None).expect("https issuer");
+            jail.set_env("BERTH_AUTH__ISSUER_URL", "http://127.0.0.1:5556");
+            assert_eq!(load_without_auth_defaults(jail, None).expect("loopback").auth.unwrap().issuer_url, "http://127.0.0.1:5556");
+            jail.set_env("BERTH_AUTH__ISSUER_URL", "http://idp.example.com");
+            let message = load_without_auth_defaults(jail, None).expect_err("rejected").to_string();
+            assert!(message.contains("auth.issuer_url") && message.contains("https"), "{message}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn session_lifetimes_must_be_consistent() {
+        Jail::expect_with(|jail: &mut Jail| {
+            jail.set_env("BERTH_SESSION__IDLE_SECONDS", "600");
+            jail.set_env("BERTH_SESSION__ABSOLUTE_SECONDS", "60");
+            let message = load_in(jail, None).expect_err("rejected").to_string();
+            assert!(message.contains("absolute_seconds"), "{message}");
+            Ok(())
+        });
+    }
+
+    #[test]
     fn non_sqlite_database_is_rejected_without_echoing_the_password() {
-        Jail::expect_with(|jail| {
+        Jail::expect_with(|jail: &mut Jail| {
             jail.set_env("BERTH_DATABASE__URL", "postgres://berth:hunter2@db/berth");
             let message = load_in(jail, None).expect_err("rejected").to_string();
             assert!(message.contains("database.url"), "{message}");

@@ -4,12 +4,15 @@
 //! `main.rs` only parses arguments and wires signals; everything else is here so tests can build the same
 //! server on port 0 with a database of their own.
 
+pub mod auth;
 pub mod config;
+pub mod error;
 pub mod health;
 pub mod state;
 pub mod store;
 pub mod system;
 pub mod telemetry;
+pub mod users;
 
 use std::future::{Future, IntoFuture};
 use std::sync::Arc;
@@ -17,18 +20,26 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use app::ports::Ports;
-use axum::{Router, http::HeaderName, routing::get};
+use axum::{Router, http::HeaderName, middleware, routing::get};
 use chrono::Utc;
 use leptos::config::{Env, LeptosOptions};
 use leptos::prelude::provide_context;
 use leptos_axum::{LeptosRoutes, file_and_error_handler_with_context, generate_route_list};
 use tokio::net::TcpListener;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_sessions::ExpiredDeletion;
+use tower_sessions_sqlx_store::SqliteStore;
 
+use crate::auth::Auth;
+use crate::auth::origin::PublicOrigin;
 use crate::config::Config;
 use crate::state::AppState;
 use crate::store::Store;
 use crate::system::SystemService;
+use crate::users::UsersService;
+
+/// How often expired session records are deleted from the database.
+const SESSION_CLEANUP_INTERVAL: Duration = Duration::from_secs(5 * 60);
 
 const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -36,12 +47,16 @@ const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
 pub struct Berth {
     router: Router,
     store: Store,
+    sessions: SqliteStore,
 }
 
 impl Berth {
     /// Opens the database, applies migrations and assembles the router. Fails with the reason if the
-    /// database cannot be opened or migrated.
+    /// database cannot be opened or migrated, or single sign-on is not configured. The identity provider is
+    /// not contacted yet: that happens at the first sign-in, so Berth starts while the provider is down.
     pub async fn build(config: &Config) -> anyhow::Result<Self> {
+        let auth_config = config.auth.as_ref().context("single sign-on (auth) is not configured")?;
+        let auth = Arc::new(Auth::new(auth_config, &config.session, &config.public_url).context("auth")?);
         let started_at = Utc::now();
         let store = Store::open(&config.database).await.context("database")?;
         let installation = store
@@ -50,9 +65,19 @@ impl Berth {
             .context("database: reading the installation id")?;
         tracing::info!(installation = %installation.id, "database ready");
 
-        let ports = Ports { system: Arc::new(SystemService { installation, started_at }) };
-        let state = AppState { leptos: leptos_options(config), store: store.clone() };
-        Ok(Self { router: router(state, ports), store })
+        let sessions = store.session_store().await.context("database: session table")?;
+
+        let ports = Ports {
+            system: Arc::new(SystemService { installation, started_at }),
+            users: Arc::new(UsersService { store: store.clone() }),
+        };
+        let state = AppState { leptos: leptos_options(config), store: store.clone(), auth };
+        let session_layer = auth::session::layer(sessions.clone(), &config.session, &config.public_url);
+        let router = router(state, ports)
+            .layer(session_layer)
+            // Outside the session layer: a cross-site request is refused before its session is even loaded.
+            .layer(middleware::from_fn_with_state(PublicOrigin::of(&config.public_url), auth::origin::refuse_cross_site));
+        Ok(Self { router: with_request_tracing(router), store, sessions })
     }
 
     /// The database, for tests that need to break it.
@@ -67,6 +92,7 @@ impl Berth {
         shutdown: impl Future<Output = ()> + Send + 'static,
         grace: Duration,
     ) -> anyhow::Result<()> {
+        let cleanup = tokio::spawn(self.sessions.clone().continuously_delete_expired(SESSION_CLEANUP_INTERVAL));
         let signalled = Arc::new(tokio::sync::Notify::new());
         let notify = signalled.clone();
         let server = axum::serve(listener, self.router).with_graceful_shutdown(async move {
@@ -82,6 +108,7 @@ impl Berth {
             result = server.into_future() => result.context("HTTP server")?,
             () = deadline => tracing::warn!("shutdown grace period over: closing remaining connections"),
         }
+        cleanup.abort();
         self.store.close().await;
         tracing::info!("stopped");
         Ok(())
@@ -100,20 +127,28 @@ fn leptos_options(config: &Config) -> LeptosOptions {
         .build()
 }
 
-/// Every route: probes, pages, server functions, and static files (with the not-found page as fallback).
+/// Every route: probes, sign-in, pages, server functions, and static files (with the not-found page as
+/// fallback), each seeing the request's resolved session.
 fn router(state: AppState, ports: Ports) -> Router {
     let context = move || provide_context(ports.clone());
     let leptos = state.leptos.clone();
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .merge(auth::routes::routes())
         .leptos_routes_with_context(&state, generate_route_list(app::App), context.clone(), move || {
             app::shell(leptos.clone())
         })
         .fallback(file_and_error_handler_with_context::<AppState, _>(context, app::shell))
+        .layer(middleware::from_fn_with_state(state.clone(), auth::session::resolve))
+        .with_state(state)
+}
+
+/// The outermost layers: a request id, set first, seen by the trace span and echoed in the response.
+fn with_request_tracing(router: Router) -> Router {
+    router
         .layer(telemetry::http_trace_layer())
         // Layers run outside-in from the bottom: the id is set first, seen by the trace span, and echoed back.
         .layer(PropagateRequestIdLayer::new(REQUEST_ID_HEADER))
         .layer(SetRequestIdLayer::new(REQUEST_ID_HEADER, MakeRequestUuid))
-        .with_state(state)
 }

@@ -1,14 +1,18 @@
 //! What every request handler can reach.
 
+use std::sync::Arc;
+
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 
+use crate::auth::Auth;
 use crate::store::Store;
 
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct AppState {
     pub leptos: LeptosOptions,
     pub store: Store,
+    pub auth: Arc<Auth>,
 }
 
 impl FromRef<AppState> for LeptosOptions {

@@ -1,4 +1,6 @@
-//! Server functions: Berth's API, one module per use case. Each checks what it needs on the server and
-//! delegates to a port.
+//! Server functions: Berth's API, one module per use case. Each checks the caller's role on the server first
+//! (`crate::auth::require`) and delegates to a port.
 
 pub mod server_info;
+pub mod session;
+pub mod users;

@@ -1,14 +1,16 @@
-//! The frame around every page: product name, navigation, the sign-in area and the footer.
+//! The frame around every page: product name, the navigation the person's role may use, who is signed in, and
+//! the footer.
 
 use leptos::prelude::*;
 use leptos_router::components::A;
 
-/// The pages in the navigation, in order. Later issues restrict them by role.
-const NAVIGATION: [(&str, &str); 4] =
-    [("/requests/new", "New request"), ("/requests", "My requests"), ("/approvals", "Approvals"), ("/admin", "Admin")];
+use crate::auth::SessionView;
+use crate::components::session::{SignInArea, provide_session, use_session};
+use crate::navigation::sections_for;
 
 #[component]
 pub fn Layout(children: Children) -> impl IntoView {
+    provide_session();
     // Set once the WASM has taken over the page. Styles and end-to-end tests use it to tell a hydrated page
     // from a server-rendered one (effects never run on the server).
     let hydrated = RwSignal::new(false);
@@ -22,14 +24,7 @@ pub fn Layout(children: Children) -> impl IntoView {
                     <span class="brand-mark" aria-hidden="true">"⚓"</span>
                     <span class="brand-name">"Berth"</span>
                 </A>
-                <nav aria-label="Main">
-                    <ul>
-                        {NAVIGATION
-                            .into_iter()
-                            .map(|(href, label)| view! { <li><A href=href exact=true>{label}</A></li> })
-                            .collect_view()}
-                    </ul>
-                </nav>
+                <Navigation />
                 <SignInArea />
             </header>
             <main id="content" tabindex="-1">{children()}</main>
@@ -40,15 +35,28 @@ pub fn Layout(children: Children) -> impl IntoView {
     }
 }
 
-/// Who is signed in. Single sign-on comes with the sign-in issue; until then nobody is.
+/// Only the sections the signed-in role may use; nothing for visitors who have not signed in.
 #[component]
-fn SignInArea() -> impl IntoView {
+fn Navigation() -> impl IntoView {
+    let session = use_session();
     view! {
-        <div class="session" aria-label="Session">
-            <span class="session-status">"Not signed in"</span>
-            <button type="button" class="button" disabled title="Single sign-on is not configured yet">
-                "Sign in"
-            </button>
-        </div>
+        <nav aria-label="Main">
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    let role = session.await.ok().as_ref().and_then(SessionView::role);
+                    view! {
+                        <ul>
+                            {role
+                                .into_iter()
+                                .flat_map(sections_for)
+                                .map(|section| {
+                                    view! { <li><A href=section.path exact=true>{section.label}</A></li> }
+                                })
+                                .collect_view()}
+                        </ul>
+                    }
+                })}
+            </Suspense>
+        </nav>
     }
 }

@@ -5,7 +5,10 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::api::server_info::{GetServerInfo, ServerInfo, get_server_info};
+use crate::auth::SessionView;
 use crate::components::error_view::ErrorView;
+use crate::components::session::{sign_in_href, use_session};
+use crate::navigation::sections_for;
 
 #[component]
 pub fn HomePage() -> impl IntoView {
@@ -23,6 +26,7 @@ pub fn HomePage() -> impl IntoView {
                 "and nowhere else: for your laptop or for a CI server."
             </p>
         </section>
+        <Welcome />
         <section class="card" aria-labelledby="status-heading">
             <h2 id="status-heading">"Server status"</h2>
             <ErrorBoundary fallback=|errors| view! { <ErrorView errors /> }>
@@ -45,6 +49,43 @@ pub fn HomePage() -> impl IntoView {
                     "Check again"
                 </button>
             </ActionForm>
+        </section>
+    }
+}
+
+/// What the person can do next: sign in, or go to the sections their role opens.
+#[component]
+fn Welcome() -> impl IntoView {
+    let session = use_session();
+    view! {
+        <section class="card" aria-labelledby="welcome-heading" data-testid="welcome">
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    match session.await.unwrap_or(SessionView::Anonymous) {
+                        SessionView::Anonymous => view! {
+                            <h2 id="welcome-heading">"Sign in to start"</h2>
+                            <p>"Berth uses your company account; your groups decide what you may do here."</p>
+                            <a class="button" rel="external" href=sign_in_href("/")>"Sign in"</a>
+                        }
+                            .into_any(),
+                        SessionView::NoAccess(person) => view! {
+                            <h2 id="welcome-heading">{format!("Welcome, {}", person.display_name)}</h2>
+                            <p>"None of your groups gives access to Berth yet. " <a href="/no-access">"What now?"</a></p>
+                        }
+                            .into_any(),
+                        SessionView::SignedIn(person, role) => view! {
+                            <h2 id="welcome-heading">{format!("Welcome, {}", person.display_name)}</h2>
+                            <p>{format!("You are signed in as {}.", role.label().to_lowercase())}</p>
+                            <ul class="links">
+                                {sections_for(role)
+                                    .map(|section| view! { <li><a href=section.path>{section.label}</a></li> })
+                                    .collect_view()}
+                            </ul>
+                        }
+                            .into_any(),
+                    }
+                })}
+            </Suspense>
         </section>
     }
 }

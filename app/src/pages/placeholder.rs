@@ -1,18 +1,23 @@
 //! Pages that have a place in the navigation but whose capability has not been built yet. Each says what it
-//! will be for, so nobody mistakes it for a broken page.
+//! will be for, so nobody mistakes it for a broken page, and is already guarded by the role it will need.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
 
+use crate::auth::Role;
+use crate::components::session::RequireRole;
+
 #[component]
-fn Placeholder(title: &'static str, purpose: &'static str) -> impl IntoView {
+fn Placeholder(title: &'static str, purpose: &'static str, role: Role) -> impl IntoView {
     view! {
         <Title text=title />
-        <section class="page">
-            <h1>{title}</h1>
-            <p>{purpose}</p>
-            <p class="notice">"Not available yet."</p>
-        </section>
+        <RequireRole role>
+            <section class="page">
+                <h1>{title}</h1>
+                <p>{purpose}</p>
+                <p class="notice">"Not available yet."</p>
+            </section>
+        </RequireRole>
     }
 }
 
@@ -22,6 +27,7 @@ pub fn NewRequestPage() -> impl IntoView {
         <Placeholder
             title="New request"
             purpose="Ask for a namespace of your own: its name, what it is for, and whether it needs a Tiller."
+            role=Role::Developer
         />
     }
 }
@@ -32,6 +38,7 @@ pub fn MyRequestsPage() -> impl IntoView {
         <Placeholder
             title="My requests"
             purpose="Your namespace requests, their status, and the kubeconfigs of the ones granted."
+            role=Role::Developer
         />
     }
 }
@@ -42,16 +49,7 @@ pub fn ApprovalsPage() -> impl IntoView {
         <Placeholder
             title="Approvals"
             purpose="Requests waiting for a decision, with everything needed to approve or deny them."
-        />
-    }
-}
-
-#[component]
-pub fn AdminPage() -> impl IntoView {
-    view! {
-        <Placeholder
-            title="Admin"
-            purpose="Every namespace and credential Berth has handed out, revocation, and the audit log."
+            role=Role::Approver
         />
     }
 }

@@ -14,6 +14,11 @@ fn berth(vars: &[(&str, String)]) -> Command {
     for (key, _) in std::env::vars().filter(|(key, _)| key.starts_with("BERTH_")) {
         command.env_remove(key);
     }
+    // Single sign-on is required; the provider is only contacted at sign-in, which these tests do not do.
+    command
+        .env("BERTH_AUTH__ISSUER_URL", "http://127.0.0.1:5556")
+        .env("BERTH_AUTH__CLIENT_ID", "berth")
+        .env("BERTH_AUTH__CLIENT_SECRET", "s3cret-client-secret");
     command.envs(vars.iter().map(|(k, v)| (*k, v.as_str()))).stdout(Stdio::piped()).stderr(Stdio::piped());
     command.kill_on_drop(true);
     command

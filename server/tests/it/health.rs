@@ -25,9 +25,10 @@ async fn readyz_is_ready_when_the_database_answers() {
 #[tokio::test]
 async fn readyz_is_unavailable_when_the_database_is_gone() {
     let dir = tempfile::tempdir().unwrap();
-    let berth = berth_server::Berth::build(&config_in(dir.path())).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let berth = berth_server::Berth::build(&config_in(dir.path(), listener.local_addr().unwrap())).await.unwrap();
     berth.store().close().await;
-    let server = TestServer::start_built(berth).await;
+    let server = TestServer::serve(listener, berth).await;
     let response = client().get(server.url("/readyz")).send().await.unwrap();
     assert_eq!(response.status(), 503);
     assert_eq!(

@@ -8,4 +8,5 @@ mod cluster;
 mod health;
 mod pages;
 mod server_fn;
+mod sign_in;
 mod support;

@@ -19,10 +19,11 @@ async fn home_page_is_complete_without_javascript() {
     let (status, html) = get_page(&server, "/").await;
     assert_eq!(status, 200);
     assert!(html.contains("<title>Berth</title>"), "title: {html}");
+    // A visitor who has not signed in is offered sign-in, and no navigation to pages they cannot use.
     for link in ["New request", "My requests", "Approvals", "Admin"] {
-        assert!(html.contains(&format!(">{link}</a>")), "navigation lacks {link}");
+        assert!(!html.contains(&format!(">{link}</a>")), "navigation shows {link} to an anonymous visitor");
     }
-    assert!(html.contains("Not signed in"), "sign-in area");
+    assert!(html.contains(r#"href="/auth/login?return_to=/""#), "sign-in button: {html}");
     // The server status is rendered on the server, not left to a loading placeholder.
     let version = format!(r#"data-testid="version">{}</dd>"#, berth_server::system::VERSION);
     assert!(html.contains(&version), "version in SSR output: {html}");
@@ -36,20 +37,18 @@ async fn home_page_is_complete_without_javascript() {
 }
 
 #[tokio::test]
-async fn navigation_pages_render_with_their_titles() {
+async fn pages_behind_sign_in_send_a_visitor_to_sign_in_and_back() {
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start(&dir).await;
-    for (path, title) in [
-        ("/requests/new", "New request"),
-        ("/requests", "My requests"),
-        ("/approvals", "Approvals"),
-        ("/admin", "Admin"),
+    for (path, encoded) in [
+        ("/requests/new", "/requests/new"),
+        ("/requests", "/requests"),
+        ("/approvals", "/approvals"),
+        ("/admin?tab=users", "/admin%3Ftab%3Dusers"),
     ] {
-        let (status, html) = get_page(&server, path).await;
-        assert_eq!(status, 200, "{path}");
-        assert!(html.contains(&format!("<title>{title} · Berth</title>")), "{path}: {html}");
-        assert!(html.contains(&format!("<h1>{title}</h1>")), "{path}");
-        assert!(html.contains(r#"aria-current="page""#), "{path}: the active link is marked");
+        let response = client().get(server.url(path)).header("accept", "text/html").send().await.unwrap();
+        assert_eq!(response.status(), 303, "{path}");
+        assert_eq!(response.headers()["location"], format!("/auth/login?return_to={encoded}"), "{path}");
     }
     server.stop().await;
 }

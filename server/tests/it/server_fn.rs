@@ -9,6 +9,7 @@ async fn call_server_info(server: &TestServer) -> ServerInfo {
         .post(server.url("/api/server_info"))
         .header("content-type", "application/x-www-form-urlencoded")
         .header("accept", "application/json")
+        .header("origin", &server.base)
         .body("")
         .send()
         .await
@@ -59,6 +60,7 @@ async fn a_form_post_without_javascript_redirects_back_to_the_page() {
         .header("content-type", "application/x-www-form-urlencoded")
         .header("accept", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8")
         .header("referer", server.url("/"))
+        .header("origin", &server.base)
         .body("")
         .send()
         .await

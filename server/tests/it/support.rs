@@ -1,13 +1,50 @@
-//! A running server per test: its own folder, database and port, stopped when the test ends.
+//! A running server per test: its own folder, database and port, stopped when the test ends; and a
+//! cookie-keeping HTTP client that signs in through the development identity provider like a browser does.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use berth_server::{Berth, config::Config};
+use app::auth::SessionView;
+use berth_server::{
+    Berth,
+    config::{AuthConfig, Config, RoleGroups},
+};
 use tempfile::TempDir;
+use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+use url::Url;
+
+/// The development identity provider's issuer, started by `scripts/test.sh` (`end2end/dev-idp/main.mjs`).
+pub const DEV_IDP_ENV: &str = "DEV_IDP_URL";
+/// The dev provider's client secret (its default; `scripts/test.sh` does not change it).
+pub const DEV_IDP_CLIENT_SECRET: &str = "berth-dev-secret";
+/// Every seeded person's password at the dev provider.
+pub const DEV_PASSWORD: &str = "dev";
+
+/// The dev provider's issuer. Tests that sign in fail here, loudly, when it is not running.
+pub fn dev_idp_url() -> String {
+    std::env::var(DEV_IDP_ENV).unwrap_or_else(|_| {
+        panic!(
+            "{DEV_IDP_ENV} is not set: start the development identity provider (`node end2end/dev-idp/main.mjs`) \
+             and export {DEV_IDP_ENV}=http://127.0.0.1:5556, or run scripts/test.sh"
+        )
+    })
+}
+
+/// Single sign-on against `issuer` with the dev provider's client and the default role groups.
+pub fn auth_config(issuer: &str) -> AuthConfig {
+    AuthConfig {
+        issuer_url: issuer.to_string(),
+        client_id: "berth".to_string(),
+        client_secret: DEV_IDP_CLIENT_SECRET.to_string().into(),
+        redirect_url: None,
+        scopes: vec!["email".into(), "profile".into(), "groups".into()],
+        groups_claim: "groups".to_string(),
+        roles: RoleGroups::default(),
+    }
+}
 
 pub struct TestServer {
     pub base: String,
@@ -20,26 +57,38 @@ pub fn public_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../public")
 }
 
-/// A configuration for a server on a free loopback port with its database in `dir`.
-pub fn config_in(dir: &Path) -> Config {
+/// A configuration for a server at `address` with its database in `dir`, signing in at the dev provider
+/// (which is contacted only when a test signs in).
+pub fn config_in(dir: &Path, address: SocketAddr) -> Config {
+    let issuer = std::env::var(DEV_IDP_ENV).unwrap_or_else(|_| "http://127.0.0.1:5556".to_string());
     Config {
-        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        listen: address,
+        public_url: Url::parse(&format!("http://{address}")).unwrap(),
         site_root: public_dir(),
         database: berth_server::config::DatabaseConfig {
             url: format!("sqlite://{}", dir.join("db/berth.db").display()),
             ..Config::default().database
         },
+        auth: Some(auth_config(&issuer)),
         ..Config::default()
     }
 }
 
 impl TestServer {
     pub async fn start(dir: &TempDir) -> Self {
-        Self::start_built(Berth::build(&config_in(dir.path())).await.expect("server builds")).await
+        Self::start_with(dir, |_| {}).await
     }
 
-    pub async fn start_built(berth: Berth) -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    /// Starts a server whose configuration `adjust` may change first.
+    pub async fn start_with(dir: &TempDir, adjust: impl FnOnce(&mut Config)) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let mut config = config_in(dir.path(), listener.local_addr().expect("address"));
+        adjust(&mut config);
+        Self::serve(listener, Berth::build(&config).await.expect("server builds")).await
+    }
+
+    /// Serves an already built server (tests that break its parts first) on `listener`.
+    pub async fn serve(listener: TcpListener, berth: Berth) -> Self {
         let base = format!("http://{}", listener.local_addr().expect("address"));
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(berth.serve(
@@ -75,10 +124,102 @@ impl Drop for TestServer {
     }
 }
 
+/// A plain client: no cookies, no redirects followed.
 pub fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(Duration::from_secs(20))
         .build()
         .expect("client")
+}
+
+/// A client that keeps cookies (one browser profile) and follows redirects only when told to, so each step
+/// of the sign-in round trip can be checked.
+pub struct Browser {
+    pub http: reqwest::Client,
+}
+
+impl Default for Browser {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Browser {
+    pub fn new() -> Self {
+        let http = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(20))
+            .build()
+            .expect("client");
+        Self { http }
+    }
+
+    pub async fn get(&self, url: &str) -> reqwest::Response {
+        self.http.get(url).header("accept", "text/html").send().await.unwrap()
+    }
+
+    /// Calls a server function the way the hydrated page does (same-origin `fetch`).
+    pub async fn call(&self, server: &TestServer, endpoint: &str) -> reqwest::Response {
+        self.http
+            .post(server.url(&format!("/api/{endpoint}")))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("accept", "application/json")
+            .header("origin", &server.base)
+            .body("")
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Who the server thinks this browser is.
+    pub async fn session(&self, server: &TestServer) -> SessionView {
+        let response = self.call(server, "session").await;
+        assert_eq!(response.status(), 200);
+        response.json().await.unwrap()
+    }
+
+    /// Starts a sign-in at `server` (asking to come back to `return_to`), signs in at the dev provider as
+    /// `user`, and returns the callback URL the provider sent the browser to, not yet visited.
+    pub async fn authorize(&self, server: &TestServer, user: &str, return_to: &str) -> Url {
+        let start = self.get(&server.url(&format!("/auth/login?return_to={return_to}"))).await;
+        assert_eq!(start.status(), 303, "sign-in starts with a redirect to the provider");
+        self.sign_in_at_provider(server, location(&start), user).await
+    }
+
+    /// From the provider's authorization URL through its login form to the redirect back to Berth.
+    pub async fn sign_in_at_provider(&self, server: &TestServer, authorization: Url, user: &str) -> Url {
+        let mut next = authorization;
+        let mut posted = false;
+        for _ in 0..10 {
+            if next.as_str().starts_with(&server.url("/auth/callback")) {
+                return next;
+            }
+            let response = if !posted && next.path().starts_with("/interaction/") {
+                posted = true;
+                let form = self.get(next.as_str()).await;
+                assert_eq!(form.status(), 200, "the provider's login form");
+                let action = next.join(&format!("{}/login", next.path())).unwrap();
+                self.http.post(action).form(&[("login", user), ("password", DEV_PASSWORD)]).send().await.unwrap()
+            } else {
+                self.get(next.as_str()).await
+            };
+            assert!(response.status().is_redirection(), "{next}: {} {:?}", response.status(), response.text().await);
+            next = location(&response);
+        }
+        panic!("the sign-in round trip did not reach Berth's callback");
+    }
+
+    /// The whole sign-in; returns Berth's answer to the callback (a redirect to the page asked for).
+    pub async fn sign_in(&self, server: &TestServer, user: &str, return_to: &str) -> reqwest::Response {
+        let callback = self.authorize(server, user, return_to).await;
+        self.get(callback.as_str()).await
+    }
+}
+
+/// A redirect's target, resolved against the URL that answered.
+pub fn location(response: &reqwest::Response) -> Url {
+    let value = response.headers().get("location").unwrap_or_else(|| panic!("no Location in {response:?}"));
+    response.url().join(value.to_str().unwrap()).unwrap()
 }

@@ -4,6 +4,8 @@
 //! renders read while the worker writes, and a busy timeout turns brief lock contention into a short wait
 //! instead of an error.
 
+pub mod users;
+
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -83,6 +85,14 @@ impl Store {
                 .fetch_one(&self.pool)
                 .await?;
         Ok(Installation { id, created_at })
+    }
+
+    /// The session store on the same database. Its table is created here (the crate's own migration, which is
+    /// idempotent) so that sessions and data share one schema lifecycle.
+    pub async fn session_store(&self) -> Result<tower_sessions_sqlx_store::SqliteStore> {
+        let store = tower_sessions_sqlx_store::SqliteStore::new(self.pool.clone());
+        store.migrate().await?;
+        Ok(store)
     }
 
     /// Closes the pool, waiting for open connections to finish; called at shutdown so the WAL is checkpointed.

@@ -1,0 +1,67 @@
+//! The pages behind sign-in and the role each needs: one table for the navigation (which shows only what the
+//! role may use) and for the server, which sends anonymous visitors of these pages to sign in first.
+
+use crate::auth::Role;
+
+/// A section of the site: its path (and everything below it) needs `role`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Section {
+    pub path: &'static str,
+    pub label: &'static str,
+    pub role: Role,
+}
+
+/// In navigation order.
+pub const SECTIONS: [Section; 4] = [
+    Section { path: "/requests/new", label: "New request", role: Role::Developer },
+    Section { path: "/requests", label: "My requests", role: Role::Developer },
+    Section { path: "/approvals", label: "Approvals", role: Role::Approver },
+    Section { path: "/admin", label: "Admin", role: Role::Admin },
+];
+
+/// The role a page at `path` needs, or `None` for public pages (home, sign-in problems, not found).
+pub fn required_role(path: &str) -> Option<Role> {
+    SECTIONS
+        .iter()
+        .filter(|section| {
+            path == section.path
+                || path.strip_prefix(section.path).is_some_and(|rest| rest.starts_with('/') || rest.starts_with('?'))
+        })
+        .map(|section| section.role)
+        .max()
+}
+
+/// The sections someone with `role` may use.
+pub fn sections_for(role: Role) -> impl Iterator<Item = Section> {
+    SECTIONS.into_iter().filter(move |section| role.includes(section.role))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sections_and_everything_below_them_need_their_role() {
+        assert_eq!(required_role("/requests"), Some(Role::Developer));
+        assert_eq!(required_role("/requests/new"), Some(Role::Developer));
+        assert_eq!(required_role("/requests/42"), Some(Role::Developer));
+        assert_eq!(required_role("/approvals"), Some(Role::Approver));
+        assert_eq!(required_role("/admin/users"), Some(Role::Admin));
+        assert_eq!(required_role("/admin?tab=users"), Some(Role::Admin));
+    }
+
+    #[test]
+    fn other_pages_are_public_and_prefixes_match_whole_segments_only() {
+        for path in ["/", "/no-access", "/sign-in/failed", "/administrator", "/requestsx", "/nope"] {
+            assert_eq!(required_role(path), None, "{path}");
+        }
+    }
+
+    #[test]
+    fn each_role_sees_its_sections_and_those_below() {
+        let labels = |role| sections_for(role).map(|s| s.label).collect::<Vec<_>>();
+        assert_eq!(labels(Role::Developer), ["New request", "My requests"]);
+        assert_eq!(labels(Role::Approver), ["New request", "My requests", "Approvals"]);
+        assert_eq!(labels(Role::Admin), ["New request", "My requests", "Approvals", "Admin"]);
+    }
+}

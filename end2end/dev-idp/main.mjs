@@ -1,0 +1,167 @@
+// Berth's development identity provider: a real OpenID provider (the certified npm package `oidc-provider`)
+// with four seeded people and a plain login form. For the demo and the tests ONLY: accounts and passwords are
+// hard-coded, state lives in memory, signing keys are generated at every start.
+//
+//   node end2end/dev-idp/main.mjs
+//
+// Settings (environment):
+//   DEV_IDP_PORT           port on 127.0.0.1 (default 5556); the issuer is http://127.0.0.1:PORT
+//   DEV_IDP_CLIENT_SECRET  the secret of the one client, `berth` (default "berth-dev-secret")
+//
+// People (password "dev" for all):
+//   alice  berth-developers   bob  berth-approvers   carol  berth-admins   dave  marketing (no Berth group)
+
+import { generateKeyPairSync, randomBytes } from "node:crypto";
+import Provider from "oidc-provider";
+
+const port = Number(process.env.DEV_IDP_PORT ?? 5556);
+const issuer = `http://127.0.0.1:${port}`;
+const clientSecret = process.env.DEV_IDP_CLIENT_SECRET ?? "berth-dev-secret";
+const PASSWORD = "dev";
+
+const PEOPLE = {
+  alice: { name: "Alice Anders", email: "alice@example.test", groups: ["berth-developers", "everyone"] },
+  bob: { name: "Bob Berg", email: "bob@example.test", groups: ["berth-approvers", "everyone"] },
+  carol: { name: "Carol Castro", email: "carol@example.test", groups: ["berth-admins", "everyone"] },
+  dave: { name: "Dave Dunn", email: "dave@example.test", groups: ["marketing", "everyone"] },
+};
+
+// A fresh RSA key per start: tokens from an earlier run are worthless, and no private key sits in the repository.
+const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+const signingKey = { ...privateKey.export({ format: "jwk" }), kid: `dev-${Date.now()}`, use: "sig", alg: "RS256" };
+
+const SCOPES = "openid email profile groups";
+
+const provider = new Provider(issuer, {
+  clients: [
+    {
+      client_id: "berth",
+      client_secret: clientSecret,
+      // `native` only so that the loopback redirect URIs below match on any port (RFC 8252, section 7.3): the
+      // tests start portals on random ports. A production registration lists the portal's exact URLs.
+      application_type: "native",
+      redirect_uris: ["http://127.0.0.1/auth/callback"],
+      post_logout_redirect_uris: ["http://127.0.0.1/"],
+      grant_types: ["authorization_code"],
+      response_types: ["code"],
+      token_endpoint_auth_method: "client_secret_basic",
+    },
+  ],
+  jwks: { keys: [signingKey] },
+  cookies: { keys: [randomBytes(32).toString("hex")] },
+  scopes: ["openid", "email", "profile", "groups"],
+  claims: {
+    openid: ["sub"],
+    email: ["email", "email_verified"],
+    profile: ["name", "preferred_username"],
+    groups: ["groups"],
+  },
+  // Put the scope's claims in the ID token itself (what Berth reads), as Dex, Keycloak and Okta can.
+  conformIdTokenClaims: false,
+  pkce: { required: () => true },
+  features: {
+    devInteractions: { enabled: false },
+    rpInitiatedLogout: { enabled: true, logoutSource, postLogoutSuccessSource },
+  },
+  ttl: { AuthorizationCode: 60, IdToken: 600, Interaction: 600, Session: 3600, Grant: 3600 },
+  async findAccount(_ctx, id) {
+    const person = PEOPLE[id];
+    if (!person) return undefined;
+    return {
+      accountId: id,
+      async claims() {
+        return { sub: id, preferred_username: id, email_verified: true, ...person };
+      },
+    };
+  },
+  async renderError(ctx, out) {
+    ctx.type = "html";
+    ctx.body = page("Sign-in error", `<h1>Sign-in error</h1><p id="error">${escape(out.error)}: ${escape(out.error_description ?? "")}</p>`);
+  },
+});
+
+// The login form. oidc-provider sends the browser to /interaction/:uid whenever it needs the person to act.
+provider.use(async (ctx, next) => {
+  const match = /^\/interaction\/([\w-]+)(\/login)?$/.exec(ctx.path);
+  if (!match) return next();
+  const details = await provider.interactionDetails(ctx.req, ctx.res);
+  if (ctx.method === "GET" && details.prompt.name === "consent") {
+    // Berth is a first-party client: grant its scopes without a consent screen. (oidc-provider asks for
+    // consent on every sign-in of a `native` client, so this runs every time, invisibly.)
+    const grant = details.grantId
+      ? await provider.Grant.find(details.grantId)
+      : new provider.Grant({ accountId: details.session.accountId, clientId: details.params.client_id });
+    grant.addOIDCScope(SCOPES);
+    const grantId = await grant.save();
+    await provider.interactionFinished(ctx.req, ctx.res, { consent: { grantId } }, { mergeWithLastSubmission: true });
+    return;
+  }
+  if (ctx.method === "GET") {
+    ctx.type = "html";
+    ctx.body = loginPage(details.uid, details.params.login_hint ?? "", "");
+    return;
+  }
+  if (ctx.method === "POST" && match[2]) {
+    const form = new URLSearchParams(await readBody(ctx.req));
+    const login = form.get("login") ?? "";
+    if (!PEOPLE[login] || form.get("password") !== PASSWORD) {
+      ctx.status = 401;
+      ctx.type = "html";
+      ctx.body = loginPage(details.uid, login, "Unknown user or wrong password.");
+      return;
+    }
+    await provider.interactionFinished(ctx.req, ctx.res, { login: { accountId: login } }, { mergeWithLastSubmission: false });
+    return;
+  }
+  ctx.status = 405;
+});
+
+function loginPage(uid, login, error) {
+  return page(
+    "Sign in",
+    `<h1>Development identity provider</h1>
+    <p>Sign in as <code>alice</code>, <code>bob</code>, <code>carol</code> or <code>dave</code>; the password is <code>${PASSWORD}</code>.</p>
+    ${error ? `<p role="alert" id="error">${escape(error)}</p>` : ""}
+    <form method="post" action="/interaction/${escape(uid)}/login" autocomplete="off">
+      <label>Username <input name="login" value="${escape(login)}" required autofocus></label>
+      <label>Password <input name="password" type="password" required></label>
+      <button type="submit">Sign in</button>
+    </form>`,
+  );
+}
+
+async function logoutSource(ctx, form) {
+  ctx.body = page(
+    "Sign out",
+    `<h1>Sign out of the development identity provider?</h1>${form}
+    <button autofocus type="submit" form="op.logoutForm" value="yes" name="logout">Yes, sign me out</button>
+    <button type="submit" form="op.logoutForm">No, stay signed in</button>`,
+  );
+}
+
+async function postLogoutSuccessSource(ctx) {
+  ctx.body = page("Signed out", "<h1>Signed out</h1>");
+}
+
+function page(title, body) {
+  return `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>${escape(title)}</title>
+<style>body{font-family:system-ui,sans-serif;max-width:28rem;margin:3rem auto}label{display:block;margin:.8rem 0}input{display:block;width:100%}</style>
+</head><body>${body}</body></html>`;
+}
+
+function escape(text) {
+  return String(text).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+async function readBody(request) {
+  let body = "";
+  for await (const chunk of request) {
+    body += chunk;
+    if (body.length > 10_000) throw new Error("form too large");
+  }
+  return body;
+}
+
+provider.listen(port, "127.0.0.1", () => {
+  console.log(`development identity provider: ${issuer} (client "berth"; users alice, bob, carol, dave)`);
+});

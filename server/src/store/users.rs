@@ -1,0 +1,118 @@
+//! The users table: who has signed in, and with which role.
+
+use app::api::users::UserSummary;
+use app::auth::Role;
+use chrono::{DateTime, Utc};
+
+use super::{Result, Store};
+
+/// A successful sign-in, as recorded.
+#[derive(Debug, Clone)]
+pub struct SignIn<'a> {
+    pub issuer: &'a str,
+    pub subject: &'a str,
+    pub email: Option<&'a str>,
+    pub display_name: &'a str,
+    pub role: Option<Role>,
+    pub at: DateTime<Utc>,
+}
+
+impl Store {
+    /// Creates the person's row at their first sign-in, updates name, email, role and last sign-in at later
+    /// ones; returns their id. One statement, so two simultaneous first sign-ins cannot create two rows.
+    pub async fn record_sign_in(&self, sign_in: &SignIn<'_>) -> Result<String> {
+        let id: String = sqlx::query_scalar(
+            "INSERT INTO users (id, issuer, subject, email, display_name, role, first_sign_in_at, last_sign_in_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT (issuer, subject) DO UPDATE SET
+                 email = excluded.email,
+                 display_name = excluded.display_name,
+                 role = excluded.role,
+                 last_sign_in_at = excluded.last_sign_in_at
+             RETURNING id",
+        )
+        .bind(uuid::Uuid::new_v4().to_string())
+        .bind(sign_in.issuer)
+        .bind(sign_in.subject)
+        .bind(sign_in.email)
+        .bind(sign_in.display_name)
+        .bind(sign_in.role.map(Role::as_str))
+        .bind(sign_in.at)
+        .bind(sign_in.at)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(id)
+    }
+
+    /// Everyone who has signed in, most recent sign-in first.
+    pub async fn list_users(&self) -> Result<Vec<UserSummary>> {
+        let rows = sqlx::query_as::<_, (String, Option<String>, String, Option<String>, DateTime<Utc>, DateTime<Utc>)>(
+            "SELECT display_name, email, subject, role, first_sign_in_at, last_sign_in_at
+             FROM users ORDER BY last_sign_in_at DESC, display_name",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(display_name, email, subject, role, first_sign_in_at, last_sign_in_at)| UserSummary {
+                display_name,
+                email,
+                subject,
+                role: role.as_deref().and_then(Role::parse),
+                first_sign_in_at,
+                last_sign_in_at,
+            })
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::DatabaseConfig;
+
+    async fn store(dir: &tempfile::TempDir) -> Store {
+        let url = format!("sqlite://{}", dir.path().join("berth.db").display());
+        Store::open(&DatabaseConfig { url, max_connections: 2 }).await.expect("opens")
+    }
+
+    fn alice(role: Option<Role>, at: DateTime<Utc>) -> SignIn<'static> {
+        SignIn {
+            issuer: "https://idp.example",
+            subject: "alice",
+            email: Some("alice@example.test"),
+            display_name: "Alice",
+            role,
+            at,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_second_sign_in_updates_the_same_person_and_keeps_the_first_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(&dir).await;
+        let first = DateTime::from_timestamp(1_000, 0).unwrap();
+        let later = DateTime::from_timestamp(2_000, 0).unwrap();
+        let id = store.record_sign_in(&alice(Some(Role::Developer), first)).await.unwrap();
+        let again = store.record_sign_in(&alice(Some(Role::Admin), later)).await.unwrap();
+        assert_eq!(id, again, "same issuer and subject, same person");
+        let users = store.list_users().await.unwrap();
+        assert_eq!(users.len(), 1);
+        assert_eq!(users[0].role, Some(Role::Admin), "role at the last sign-in");
+        assert_eq!((users[0].first_sign_in_at, users[0].last_sign_in_at), (first, later));
+    }
+
+    #[tokio::test]
+    async fn the_same_subject_at_another_issuer_is_another_person() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(&dir).await;
+        let at = DateTime::from_timestamp(1_000, 0).unwrap();
+        let here = store.record_sign_in(&alice(None, at)).await.unwrap();
+        let elsewhere =
+            store.record_sign_in(&SignIn { issuer: "https://other-idp.example", ..alice(None, at) }).await.unwrap();
+        assert_ne!(here, elsewhere);
+        let users = store.list_users().await.unwrap();
+        assert_eq!(users.len(), 2);
+        assert!(users.iter().all(|user| user.role.is_none()), "no role recorded as none");
+    }
+}

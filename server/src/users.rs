@@ -1,0 +1,18 @@
+//! The people who have signed in, for the admin page: implements [`app::ports::UsersPort`].
+
+use app::api::users::UserSummary;
+use app::error::ApiError;
+use app::ports::UsersPort;
+
+use crate::store::Store;
+
+pub struct UsersService {
+    pub store: Store,
+}
+
+#[async_trait::async_trait]
+impl UsersPort for UsersService {
+    async fn list_users(&self) -> Result<Vec<UserSummary>, ApiError> {
+        self.store.list_users().await.map_err(|error| crate::error::internal(&error))
+    }
+}

@@ -56,6 +56,7 @@ start_release_server() {
   local port="$1" data="$2"
   mkdir -p "$data"
   BERTH_LISTEN="127.0.0.1:$port" \
+    BERTH_PUBLIC_URL="http://127.0.0.1:$port" \
     BERTH_DATABASE__URL="sqlite://$data/berth.db" \
     BERTH_SITE_ROOT="$REPO_ROOT/target/site" \
     "$REPO_ROOT/target/release/berth" >"$data/berth.log" 2>&1 &
@@ -77,4 +78,36 @@ stop_release_server() {
   kill -TERM "$SERVER_PID" 2>/dev/null || true
   wait "$SERVER_PID" 2>/dev/null || true
   SERVER_PID=""
+}
+
+# The development identity provider (end2end/dev-idp/main.mjs): a real OpenID provider with seeded people, for
+# the demo and the tests only. Starts it on 127.0.0.1:$1, logging to $2, waits for its discovery document, sets
+# IDP_PID, and exports the BERTH_AUTH__* settings that point Berth at it.
+start_dev_idp() {
+  local port="$1" logfile="$2"
+  DEV_IDP_PORT="$port" node "$REPO_ROOT/end2end/dev-idp/main.mjs" >"$logfile" 2>&1 &
+  IDP_PID=$!
+  local issuer="http://127.0.0.1:$port"
+  local deadline=$((SECONDS + 30))
+  until curl -fsS -o /dev/null "$issuer/.well-known/openid-configuration" 2>/dev/null; do
+    if ! kill -0 "$IDP_PID" 2>/dev/null; then
+      cat "$logfile" >&2
+      log "the development identity provider exited"
+      return 1
+    fi
+    [ "$SECONDS" -lt "$deadline" ] || { log "the development identity provider did not start within 30 s"; return 1; }
+    sleep 0.1
+  done
+  export DEV_IDP_URL="$issuer"
+  export BERTH_AUTH__ISSUER_URL="$issuer"
+  export BERTH_AUTH__CLIENT_ID="berth"
+  # The dev provider's default secret (end2end/dev-idp/main.mjs); a real deployment sets its own.
+  export BERTH_AUTH__CLIENT_SECRET="berth-dev-secret"
+}
+
+stop_dev_idp() {
+  [ -n "${IDP_PID:-}" ] || return 0
+  kill -TERM "$IDP_PID" 2>/dev/null || true
+  wait "$IDP_PID" 2>/dev/null || true
+  IDP_PID=""
 }

@@ -1,23 +1,37 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds the release site and runs the portal on http://127.0.0.1:3000 with the
 # embedded defaults (SQLite under ./data/). Without a KUBECONFIG it starts the local control plane
-# (data/cluster) as the demo's cluster and stops it when the portal stops. Ctrl-C stops both.
+# (data/cluster) as the demo's cluster; without single sign-on settings (BERTH_AUTH__ISSUER_URL or a config
+# file) it starts the development identity provider on 127.0.0.1:5556. Both stop when the portal stops (Ctrl-C).
 # Settings: BERTH_* variables or --config FILE (passed on to berth).
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$REPO_ROOT"
 
-bash scripts/tools.sh build
+bash scripts/tools.sh demo
 build_release
+
+demo_cluster=""
+cleanup() {
+  stop_dev_idp
+  if [ -n "$demo_cluster" ]; then bash scripts/cluster.sh down "$demo_cluster"; fi
+}
+trap cleanup EXIT
 
 if [ -z "${KUBECONFIG:-}" ]; then
   demo_cluster="$REPO_ROOT/data/cluster"
   bash scripts/cluster.sh up "$demo_cluster"
-  trap 'bash scripts/cluster.sh down "$demo_cluster"' EXIT
   export KUBECONFIG="$demo_cluster/admin.kubeconfig"
+fi
+
+# Single sign-on: the development identity provider on :5556, unless an issuer is configured.
+if [ -z "${BERTH_AUTH__ISSUER_URL:-}" ] && [ -z "${BERTH_CONFIG:-}" ] && [[ " $* " != *" --config "* ]]; then
+  start_dev_idp "${DEV_IDP_PORT:-5556}" "$REPO_ROOT/data/dev-idp.log"
+  log "development identity provider on $DEV_IDP_URL: sign in as alice, bob, carol or dave (password: dev)"
 fi
 
 log "Berth on http://${BERTH_LISTEN:-127.0.0.1:3000} (Ctrl-C stops it)"
 export BERTH_SITE_ROOT="${BERTH_SITE_ROOT:-$REPO_ROOT/target/site}"
+export BERTH_PUBLIC_URL="${BERTH_PUBLIC_URL:-http://${BERTH_LISTEN:-127.0.0.1:3000}}"
 # Not exec: the trap above must run after the server stops.
 "$REPO_ROOT/target/release/berth" "$@"

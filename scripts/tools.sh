@@ -2,7 +2,8 @@
 # Installs what building and testing Berth needs, skipping whatever is already there.
 #
 #   scripts/tools.sh build    Rust targets and components, cargo-leptos, wasm-bindgen, wasm-opt
-#   scripts/tools.sh test     the above, plus Debian's Chromium and the end-to-end Node packages
+#   scripts/tools.sh demo     the above, plus the Node packages of end2end/ (the development identity provider)
+#   scripts/tools.sh test     the above, plus Debian's Chromium
 #
 # Nothing is downloaded at build time: cargo-leptos finds every helper on PATH (see scripts/env.sh).
 set -euo pipefail
@@ -83,7 +84,9 @@ install_crate_from_source cargo-leptos "$CARGO_LEPTOS_VERSION" cargo-leptos carg
 install_crate_from_source wasm-bindgen-cli "$(wasm_bindgen_version)" wasm-bindgen webpki-roots@1.0.10
 install_binaryen
 
-if [ "$want" = test ]; then
-  install_chromium
-  install_end2end_packages
-fi
+case "$want" in
+  build) ;;
+  demo) install_end2end_packages ;;
+  test) install_end2end_packages; install_chromium ;;
+  *) echo "usage: tools.sh build|demo|test" >&2; exit 2 ;;
+esac

@@ -36,9 +36,32 @@ pub fn sections_for(role: Role) -> impl Iterator<Item = Section> {
     SECTIONS.into_iter().filter(move |section| role.includes(section.role))
 }
 
+/// Where the sign-in button starts: Berth's own route, which remembers the page to come back to.
+pub fn sign_in_href(return_to: &str) -> String {
+    format!("/auth/login?return_to={}", encode_query_value(return_to))
+}
+
+/// Percent-encodes everything but unreserved characters and `/`, which keeps paths readable.
+fn encode_query_value(value: &str) -> String {
+    value
+        .bytes()
+        .map(|byte| match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => (byte as char).to_string(),
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sign_in_links_carry_the_page_with_its_query_encoded() {
+        assert_eq!(sign_in_href("/requests"), "/auth/login?return_to=/requests");
+        assert_eq!(sign_in_href("/admin?tab=users&x=1"), "/auth/login?return_to=/admin%3Ftab%3Dusers%26x%3D1");
+        assert_eq!(sign_in_href("/a b#c"), "/auth/login?return_to=/a%20b%23c");
+    }
 
     #[test]
     fn sections_and_everything_below_them_need_their_role() {

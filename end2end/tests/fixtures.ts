@@ -34,3 +34,40 @@ export { expect };
 export async function waitForHydration(page: Page): Promise<void> {
   await expect(page.locator(".shell")).toHaveAttribute("data-hydrated", "true");
 }
+
+/** Berth's origin under test (the same variable playwright.config.ts reads). */
+export const BERTH_ORIGIN = new URL(process.env.E2E_BASE_URL ?? "http://127.0.0.1:3000").origin;
+
+/** The development identity provider's password for every seeded person (end2end/dev-idp/main.mjs). */
+export const DEV_PASSWORD = "dev";
+
+/**
+ * Fills in the development identity provider's login form (the page must be showing it) and waits until the
+ * browser is back on Berth at `landing` (a path). Returns how long the round trip took from the submit.
+ */
+export async function signInAtProvider(page: Page, user: string, landing: string | RegExp): Promise<number> {
+  await expect(page.getByRole("heading", { name: "Development identity provider" })).toBeVisible();
+  await page.getByLabel("Username").fill(user);
+  await page.getByLabel("Password").fill(DEV_PASSWORD);
+  const started = Date.now();
+  await Promise.all([
+    page.waitForURL((url) => url.origin === BERTH_ORIGIN && matches(url, landing)),
+    page.getByRole("button", { name: "Sign in" }).click(),
+  ]);
+  return Date.now() - started;
+}
+
+function matches(url: URL, landing: string | RegExp): boolean {
+  const path = url.pathname + url.search;
+  return typeof landing === "string" ? path === landing : landing.test(path);
+}
+
+/** Signs in as `user` from the start page's sign-in button; waits for the page to be usable again. */
+export async function signIn(page: Page, user: string, javaScriptEnabled: boolean, landing = "/"): Promise<number> {
+  await page.goto("/");
+  if (javaScriptEnabled) await waitForHydration(page);
+  await page.getByRole("banner").getByRole("link", { name: "Sign in" }).click();
+  const took = await signInAtProvider(page, user, landing);
+  if (javaScriptEnabled) await waitForHydration(page);
+  return took;
+}

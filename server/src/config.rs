@@ -434,7 +434,10 @@ mod tests {
         Jail::expect_with(|jail: &mut Jail| {
             load_in(jail, None).expect("https issuer");
             jail.set_env("BERTH_AUTH__ISSUER_URL", "http://127.0.0.1:5556");
-            assert_eq!(load_without_auth_defaults(jail, None).expect("loopback").auth.unwrap().issuer_url, "http://127.0.0.1:5556");
+            assert_eq!(
+                load_without_auth_defaults(jail, None).expect("loopback").auth.unwrap().issuer_url,
+                "http://127.0.0.1:5556"
+            );
             jail.set_env("BERTH_AUTH__ISSUER_URL", "http://idp.example.com");
             let message = load_without_auth_defaults(jail, None).expect_err("rejected").to_string();
             assert!(message.contains("auth.issuer_url") && message.contains("https"), "{message}");

@@ -76,7 +76,10 @@ impl Berth {
         let router = router(state, ports)
             .layer(session_layer)
             // Outside the session layer: a cross-site request is refused before its session is even loaded.
-            .layer(middleware::from_fn_with_state(PublicOrigin::of(&config.public_url), auth::origin::refuse_cross_site));
+            .layer(middleware::from_fn_with_state(
+                PublicOrigin::of(&config.public_url),
+                auth::origin::refuse_cross_site,
+            ));
         Ok(Self { router: with_request_tracing(router), store, sessions })
     }
 

@@ -9,6 +9,7 @@ use leptos_router::hooks::use_location;
 use crate::api::session::get_session;
 use crate::auth::{Person, Role, SessionView};
 use crate::error::ApiError;
+use crate::navigation::sign_in_href;
 
 /// The current session, loaded by [`provide_session`].
 #[derive(Clone, Copy)]
@@ -21,22 +22,6 @@ pub fn provide_session() {
 
 pub fn use_session() -> Resource<Result<SessionView, ApiError>> {
     expect_context::<SessionResource>().0
-}
-
-/// Where the sign-in button starts: Berth's own route, which remembers the page to come back to.
-pub fn sign_in_href(return_to: &str) -> String {
-    format!("/auth/login?return_to={}", encode_query_value(return_to))
-}
-
-/// Percent-encodes everything but unreserved characters and `/`, which keeps paths readable.
-fn encode_query_value(value: &str) -> String {
-    value
-        .bytes()
-        .map(|byte| match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => (byte as char).to_string(),
-            other => format!("%{other:02X}"),
-        })
-        .collect()
 }
 
 /// The page being shown, as a path with its query: where to come back to after signing in.
@@ -169,17 +154,5 @@ pub fn NoAccessNotice(person: Person) -> impl IntoView {
                 "sees the change."
             </p>
         </section>
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sign_in_links_carry_the_page_with_its_query_encoded() {
-        assert_eq!(sign_in_href("/requests"), "/auth/login?return_to=/requests");
-        assert_eq!(sign_in_href("/admin?tab=users&x=1"), "/auth/login?return_to=/admin%3Ftab%3Dusers%26x%3D1");
-        assert_eq!(sign_in_href("/a b#c"), "/auth/login?return_to=/a%20b%23c");
     }
 }

@@ -7,8 +7,9 @@ use leptos_meta::Title;
 use crate::api::server_info::{GetServerInfo, ServerInfo, get_server_info};
 use crate::auth::SessionView;
 use crate::components::error_view::ErrorView;
-use crate::components::session::{sign_in_href, use_session};
+use crate::components::session::use_session;
 use crate::navigation::sections_for;
+use crate::navigation::sign_in_href;
 
 #[component]
 pub fn HomePage() -> impl IntoView {

@@ -5,7 +5,8 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::auth::SessionView;
-use crate::components::session::{NoAccessNotice, sign_in_href, use_session};
+use crate::components::session::{NoAccessNotice, use_session};
+use crate::navigation::sign_in_href;
 
 /// Where someone lands after signing in when their groups grant no role.
 #[component]

@@ -39,7 +39,8 @@ pub fn same_origin(headers: &HeaderMap, ours: &PublicOrigin) -> bool {
 }
 
 pub async fn refuse_cross_site(State(ours): State<PublicOrigin>, request: Request, next: Next) -> Response {
-    if matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS) || same_origin(request.headers(), &ours)
+    if matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS)
+        || same_origin(request.headers(), &ours)
     {
         return next.run(request).await;
     }
@@ -61,7 +62,10 @@ mod tests {
     use axum::http::HeaderValue;
 
     fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
-        pairs.iter().map(|(name, value)| (header::HeaderName::from_static(name), HeaderValue::from_static(value))).collect()
+        pairs
+            .iter()
+            .map(|(name, value)| (header::HeaderName::from_static(name), HeaderValue::from_static(value)))
+            .collect()
     }
 
     fn ours() -> PublicOrigin {

@@ -69,7 +69,9 @@ pub fn layer(store: SqliteStore, config: &SessionConfig, public_url: &Url) -> Se
         .with_same_site(SameSite::Lax)
         .with_secure(public_url.scheme() == "https")
         .with_path("/")
-        .with_expiry(Expiry::OnInactivity(time::Duration::seconds(i64::try_from(config.idle_seconds).unwrap_or(i64::MAX))))
+        .with_expiry(Expiry::OnInactivity(time::Duration::seconds(
+            i64::try_from(config.idle_seconds).unwrap_or(i64::MAX),
+        )))
 }
 
 /// How often use renews the idle lifetime: every minute, or more often for very short idle lifetimes.
@@ -87,9 +89,12 @@ pub enum Verdict {
     End,
 }
 
+/// How far another replica's clock may be ahead before a session it stamped counts as from the future.
+const CLOCK_SKEW_SECONDS: i64 = 300;
+
 pub fn judge(user: &SessionUser, config: &SessionConfig, now: i64) -> Verdict {
     let absolute = i64::try_from(config.absolute_seconds).unwrap_or(i64::MAX);
-    if now.saturating_sub(user.signed_in_at) >= absolute || now < user.signed_in_at {
+    if now.saturating_sub(user.signed_in_at) >= absolute || now.saturating_add(CLOCK_SKEW_SECONDS) < user.signed_in_at {
         Verdict::End
     } else if now.saturating_sub(user.touched_at) >= touch_interval(config) {
         Verdict::Touch
@@ -115,7 +120,7 @@ pub async fn resolve(State(state): State<AppState>, session: Session, mut reques
     if view == SessionView::Anonymous && wants_page(&request) {
         let target = request.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/");
         if app::navigation::required_role(target).is_some() {
-            return Redirect::to(&app::components::session::sign_in_href(target)).into_response();
+            return Redirect::to(&app::navigation::sign_in_href(target)).into_response();
         }
     }
     request.extensions_mut().insert(view);
@@ -185,8 +190,9 @@ mod tests {
     }
 
     #[test]
-    fn a_session_from_the_future_is_not_trusted() {
-        assert_eq!(judge(&user(100, 100), &config(), 50), Verdict::End);
+    fn a_session_from_the_future_is_not_trusted_beyond_clock_skew() {
+        assert_eq!(judge(&user(1_000, 1_000), &config(), 1_000 - CLOCK_SKEW_SECONDS), Verdict::Keep);
+        assert_eq!(judge(&user(1_000, 1_000), &config(), 999 - CLOCK_SKEW_SECONDS), Verdict::End);
     }
 
     #[test]

@@ -121,3 +121,17 @@ async fn an_unusable_database_path_is_reported_and_exits() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(stdout.contains("cannot create the database folder"), "{stdout}");
 }
+
+#[tokio::test]
+async fn start_up_without_single_sign_on_stops_and_says_what_to_set() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = berth(&[("BERTH_DATABASE__URL", format!("sqlite://{}/berth.db", dir.path().display()))]);
+    for key in ["BERTH_AUTH__ISSUER_URL", "BERTH_AUTH__CLIENT_ID", "BERTH_AUTH__CLIENT_SECRET"] {
+        command.env_remove(key);
+    }
+    let output = command.output().await.unwrap();
+    assert_eq!(output.status.code(), Some(2), "a configuration error");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("auth.issuer_url") && stderr.contains("auth.client_secret"), "{stderr}");
+    assert!(!dir.path().join("berth.db").exists(), "nothing created before the configuration is valid");
+}

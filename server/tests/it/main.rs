@@ -5,6 +5,7 @@
 
 mod binary;
 mod cluster;
+mod forged_tokens;
 mod health;
 mod pages;
 mod server_fn;

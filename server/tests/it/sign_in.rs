@@ -287,7 +287,10 @@ async fn sign_out_ends_the_session_here_and_at_the_provider() {
     let out = browser.http.post(server.url("/auth/logout")).header("origin", &server.base).send().await.unwrap();
     assert_eq!(out.status(), 303);
     let end_session = location(&out);
-    assert!(end_session.as_str().starts_with(&format!("{}/session/end", crate::support::dev_idp_url())), "{end_session}");
+    assert!(
+        end_session.as_str().starts_with(&format!("{}/session/end", crate::support::dev_idp_url())),
+        "{end_session}"
+    );
     let parameters: Vec<(String, String)> = end_session.query_pairs().into_owned().collect();
     assert!(parameters.contains(&("client_id".into(), "berth".into())), "{parameters:?}");
     assert!(parameters.contains(&("post_logout_redirect_uri".into(), server.url("/"))), "{parameters:?}");

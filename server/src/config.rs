@@ -266,6 +266,15 @@ mod tests {
     use super::*;
     use figment::Jail;
 
+    /// Runs `test` in a figment jail with an empty environment, so the caller's `BERTH_*` variables (a developer's
+    /// shell, or the test script's) cannot leak in.
+    fn in_jail(test: impl FnOnce(&mut Jail) -> figment::error::Result<()>) {
+        Jail::expect_with(|jail: &mut Jail| {
+            jail.clear_env();
+            test(jail)
+        });
+    }
+
     /// Loads with single sign-on configured through the environment, as most tests need.
     fn load_in(jail: &mut Jail, file: Option<&str>) -> Result<Config, ConfigError> {
         jail.set_env("BERTH_AUTH__ISSUER_URL", "https://idp.example.com/realms/x");
@@ -280,7 +289,7 @@ mod tests {
 
     #[test]
     fn defaults_listen_on_loopback_port_3000_with_sqlite_under_data() {
-        Jail::expect_with(|jail: &mut Jail| {
+        in_jail(|jail: &mut Jail| {
             let config = load_in(jail, None).expect("defaults load");
             assert_eq!(config.listen.to_string(), "127.0.0.1:3000");
             assert_eq!(config.database.url, "sqlite://data/berth.db");
@@ -291,7 +300,7 @@ mod tests {
 
     #[test]
     fn file_overrides_defaults_and_environment_overrides_file() {
-        Jail::expect_with(|jail: &mut Jail| {
+        in_jail(|jail: &mut Jail| {
             jail.create_file(
                 "berth.toml",
                 r#"
@@ -316,7 +325,7 @@ mod tests {
 
     #[test]
     fn config_file_named_by_environment_is_read() {
-        Jail::expect_with(|jail: &mut Jail| {
+        in_jail(|jail: &mut Jail| {
             jail.create_file("custom.toml", "listen = \"127.0.0.1:4100\"")?;
             jail.set_env("BERTH_CONFIG", jail.directory().join("custom.toml").display());
             assert_eq!(load_in(jail, None).expect("loads").listen.port(), 4100);
@@ -326,7 +335,7 @@ mod tests {
 
     #[test]
     fn unknown_key_in_file_is_rejected_by_name() {
-        Jail::expect_with(|jail: &mut Jail| {
+        in_jail(|jail: &mut Jail| {
             jail.create_file("berth.toml", "[database]\nurl = \"sqlite://x.db\"\nmax_conections = 3\n")?;
             let message = load_in(jail, Some("berth.toml")).expect_err("typo rejected").to_string();
             assert!(message.contains("max_conections"), "{message}");
@@ -337,7 +346,7 @@ mod tests {
 
     #[test]
     fn unknown_environment_variable_is_rejected_by_name() {
-        Jail::expect_with(|jail: &mut Jail| {
+        in_jail(|jail: &mut Jail| {
             jail.set_env("BERTH_LISTNE", "127.0.0.1:1");
             let message = load_in(jail, None).expect_err("typo rejected").to_string();
             assert!(message.contains("listne"), "{message}");
@@ -352,7 +361,7 @@ mod tests {
             ("BERTH_LOG__FORMAT", "xml", "LOG.FORMAT"),
             ("BERTH_DATABASE__MAX_CONNECTIONS", "many", "DATABASE.MAX_CONNECTIONS"),
         ] {
-            Jail::expect_with(|jail: &mut Jail| {
+            in_jail(|jail: &mut Jail| {
                 jail.set_env(variable, value);
                 let message = load_in(jail, None).expect_err("rejected").to_string();
                 assert!(message.contains(key), "{variable}: {message}");
@@ -363,7 +372,7 @@ mod tests {
 
     #[test]
     fn missing_config_file_is_an_error() {
-        Jail::expect_with(|jail: &mut Jail| {
+        in_jail(|jail: &mut Jail| {
             let message = load_in(jail, Some("absent.toml")).expect_err("rejected").to_string();
             assert!(message.contains("absent.toml") && message.contains("not found"), "{message}");
             Ok(())
@@ -372,7 +381,7 @@ mod tests {
 
     #[test]
     fn single_sign_on_is_required_and_named_in_the_error() {
-        Jail::expect_with(|jail: &mut Jail| {
+        in_jail(|jail: &mut Jail| {
             let message = load_without_auth_defaults(jail, None).expect_err("rejected").to_string();
             assert!(message.contains("auth") && message.contains("issuer_url"), "{message}");
             Ok(())
@@ -381,7 +390,7 @@ mod tests {
 
     #[test]
     fn auth_defaults_ask_for_groups_and_map_the_berth_groups() {
-        Jail::expect_with(|jail: &mut Jail| {
+        in_jail(|jail: &mut Jail| {
             let config = load_in(jail, None).expect("loads");
             let auth = config.auth.expect("configured");
             assert_eq!(auth.groups_claim, "groups");
@@ -394,7 +403,7 @@ mod tests {
 
     #[test]
     fn client_secret_never_shows_in_debug_output() {
-        Jail::expect_with(|jail: &mut Jail| {
+        in_jail(|jail: &mut Jail| {
             let config = load_in(jail, None).expect("loads");
             let printed = format!("{config:?}");
             assert!(!printed.contains("s3cret-value"), "secret printed: {printed}");
@@ -404,7 +413,7 @@ mod tests {
 
     #[test]
     fn role_groups_from_a_file_replace_the_defaults() {
-        Jail::expect_with(|jail: &mut Jail| {
+        in_jail(|jail: &mut Jail| {
             jail.create_file(
                 "berth.toml",
                 "[auth.roles]\ndeveloper = [\"eng\"]\napprover = [\"leads\"]\nadmin = [\"platform\"]\n",
@@ -420,7 +429,7 @@ mod tests {
     #[test]
     fn public_url_must_be_an_origin_without_a_path() {
         for bad in ["https://berth.example.com/portal", "ftp://berth.example.com"] {
-            Jail::expect_with(|jail: &mut Jail| {
+            in_jail(|jail: &mut Jail| {
                 jail.set_env("BERTH_PUBLIC_URL", bad);
                 let message = load_in(jail, None).expect_err("rejected").to_string();
                 assert!(message.contains("public_url"), "{bad}: {message}");
@@ -431,7 +440,7 @@ mod tests {
 
     #[test]
     fn a_plain_http_issuer_is_accepted_on_loopback_only() {
-        Jail::expect_with(|jail: &mut Jail| {
+        in_jail(|jail: &mut Jail| {
             load_in(jail, None).expect("https issuer");
             jail.set_env("BERTH_AUTH__ISSUER_URL", "http://127.0.0.1:5556");
             assert_eq!(
@@ -447,7 +456,7 @@ mod tests {
 
     #[test]
     fn session_lifetimes_must_be_consistent() {
-        Jail::expect_with(|jail: &mut Jail| {
+        in_jail(|jail: &mut Jail| {
             jail.set_env("BERTH_SESSION__IDLE_SECONDS", "600");
             jail.set_env("BERTH_SESSION__ABSOLUTE_SECONDS", "60");
             let message = load_in(jail, None).expect_err("rejected").to_string();
@@ -458,7 +467,7 @@ mod tests {
 
     #[test]
     fn non_sqlite_database_is_rejected_without_echoing_the_password() {
-        Jail::expect_with(|jail: &mut Jail| {
+        in_jail(|jail: &mut Jail| {
             jail.set_env("BERTH_DATABASE__URL", "postgres://berth:hunter2@db/berth");
             let message = load_in(jail, None).expect_err("rejected").to_string();
             assert!(message.contains("database.url"), "{message}");

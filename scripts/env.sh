@@ -111,3 +111,35 @@ stop_dev_idp() {
   wait "$IDP_PID" 2>/dev/null || true
   IDP_PID=""
 }
+
+# A throw-away PostgreSQL server for the tests, from Debian's package: data, socket and log in $1, listening on
+# 127.0.0.1:$2 with trust authentication (loopback only, deleted after the run). Sets PG_DATA and exports
+# TEST_POSTGRES_URL (a superuser URL the tests create their own databases with).
+start_test_postgres() {
+  local dir="$1" port="$2" bin
+  bin="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)"
+  [ -x "$bin/initdb" ] || { log "PostgreSQL server not installed (scripts/tools.sh test installs it)"; return 1; }
+  mkdir -p "$dir"
+  PG_DATA="$dir/data"
+  # initdb and postgres refuse to run as root: run them as the package's `postgres` user then.
+  local as=()
+  if [ "$(id -u)" -eq 0 ]; then
+    chown postgres "$dir"
+    as=(runuser -u postgres --)
+  fi
+  "${as[@]}" "$bin/initdb" -D "$PG_DATA" -U berth -A trust --no-sync -E UTF8 >"$dir/initdb.log" 2>&1 \
+    || { cat "$dir/initdb.log" >&2; return 1; }
+  "${as[@]}" "$bin/pg_ctl" -D "$PG_DATA" -l "$dir/postgres.log" -w -t 30 \
+    -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off" start >/dev/null \
+    || { cat "$dir/postgres.log" >&2; return 1; }
+  PG_BIN="$bin"
+  export TEST_POSTGRES_URL="postgres://berth@127.0.0.1:$port/postgres"
+}
+
+stop_test_postgres() {
+  [ -n "${PG_DATA:-}" ] && [ -d "$PG_DATA" ] || return 0
+  local as=()
+  [ "$(id -u)" -eq 0 ] && as=(runuser -u postgres --)
+  "${as[@]}" "$PG_BIN/pg_ctl" -D "$PG_DATA" -m fast -w stop >/dev/null 2>&1 || true
+  PG_DATA=""
+}

@@ -18,11 +18,14 @@ cargo clippy -p app --all-targets --locked --no-default-features --features hydr
   --target wasm32-unknown-unknown -- -D warnings
 
 work="$(mktemp -d)"
-trap 'stop_release_server; stop_dev_idp; bash scripts/cluster.sh down "$work/cluster" >/dev/null 2>&1; rm -rf "$work"' EXIT
+trap 'stop_release_server; stop_dev_idp; stop_test_postgres; bash scripts/cluster.sh down "$work/cluster" >/dev/null 2>&1; rm -rf "$work"' EXIT
 # A control plane of this run's own (fresh ports, fresh data), beside any demo cluster that may be running.
 log "local control plane (built once per pinned version)"
 bash scripts/cluster.sh up "$work/cluster"
 export LOCAL_CLUSTER_KUBECONFIG="$work/cluster/admin.kubeconfig"
+
+log "PostgreSQL (the store tests run on SQLite and on PostgreSQL)"
+start_test_postgres "$work/postgres" "$(free_port)"
 
 log "development identity provider"
 start_dev_idp "$(free_port)" "$work/dev-idp.log"

@@ -3,7 +3,7 @@
 #
 #   scripts/tools.sh build    Rust targets and components, cargo-leptos, wasm-bindgen, wasm-opt
 #   scripts/tools.sh demo     the above, plus the Node packages of end2end/ (the development identity provider)
-#   scripts/tools.sh test     the above, plus Debian's Chromium
+#   scripts/tools.sh test     the above, plus Debian's Chromium and PostgreSQL server
 #
 # Nothing is downloaded at build time: cargo-leptos finds every helper on PATH (see scripts/env.sh).
 set -euo pipefail
@@ -64,6 +64,16 @@ install_chromium() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends chromium fonts-liberation >/dev/null
 }
 
+# PostgreSQL's server, for the store tests that run on both backends.
+install_postgresql() {
+  ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && return 0
+  log "installing Debian's postgresql"
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends postgresql >/dev/null
+}
+
 install_end2end_packages() {
   local e2e="$REPO_ROOT/end2end"
   # npm ci wipes node_modules every time; skip it when the lockfile has not changed since the last install.
@@ -87,6 +97,6 @@ install_binaryen
 case "$want" in
   build) ;;
   demo) install_end2end_packages ;;
-  test) install_end2end_packages; install_chromium ;;
+  test) install_end2end_packages; install_chromium; install_postgresql ;;
   *) echo "usage: tools.sh build|demo|test" >&2; exit 2 ;;
 esac

@@ -124,7 +124,8 @@ pub enum LogFormat {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DatabaseConfig {
-    /// A `sqlite:` URL. The file and its folder are created when missing.
+    /// A `sqlite:` URL (the file and its folder are created when missing) or a `postgres:` URL (the database
+    /// must exist; for several replicas).
     pub url: String,
     pub max_connections: u32,
 }
@@ -175,9 +176,9 @@ impl Config {
     /// Checks what types alone cannot.
     fn validate(&self) -> Result<(), ConfigError> {
         let mut problems = Vec::new();
-        if !self.database.url.starts_with("sqlite:") {
+        if !["sqlite:", "postgres:", "postgresql:"].iter().any(|scheme| self.database.url.starts_with(scheme)) {
             problems.push(format!(
-                "  - database.url: {:?} is not a sqlite: URL (only SQLite is supported in this version)",
+                "  - database.url: {:?} is neither a sqlite: nor a postgres: URL",
                 redact_url(&self.database.url)
             ));
         }
@@ -466,9 +467,18 @@ mod tests {
     }
 
     #[test]
-    fn non_sqlite_database_is_rejected_without_echoing_the_password() {
+    fn postgres_urls_are_accepted() {
         in_jail(|jail: &mut Jail| {
-            jail.set_env("BERTH_DATABASE__URL", "postgres://berth:hunter2@db/berth");
+            jail.set_env("BERTH_DATABASE__URL", "postgres://berth:pw@db.internal:5432/berth?sslmode=require");
+            assert!(load_in(jail, None).expect("accepted").database.url.starts_with("postgres://"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn other_databases_are_rejected_without_echoing_the_password() {
+        in_jail(|jail: &mut Jail| {
+            jail.set_env("BERTH_DATABASE__URL", "mysql://berth:hunter2@db/berth");
             let message = load_in(jail, None).expect_err("rejected").to_string();
             assert!(message.contains("database.url"), "{message}");
             assert!(!message.contains("hunter2"), "password leaked: {message}");

@@ -28,7 +28,6 @@ use leptos_axum::{LeptosRoutes, file_and_error_handler_with_context, generate_ro
 use tokio::net::TcpListener;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_sessions::ExpiredDeletion;
-use tower_sessions_sqlx_store::SqliteStore;
 
 use crate::auth::Auth;
 use crate::auth::origin::PublicOrigin;
@@ -47,7 +46,7 @@ const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
 pub struct Berth {
     router: Router,
     store: Store,
-    sessions: SqliteStore,
+    sessions: store::sessions::SessionBackend,
 }
 
 impl Berth {

@@ -19,12 +19,12 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::{Deserialize, Serialize};
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, Session, SessionManagerLayer};
-use tower_sessions_sqlx_store::SqliteStore;
 use url::Url;
 
 use crate::config::SessionConfig;
 use crate::error::AppError;
 use crate::state::AppState;
+use crate::store::sessions::SessionBackend;
 
 /// Session key of the signed-in person.
 pub const USER_KEY: &str = "user";
@@ -62,7 +62,7 @@ pub fn cookie_name(public_url: &Url) -> &'static str {
     if public_url.scheme() == "https" { "__Host-berth_session" } else { "berth_session" }
 }
 
-pub fn layer(store: SqliteStore, config: &SessionConfig, public_url: &Url) -> SessionManagerLayer<SqliteStore> {
+pub fn layer(store: SessionBackend, config: &SessionConfig, public_url: &Url) -> SessionManagerLayer<SessionBackend> {
     SessionManagerLayer::new(store)
         .with_name(cookie_name(public_url))
         .with_http_only(true)

@@ -1,16 +1,22 @@
 //! The database: a connection pool, the embedded migrations, and the queries.
 //!
-//! SQLite by default; the file and its folder are created at first start. Write-ahead logging lets page
-//! renders read while the worker writes, and a busy timeout turns brief lock contention into a short wait
-//! instead of an error.
+//! Two backends, chosen by the URL's scheme: SQLite (`sqlite:`, the embedded default; the file and its folder
+//! are created at first start; write-ahead logging lets page renders read while others write, and a busy
+//! timeout turns brief lock contention into a short wait) and PostgreSQL (`postgres:`, for several replicas).
+//! Each has its own migrations folder (`migrations/sqlite`, `migrations/postgres`) with the same schema in
+//! its dialect. Queries are written once in the SQL both understand (`$1` placeholders, `ON CONFLICT`,
+//! `RETURNING`) and run on whichever pool is open, through [`on_pool!`]; the tests run them on both.
 
+pub mod sessions;
 pub mod users;
 
 use std::str::FromStr;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use tower_sessions_sqlx_store::{PostgresStore, SqliteStore};
 
 use crate::config::DatabaseConfig;
 
@@ -37,66 +43,162 @@ pub struct Installation {
 
 #[derive(Debug, Clone)]
 pub struct Store {
-    pool: SqlitePool,
+    pool: Pool,
 }
 
-impl Store {
-    /// Opens (creating if needed) the database and brings its schema up to date.
-    pub async fn open(config: &DatabaseConfig) -> Result<Self> {
-        let options = SqliteConnectOptions::from_str(&config.url)
-            .map_err(StoreError::Connect)?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(5));
-        if let Some(folder) = options.get_filename().parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(folder)
-                .map_err(|source| StoreError::CreateFolder { path: folder.display().to_string(), source })?;
+#[derive(Debug, Clone)]
+enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Runs `$body` with `$pool` bound to whichever pool is open. The body is compiled once per backend, so a
+/// query that does not type-check for one of them fails the build.
+macro_rules! on_pool {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match &$store.pool {
+            $crate::store::Pool::Sqlite($pool) => $body,
+            $crate::store::Pool::Postgres($pool) => $body,
         }
-        let pool = SqlitePoolOptions::new()
-            .max_connections(config.max_connections)
-            .acquire_timeout(Duration::from_secs(5))
-            .connect_with(options)
-            .await
-            .map_err(StoreError::Connect)?;
-        sqlx::migrate!("../migrations/sqlite").run(&pool).await?;
+    };
+}
+pub(crate) use on_pool;
+
+impl Store {
+    /// Opens (creating a SQLite file if needed) the database and brings its schema up to date.
+    pub async fn open(config: &DatabaseConfig) -> Result<Self> {
+        let pool = if config.url.starts_with("postgres:") || config.url.starts_with("postgresql:") {
+            Pool::Postgres(open_postgres(config).await?)
+        } else {
+            Pool::Sqlite(open_sqlite(config).await?)
+        };
+        match &pool {
+            Pool::Sqlite(pool) => sqlx::migrate!("../migrations/sqlite").run(pool).await?,
+            Pool::Postgres(pool) => sqlx::migrate!("../migrations/postgres").run(pool).await?,
+        }
         Ok(Self { pool })
+    }
+
+    /// `sqlite` or `postgres`, for logs.
+    pub fn backend(&self) -> &'static str {
+        match self.pool {
+            Pool::Sqlite(_) => "sqlite",
+            Pool::Postgres(_) => "postgres",
+        }
     }
 
     /// Answers whether the database can run a query now; used by `/readyz`.
     pub async fn ping(&self) -> Result<()> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        on_pool!(self, pool => sqlx::query("SELECT 1").execute(pool).await.map(drop))?;
         Ok(())
     }
 
     /// This installation's identity, created on first call and the same ever after (also when several
     /// servers start at once: the insert is a no-op for all but the first).
     pub async fn installation(&self, new_id: &str, now: DateTime<Utc>) -> Result<Installation> {
-        sqlx::query(
-            "INSERT INTO installation (singleton, id, created_at) VALUES (1, ?, ?) ON CONFLICT (singleton) DO NOTHING",
-        )
-        .bind(new_id)
-        .bind(now)
-        .execute(&self.pool)
-        .await?;
-        let (id, created_at) =
+        on_pool!(self, pool => {
+            sqlx::query(
+                "INSERT INTO installation (singleton, id, created_at) VALUES (1, $1, $2) \
+                 ON CONFLICT (singleton) DO NOTHING",
+            )
+            .bind(new_id)
+            .bind(now)
+            .execute(pool)
+            .await
+            .map(drop)
+        })?;
+        let (id, created_at) = on_pool!(self, pool => {
             sqlx::query_as::<_, (String, DateTime<Utc>)>("SELECT id, created_at FROM installation WHERE singleton = 1")
-                .fetch_one(&self.pool)
-                .await?;
+                .fetch_one(pool)
+                .await
+        })?;
         Ok(Installation { id, created_at })
     }
 
     /// The session store on the same database. Its table is created here (the crate's own migration, which is
     /// idempotent) so that sessions and data share one schema lifecycle.
-    pub async fn session_store(&self) -> Result<tower_sessions_sqlx_store::SqliteStore> {
-        let store = tower_sessions_sqlx_store::SqliteStore::new(self.pool.clone());
-        store.migrate().await?;
-        Ok(store)
+    pub async fn session_store(&self) -> Result<sessions::SessionBackend> {
+        Ok(match &self.pool {
+            Pool::Sqlite(pool) => {
+                let store = SqliteStore::new(pool.clone());
+                store.migrate().await?;
+                sessions::SessionBackend::Sqlite(store)
+            }
+            Pool::Postgres(pool) => {
+                let store = PostgresStore::new(pool.clone());
+                store.migrate().await?;
+                sessions::SessionBackend::Postgres(store)
+            }
+        })
     }
 
     /// Closes the pool, waiting for open connections to finish; called at shutdown so the WAL is checkpointed.
     pub async fn close(&self) {
-        self.pool.close().await;
+        on_pool!(self, pool => pool.close().await);
+    }
+}
+
+async fn open_sqlite(config: &DatabaseConfig) -> Result<SqlitePool> {
+    let options = SqliteConnectOptions::from_str(&config.url)
+        .map_err(StoreError::Connect)?
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(5));
+    if let Some(folder) = options.get_filename().parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(folder)
+            .map_err(|source| StoreError::CreateFolder { path: folder.display().to_string(), source })?;
+    }
+    SqlitePoolOptions::new()
+        .max_connections(config.max_connections)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect_with(options)
+        .await
+        .map_err(StoreError::Connect)
+}
+
+async fn open_postgres(config: &DatabaseConfig) -> Result<PgPool> {
+    let options = PgConnectOptions::from_str(&config.url).map_err(StoreError::Connect)?;
+    PgPoolOptions::new()
+        .max_connections(config.max_connections)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect_with(options)
+        .await
+        .map_err(StoreError::Connect)
+}
+
+/// Stores for tests that must hold on both backends: a SQLite file in `dir`, and a fresh database on the
+/// PostgreSQL server named by `TEST_POSTGRES_URL` (`scripts/test.sh` starts one).
+#[cfg(test)]
+pub(crate) async fn test_stores(dir: &std::path::Path) -> Vec<Store> {
+    use sqlx::Connection as _;
+    let sqlite = format!("sqlite://{}", dir.join("berth.db").display());
+    let admin = std::env::var("TEST_POSTGRES_URL")
+        .expect("TEST_POSTGRES_URL is not set: run scripts/test.sh, or start PostgreSQL and export a superuser URL");
+    let name = format!("berth_unit_{}", uuid::Uuid::new_v4().simple());
+    let mut connection = sqlx::PgConnection::connect(&admin).await.expect("PostgreSQL reachable");
+    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut connection).await.expect("create database");
+    let postgres = format!("{}/{name}", admin.rsplit_once('/').expect("URL with a database").0);
+    let mut stores = Vec::new();
+    for url in [sqlite, postgres] {
+        stores.push(Store::open(&DatabaseConfig { url, max_connections: 2 }).await.expect("opens"));
+    }
+    stores
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_installation_id_is_created_once() {
+        let dir = tempfile::tempdir().unwrap();
+        for store in crate::store::test_stores(dir.path()).await {
+            let now = Utc::now();
+            let first = store.installation("first", now).await.unwrap();
+            let second = store.installation("second", now).await.unwrap();
+            assert_eq!((first.id.as_str(), second.id.as_str()), ("first", "first"), "{}", store.backend());
+        }
     }
 }

@@ -4,7 +4,7 @@ use app::api::users::UserSummary;
 use app::auth::Role;
 use chrono::{DateTime, Utc};
 
-use super::{Result, Store};
+use super::{Result, Store, on_pool};
 
 /// A successful sign-in, as recorded.
 #[derive(Debug, Clone)]
@@ -21,9 +21,9 @@ impl Store {
     /// Creates the person's row at their first sign-in, updates name, email, role and last sign-in at later
     /// ones; returns their id. One statement, so two simultaneous first sign-ins cannot create two rows.
     pub async fn record_sign_in(&self, sign_in: &SignIn<'_>) -> Result<String> {
-        let id: String = sqlx::query_scalar(
+        let id: String = on_pool!(self, pool => sqlx::query_scalar(
             "INSERT INTO users (id, issuer, subject, email, display_name, role, first_sign_in_at, last_sign_in_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
              ON CONFLICT (issuer, subject) DO UPDATE SET
                  email = excluded.email,
                  display_name = excluded.display_name,
@@ -38,20 +38,20 @@ impl Store {
         .bind(sign_in.display_name)
         .bind(sign_in.role.map(Role::as_str))
         .bind(sign_in.at)
-        .bind(sign_in.at)
-        .fetch_one(&self.pool)
-        .await?;
+        .fetch_one(pool)
+        .await)?;
         Ok(id)
     }
 
     /// Everyone who has signed in, most recent sign-in first.
     pub async fn list_users(&self) -> Result<Vec<UserSummary>> {
-        let rows = sqlx::query_as::<_, (String, Option<String>, String, Option<String>, DateTime<Utc>, DateTime<Utc>)>(
+        type Row = (String, Option<String>, String, Option<String>, DateTime<Utc>, DateTime<Utc>);
+        let rows = on_pool!(self, pool => sqlx::query_as::<_, Row>(
             "SELECT display_name, email, subject, role, first_sign_in_at, last_sign_in_at
              FROM users ORDER BY last_sign_in_at DESC, display_name",
         )
-        .fetch_all(&self.pool)
-        .await?;
+        .fetch_all(pool)
+        .await)?;
         Ok(rows
             .into_iter()
             .map(|(display_name, email, subject, role, first_sign_in_at, last_sign_in_at)| UserSummary {
@@ -69,12 +69,6 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::DatabaseConfig;
-
-    async fn store(dir: &tempfile::TempDir) -> Store {
-        let url = format!("sqlite://{}", dir.path().join("berth.db").display());
-        Store::open(&DatabaseConfig { url, max_connections: 2 }).await.expect("opens")
-    }
 
     fn alice(role: Option<Role>, at: DateTime<Utc>) -> SignIn<'static> {
         SignIn {
@@ -90,29 +84,31 @@ mod tests {
     #[tokio::test]
     async fn a_second_sign_in_updates_the_same_person_and_keeps_the_first_time() {
         let dir = tempfile::tempdir().unwrap();
-        let store = store(&dir).await;
-        let first = DateTime::from_timestamp(1_000, 0).unwrap();
-        let later = DateTime::from_timestamp(2_000, 0).unwrap();
-        let id = store.record_sign_in(&alice(Some(Role::Developer), first)).await.unwrap();
-        let again = store.record_sign_in(&alice(Some(Role::Admin), later)).await.unwrap();
-        assert_eq!(id, again, "same issuer and subject, same person");
-        let users = store.list_users().await.unwrap();
-        assert_eq!(users.len(), 1);
-        assert_eq!(users[0].role, Some(Role::Admin), "role at the last sign-in");
-        assert_eq!((users[0].first_sign_in_at, users[0].last_sign_in_at), (first, later));
+        for store in crate::store::test_stores(dir.path()).await {
+            let first = DateTime::from_timestamp(1_000, 0).unwrap();
+            let later = DateTime::from_timestamp(2_000, 0).unwrap();
+            let id = store.record_sign_in(&alice(Some(Role::Developer), first)).await.unwrap();
+            let again = store.record_sign_in(&alice(Some(Role::Admin), later)).await.unwrap();
+            assert_eq!(id, again, "{}: same issuer and subject, same person", store.backend());
+            let users = store.list_users().await.unwrap();
+            assert_eq!(users.len(), 1, "{}", store.backend());
+            assert_eq!(users[0].role, Some(Role::Admin), "{}: role at the last sign-in", store.backend());
+            assert_eq!((users[0].first_sign_in_at, users[0].last_sign_in_at), (first, later), "{}", store.backend());
+        }
     }
 
     #[tokio::test]
     async fn the_same_subject_at_another_issuer_is_another_person() {
         let dir = tempfile::tempdir().unwrap();
-        let store = store(&dir).await;
-        let at = DateTime::from_timestamp(1_000, 0).unwrap();
-        let here = store.record_sign_in(&alice(None, at)).await.unwrap();
-        let elsewhere =
-            store.record_sign_in(&SignIn { issuer: "https://other-idp.example", ..alice(None, at) }).await.unwrap();
-        assert_ne!(here, elsewhere);
-        let users = store.list_users().await.unwrap();
-        assert_eq!(users.len(), 2);
-        assert!(users.iter().all(|user| user.role.is_none()), "no role recorded as none");
+        for store in crate::store::test_stores(dir.path()).await {
+            let at = DateTime::from_timestamp(1_000, 0).unwrap();
+            let here = store.record_sign_in(&alice(None, at)).await.unwrap();
+            let elsewhere =
+                store.record_sign_in(&SignIn { issuer: "https://other-idp.example", ..alice(None, at) }).await.unwrap();
+            assert_ne!(here, elsewhere, "{}", store.backend());
+            let users = store.list_users().await.unwrap();
+            assert_eq!(users.len(), 2, "{}", store.backend());
+            assert!(users.iter().all(|user| user.role.is_none()), "{}: no role recorded as none", store.backend());
+        }
     }
 }

@@ -8,6 +8,7 @@ mod cluster;
 mod forged_tokens;
 mod health;
 mod pages;
+mod postgres;
 mod server_fn;
 mod sign_in;
 mod support;

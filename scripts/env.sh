@@ -51,11 +51,14 @@ build_release() {
 }
 
 # Starts the release server in the background on 127.0.0.1:$1 with its data under $2, writing its log to
-# $2/berth.log, and waits until /readyz answers. Sets SERVER_PID. Extra BERTH_* settings pass through.
+# $2/berth.log, and waits until /readyz answers. Sets SERVER_PID. Extra BERTH_* settings pass through; single
+# sign-on is the development identity provider (start_dev_idp first).
 start_release_server() {
   local port="$1" data="$2"
   mkdir -p "$data"
-  BERTH_LISTEN="127.0.0.1:$port" \
+  # shellcheck disable=SC2046 # word splitting of the NAME=value list is intended
+  env $(dev_idp_auth_env) \
+    BERTH_LISTEN="127.0.0.1:$port" \
     BERTH_PUBLIC_URL="http://127.0.0.1:$port" \
     BERTH_DATABASE__URL="sqlite://$data/berth.db" \
     BERTH_SITE_ROOT="$REPO_ROOT/target/site" \
@@ -82,7 +85,7 @@ stop_release_server() {
 
 # The development identity provider (end2end/dev-idp/main.mjs): a real OpenID provider with seeded people, for
 # the demo and the tests only. Starts it on 127.0.0.1:$1, logging to $2, waits for its discovery document, sets
-# IDP_PID, and exports the BERTH_AUTH__* settings that point Berth at it.
+# IDP_PID and exports DEV_IDP_URL (the issuer). `dev_idp_auth_env` prints the settings that point Berth at it.
 start_dev_idp() {
   local port="$1" logfile="$2"
   DEV_IDP_PORT="$port" node "$REPO_ROOT/end2end/dev-idp/main.mjs" >"$logfile" 2>&1 &
@@ -99,10 +102,12 @@ start_dev_idp() {
     sleep 0.1
   done
   export DEV_IDP_URL="$issuer"
-  export BERTH_AUTH__ISSUER_URL="$issuer"
-  export BERTH_AUTH__CLIENT_ID="berth"
-  # The dev provider's default secret (end2end/dev-idp/main.mjs); a real deployment sets its own.
-  export BERTH_AUTH__CLIENT_SECRET="berth-dev-secret"
+}
+
+# For `env`: Berth's single sign-on settings for the development identity provider at $DEV_IDP_URL, with its
+# default client secret (end2end/dev-idp/main.mjs); a real deployment sets its own.
+dev_idp_auth_env() {
+  echo "BERTH_AUTH__ISSUER_URL=$DEV_IDP_URL" "BERTH_AUTH__CLIENT_ID=berth" "BERTH_AUTH__CLIENT_SECRET=berth-dev-secret"
 }
 
 stop_dev_idp() {
@@ -124,6 +129,8 @@ start_test_postgres() {
   # initdb and postgres refuse to run as root: run them as the package's `postgres` user then.
   local as=()
   if [ "$(id -u)" -eq 0 ]; then
+    # The postgres user must reach $dir: let it traverse (not list) the parent, typically a mktemp folder.
+    chmod o+x "$(dirname "$dir")"
     chown postgres "$dir"
     as=(runuser -u postgres --)
   fi

@@ -26,7 +26,10 @@ fi
 
 # Single sign-on: the development identity provider on :5556, unless an issuer is configured.
 if [ -z "${BERTH_AUTH__ISSUER_URL:-}" ] && [ -z "${BERTH_CONFIG:-}" ] && [[ " $* " != *" --config "* ]]; then
+  mkdir -p "$REPO_ROOT/data"
   start_dev_idp "${DEV_IDP_PORT:-5556}" "$REPO_ROOT/data/dev-idp.log"
+  # shellcheck disable=SC2046 # word splitting of the NAME=value list is intended
+  export $(dev_idp_auth_env)
   log "development identity provider on $DEV_IDP_URL: sign in as alice, bob, carol or dave (password: dev)"
 fi
 

@@ -267,13 +267,13 @@ mod tests {
     use super::*;
     use figment::Jail;
 
-    /// Runs `test` in a figment jail with an empty environment, so the caller's `BERTH_*` variables (a developer's
-    /// shell, or the test script's) cannot leak in.
+    /// Runs `test` in a figment jail (its own folder; variables it sets are undone afterwards).
+    ///
+    /// NB: not `Jail::clear_env`: the environment is the process's, and clearing it races with tests in other
+    /// threads that read theirs (`TEST_POSTGRES_URL`, ...). So `BERTH_*` variables of the shell running the
+    /// tests do reach these tests; `scripts/test.sh` exports none.
     fn in_jail(test: impl FnOnce(&mut Jail) -> figment::error::Result<()>) {
-        Jail::expect_with(|jail: &mut Jail| {
-            jail.clear_env();
-            test(jail)
-        });
+        Jail::expect_with(test);
     }
 
     /// Loads with single sign-on configured through the environment, as most tests need.

@@ -88,6 +88,10 @@ stop_release_server() {
 # IDP_PID and exports DEV_IDP_URL (the issuer). `dev_idp_auth_env` prints the settings that point Berth at it.
 start_dev_idp() {
   local port="$1" logfile="$2"
+  if curl -sS -o /dev/null "http://127.0.0.1:$port/" 2>/dev/null; then
+    log "port $port is taken (another identity provider?); stop it or set DEV_IDP_PORT"
+    return 1
+  fi
   DEV_IDP_PORT="$port" node "$REPO_ROOT/end2end/dev-idp/main.mjs" >"$logfile" 2>&1 &
   IDP_PID=$!
   local issuer="http://127.0.0.1:$port"

@@ -42,13 +42,17 @@ done
 median="$(printf '%s\n' "${times[@]}" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }')"
 echo "| start-up to /readyz, fresh database (median of $starts) | ${median} ms (all: ${times[*]}) |"
 
-# Idle memory: after start-up and one render of each page, then a pause.
+# Idle memory: after start-up and one render of each page a visitor who has not signed in may see (the others
+# answer 401 without a session), then a pause.
 work="$(mktemp -d)"
 trap 'stop_release_server; bash scripts/cluster.sh down "$work/cluster" >/dev/null 2>&1; rm -rf "$work"' EXIT
 port="$(free_port)"
 start_release_server "$port" "$work"
-for path in / /requests/new /requests /approvals /admin; do
+for path in / /no-access "/sign-in/failed?reason=expired"; do
   curl -fsS -o /dev/null "http://127.0.0.1:$port$path"
+done
+for path in /requests/new /requests /approvals /admin; do
+  curl -sS -o /dev/null "http://127.0.0.1:$port$path"
 done
 sleep 2
 rss_kib="$(awk '/^VmRSS:/ { print $2 }' "/proc/$SERVER_PID/status")"

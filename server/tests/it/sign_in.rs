@@ -301,3 +301,25 @@ async fn sign_out_ends_the_session_here_and_at_the_provider() {
     assert_eq!(copied.status(), 401, "a copy of the old cookie is worthless after sign-out");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn behind_https_the_session_cookie_is_secure_and_host_prefixed() {
+    let dir = tempfile::tempdir().unwrap();
+    // As behind a TLS-terminating proxy: Berth itself listens on plain loopback.
+    let server = TestServer::start_with(&dir, |config| {
+        config.public_url = url::Url::parse("https://berth.example.test").unwrap();
+    })
+    .await;
+    let response = client().get(server.url("/auth/login?return_to=/")).send().await.unwrap();
+    assert_eq!(response.status(), 303);
+    let cookie = response.cookies().next().expect("the pending sign-in's session cookie");
+    assert_eq!(cookie.name(), "__Host-berth_session");
+    assert!(cookie.secure() && cookie.http_only() && cookie.same_site_lax(), "{cookie:?}");
+    assert_eq!(cookie.path(), Some("/"));
+    assert_eq!(cookie.domain(), None, "__Host- cookies carry no Domain");
+    // The provider is told to send the browser back to the public address, not the loopback one.
+    let authorization = location(&response);
+    let redirect = authorization.query_pairs().find(|(k, _)| k == "redirect_uri").unwrap().1.to_string();
+    assert_eq!(redirect, "https://berth.example.test/auth/callback");
+    server.stop().await;
+}

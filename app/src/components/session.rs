@@ -25,7 +25,7 @@ pub fn use_session() -> Resource<Result<SessionView, ApiError>> {
 }
 
 /// The page being shown, as a path with its query: where to come back to after signing in.
-fn current_page() -> Memo<String> {
+pub fn current_page() -> Memo<String> {
     let location = use_location();
     Memo::new(move |_| {
         let search = location.search.get();

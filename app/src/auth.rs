@@ -52,6 +52,8 @@ impl Role {
 /// A signed-in person, as far as the UI needs to know.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Person {
+    /// Berth's id of the person (`users.id`): not a secret, and not the provider's subject.
+    pub id: String,
     pub display_name: String,
     pub email: Option<String>,
 }
@@ -80,6 +82,13 @@ impl SessionView {
     }
 }
 
+/// Who is calling a server function, once [`require`] has let them in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub person: Person,
+    pub role: Role,
+}
+
 /// The current request's session, as the server resolved it. Absent only if the server forgot to resolve it,
 /// which then counts as nobody signed in.
 #[cfg(feature = "ssr")]
@@ -89,35 +98,19 @@ pub fn current_session() -> SessionView {
         .unwrap_or(SessionView::Anonymous)
 }
 
-/// The check at the top of every protected server function: the signed-in person if their role includes
-/// `needed`; otherwise [`ApiError::SignInRequired`] (HTTP 401) or [`ApiError::Forbidden`] (HTTP 403).
+/// The check at the top of every protected server function: the caller if their role includes `needed`;
+/// otherwise [`ApiError::SignInRequired`] (HTTP 401) or [`ApiError::Forbidden`] (HTTP 403).
 ///
 /// [`ApiError::SignInRequired`]: crate::error::ApiError::SignInRequired
 /// [`ApiError::Forbidden`]: crate::error::ApiError::Forbidden
 #[cfg(feature = "ssr")]
-pub fn require(needed: Role) -> Result<Person, crate::error::ApiError> {
-    use crate::error::ApiError;
+pub fn require(needed: Role) -> Result<Caller, crate::error::ApiError> {
+    use crate::error::{ApiError, with_status};
     match current_session() {
-        SessionView::SignedIn(person, role) if role.includes(needed) => Ok(person),
-        SessionView::Anonymous => Err(refuse(ApiError::SignInRequired)),
-        SessionView::NoAccess(_) | SessionView::SignedIn(..) => Err(refuse(ApiError::Forbidden)),
+        SessionView::SignedIn(person, role) if role.includes(needed) => Ok(Caller { person, role }),
+        SessionView::Anonymous => Err(with_status(ApiError::SignInRequired)),
+        SessionView::NoAccess(_) | SessionView::SignedIn(..) => Err(with_status(ApiError::Forbidden)),
     }
-}
-
-/// Sets the HTTP status that matches `error`, so API clients see 401 or 403 rather than 500.
-///
-/// NB: not for a plain HTML form post (no JavaScript): Leptos answers those with a redirect back to the page,
-/// carrying the error, and a 4xx status would turn that redirect into a blank error page.
-#[cfg(feature = "ssr")]
-fn refuse(error: crate::error::ApiError) -> crate::error::ApiError {
-    use leptos::prelude::use_context;
-    let plain_form_post = use_context::<http::request::Parts>().is_some_and(|parts| {
-        parts.headers.get(http::header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("text/html"))
-    });
-    if let (false, Some(response)) = (plain_form_post, use_context::<leptos_axum::ResponseOptions>()) {
-        response.set_status(http::StatusCode::from_u16(error.status()).unwrap_or(http::StatusCode::FORBIDDEN));
-    }
-    error
 }
 
 /// Sets the HTTP status of the page being rendered on the server (a no-op in the browser), so a page that
@@ -156,7 +149,7 @@ mod tests {
 
     #[test]
     fn only_a_signed_in_role_may_do_anything() {
-        let person = Person { display_name: "Dave".into(), email: None };
+        let person = Person { id: "u1".into(), display_name: "Dave".into(), email: None };
         assert!(!SessionView::Anonymous.may(Role::Developer));
         assert!(!SessionView::NoAccess(person.clone()).may(Role::Developer));
         assert!(SessionView::SignedIn(person.clone(), Role::Developer).may(Role::Developer));

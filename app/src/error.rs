@@ -20,6 +20,22 @@ pub enum ApiError {
     /// A state-changing request that did not come from Berth's own pages (a cross-site request). HTTP 403.
     #[error("This request did not come from Berth's own pages, so it was refused. Reload the page and try again.")]
     CrossSiteRequest,
+    /// The input breaks a rule; each problem names its form field. Nothing was stored. HTTP 422.
+    #[error("{}", invalid_summary(.0))]
+    Invalid(Vec<FieldProblem>),
+    /// The caller's role would allow this in general, but a rule forbids it here (for example deciding one's
+    /// own request). HTTP 403.
+    #[error("{0}")]
+    NotAllowed(String),
+    /// No such thing, or the caller may not know it exists. HTTP 404.
+    #[error("Not found. It may never have existed, or it is not yours to see.")]
+    NotFound,
+    /// The thing changed since the caller looked (for example another approver decided first). HTTP 409.
+    #[error("{0}")]
+    Conflict(String),
+    /// Something Berth depends on (the cluster) cannot be reached; nothing was changed. HTTP 503.
+    #[error("{0}")]
+    Unavailable(String),
     /// Something failed on the server. The cause is in the server's log, not here.
     #[error("Something went wrong on the server. It has been logged; please try again.")]
     Internal,
@@ -28,12 +44,52 @@ pub enum ApiError {
     Transport(String),
 }
 
+/// One rule an input broke.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldProblem {
+    /// The form field's name (see `crate::requests::field`).
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldProblem {
+    pub fn new(field: &str, message: impl Into<String>) -> Self {
+        Self { field: field.to_string(), message: message.into() }
+    }
+}
+
+fn invalid_summary(problems: &[FieldProblem]) -> String {
+    match problems {
+        [only] => only.message.clone(),
+        _ => format!("{} fields need correcting.", problems.len()),
+    }
+}
+
 impl ApiError {
+    /// A single problem with one field.
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        Self::Invalid(vec![FieldProblem::new(field, message)])
+    }
+
+    /// The problem reported for `field`, if any.
+    pub fn problem_with(&self, field: &str) -> Option<&str> {
+        match self {
+            Self::Invalid(problems) => {
+                problems.iter().find(|problem| problem.field == field).map(|problem| problem.message.as_str())
+            }
+            _ => None,
+        }
+    }
+
     /// The HTTP status the server answers with.
     pub fn status(&self) -> u16 {
         match self {
             ApiError::SignInRequired => 401,
-            ApiError::Forbidden | ApiError::CrossSiteRequest => 403,
+            ApiError::Forbidden | ApiError::CrossSiteRequest | ApiError::NotAllowed(_) => 403,
+            ApiError::NotFound => 404,
+            ApiError::Conflict(_) => 409,
+            ApiError::Invalid(_) => 422,
+            ApiError::Unavailable(_) => 503,
             ApiError::Internal => 500,
             ApiError::Transport(_) => 502,
         }
@@ -51,6 +107,25 @@ impl FromServerFnError for ApiError {
             other => Self::Transport(other.to_string()),
         }
     }
+}
+
+/// Sets the HTTP status that matches `error` on the response of the server function being run, so API
+/// clients see 401, 404, 422... rather than 500; returns `error` for `?`.
+///
+/// NB: not for a plain HTML form post (no JavaScript): Leptos answers those with a redirect back to the page,
+/// carrying the error, and a 4xx status would turn that redirect into a blank error page.
+#[cfg(feature = "ssr")]
+pub fn with_status(error: ApiError) -> ApiError {
+    use leptos::prelude::use_context;
+    let plain_form_post = use_context::<http::request::Parts>().is_some_and(|parts| {
+        parts.headers.get(http::header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("text/html"))
+    });
+    if let (false, Some(response)) = (plain_form_post, use_context::<leptos_axum::ResponseOptions>()) {
+        response.set_status(
+            http::StatusCode::from_u16(error.status()).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR),
+        );
+    }
+    error
 }
 
 #[cfg(test)]
@@ -72,6 +147,16 @@ mod tests {
     }
 
     #[test]
+    fn field_problems_are_found_by_field_and_summarised() {
+        let one = ApiError::invalid("purpose", "Say what the namespace is for.");
+        assert_eq!(one.problem_with("purpose"), Some("Say what the namespace is for."));
+        assert_eq!(one.problem_with("namespace"), None);
+        assert_eq!(one.to_string(), "Say what the namespace is for.");
+        let two = ApiError::Invalid(vec![FieldProblem::new("a", "x"), FieldProblem::new("b", "y")]);
+        assert_eq!(two.to_string(), "2 fields need correcting.");
+    }
+
+    #[test]
     fn errors_cross_the_wire_as_json_and_back() {
         for error in [
             ApiError::Internal,
@@ -79,6 +164,11 @@ mod tests {
             ApiError::SignInRequired,
             ApiError::Forbidden,
             ApiError::CrossSiteRequest,
+            ApiError::NotFound,
+            ApiError::NotAllowed("own request".into()),
+            ApiError::Conflict("already decided".into()),
+            ApiError::Unavailable("cluster".into()),
+            ApiError::Invalid(vec![FieldProblem::new("namespace", "taken")]),
         ] {
             let text = serde_json::to_string(&error).expect("serializes");
             assert_eq!(serde_json::from_str::<ApiError>(&text).expect("parses"), error);

@@ -13,6 +13,7 @@ pub mod navigation;
 pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod ports;
+pub mod requests;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
@@ -25,9 +26,12 @@ use leptos_router::{
 use crate::components::layout::Layout;
 use crate::pages::{
     admin::AdminPage,
+    approvals::ApprovalsPage,
     home::HomePage,
+    my_requests::MyRequestsPage,
+    new_request::NewRequestPage,
     not_found::NotFound,
-    placeholder::{ApprovalsPage, MyRequestsPage, NewRequestPage},
+    request_detail::RequestDetailPage,
     sign_in::{NoAccessPage, SignInFailedPage},
 };
 
@@ -72,6 +76,7 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=NotFound>
                     <Route path=path!("/") view=HomePage ssr=SsrMode::Async />
                     <Route path=path!("/requests/new") view=NewRequestPage ssr=SsrMode::Async />
+                    <Route path=path!("/requests/:id") view=RequestDetailPage ssr=SsrMode::Async />
                     <Route path=path!("/requests") view=MyRequestsPage ssr=SsrMode::Async />
                     <Route path=path!("/approvals") view=ApprovalsPage ssr=SsrMode::Async />
                     <Route path=path!("/admin") view=AdminPage ssr=SsrMode::Async />

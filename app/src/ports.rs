@@ -5,9 +5,12 @@
 
 use std::sync::Arc;
 
+use crate::api::requests::RequestForm;
 use crate::api::server_info::ServerInfo;
 use crate::api::users::UserSummary;
+use crate::auth::Caller;
 use crate::error::ApiError;
+use crate::requests::{ApprovalItem, Page, RequestDetail, RequestOptions, RequestState, RequestWithTimeline};
 
 /// Facts about the running server.
 #[async_trait::async_trait]
@@ -21,11 +24,27 @@ pub trait UsersPort: Send + Sync + 'static {
     async fn list_users(&self) -> Result<Vec<UserSummary>, ApiError>;
 }
 
+/// Namespace requests and their decisions. The server function has checked the caller's role; the port
+/// applies every finer rule (ownership, no self-approval) and validates all input.
+#[async_trait::async_trait]
+pub trait RequestsPort: Send + Sync + 'static {
+    async fn options(&self) -> Result<RequestOptions, ApiError>;
+    /// Returns the new request's id.
+    async fn submit(&self, caller: &Caller, form: RequestForm) -> Result<String, ApiError>;
+    async fn cancel(&self, caller: &Caller, id: &str) -> Result<RequestState, ApiError>;
+    async fn approve(&self, caller: &Caller, id: &str) -> Result<RequestState, ApiError>;
+    async fn deny(&self, caller: &Caller, id: &str, reason: &str) -> Result<RequestState, ApiError>;
+    async fn mine(&self, caller: &Caller, page: u32) -> Result<Page<RequestWithTimeline>, ApiError>;
+    async fn pending(&self, caller: &Caller, page: u32) -> Result<Page<ApprovalItem>, ApiError>;
+    async fn detail(&self, caller: &Caller, id: &str) -> Result<RequestDetail, ApiError>;
+}
+
 /// Every port the server implements, handed to the app as one context value.
 #[derive(Clone)]
 pub struct Ports {
     pub system: Arc<dyn SystemPort>,
     pub users: Arc<dyn UsersPort>,
+    pub requests: Arc<dyn RequestsPort>,
 }
 
 impl Ports {

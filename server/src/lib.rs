@@ -5,14 +5,17 @@
 //! server on port 0 with a database of their own.
 
 pub mod auth;
+pub mod cluster;
 pub mod config;
 pub mod error;
 pub mod health;
+pub mod notify;
 pub mod state;
 pub mod store;
 pub mod system;
 pub mod telemetry;
 pub mod users;
+pub mod workflow;
 
 use std::future::{Future, IntoFuture};
 use std::sync::Arc;
@@ -31,11 +34,15 @@ use tower_sessions::ExpiredDeletion;
 
 use crate::auth::Auth;
 use crate::auth::origin::PublicOrigin;
+use crate::cluster::Cluster;
 use crate::config::Config;
+use crate::notify::Notifier;
 use crate::state::AppState;
 use crate::store::Store;
 use crate::system::SystemService;
 use crate::users::UsersService;
+use crate::workflow::requests::RequestsService;
+use crate::workflow::validation::Rules;
 
 /// How often expired session records are deleted from the database.
 const SESSION_CLEANUP_INTERVAL: Duration = Duration::from_secs(5 * 60);
@@ -51,8 +58,9 @@ pub struct Berth {
 
 impl Berth {
     /// Opens the database, applies migrations and assembles the router. Fails with the reason if the
-    /// database cannot be opened or migrated, or single sign-on is not configured. The identity provider is
-    /// not contacted yet: that happens at the first sign-in, so Berth starts while the provider is down.
+    /// database cannot be opened or migrated, single sign-on is not configured, or there is no cluster
+    /// credential. Neither the identity provider nor the cluster is contacted yet (that happens at the first
+    /// sign-in and the first request), so Berth starts while they are down.
     pub async fn build(config: &Config) -> anyhow::Result<Self> {
         let auth_config = config.auth.as_ref().context("single sign-on (auth) is not configured")?;
         let auth = Arc::new(Auth::new(auth_config, &config.session, &config.public_url).context("auth")?);
@@ -65,10 +73,14 @@ impl Berth {
         tracing::info!(installation = %installation.id, "database ready");
 
         let sessions = store.session_store().await.context("database: session table")?;
+        let cluster = Cluster::connect(&config.cluster).await.context("cluster")?;
+        let rules = Rules::new(&config.requests, &config.cluster).context("requests")?;
+        let notifier = Notifier::start(&config.notifications, &config.public_url).context("notifications")?;
 
         let ports = Ports {
             system: Arc::new(SystemService { installation, started_at }),
             users: Arc::new(UsersService { store: store.clone() }),
+            requests: Arc::new(RequestsService { store: store.clone(), cluster, rules, notifier }),
         };
         let state = AppState { leptos: leptos_options(config), store: store.clone(), auth };
         let session_layer = auth::session::layer(sessions.clone(), &config.session, &config.public_url);

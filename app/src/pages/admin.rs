@@ -1,12 +1,12 @@
 //! The admin page. So far: everyone who has signed in, with the role their groups granted.
 
-use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::api::users::{UserSummary, list_users};
 use crate::auth::Role;
 use crate::components::error_view::ErrorView;
+use crate::components::requests::minute;
 use crate::components::session::RequireRole;
 
 #[component]
@@ -64,8 +64,4 @@ fn UserRow(user: UserSummary) -> impl IntoView {
             <td>{minute(user.last_sign_in_at)}</td>
         </tr>
     }
-}
-
-fn minute(at: DateTime<Utc>) -> String {
-    at.format("%Y-%m-%d %H:%M UTC").to_string()
 }

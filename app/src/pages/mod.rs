@@ -1,7 +1,10 @@
 //! One module per route.
 
 pub mod admin;
+pub mod approvals;
 pub mod home;
+pub mod my_requests;
+pub mod new_request;
 pub mod not_found;
-pub mod placeholder;
+pub mod request_detail;
 pub mod sign_in;

@@ -48,7 +48,8 @@ pub struct SessionUser {
 
 impl SessionUser {
     pub fn view(&self) -> SessionView {
-        let person = Person { display_name: self.display_name.clone(), email: self.email.clone() };
+        let person =
+            Person { id: self.user_id.clone(), display_name: self.display_name.clone(), email: self.email.clone() };
         match self.role {
             Some(role) => SessionView::SignedIn(person, role),
             None => SessionView::NoAccess(person),

@@ -7,6 +7,7 @@
 //! its dialect. Queries are written once in the SQL both understand (`$1` placeholders, `ON CONFLICT`,
 //! `RETURNING`) and run on whichever pool is open, through [`on_pool!`]; the tests run them on both.
 
+pub mod requests;
 pub mod sessions;
 pub mod users;
 
@@ -32,6 +33,10 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("database query failed")]
     Query(#[from] sqlx::Error),
+    /// A value in the database that this version of Berth does not know (a newer version wrote it, or
+    /// someone edited the table by hand).
+    #[error("unexpected data in the database: {0}")]
+    Corrupt(String),
 }
 
 /// What identifies this installation of Berth; created with the database.

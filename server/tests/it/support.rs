@@ -33,6 +33,20 @@ pub fn dev_idp_url() -> String {
     })
 }
 
+/// The local control plane's admin kubeconfig, which `scripts/test.sh` starts and names in this variable.
+pub const LOCAL_CLUSTER_ENV: &str = "LOCAL_CLUSTER_KUBECONFIG";
+
+/// Berth's cluster credential in tests: the local control plane's admin kubeconfig. (Issue 6 replaces it
+/// with a token of Berth's least-privilege ServiceAccount.)
+pub fn local_cluster_kubeconfig() -> PathBuf {
+    std::env::var_os(LOCAL_CLUSTER_ENV).map(PathBuf::from).unwrap_or_else(|| {
+        panic!(
+            "{LOCAL_CLUSTER_ENV} is not set: these tests need the local control plane. Run `make test`, or \
+             `scripts/cluster.sh up /tmp/c` and set {LOCAL_CLUSTER_ENV}=/tmp/c/admin.kubeconfig"
+        )
+    })
+}
+
 /// Single sign-on against `issuer` with the dev provider's client and the default role groups.
 pub fn auth_config(issuer: &str) -> AuthConfig {
     AuthConfig {
@@ -70,6 +84,10 @@ pub fn config_in(dir: &Path, address: SocketAddr) -> Config {
             ..Config::default().database
         },
         auth: Some(auth_config(&issuer)),
+        cluster: berth_server::config::ClusterConfig {
+            kubeconfig: Some(local_cluster_kubeconfig()),
+            ..Config::default().cluster
+        },
         ..Config::default()
     }
 }

@@ -5,6 +5,10 @@
 //! (`BERTH_DATABASE__URL` sets `database.url`). Unknown keys are errors that name the key and where it came
 //! from, so a typo never silently falls back to a default. Start-up stops at the first problem.
 
+mod workflow;
+
+pub use workflow::{ClusterConfig, ContainerDefaults, LifetimeDays, NotificationsConfig, QuotaProfile, RequestsConfig};
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -38,6 +42,9 @@ pub struct Config {
     /// Single sign-on. Required: Berth has no local accounts.
     pub auth: Option<AuthConfig>,
     pub session: SessionConfig,
+    pub requests: RequestsConfig,
+    pub notifications: NotificationsConfig,
+    pub cluster: ClusterConfig,
 }
 
 /// The OpenID Connect provider and how its groups map to Berth's roles.
@@ -141,6 +148,9 @@ impl Default for Config {
             database: DatabaseConfig { url: "sqlite://data/berth.db".to_string(), max_connections: 8 },
             auth: None,
             session: SessionConfig { idle_seconds: 60 * 60, absolute_seconds: 12 * 60 * 60 },
+            requests: RequestsConfig::default(),
+            notifications: NotificationsConfig::default(),
+            cluster: ClusterConfig::default(),
         }
     }
 }
@@ -233,6 +243,7 @@ impl Config {
                 "  - session: idle_seconds must be at least 1 and absolute_seconds at least idle_seconds".to_string(),
             );
         }
+        problems.extend(workflow::problems(&self.requests, &self.notifications, &self.cluster));
         if problems.is_empty() { Ok(()) } else { Err(ConfigError { problems }) }
     }
 }

@@ -1,0 +1,86 @@
+//! Namespace requests: submit, cancel, decide, and the lists and detail the pages show.
+//!
+//! Every function checks the caller's role first; the port then applies the finer rules (only the requester
+//! cancels, nobody decides their own request, a developer sees only their own requests).
+
+use leptos::prelude::*;
+
+use crate::auth::Role;
+use crate::error::ApiError;
+use crate::requests::{ApprovalItem, Page, RequestDetail, RequestOptions, RequestState, RequestWithTimeline};
+
+/// The raw form of a new request, as typed. Every field arrives as text so that a malformed value gets a
+/// message next to its field rather than a decoding error; the server parses and checks each one.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RequestForm {
+    pub namespace: String,
+    pub purpose: String,
+    pub stage: String,
+    pub helm_mode: String,
+    pub quota_profile: String,
+    pub lifetime_days: String,
+}
+
+/// What the New request form offers (stages, quota profiles, lifetimes, whether Tiller may be chosen).
+#[server(endpoint = "requests/options")]
+pub async fn get_request_options() -> Result<RequestOptions, ApiError> {
+    crate::auth::require(Role::Developer)?;
+    crate::ports::Ports::current()?.requests.options().await
+}
+
+/// Submits a request for the signed-in person; returns its id. The requester is always the caller.
+#[server(endpoint = "requests/submit")]
+pub async fn submit_request(
+    namespace: String,
+    purpose: String,
+    stage: String,
+    helm_mode: String,
+    quota_profile: String,
+    lifetime_days: String,
+) -> Result<String, ApiError> {
+    let caller = crate::auth::require(Role::Developer)?;
+    let form = RequestForm { namespace, purpose, stage, helm_mode, quota_profile, lifetime_days };
+    crate::ports::Ports::current()?.requests.submit(&caller, form).await.map_err(crate::error::with_status)
+}
+
+/// The requester withdraws their pending request.
+#[server(endpoint = "requests/cancel")]
+pub async fn cancel_request(id: String) -> Result<RequestState, ApiError> {
+    let caller = crate::auth::require(Role::Developer)?;
+    crate::ports::Ports::current()?.requests.cancel(&caller, &id).await.map_err(crate::error::with_status)
+}
+
+/// An approver approves someone else's pending request.
+#[server(endpoint = "requests/approve")]
+pub async fn approve_request(id: String) -> Result<RequestState, ApiError> {
+    let caller = crate::auth::require(Role::Approver)?;
+    crate::ports::Ports::current()?.requests.approve(&caller, &id).await.map_err(crate::error::with_status)
+}
+
+/// An approver denies someone else's pending request, saying why.
+#[server(endpoint = "requests/deny")]
+pub async fn deny_request(id: String, reason: String) -> Result<RequestState, ApiError> {
+    let caller = crate::auth::require(Role::Approver)?;
+    crate::ports::Ports::current()?.requests.deny(&caller, &id, &reason).await.map_err(crate::error::with_status)
+}
+
+/// The caller's own requests, newest first, each with its audit trail.
+#[server(endpoint = "requests/mine")]
+pub async fn list_my_requests(page: u32) -> Result<Page<RequestWithTimeline>, ApiError> {
+    let caller = crate::auth::require(Role::Developer)?;
+    crate::ports::Ports::current()?.requests.mine(&caller, page).await.map_err(crate::error::with_status)
+}
+
+/// Requests waiting for a decision, oldest first.
+#[server(endpoint = "requests/pending")]
+pub async fn list_pending_requests(page: u32) -> Result<Page<ApprovalItem>, ApiError> {
+    let caller = crate::auth::require(Role::Approver)?;
+    crate::ports::Ports::current()?.requests.pending(&caller, page).await.map_err(crate::error::with_status)
+}
+
+/// One request with its audit trail: for its requester, and for approvers and admins.
+#[server(endpoint = "requests/detail")]
+pub async fn get_request(id: String) -> Result<RequestDetail, ApiError> {
+    let caller = crate::auth::require(Role::Developer)?;
+    crate::ports::Ports::current()?.requests.detail(&caller, &id).await.map_err(crate::error::with_status)
+}

@@ -1,0 +1,88 @@
+//! Approvals: requests waiting for a decision, oldest first, with everything needed to decide.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+use crate::api::requests::list_pending_requests;
+use crate::auth::Role;
+use crate::components::error_view::ErrorView;
+use crate::components::requests::{DecisionForms, Pager, RequestFacts};
+use crate::components::session::RequireRole;
+use crate::pages::my_requests::page_number;
+use crate::requests::{ApprovalItem, RequestState};
+
+#[component]
+pub fn ApprovalsPage() -> impl IntoView {
+    view! {
+        <Title text="Approvals" />
+        <RequireRole role=Role::Approver>
+            <section class="page">
+                <h1>"Approvals"</h1>
+                <p class="muted">"Requests waiting for a decision, oldest first."</p>
+                <PendingList />
+            </section>
+        </RequireRole>
+    }
+}
+
+#[component]
+fn PendingList() -> impl IntoView {
+    let page = page_number();
+    let changed = RwSignal::new(0_u32);
+    let decided = RwSignal::new(None::<String>);
+    let pending = Resource::new(move || (page.get(), changed.get()), |(page, _)| list_pending_requests(page));
+    view! {
+        <p class="flash" role="status" data-testid="flash">{move || decided.get()}</p>
+        <ErrorBoundary fallback=|errors| view! { <ErrorView errors /> }>
+            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    pending.await.map(|page| {
+                        if page.total == 0 {
+                            return view! {
+                                <p class="notice" data-testid="no-pending">"Nothing is waiting for a decision."</p>
+                            }
+                                .into_any();
+                        }
+                        let items = page.items.clone();
+                        view! {
+                            <ul class="request-list" data-testid="pending-requests">
+                                {items
+                                    .into_iter()
+                                    .map(|item| view! { <PendingRequest item changed decided /> })
+                                    .collect_view()}
+                            </ul>
+                            <Pager page path="/approvals" noun="pending" />
+                        }
+                            .into_any()
+                    })
+                })}
+            </Transition>
+        </ErrorBoundary>
+    }
+}
+
+#[component]
+fn PendingRequest(item: ApprovalItem, changed: RwSignal<u32>, decided: RwSignal<Option<String>>) -> impl IntoView {
+    let request = item.request;
+    let namespace = request.namespace.clone();
+    let on_done = {
+        let namespace = namespace.clone();
+        Callback::new(move |state: RequestState| {
+            decided.set(Some(format!("{namespace}: {}.", state.label())));
+            changed.update(|n| *n += 1);
+        })
+    };
+    let (heading, href, marker) = (namespace.clone(), format!("/requests/{}", request.id), namespace.clone());
+    view! {
+        <li class="request card" data-testid="request" data-namespace=marker>
+            <div class="request-heading">
+                <a href=href class="namespace">{heading}</a>
+            </div>
+            <RequestFacts request=request.clone() />
+            {match item.decide_refusal {
+                None => view! { <DecisionForms id=request.id namespace on_done /> }.into_any(),
+                Some(why) => view! { <p class="notice" data-testid="decide-refusal">{why}</p> }.into_any(),
+            }}
+        </li>
+    }
+}

@@ -1,0 +1,62 @@
+//! One request: what it asks for, where it is, its audit trail, and what the viewer may do with it.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
+
+use crate::api::requests::get_request;
+use crate::auth::Role;
+use crate::components::error_view::ErrorView;
+use crate::components::requests::{CancelForm, DecisionForms, RequestFacts, StateBadge, Timeline};
+use crate::components::session::RequireRole;
+use crate::requests::{RequestDetail, RequestState};
+
+#[component]
+pub fn RequestDetailPage() -> impl IntoView {
+    view! {
+        <Title text="Request" />
+        <RequireRole role=Role::Developer>
+            <section class="page">
+                <Detail />
+            </section>
+        </RequireRole>
+    }
+}
+
+#[component]
+fn Detail() -> impl IntoView {
+    let params = use_params_map();
+    let changed = RwSignal::new(0_u32);
+    let detail = Resource::new(
+        move || (params.with(|p| p.get("id").unwrap_or_default()), changed.get()),
+        |(id, _)| get_request(id),
+    );
+    let on_done = Callback::new(move |_: RequestState| changed.update(|n| *n += 1));
+    view! {
+        <ErrorBoundary fallback=|errors| view! { <h1>"Request"</h1> <ErrorView errors /> }>
+            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    detail.await.map(|detail| view! { <DetailView detail on_done /> })
+                })}
+            </Transition>
+        </ErrorBoundary>
+    }
+}
+
+#[component]
+fn DetailView(detail: RequestDetail, on_done: Callback<RequestState>) -> impl IntoView {
+    let request = detail.request;
+    view! {
+        <Title text=format!("{} · Request", request.namespace) />
+        <div class="page-heading">
+            <h1 data-testid="namespace">{request.namespace.clone()}</h1>
+            <StateBadge state=request.state />
+        </div>
+        <RequestFacts request=request.clone() />
+        {detail.may.cancel.then(|| view! { <CancelForm id=request.id.clone() on_done /> })}
+        {detail.may.decide.then(|| view! { <DecisionForms id=request.id.clone() namespace=request.namespace.clone() on_done /> })}
+        {detail.decide_refusal.map(|why| view! { <p class="notice" data-testid="decide-refusal">{why}</p> })}
+        <h2>"History"</h2>
+        <Timeline events=detail.events />
+    }
+}

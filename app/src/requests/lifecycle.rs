@@ -1,0 +1,302 @@
+//! The lifecycle of a namespace request, as a pure state machine (DESIGN.md, "Lifecycle of a request"):
+//!
+//! ```text
+//! pending ──approve──▶ approved ──start──▶ provisioning ──ready──▶ ready ──revoke/expire──▶ revoking ──▶ revoked | expired
+//!    │                    │                    │   ▲                                          ▲
+//!    ├──deny──▶ denied    │                    │   └──retry (admin)── failed ──revoke─────────┤
+//!    └──cancel─▶ cancelled└──────revoke────────┴──fail──▶ failed                              │
+//! ```
+//!
+//! Who may take an action is decided elsewhere (the workflow's policy); this module only says which actions
+//! each state allows and where they lead. The store applies a transition only if the request is still in
+//! the state it was read in, so two decisions racing on one request end with exactly one of them recorded.
+
+use serde::{Deserialize, Serialize};
+
+/// Where a request is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RequestState {
+    /// Waiting for an approver.
+    Pending,
+    /// Approved; waiting for the worker to provision it.
+    Approved,
+    /// The worker is creating the namespace and its access.
+    Provisioning,
+    /// Everything exists; the requester can download kubeconfigs.
+    Ready,
+    /// Provisioning stopped on an error; an admin can retry.
+    Failed,
+    /// Access is being taken away.
+    Revoking,
+    Revoked,
+    Expired,
+    Denied,
+    Cancelled,
+}
+
+impl RequestState {
+    pub const ALL: [RequestState; 10] = [
+        RequestState::Pending,
+        RequestState::Approved,
+        RequestState::Provisioning,
+        RequestState::Ready,
+        RequestState::Failed,
+        RequestState::Revoking,
+        RequestState::Revoked,
+        RequestState::Expired,
+        RequestState::Denied,
+        RequestState::Cancelled,
+    ];
+
+    /// The name in the database and on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RequestState::Pending => "pending",
+            RequestState::Approved => "approved",
+            RequestState::Provisioning => "provisioning",
+            RequestState::Ready => "ready",
+            RequestState::Failed => "failed",
+            RequestState::Revoking => "revoking",
+            RequestState::Revoked => "revoked",
+            RequestState::Expired => "expired",
+            RequestState::Denied => "denied",
+            RequestState::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|state| state.as_str() == name)
+    }
+
+    /// The word shown to people.
+    pub fn label(self) -> &'static str {
+        match self {
+            RequestState::Pending => "Pending",
+            RequestState::Approved => "Approved",
+            RequestState::Provisioning => "Provisioning",
+            RequestState::Ready => "Ready",
+            RequestState::Failed => "Failed",
+            RequestState::Revoking => "Revoking",
+            RequestState::Revoked => "Revoked",
+            RequestState::Expired => "Expired",
+            RequestState::Denied => "Denied",
+            RequestState::Cancelled => "Cancelled",
+        }
+    }
+
+    /// Whether the request still holds its namespace name: nobody else may request the same name while it
+    /// does. (The database enforces the same list with a partial unique index; keep the two in step.)
+    pub fn holds_name(self) -> bool {
+        !self.is_final()
+    }
+
+    /// No action leads anywhere from here.
+    pub fn is_final(self) -> bool {
+        matches!(self, RequestState::Revoked | RequestState::Expired | RequestState::Denied | RequestState::Cancelled)
+    }
+}
+
+/// Something that happens to a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// The requester submits it (the one action without a previous state).
+    Submit,
+    Approve,
+    Deny,
+    /// The requester withdraws it.
+    Cancel,
+    /// The worker starts provisioning.
+    StartProvisioning,
+    /// The worker found every object in place.
+    MarkReady,
+    /// The worker gave up on an error.
+    MarkFailed,
+    /// An admin sends a failed request back to the worker.
+    Retry,
+    /// An admin takes access away.
+    Revoke,
+    /// The grant's lifetime ran out.
+    Expire,
+    /// The worker finished taking access away after a revocation.
+    FinishRevocation,
+    /// The worker finished taking access away after expiry.
+    FinishExpiry,
+}
+
+impl Action {
+    pub const ALL: [Action; 12] = [
+        Action::Submit,
+        Action::Approve,
+        Action::Deny,
+        Action::Cancel,
+        Action::StartProvisioning,
+        Action::MarkReady,
+        Action::MarkFailed,
+        Action::Retry,
+        Action::Revoke,
+        Action::Expire,
+        Action::FinishRevocation,
+        Action::FinishExpiry,
+    ];
+
+    /// The name in the audit log.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Submit => "submit",
+            Action::Approve => "approve",
+            Action::Deny => "deny",
+            Action::Cancel => "cancel",
+            Action::StartProvisioning => "start_provisioning",
+            Action::MarkReady => "mark_ready",
+            Action::MarkFailed => "mark_failed",
+            Action::Retry => "retry",
+            Action::Revoke => "revoke",
+            Action::Expire => "expire",
+            Action::FinishRevocation => "finish_revocation",
+            Action::FinishExpiry => "finish_expiry",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|action| action.as_str() == name)
+    }
+
+    /// How the audit timeline words it.
+    pub fn past_tense(self) -> &'static str {
+        match self {
+            Action::Submit => "requested",
+            Action::Approve => "approved",
+            Action::Deny => "denied",
+            Action::Cancel => "cancelled",
+            Action::StartProvisioning => "started provisioning",
+            Action::MarkReady => "ready",
+            Action::MarkFailed => "provisioning failed",
+            Action::Retry => "retried",
+            Action::Revoke => "revoked",
+            Action::Expire => "expired",
+            Action::FinishRevocation => "access removed",
+            Action::FinishExpiry => "access removed after expiry",
+        }
+    }
+}
+
+/// An action the current state does not allow, worded for the person who tried it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("This request is {} and can no longer be {}.", .from.label().to_lowercase(), .action.past_tense())]
+pub struct Refused {
+    pub from: RequestState,
+    pub action: Action,
+}
+
+/// Where `action` leads from `from`, or why it may not be taken. `Submit` has no previous state, so it is
+/// refused from every state; a new request starts in [`initial`].
+pub fn next(from: RequestState, action: Action) -> Result<RequestState, Refused> {
+    use Action as A;
+    use RequestState as S;
+    match (from, action) {
+        (S::Pending, A::Approve) => Ok(S::Approved),
+        (S::Pending, A::Deny) => Ok(S::Denied),
+        (S::Pending, A::Cancel) => Ok(S::Cancelled),
+        (S::Approved, A::StartProvisioning) => Ok(S::Provisioning),
+        (S::Provisioning, A::MarkReady) => Ok(S::Ready),
+        (S::Provisioning, A::MarkFailed) => Ok(S::Failed),
+        (S::Failed, A::Retry) => Ok(S::Approved),
+        (S::Approved | S::Provisioning | S::Ready | S::Failed, A::Revoke) => Ok(S::Revoking),
+        (S::Ready, A::Expire) => Ok(S::Revoking),
+        (S::Revoking, A::FinishRevocation) => Ok(S::Revoked),
+        (S::Revoking, A::FinishExpiry) => Ok(S::Expired),
+        _ => Err(Refused { from, action }),
+    }
+}
+
+/// The state of a request just submitted.
+pub const fn initial() -> RequestState {
+    RequestState::Pending
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Action as A;
+    use RequestState as S;
+
+    /// Every allowed transition, and nothing else: the table the rest of the tests check `next` against.
+    const ALLOWED: [(S, A, S); 14] = [
+        (S::Pending, A::Approve, S::Approved),
+        (S::Pending, A::Deny, S::Denied),
+        (S::Pending, A::Cancel, S::Cancelled),
+        (S::Approved, A::StartProvisioning, S::Provisioning),
+        (S::Approved, A::Revoke, S::Revoking),
+        (S::Provisioning, A::MarkReady, S::Ready),
+        (S::Provisioning, A::MarkFailed, S::Failed),
+        (S::Provisioning, A::Revoke, S::Revoking),
+        (S::Failed, A::Retry, S::Approved),
+        (S::Failed, A::Revoke, S::Revoking),
+        (S::Ready, A::Revoke, S::Revoking),
+        (S::Ready, A::Expire, S::Revoking),
+        (S::Revoking, A::FinishRevocation, S::Revoked),
+        (S::Revoking, A::FinishExpiry, S::Expired),
+    ];
+
+    #[test]
+    fn every_allowed_transition_leads_where_the_design_says() {
+        for (from, action, to) in ALLOWED {
+            assert_eq!(next(from, action), Ok(to), "{from:?} --{action:?}-->");
+        }
+    }
+
+    #[test]
+    fn every_other_pair_of_state_and_action_is_refused() {
+        let mut refused = 0;
+        for from in S::ALL {
+            for action in A::ALL {
+                if ALLOWED.iter().any(|(f, a, _)| (*f, *a) == (from, action)) {
+                    continue;
+                }
+                assert_eq!(next(from, action), Err(Refused { from, action }), "{from:?} --{action:?}--> must be refused");
+                refused += 1;
+            }
+        }
+        // 10 states × 12 actions, minus the 14 allowed ones.
+        assert_eq!(refused, 10 * 12 - 14);
+    }
+
+    #[test]
+    fn final_states_allow_nothing_and_release_the_name() {
+        for state in S::ALL.into_iter().filter(|s| s.is_final()) {
+            assert!(A::ALL.into_iter().all(|action| next(state, action).is_err()), "{state:?}");
+            assert!(!state.holds_name(), "{state:?}");
+        }
+        for state in S::ALL.into_iter().filter(|s| !s.is_final()) {
+            assert!(A::ALL.into_iter().any(|action| next(state, action).is_ok()), "{state:?} must lead somewhere");
+            assert!(state.holds_name(), "{state:?}");
+        }
+    }
+
+    #[test]
+    fn a_new_request_starts_pending_and_submit_is_never_a_transition() {
+        assert_eq!(initial(), S::Pending);
+        assert!(S::ALL.into_iter().all(|state| next(state, A::Submit).is_err()));
+    }
+
+    #[test]
+    fn a_decided_request_cannot_be_decided_again() {
+        let refused = next(S::Approved, A::Deny).unwrap_err();
+        assert_eq!(refused.to_string(), "This request is approved and can no longer be denied.");
+        assert!(next(S::Denied, A::Approve).is_err());
+        assert!(next(S::Cancelled, A::Approve).is_err());
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for state in S::ALL {
+            assert_eq!(S::parse(state.as_str()), Some(state));
+        }
+        for action in A::ALL {
+            assert_eq!(A::parse(action.as_str()), Some(action));
+        }
+        assert_eq!(S::parse("Pending"), None);
+    }
+}

@@ -1,0 +1,195 @@
+//! Namespace requests: the types that cross the wire, the lifecycle, and the name rules.
+
+pub mod lifecycle;
+pub mod naming;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+pub use lifecycle::{Action, RequestState};
+
+/// How the namespace's users deploy with Helm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HelmMode {
+    /// Helm 2: a Tiller of the namespace's own, locked to it.
+    Tiller,
+    /// Helm 3 and later, which need no server-side component.
+    None,
+}
+
+impl HelmMode {
+    pub const ALL: [HelmMode; 2] = [HelmMode::None, HelmMode::Tiller];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HelmMode::Tiller => "tiller",
+            HelmMode::None => "none",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|mode| mode.as_str() == name)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            HelmMode::Tiller => "Helm 2 with a Tiller in the namespace",
+            HelmMode::None => "Helm 3 or later (no Tiller)",
+        }
+    }
+}
+
+/// The fields of the request form, for errors shown next to them.
+pub mod field {
+    pub const NAMESPACE: &str = "namespace";
+    pub const PURPOSE: &str = "purpose";
+    pub const STAGE: &str = "stage";
+    pub const HELM_MODE: &str = "helm_mode";
+    pub const QUOTA_PROFILE: &str = "quota_profile";
+    pub const LIFETIME_DAYS: &str = "lifetime_days";
+    /// The reason an approver gives for a denial.
+    pub const REASON: &str = "reason";
+}
+
+/// What the New request form offers, from the server's configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestOptions {
+    pub stages: Vec<String>,
+    /// Whether Helm 2 with a Tiller may be requested at all.
+    pub tiller_enabled: bool,
+    pub quota_profiles: Vec<QuotaProfileSummary>,
+    pub lifetime_days: LifetimeBounds,
+    pub purpose_max_chars: u32,
+    /// The installation's naming policy in words, if it has one.
+    pub naming_policy: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuotaProfileSummary {
+    pub name: String,
+    pub description: String,
+    /// The ResourceQuota's hard limits, for example `("requests.cpu", "2")`.
+    pub limits: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LifetimeBounds {
+    pub min: u32,
+    pub max: u32,
+    pub default: u32,
+}
+
+/// A person as a request shows them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PersonRef {
+    pub display_name: String,
+    pub email: Option<String>,
+}
+
+/// An approver's decision.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Decision {
+    pub by: PersonRef,
+    pub at: DateTime<Utc>,
+    pub reason: Option<String>,
+}
+
+/// A request with everything its pages show.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestSummary {
+    pub id: String,
+    pub namespace: String,
+    pub purpose: String,
+    pub stage: String,
+    pub helm_mode: HelmMode,
+    pub quota_profile: String,
+    pub lifetime_days: u32,
+    pub requester: PersonRef,
+    pub state: RequestState,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub decision: Option<Decision>,
+}
+
+/// One line of a request's audit trail.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEvent {
+    pub action: Action,
+    /// `None` for the submission.
+    pub from: Option<RequestState>,
+    pub to: RequestState,
+    /// Who did it; `None`: Berth itself (its background worker).
+    pub actor: Option<String>,
+    pub reason: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+/// A request and its audit trail, oldest event first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestWithTimeline {
+    pub request: RequestSummary,
+    pub events: Vec<AuditEvent>,
+}
+
+/// What the caller may do with a request, decided on the server (and checked again when they do it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Permissions {
+    pub cancel: bool,
+    pub decide: bool,
+}
+
+/// The request detail page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestDetail {
+    pub request: RequestSummary,
+    pub events: Vec<AuditEvent>,
+    pub may: Permissions,
+    /// Why the caller, an approver, may not decide it (their own request), if that is the reason.
+    pub decide_refusal: Option<String>,
+}
+
+/// A pending request on the Approvals page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApprovalItem {
+    pub request: RequestSummary,
+    /// `None`: the caller may decide it; otherwise why not.
+    pub decide_refusal: Option<String>,
+}
+
+/// One page of a longer list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// 1-based.
+    pub number: u32,
+    pub size: u32,
+    pub total: u64,
+}
+
+impl<T> Page<T> {
+    /// How many pages the whole list has (at least 1, so an empty list is "page 1 of 1").
+    pub fn count(&self) -> u32 {
+        u32::try_from(self.total.div_ceil(u64::from(self.size.max(1)))).unwrap_or(u32::MAX).max(1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_page_count_rounds_up_and_is_never_zero() {
+        let page = |total| Page::<()> { items: vec![], number: 1, size: 25, total };
+        assert_eq!([page(0).count(), page(1).count(), page(25).count(), page(26).count()], [1, 1, 1, 2]);
+        assert_eq!(page(10_000).count(), 400);
+    }
+
+    #[test]
+    fn helm_modes_round_trip() {
+        for mode in HelmMode::ALL {
+            assert_eq!(HelmMode::parse(mode.as_str()), Some(mode));
+        }
+        assert_eq!(HelmMode::parse("helm2"), None);
+    }
+}

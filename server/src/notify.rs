@@ -1,0 +1,207 @@
+//! Notifications: an outgoing webhook told when a request is submitted and when it is decided.
+//!
+//! The body is Slack's incoming-webhook format (`{"text": ...}` with `<url|label>` links), which Mattermost,
+//! Rocket.Chat and many bridges also accept. Delivery happens in the background after the change is
+//! committed: a slow or failing webhook never delays or undoes the workflow. Each notification is retried
+//! with exponential backoff and logged when it finally fails. Notifications are kept in memory only, so
+//! those not yet delivered when Berth stops are lost (logged at shutdown as dropped by the runtime).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use app::requests::RequestSummary;
+use secrecy::{ExposeSecret, SecretString};
+use tokio::sync::{Semaphore, mpsc};
+use url::Url;
+
+use crate::config::NotificationsConfig;
+use crate::telemetry::error_chain;
+
+/// Notifications waiting for delivery beyond this are dropped (and logged): memory stays bounded when the
+/// webhook is down for long.
+const QUEUE_CAPACITY: usize = 1_000;
+/// Deliveries in flight at once.
+const CONCURRENT_DELIVERIES: usize = 8;
+/// The longest wait between two attempts.
+const MAX_BACKOFF: Duration = Duration::from_secs(300);
+
+/// Something worth telling the team about.
+#[derive(Debug, Clone)]
+pub enum Notice {
+    Submitted(RequestSummary),
+    Decided { request: RequestSummary, approved: bool, by: String, reason: Option<String> },
+}
+
+/// Hands notices to the delivery task. Cheap to clone; does nothing when no webhook is configured.
+#[derive(Clone)]
+pub struct Notifier {
+    queue: Option<mpsc::Sender<serde_json::Value>>,
+    public_url: Url,
+}
+
+impl Notifier {
+    /// Starts the delivery task if a webhook is configured. Needs a Tokio runtime.
+    pub fn start(config: &NotificationsConfig, public_url: &Url) -> anyhow::Result<Self> {
+        let Some(webhook) = config.webhook_url.clone() else {
+            return Ok(Self { queue: None, public_url: public_url.clone() });
+        };
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(config.timeout_seconds))
+            // The webhook's URL is a secret: never follow it elsewhere.
+            .redirect(reqwest::redirect::Policy::none())
+            .build()?;
+        let (sender, receiver) = mpsc::channel(QUEUE_CAPACITY);
+        let delivery = Delivery {
+            client,
+            webhook,
+            max_attempts: config.max_attempts,
+            initial_backoff: Duration::from_millis(config.initial_backoff_ms),
+        };
+        tokio::spawn(deliver_all(Arc::new(delivery), receiver));
+        Ok(Self { queue: Some(sender), public_url: public_url.clone() })
+    }
+
+    /// Queues `notice` for delivery; never waits.
+    pub fn send(&self, notice: &Notice) {
+        let Some(queue) = &self.queue else { return };
+        if queue.try_send(serde_json::json!({ "text": self.text(notice) })).is_err() {
+            tracing::warn!("notification dropped: the webhook queue is full (is the webhook down?)");
+        }
+    }
+
+    /// The message, with user-supplied text escaped so it cannot inject links or mentions.
+    pub fn text(&self, notice: &Notice) -> String {
+        match notice {
+            Notice::Submitted(request) => format!(
+                "{requester} requested namespace {link} ({stage}, {helm}, quota {quota}, {days} days): {purpose}",
+                requester = escape(&request.requester.display_name),
+                link = self.link(request),
+                stage = escape(&request.stage),
+                helm = request.helm_mode.label(),
+                quota = escape(&request.quota_profile),
+                days = request.lifetime_days,
+                purpose = escape(&request.purpose),
+            ),
+            Notice::Decided { request, approved, by, reason } => {
+                let verb = if *approved { "approved" } else { "denied" };
+                let mut text = format!(
+                    "{by} {verb} namespace {link}, requested by {requester}",
+                    by = escape(by),
+                    link = self.link(request),
+                    requester = escape(&request.requester.display_name),
+                );
+                if let Some(reason) = reason {
+                    text.push_str(": ");
+                    text.push_str(&escape(reason));
+                }
+                text
+            }
+        }
+    }
+
+    fn link(&self, request: &RequestSummary) -> String {
+        let url = self.public_url.join(&format!("requests/{}", request.id)).map(String::from).unwrap_or_default();
+        format!("<{url}|{}>", escape(&request.namespace))
+    }
+}
+
+/// Slack's escaping: these three characters are markup in its messages.
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+struct Delivery {
+    client: reqwest::Client,
+    webhook: SecretString,
+    max_attempts: u32,
+    initial_backoff: Duration,
+}
+
+async fn deliver_all(delivery: Arc<Delivery>, mut queue: mpsc::Receiver<serde_json::Value>) {
+    let slots = Arc::new(Semaphore::new(CONCURRENT_DELIVERIES));
+    while let Some(body) = queue.recv().await {
+        let Ok(slot) = slots.clone().acquire_owned().await else { return };
+        let delivery = delivery.clone();
+        tokio::spawn(async move {
+            delivery.deliver(&body).await;
+            drop(slot);
+        });
+    }
+}
+
+impl Delivery {
+    async fn deliver(&self, body: &serde_json::Value) {
+        let mut backoff = self.initial_backoff;
+        for attempt in 1..=self.max_attempts {
+            let outcome = self.client.post(self.webhook.expose_secret()).json(body).send().await;
+            // Never log the URL: it is the webhook's credential.
+            let failure = match outcome {
+                Ok(response) if response.status().is_success() => {
+                    tracing::debug!(attempt, "notification delivered");
+                    return;
+                }
+                Ok(response) => format!("the webhook answered {}", response.status()),
+                Err(error) => error_chain(&error.without_url()),
+            };
+            if attempt == self.max_attempts {
+                tracing::error!(attempts = attempt, error = %failure, "notification given up");
+                return;
+            }
+            tracing::warn!(attempt, retry_in_ms = backoff.as_millis() as u64, error = %failure, "notification failed; will retry");
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(MAX_BACKOFF);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use app::requests::{HelmMode, PersonRef, RequestState};
+    use chrono::Utc;
+
+    fn request(purpose: &str) -> RequestSummary {
+        RequestSummary {
+            id: "r1".into(),
+            namespace: "team-a-ci".into(),
+            purpose: purpose.into(),
+            stage: "test".into(),
+            helm_mode: HelmMode::Tiller,
+            quota_profile: "small".into(),
+            lifetime_days: 30,
+            requester: PersonRef { display_name: "Alice <@here>".into(), email: None },
+            state: RequestState::Pending,
+            created_at: Utc::now(),
+            updated_at: Utc::now(),
+            decision: None,
+        }
+    }
+
+    fn notifier() -> Notifier {
+        Notifier { queue: None, public_url: Url::parse("https://berth.example.com").unwrap() }
+    }
+
+    #[test]
+    fn a_submission_links_back_to_the_request_and_escapes_what_people_typed() {
+        let text = notifier().text(&Notice::Submitted(request("CI for <https://evil.example|click> & more")));
+        assert!(text.starts_with("Alice &lt;@here&gt; requested namespace <https://berth.example.com/requests/r1|team-a-ci>"), "{text}");
+        assert!(text.contains("&lt;https://evil.example|click&gt; &amp; more"), "{text}");
+        assert!(text.contains("test, Helm 2 with a Tiller in the namespace, quota small, 30 days"), "{text}");
+    }
+
+    #[test]
+    fn a_denial_says_who_denied_and_why() {
+        let notice = Notice::Decided {
+            request: request("x"),
+            approved: false,
+            by: "Bob".into(),
+            reason: Some("Use the shared CI namespace".into()),
+        };
+        let text = notifier().text(&notice);
+        assert_eq!(
+            text,
+            "Bob denied namespace <https://berth.example.com/requests/r1|team-a-ci>, requested by Alice &lt;@here&gt;: \
+             Use the shared CI namespace"
+        );
+    }
+}

@@ -1,0 +1,348 @@
+//! Namespace requests and their audit trail.
+//!
+//! Every change of a request's state goes through [`Store::apply`]: one transaction that updates the row only
+//! if it is still at the version that was read, and appends the audit event. Whoever loses a race gets
+//! `false` and no event, so exactly one decision is ever recorded.
+
+use app::requests::{Action, AuditEvent, Decision, HelmMode, PersonRef, RequestState, RequestSummary};
+use chrono::{DateTime, Utc};
+
+use super::{Result, Store, StoreError, on_pool};
+
+/// A request about to be stored.
+#[derive(Debug, Clone)]
+pub struct NewRequest<'a> {
+    pub id: &'a str,
+    pub namespace: &'a str,
+    pub purpose: &'a str,
+    pub stage: &'a str,
+    pub helm_mode: HelmMode,
+    pub quota_profile: &'a str,
+    pub lifetime_days: u32,
+    pub requester_id: &'a str,
+    pub at: DateTime<Utc>,
+}
+
+/// Why a submission was not stored.
+#[derive(Debug, thiserror::Error)]
+pub enum SubmitError {
+    /// Another request that is not over holds the name (it won a race past the check before the insert).
+    #[error("the namespace name is held by another request")]
+    NameHeld,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A change of state, as the workflow decided it from the request it read.
+#[derive(Debug, Clone)]
+pub struct Transition<'a> {
+    pub request_id: &'a str,
+    /// The version read; the update happens only if the row still has it.
+    pub version: i64,
+    pub from: RequestState,
+    pub to: RequestState,
+    pub action: Action,
+    /// `None`: Berth itself.
+    pub actor_id: Option<&'a str>,
+    pub reason: Option<&'a str>,
+    pub at: DateTime<Utc>,
+}
+
+impl Transition<'_> {
+    /// Approvals and denials are also recorded on the request itself, to show with it.
+    fn is_decision(&self) -> bool {
+        matches!(self.action, Action::Approve | Action::Deny)
+    }
+}
+
+/// A stored request with what the workflow needs besides what pages show.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RequestRecord {
+    pub summary: RequestSummary,
+    pub requester_id: String,
+    pub version: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct RequestRow {
+    id: String,
+    namespace: String,
+    purpose: String,
+    stage: String,
+    helm_mode: String,
+    quota_profile: String,
+    lifetime_days: i32,
+    requester_id: String,
+    requester_name: String,
+    requester_email: Option<String>,
+    state: String,
+    version: i64,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    decider_name: Option<String>,
+    decider_email: Option<String>,
+    decided_at: Option<DateTime<Utc>>,
+    decision_reason: Option<String>,
+}
+
+const SELECT_REQUESTS: &str = "
+    SELECT r.id, r.namespace, r.purpose, r.stage, r.helm_mode, r.quota_profile, r.lifetime_days,
+           r.requester_id, u.display_name AS requester_name, u.email AS requester_email,
+           r.state, r.version, r.created_at, r.updated_at,
+           d.display_name AS decider_name, d.email AS decider_email, r.decided_at, r.decision_reason
+    FROM requests r
+    JOIN users u ON u.id = r.requester_id
+    LEFT JOIN users d ON d.id = r.decided_by";
+
+impl TryFrom<RequestRow> for RequestRecord {
+    type Error = StoreError;
+
+    fn try_from(row: RequestRow) -> Result<Self> {
+        let state = RequestState::parse(&row.state).ok_or_else(|| corrupt("requests.state", &row.state))?;
+        let helm_mode = HelmMode::parse(&row.helm_mode).ok_or_else(|| corrupt("requests.helm_mode", &row.helm_mode))?;
+        let decision = match (row.decider_name, row.decided_at) {
+            (Some(display_name), Some(at)) => Some(Decision {
+                by: PersonRef { display_name, email: row.decider_email },
+                at,
+                reason: row.decision_reason,
+            }),
+            _ => None,
+        };
+        Ok(RequestRecord {
+            summary: RequestSummary {
+                id: row.id,
+                namespace: row.namespace,
+                purpose: row.purpose,
+                stage: row.stage,
+                helm_mode,
+                quota_profile: row.quota_profile,
+                lifetime_days: u32::try_from(row.lifetime_days).map_err(|_| corrupt("requests.lifetime_days", ""))?,
+                requester: PersonRef { display_name: row.requester_name, email: row.requester_email },
+                state,
+                created_at: row.created_at,
+                updated_at: row.updated_at,
+                decision,
+            },
+            requester_id: row.requester_id,
+            version: row.version,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct EventRow {
+    request_id: String,
+    action: String,
+    from_state: Option<String>,
+    to_state: String,
+    actor: Option<String>,
+    reason: Option<String>,
+    at: DateTime<Utc>,
+}
+
+const SELECT_EVENTS: &str = "
+    SELECT e.request_id, e.action, e.from_state, e.to_state, a.display_name AS actor, e.reason, e.at
+    FROM audit_events e
+    LEFT JOIN users a ON a.id = e.actor_id";
+
+impl TryFrom<EventRow> for (String, AuditEvent) {
+    type Error = StoreError;
+
+    fn try_from(row: EventRow) -> Result<Self> {
+        let state = |name: &str| RequestState::parse(name).ok_or_else(|| corrupt("audit_events state", name));
+        Ok((
+            row.request_id,
+            AuditEvent {
+                action: Action::parse(&row.action).ok_or_else(|| corrupt("audit_events.action", &row.action))?,
+                from: row.from_state.as_deref().map(state).transpose()?,
+                to: state(&row.to_state)?,
+                actor: row.actor,
+                reason: row.reason,
+                at: row.at,
+            },
+        ))
+    }
+}
+
+fn corrupt(column: &str, value: &str) -> StoreError {
+    StoreError::Corrupt(format!("{column} holds an unknown value {value:?}"))
+}
+
+/// One page of rows and the number of rows on all pages.
+pub struct Slice<T> {
+    pub items: Vec<T>,
+    pub total: u64,
+}
+
+impl Store {
+    /// Stores a new pending request and its submission event, in one transaction.
+    pub async fn submit_request(&self, request: &NewRequest<'_>) -> Result<(), SubmitError> {
+        let outcome = on_pool!(self, pool => async {
+            let mut tx = pool.begin().await?;
+            sqlx::query(
+                "INSERT INTO requests (id, namespace, purpose, stage, helm_mode, quota_profile, lifetime_days,
+                                       requester_id, state, created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
+            )
+            .bind(request.id)
+            .bind(request.namespace)
+            .bind(request.purpose)
+            .bind(request.stage)
+            .bind(request.helm_mode.as_str())
+            .bind(request.quota_profile)
+            .bind(i32::try_from(request.lifetime_days).unwrap_or(i32::MAX))
+            .bind(request.requester_id)
+            .bind(app::requests::lifecycle::initial().as_str())
+            .bind(request.at)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "INSERT INTO audit_events (request_id, actor_id, action, from_state, to_state, reason, at)
+                 VALUES ($1, $2, $3, NULL, $4, NULL, $5)",
+            )
+            .bind(request.id)
+            .bind(request.requester_id)
+            .bind(Action::Submit.as_str())
+            .bind(app::requests::lifecycle::initial().as_str())
+            .bind(request.at)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await
+        }
+        .await);
+        match outcome {
+            Ok(()) => Ok(()),
+            Err(sqlx::Error::Database(error)) if error.is_unique_violation() => Err(SubmitError::NameHeld),
+            Err(error) => Err(SubmitError::Store(error.into())),
+        }
+    }
+
+    /// Applies `transition` if the request is still at the version and state it was read in, appending its
+    /// audit event in the same transaction. `false`: it had moved on, and nothing was written.
+    pub async fn apply(&self, transition: &Transition<'_>) -> Result<bool> {
+        let decision = transition.is_decision();
+        let applied = on_pool!(self, pool => async {
+            // The UPDATE comes first: on SQLite it takes the write lock at once (waiting out a concurrent
+            // writer) instead of upgrading a read lock, which could fail with SQLITE_BUSY.
+            let mut tx = pool.begin().await?;
+            let updated = sqlx::query(
+                "UPDATE requests SET state = $1, version = version + 1, updated_at = $2,
+                        decided_by = CASE WHEN $3 THEN $4 ELSE decided_by END,
+                        decided_at = CASE WHEN $3 THEN $2 ELSE decided_at END,
+                        decision_reason = CASE WHEN $3 THEN $5 ELSE decision_reason END
+                 WHERE id = $6 AND version = $7 AND state = $8",
+            )
+            .bind(transition.to.as_str())
+            .bind(transition.at)
+            .bind(decision)
+            .bind(transition.actor_id)
+            .bind(transition.reason)
+            .bind(transition.request_id)
+            .bind(transition.version)
+            .bind(transition.from.as_str())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if updated == 0 {
+                tx.rollback().await?;
+                return Ok::<bool, sqlx::Error>(false);
+            }
+            sqlx::query(
+                "INSERT INTO audit_events (request_id, actor_id, action, from_state, to_state, reason, at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(transition.request_id)
+            .bind(transition.actor_id)
+            .bind(transition.action.as_str())
+            .bind(transition.from.as_str())
+            .bind(transition.to.as_str())
+            .bind(transition.reason)
+            .bind(transition.at)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok(true)
+        }
+        .await)?;
+        Ok(applied)
+    }
+
+    pub async fn request(&self, id: &str) -> Result<Option<RequestRecord>> {
+        let query = format!("{SELECT_REQUESTS} WHERE r.id = $1");
+        let row = on_pool!(self, pool => sqlx::query_as::<_, RequestRow>(&query).bind(id).fetch_optional(pool).await)?;
+        row.map(RequestRecord::try_from).transpose()
+    }
+
+    /// The request's audit trail, oldest first.
+    pub async fn events(&self, request_id: &str) -> Result<Vec<AuditEvent>> {
+        let query = format!("{SELECT_EVENTS} WHERE e.request_id = $1 ORDER BY e.id");
+        let rows =
+            on_pool!(self, pool => sqlx::query_as::<_, EventRow>(&query).bind(request_id).fetch_all(pool).await)?;
+        rows.into_iter().map(|row| <(String, AuditEvent)>::try_from(row).map(|(_, event)| event)).collect()
+    }
+
+    /// Whether a request that is not over holds `namespace`.
+    pub async fn namespace_held(&self, namespace: &str) -> Result<bool> {
+        let held: Option<String> = on_pool!(self, pool => sqlx::query_scalar(
+            "SELECT id FROM requests
+             WHERE namespace = $1 AND state IN ('pending', 'approved', 'provisioning', 'ready', 'failed', 'revoking')",
+        )
+        .bind(namespace)
+        .fetch_optional(pool)
+        .await)?;
+        Ok(held.is_some())
+    }
+
+    /// One page of `requester_id`'s requests, newest first, each with its audit trail.
+    pub async fn requests_of(
+        &self,
+        requester_id: &str,
+        limit: u32,
+        offset: u64,
+    ) -> Result<Slice<(RequestRecord, Vec<AuditEvent>)>> {
+        let (limit, offset) = (i64::from(limit), i64::try_from(offset).unwrap_or(i64::MAX));
+        let query = format!(
+            "{SELECT_REQUESTS} WHERE r.requester_id = $1 ORDER BY r.created_at DESC, r.id DESC LIMIT $2 OFFSET $3"
+        );
+        let rows = on_pool!(self, pool => sqlx::query_as::<_, RequestRow>(&query)
+            .bind(requester_id).bind(limit).bind(offset).fetch_all(pool).await)?;
+        // The events of exactly this page's requests, in one query.
+        let events_query = format!(
+            "{SELECT_EVENTS} WHERE e.request_id IN (
+                SELECT id FROM requests WHERE requester_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3
+             ) ORDER BY e.id"
+        );
+        let event_rows = on_pool!(self, pool => sqlx::query_as::<_, EventRow>(&events_query)
+            .bind(requester_id).bind(limit).bind(offset).fetch_all(pool).await)?;
+        let total: i64 = on_pool!(self, pool => sqlx::query_scalar("SELECT COUNT(*) FROM requests WHERE requester_id = $1")
+            .bind(requester_id).fetch_one(pool).await)?;
+
+        let mut events: Vec<(String, AuditEvent)> =
+            event_rows.into_iter().map(<(String, AuditEvent)>::try_from).collect::<Result<_>>()?;
+        let items = rows
+            .into_iter()
+            .map(|row| {
+                let record = RequestRecord::try_from(row)?;
+                let (mine, rest): (Vec<_>, Vec<_>) =
+                    std::mem::take(&mut events).into_iter().partition(|(id, _)| *id == record.summary.id);
+                events = rest;
+                Ok((record, mine.into_iter().map(|(_, event)| event).collect()))
+            })
+            .collect::<Result<_>>()?;
+        Ok(Slice { items, total: u64::try_from(total).unwrap_or(0) })
+    }
+
+    /// One page of the requests in `state`, oldest first.
+    pub async fn requests_in(&self, state: RequestState, limit: u32, offset: u64) -> Result<Slice<RequestRecord>> {
+        let (limit, offset) = (i64::from(limit), i64::try_from(offset).unwrap_or(i64::MAX));
+        let query = format!("{SELECT_REQUESTS} WHERE r.state = $1 ORDER BY r.created_at, r.id LIMIT $2 OFFSET $3");
+        let rows = on_pool!(self, pool => sqlx::query_as::<_, RequestRow>(&query)
+            .bind(state.as_str()).bind(limit).bind(offset).fetch_all(pool).await)?;
+        let total: i64 = on_pool!(self, pool => sqlx::query_scalar("SELECT COUNT(*) FROM requests WHERE state = $1")
+            .bind(state.as_str()).fetch_one(pool).await)?;
+        Ok(Slice {
+            items: rows.into_iter().map(RequestRecord::try_from).collect::<Result<_>>()?,
+            total: u64::try_from(total).unwrap_or(0),
+        })
+    }
+}

@@ -1,0 +1,5 @@
+//! The workflow: implements the app's ports on top of the store, the cluster and the notifier, and holds
+//! every rule about who may do what to which request.
+
+pub mod requests;
+pub mod validation;

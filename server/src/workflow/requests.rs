@@ -1,0 +1,263 @@
+//! Namespace requests: implements [`app::ports::RequestsPort`].
+//!
+//! The server function has already checked the caller's role; here are the finer rules: the requester is
+//! the caller, only the requester cancels, nobody decides their own request (unless the configuration allows
+//! it), a developer sees only their own requests. A request another developer owns answers 404, the same as
+//! one that does not exist, so ids reveal nothing.
+
+use app::api::requests::RequestForm;
+use app::auth::{Caller, Role};
+use app::error::ApiError;
+use app::ports::RequestsPort;
+use app::requests::lifecycle::{self, Action};
+use app::requests::{
+    ApprovalItem, LifetimeBounds, Page, Permissions, QuotaProfileSummary, RequestDetail, RequestOptions,
+    RequestState, RequestWithTimeline, field,
+};
+use chrono::Utc;
+
+use super::validation::{MAX_REASON_CHARS, Rules, text_problem};
+use crate::cluster::Cluster;
+use crate::error::internal;
+use crate::notify::{Notice, Notifier};
+use crate::store::Store;
+use crate::store::requests::{NewRequest, RequestRecord, SubmitError, Transition};
+
+/// Rows per page on My requests and Approvals.
+pub const PAGE_SIZE: u32 = 25;
+
+pub struct RequestsService {
+    pub store: Store,
+    pub cluster: Cluster,
+    pub rules: Rules,
+    pub notifier: Notifier,
+}
+
+const OWN_REQUEST: &str = "You cannot decide your own request; another approver must.";
+
+impl RequestsService {
+    /// The request `id` if `caller` may see it: its requester, approvers and admins.
+    async fn visible(&self, caller: &Caller, id: &str) -> Result<RequestRecord, ApiError> {
+        // Ids are UUIDs; anything else cannot exist, and need not reach the database.
+        if uuid::Uuid::parse_str(id).is_err() {
+            return Err(ApiError::NotFound);
+        }
+        match self.store.request(id).await.map_err(|e| internal(&e))? {
+            Some(record) if record.requester_id == caller.person.id || caller.role.includes(Role::Approver) => {
+                Ok(record)
+            }
+            _ => Err(ApiError::NotFound),
+        }
+    }
+
+    fn may_decide(&self, caller: &Caller, record: &RequestRecord) -> Result<(), String> {
+        if !caller.role.includes(Role::Approver) {
+            return Err("Only approvers decide requests.".to_string());
+        }
+        if record.requester_id == caller.person.id && !self.rules.config().approvers_may_decide_own {
+            return Err(OWN_REQUEST.to_string());
+        }
+        Ok(())
+    }
+
+    /// Moves the request along `action` if it is still where it was read; otherwise says what happened.
+    async fn transition(
+        &self,
+        caller: &Caller,
+        record: &RequestRecord,
+        action: Action,
+        reason: Option<&str>,
+    ) -> Result<RequestState, ApiError> {
+        let from = record.summary.state;
+        let to = lifecycle::next(from, action).map_err(|refused| ApiError::Conflict(refused.to_string()))?;
+        let transition = Transition {
+            request_id: &record.summary.id,
+            version: record.version,
+            from,
+            to,
+            action,
+            actor_id: Some(&caller.person.id),
+            reason,
+            at: Utc::now(),
+        };
+        if self.store.apply(&transition).await.map_err(|e| internal(&e))? {
+            tracing::info!(request = %record.summary.id, action = action.as_str(), from = from.as_str(), to = to.as_str(), actor = %caller.person.id, "request changed");
+            return Ok(to);
+        }
+        // Someone else changed it between our read and our write: tell the caller what they did.
+        let now = self.store.request(&record.summary.id).await.map_err(|e| internal(&e))?.ok_or(ApiError::NotFound)?;
+        let by = now.summary.decision.as_ref().map(|d| format!(" by {}", d.by.display_name)).unwrap_or_default();
+        Err(ApiError::Conflict(match now.summary.state {
+            RequestState::Approved | RequestState::Denied => {
+                format!("Already decided: this request was {}{by}.", now.summary.state.label().to_lowercase())
+            }
+            state => format!("This request changed meanwhile; it is now {}.", state.label().to_lowercase()),
+        }))
+    }
+
+    async fn decide(&self, caller: &Caller, id: &str, approve: bool, reason: Option<&str>) -> Result<RequestState, ApiError> {
+        let record = self.visible(caller, id).await?;
+        self.may_decide(caller, &record).map_err(ApiError::NotAllowed)?;
+        let action = if approve { Action::Approve } else { Action::Deny };
+        let state = self.transition(caller, &record, action, reason).await?;
+        self.notifier.send(&Notice::Decided {
+            request: record.summary,
+            approved: approve,
+            by: caller.person.display_name.clone(),
+            reason: reason.map(str::to_string),
+        });
+        Ok(state)
+    }
+}
+
+/// The 1-based page number asked for, and the offset of its first row.
+fn page_bounds(page: u32) -> (u32, u64) {
+    let page = page.max(1);
+    (page, u64::from(page - 1) * u64::from(PAGE_SIZE))
+}
+
+#[async_trait::async_trait]
+impl RequestsPort for RequestsService {
+    async fn options(&self) -> Result<RequestOptions, ApiError> {
+        let config = self.rules.config();
+        Ok(RequestOptions {
+            stages: config.stages.clone(),
+            tiller_enabled: config.tiller_enabled,
+            quota_profiles: config
+                .profiles()
+                .into_iter()
+                .map(|(name, profile)| QuotaProfileSummary {
+                    name,
+                    description: profile.description,
+                    limits: profile.quota.into_iter().collect(),
+                })
+                .collect(),
+            lifetime_days: LifetimeBounds {
+                min: config.lifetime_days.min,
+                max: config.lifetime_days.max,
+                default: config.lifetime_days.default,
+            },
+            purpose_max_chars: config.purpose_max_chars,
+            naming_policy: config.name_pattern_hint.clone(),
+        })
+    }
+
+    async fn submit(&self, caller: &Caller, form: RequestForm) -> Result<String, ApiError> {
+        let valid = self.rules.check(&form).map_err(ApiError::Invalid)?;
+        let taken = || ApiError::invalid(field::NAMESPACE, format!("'{}' is already requested or granted.", valid.namespace));
+        if self.store.namespace_held(&valid.namespace).await.map_err(|e| internal(&e))? {
+            return Err(taken());
+        }
+        match self.cluster.namespace_exists(&valid.namespace).await {
+            Ok(false) => {}
+            Ok(true) => {
+                return Err(ApiError::invalid(
+                    field::NAMESPACE,
+                    format!("A namespace '{}' already exists in the cluster.", valid.namespace),
+                ));
+            }
+            Err(error) => {
+                tracing::warn!(error = %crate::telemetry::error_chain(&error), "cannot check a namespace name");
+                return Err(ApiError::Unavailable(
+                    "Berth could not reach the cluster to check that the name is free, so nothing was stored. \
+                     Try again in a minute."
+                        .to_string(),
+                ));
+            }
+        }
+        let id = uuid::Uuid::new_v4().to_string();
+        let new = NewRequest {
+            id: &id,
+            namespace: &valid.namespace,
+            purpose: &valid.purpose,
+            stage: &valid.stage,
+            helm_mode: valid.helm_mode,
+            quota_profile: &valid.quota_profile,
+            lifetime_days: valid.lifetime_days,
+            requester_id: &caller.person.id,
+            at: Utc::now(),
+        };
+        match self.store.submit_request(&new).await {
+            Ok(()) => {}
+            // Another submission of the same name won the race past the check above.
+            Err(SubmitError::NameHeld) => return Err(taken()),
+            Err(SubmitError::Store(error)) => return Err(internal(&error)),
+        }
+        tracing::info!(request = %id, namespace = %valid.namespace, requester = %caller.person.id, "request submitted");
+        if let Some(record) = self.store.request(&id).await.map_err(|e| internal(&e))? {
+            self.notifier.send(&Notice::Submitted(record.summary));
+        }
+        Ok(id)
+    }
+
+    async fn cancel(&self, caller: &Caller, id: &str) -> Result<RequestState, ApiError> {
+        let record = self.visible(caller, id).await?;
+        if record.requester_id != caller.person.id {
+            return Err(ApiError::NotAllowed("Only the person who made a request can cancel it.".to_string()));
+        }
+        self.transition(caller, &record, Action::Cancel, None).await
+    }
+
+    async fn approve(&self, caller: &Caller, id: &str) -> Result<RequestState, ApiError> {
+        self.decide(caller, id, true, None).await
+    }
+
+    async fn deny(&self, caller: &Caller, id: &str, reason: &str) -> Result<RequestState, ApiError> {
+        let reason = reason.trim();
+        if let Some(message) = text_problem(reason, MAX_REASON_CHARS, "Say why, so the requester knows what to change.")
+        {
+            return Err(ApiError::invalid(field::REASON, message));
+        }
+        self.decide(caller, id, false, Some(reason)).await
+    }
+
+    async fn mine(&self, caller: &Caller, page: u32) -> Result<Page<RequestWithTimeline>, ApiError> {
+        let (number, offset) = page_bounds(page);
+        let slice = self.store.requests_of(&caller.person.id, PAGE_SIZE, offset).await.map_err(|e| internal(&e))?;
+        Ok(Page {
+            items: slice
+                .items
+                .into_iter()
+                .map(|(record, events)| RequestWithTimeline { request: record.summary, events })
+                .collect(),
+            number,
+            size: PAGE_SIZE,
+            total: slice.total,
+        })
+    }
+
+    async fn pending(&self, caller: &Caller, page: u32) -> Result<Page<ApprovalItem>, ApiError> {
+        let (number, offset) = page_bounds(page);
+        let slice =
+            self.store.requests_in(RequestState::Pending, PAGE_SIZE, offset).await.map_err(|e| internal(&e))?;
+        Ok(Page {
+            items: slice
+                .items
+                .into_iter()
+                .map(|record| ApprovalItem {
+                    decide_refusal: self.may_decide(caller, &record).err(),
+                    request: record.summary,
+                })
+                .collect(),
+            number,
+            size: PAGE_SIZE,
+            total: slice.total,
+        })
+    }
+
+    async fn detail(&self, caller: &Caller, id: &str) -> Result<RequestDetail, ApiError> {
+        let record = self.visible(caller, id).await?;
+        let events = self.store.events(id).await.map_err(|e| internal(&e))?;
+        let pending = record.summary.state == RequestState::Pending;
+        let decide_refusal = self.may_decide(caller, &record).err().filter(|_| caller.role.includes(Role::Approver));
+        Ok(RequestDetail {
+            may: Permissions {
+                cancel: pending && record.requester_id == caller.person.id,
+                decide: pending && self.may_decide(caller, &record).is_ok(),
+            },
+            decide_refusal: decide_refusal.filter(|_| pending),
+            request: record.summary,
+            events,
+        })
+    }
+}

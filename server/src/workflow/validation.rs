@@ -1,0 +1,275 @@
+//! Checks of a new request and of a denial's reason that need no database and no cluster: everything a
+//! form can get wrong. Every problem is reported, each next to its field, so one round trip shows them all.
+
+use app::api::requests::RequestForm;
+use app::error::FieldProblem;
+use app::requests::{HelmMode, field, naming};
+use regex::Regex;
+
+use crate::config::{ClusterConfig, RequestsConfig};
+
+/// The longest reason accepted for a denial, in characters.
+pub const MAX_REASON_CHARS: usize = 1_000;
+
+/// The rules of this installation, compiled once.
+pub struct Rules {
+    config: RequestsConfig,
+    profiles: Vec<String>,
+    /// Berth's own namespaces.
+    own_namespaces: [String; 2],
+    pattern: Option<Regex>,
+}
+
+/// A request that passed every check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidRequest {
+    pub namespace: String,
+    pub purpose: String,
+    pub stage: String,
+    pub helm_mode: HelmMode,
+    pub quota_profile: String,
+    pub lifetime_days: u32,
+}
+
+impl Rules {
+    pub fn new(config: &RequestsConfig, cluster: &ClusterConfig) -> anyhow::Result<Self> {
+        // Anchored, so the pattern must match the whole name whether or not the operator wrote ^...$.
+        let pattern = config.name_pattern.as_deref().map(|p| Regex::new(&format!("^(?:{p})$"))).transpose()?;
+        Ok(Self {
+            config: config.clone(),
+            profiles: config.profiles().into_keys().collect(),
+            own_namespaces: [cluster.namespace.clone(), cluster.identities_namespace.clone()],
+            pattern,
+        })
+    }
+
+    pub fn config(&self) -> &RequestsConfig {
+        &self.config
+    }
+
+    pub fn check(&self, form: &RequestForm) -> Result<ValidRequest, Vec<FieldProblem>> {
+        let mut problems = Vec::new();
+        let mut problem = |field: &str, message: String| problems.push(FieldProblem::new(field, message));
+
+        let namespace = form.namespace.trim();
+        if let Some(message) = self.name_problem(namespace) {
+            problem(field::NAMESPACE, message);
+        }
+
+        let purpose = form.purpose.trim();
+        let max = self.config.purpose_max_chars as usize;
+        if let Some(message) = text_problem(purpose, max, "Say what the namespace is for, so an approver can decide.")
+        {
+            problem(field::PURPOSE, message);
+        }
+
+        if !self.config.stages.iter().any(|stage| stage == &form.stage) {
+            problem(field::STAGE, format!("Choose one of: {}.", self.config.stages.join(", ")));
+        }
+
+        let helm_mode = HelmMode::parse(&form.helm_mode);
+        match helm_mode {
+            Some(HelmMode::Tiller) if !self.config.tiller_enabled => problem(
+                field::HELM_MODE,
+                "Helm 2 with Tiller is switched off in this installation; choose Helm 3 or later.".to_string(),
+            ),
+            Some(_) => {}
+            None => problem(field::HELM_MODE, "Choose Helm 3 or later, or Helm 2 with a Tiller.".to_string()),
+        }
+
+        if !self.profiles.iter().any(|profile| profile == &form.quota_profile) {
+            problem(field::QUOTA_PROFILE, format!("Choose one of the quota profiles: {}.", self.profiles.join(", ")));
+        }
+
+        let bounds = self.config.lifetime_days;
+        let days = form.lifetime_days.trim();
+        let lifetime_days = if !days.is_empty() && days.chars().all(|c| c.is_ascii_digit()) {
+            // All digits: a number too large for u32 is simply out of bounds.
+            let days = days.parse::<u32>().ok().filter(|days| (bounds.min..=bounds.max).contains(days));
+            if days.is_none() {
+                problem(field::LIFETIME_DAYS, format!("Between {} and {} days.", bounds.min, bounds.max));
+            }
+            days
+        } else {
+            let message = format!("Enter a whole number of days between {} and {}.", bounds.min, bounds.max);
+            problem(field::LIFETIME_DAYS, message);
+            None
+        };
+
+        match (problems.is_empty(), helm_mode, lifetime_days) {
+            (true, Some(helm_mode), Some(lifetime_days)) => Ok(ValidRequest {
+                namespace: namespace.to_string(),
+                purpose: purpose.to_string(),
+                stage: form.stage.clone(),
+                helm_mode,
+                quota_profile: form.quota_profile.clone(),
+                lifetime_days,
+            }),
+            _ => Err(problems),
+        }
+    }
+
+    /// Why `name` may not be requested here, apart from being taken.
+    fn name_problem(&self, name: &str) -> Option<String> {
+        if let Some(message) = naming::shape_problem(name) {
+            return Some(message);
+        }
+        if self.own_namespaces.iter().any(|own| own == name) {
+            return Some(format!("'{name}' is Berth's own namespace."));
+        }
+        for reserved in &self.config.reserved_names {
+            let taken = match reserved.strip_suffix('*') {
+                Some(prefix) => name.starts_with(prefix),
+                None => name == reserved,
+            };
+            if taken {
+                return Some(match reserved.strip_suffix('*') {
+                    Some(prefix) => format!("Names starting with '{prefix}' are reserved in this installation."),
+                    None => format!("'{name}' is reserved in this installation."),
+                });
+            }
+        }
+        if let Some(pattern) = &self.pattern
+            && !pattern.is_match(name)
+        {
+            return Some(match &self.config.name_pattern_hint {
+                Some(hint) => format!("This name does not follow the naming policy: {hint}"),
+                None => format!("This name does not follow the naming policy ({}).", pattern.as_str()),
+            });
+        }
+        None
+    }
+}
+
+/// Why free text (a purpose, a reason) is not acceptable: missing, too long, or holding control characters
+/// (a NUL cannot even be stored in PostgreSQL). Line breaks and tabs are fine.
+pub fn text_problem(text: &str, max_chars: usize, when_empty: &str) -> Option<String> {
+    let length = text.chars().count();
+    if text.is_empty() {
+        Some(when_empty.to_string())
+    } else if length > max_chars {
+        Some(format!("At most {max_chars} characters; this has {length}."))
+    } else if text.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
+        Some("Remove the control characters (invisible characters other than line breaks and tabs).".to_string())
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rules(edit: impl FnOnce(&mut RequestsConfig)) -> Rules {
+        let mut config = RequestsConfig::default();
+        edit(&mut config);
+        Rules::new(&config, &ClusterConfig::default()).unwrap()
+    }
+
+    fn form() -> RequestForm {
+        RequestForm {
+            namespace: "team-a-ci".into(),
+            purpose: "Jenkins deploys the team A services here".into(),
+            stage: "test".into(),
+            helm_mode: "tiller".into(),
+            quota_profile: "small".into(),
+            lifetime_days: "30".into(),
+        }
+    }
+
+    fn problem(rules: &Rules, form: RequestForm, field: &str) -> String {
+        let problems = rules.check(&form).expect_err("refused");
+        problems.iter().find(|p| p.field == field).unwrap_or_else(|| panic!("no problem with {field}: {problems:?}")).message.clone()
+    }
+
+    #[test]
+    fn a_good_form_passes_trimmed() {
+        let valid = rules(|_| {}).check(&RequestForm { namespace: " team-a-ci ".into(), ..form() }).unwrap();
+        assert_eq!(valid.namespace, "team-a-ci");
+        assert_eq!((valid.helm_mode, valid.lifetime_days), (HelmMode::Tiller, 30));
+    }
+
+    #[test]
+    fn every_field_is_checked_and_every_problem_reported() {
+        let bad = RequestForm {
+            namespace: "Team".into(),
+            purpose: " ".into(),
+            stage: "prod".into(),
+            helm_mode: "helm2".into(),
+            quota_profile: "huge".into(),
+            lifetime_days: "soon".into(),
+        };
+        let problems = rules(|_| {}).check(&bad).unwrap_err();
+        let fields: Vec<_> = problems.iter().map(|p| p.field.as_str()).collect();
+        assert_eq!(fields, ["namespace", "purpose", "stage", "helm_mode", "quota_profile", "lifetime_days"]);
+    }
+
+    #[test]
+    fn berth_s_own_and_configured_reserved_names_are_refused() {
+        let rules = rules(|c| c.reserved_names = vec!["platform".into(), "monitoring-*".into()]);
+        let name = |n: &str| RequestForm { namespace: n.into(), ..form() };
+        assert_eq!(problem(&rules, name("berth"), "namespace"), "'berth' is Berth's own namespace.");
+        assert_eq!(problem(&rules, name("berth-identities"), "namespace"), "'berth-identities' is Berth's own namespace.");
+        assert_eq!(problem(&rules, name("platform"), "namespace"), "'platform' is reserved in this installation.");
+        assert!(problem(&rules, name("monitoring-x"), "namespace").contains("starting with 'monitoring-'"));
+        assert!(rules.check(&name("platform-x")).is_ok(), "an exact entry is not a prefix");
+    }
+
+    #[test]
+    fn the_naming_policy_must_match_the_whole_name_and_is_explained() {
+        let rules = rules(|c| {
+            c.name_pattern = Some("team-[a-z0-9-]+".into());
+            c.name_pattern_hint = Some("Start with team-.".into());
+        });
+        assert!(rules.check(&form()).is_ok());
+        let refused = RequestForm { namespace: "x-team-a".into(), ..form() };
+        assert_eq!(problem(&rules, refused, "namespace"), "This name does not follow the naming policy: Start with team-.");
+    }
+
+    #[test]
+    fn purpose_must_be_present_bounded_and_printable() {
+        let rules = rules(|c| c.purpose_max_chars = 10);
+        let purpose = |p: &str| RequestForm { purpose: p.into(), ..form() };
+        assert!(problem(&rules, purpose(""), "purpose").starts_with("Say what the namespace is for"));
+        assert_eq!(problem(&rules, purpose("12345678901"), "purpose"), "At most 10 characters; this has 11.");
+        assert!(problem(&rules, purpose("a\0b"), "purpose").contains("control characters"));
+        assert!(rules.check(&purpose("two\nlines")).is_ok());
+        assert!(rules.check(&purpose("éééééééééé")).is_ok(), "characters, not bytes");
+    }
+
+    #[test]
+    fn lifetime_must_be_a_number_within_bounds() {
+        let rules = rules(|_| {});
+        let days = |d: &str| RequestForm { lifetime_days: d.into(), ..form() };
+        assert_eq!(problem(&rules, days("0"), "lifetime_days"), "Between 1 and 365 days.");
+        assert_eq!(problem(&rules, days("366"), "lifetime_days"), "Between 1 and 365 days.");
+        assert_eq!(problem(&rules, days("99999999999"), "lifetime_days"), "Between 1 and 365 days.");
+        assert!(problem(&rules, days("-1"), "lifetime_days").starts_with("Enter a whole number"));
+        assert!(problem(&rules, days("1.5"), "lifetime_days").starts_with("Enter a whole number"));
+        assert!(problem(&rules, days(""), "lifetime_days").starts_with("Enter a whole number"));
+        assert!(rules.check(&days("365")).is_ok() && rules.check(&days("1")).is_ok());
+    }
+
+    #[test]
+    fn tiller_can_be_switched_off() {
+        let rules = rules(|c| c.tiller_enabled = false);
+        assert!(problem(&rules, form(), "helm_mode").contains("switched off"));
+        assert!(rules.check(&RequestForm { helm_mode: "none".into(), ..form() }).is_ok());
+    }
+
+    #[test]
+    fn configured_profiles_replace_the_built_in_ones() {
+        let rules = rules(|c| {
+            c.quota_profiles.insert(
+                "ci".into(),
+                crate::config::QuotaProfile {
+                    description: "CI".into(),
+                    quota: [("pods".to_string(), "10".to_string())].into(),
+                    container_defaults: Default::default(),
+                },
+            );
+        });
+        assert!(rules.check(&RequestForm { quota_profile: "ci".into(), ..form() }).is_ok());
+        assert_eq!(problem(&rules, form(), "quota_profile"), "Choose one of the quota profiles: ci.");
+    }
+}

@@ -121,9 +121,8 @@ pub fn with_status(error: ApiError) -> ApiError {
         parts.headers.get(http::header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("text/html"))
     });
     if let (false, Some(response)) = (plain_form_post, use_context::<leptos_axum::ResponseOptions>()) {
-        response.set_status(
-            http::StatusCode::from_u16(error.status()).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR),
-        );
+        response
+            .set_status(http::StatusCode::from_u16(error.status()).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR));
     }
     error
 }

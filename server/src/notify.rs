@@ -184,7 +184,12 @@ mod tests {
     #[test]
     fn a_submission_links_back_to_the_request_and_escapes_what_people_typed() {
         let text = notifier().text(&Notice::Submitted(request("CI for <https://evil.example|click> & more")));
-        assert!(text.starts_with("Alice &lt;@here&gt; requested namespace <https://berth.example.com/requests/r1|team-a-ci>"), "{text}");
+        assert!(
+            text.starts_with(
+                "Alice &lt;@here&gt; requested namespace <https://berth.example.com/requests/r1|team-a-ci>"
+            ),
+            "{text}"
+        );
         assert!(text.contains("&lt;https://evil.example|click&gt; &amp; more"), "{text}");
         assert!(text.contains("test, Helm 2 with a Tiller in the namespace, quota small, 30 days"), "{text}");
     }

@@ -1,7 +1,9 @@
 //! Namespace requests: submit, cancel, decide, and the lists and detail the pages show.
 //!
 //! Every function checks the caller's role first; the port then applies the finer rules (only the requester
-//! cancels, nobody decides their own request, a developer sees only their own requests).
+//! cancels, nobody decides their own request, a developer sees only their own requests). Every argument is
+//! `#[server(default)]`: a missing one is empty, so a bare call meets the role check (401/403) and a
+//! partial one a clear message, never a decoding error.
 
 use leptos::prelude::*;
 
@@ -31,12 +33,12 @@ pub async fn get_request_options() -> Result<RequestOptions, ApiError> {
 /// Submits a request for the signed-in person; returns its id. The requester is always the caller.
 #[server(endpoint = "requests/submit")]
 pub async fn submit_request(
-    namespace: String,
-    purpose: String,
-    stage: String,
-    helm_mode: String,
-    quota_profile: String,
-    lifetime_days: String,
+    #[server(default)] namespace: String,
+    #[server(default)] purpose: String,
+    #[server(default)] stage: String,
+    #[server(default)] helm_mode: String,
+    #[server(default)] quota_profile: String,
+    #[server(default)] lifetime_days: String,
 ) -> Result<String, ApiError> {
     let caller = crate::auth::require(Role::Developer)?;
     let form = RequestForm { namespace, purpose, stage, helm_mode, quota_profile, lifetime_days };
@@ -45,42 +47,45 @@ pub async fn submit_request(
 
 /// The requester withdraws their pending request.
 #[server(endpoint = "requests/cancel")]
-pub async fn cancel_request(id: String) -> Result<RequestState, ApiError> {
+pub async fn cancel_request(#[server(default)] id: String) -> Result<RequestState, ApiError> {
     let caller = crate::auth::require(Role::Developer)?;
     crate::ports::Ports::current()?.requests.cancel(&caller, &id).await.map_err(crate::error::with_status)
 }
 
 /// An approver approves someone else's pending request.
 #[server(endpoint = "requests/approve")]
-pub async fn approve_request(id: String) -> Result<RequestState, ApiError> {
+pub async fn approve_request(#[server(default)] id: String) -> Result<RequestState, ApiError> {
     let caller = crate::auth::require(Role::Approver)?;
     crate::ports::Ports::current()?.requests.approve(&caller, &id).await.map_err(crate::error::with_status)
 }
 
 /// An approver denies someone else's pending request, saying why.
 #[server(endpoint = "requests/deny")]
-pub async fn deny_request(id: String, reason: String) -> Result<RequestState, ApiError> {
+pub async fn deny_request(
+    #[server(default)] id: String,
+    #[server(default)] reason: String,
+) -> Result<RequestState, ApiError> {
     let caller = crate::auth::require(Role::Approver)?;
     crate::ports::Ports::current()?.requests.deny(&caller, &id, &reason).await.map_err(crate::error::with_status)
 }
 
 /// The caller's own requests, newest first, each with its audit trail.
 #[server(endpoint = "requests/mine")]
-pub async fn list_my_requests(page: u32) -> Result<Page<RequestWithTimeline>, ApiError> {
+pub async fn list_my_requests(#[server(default)] page: u32) -> Result<Page<RequestWithTimeline>, ApiError> {
     let caller = crate::auth::require(Role::Developer)?;
     crate::ports::Ports::current()?.requests.mine(&caller, page).await.map_err(crate::error::with_status)
 }
 
 /// Requests waiting for a decision, oldest first.
 #[server(endpoint = "requests/pending")]
-pub async fn list_pending_requests(page: u32) -> Result<Page<ApprovalItem>, ApiError> {
+pub async fn list_pending_requests(#[server(default)] page: u32) -> Result<Page<ApprovalItem>, ApiError> {
     let caller = crate::auth::require(Role::Approver)?;
     crate::ports::Ports::current()?.requests.pending(&caller, page).await.map_err(crate::error::with_status)
 }
 
 /// One request with its audit trail: for its requester, and for approvers and admins.
 #[server(endpoint = "requests/detail")]
-pub async fn get_request(id: String) -> Result<RequestDetail, ApiError> {
+pub async fn get_request(#[server(default)] id: String) -> Result<RequestDetail, ApiError> {
     let caller = crate::auth::require(Role::Developer)?;
     crate::ports::Ports::current()?.requests.detail(&caller, &id).await.map_err(crate::error::with_status)
 }

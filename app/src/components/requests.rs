@@ -101,7 +101,9 @@ pub fn DecisionForms(id: String, namespace: String, #[prop(into)] on_done: Callb
             on_done.run(state);
         }
     });
-    let reason_problem = move || deny.value().get().and_then(|r| r.err()).and_then(|e| e.problem_with(field::REASON).map(str::to_string));
+    let reason_problem = move || {
+        deny.value().get().and_then(|r| r.err()).and_then(|e| e.problem_with(field::REASON).map(str::to_string))
+    };
     let busy = move || approve.pending().get() || deny.pending().get();
     let reason_id = format!("reason-{id}");
     let problem_id = format!("reason-problem-{id}");

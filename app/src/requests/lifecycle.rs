@@ -255,7 +255,11 @@ mod tests {
                 if ALLOWED.iter().any(|(f, a, _)| (*f, *a) == (from, action)) {
                     continue;
                 }
-                assert_eq!(next(from, action), Err(Refused { from, action }), "{from:?} --{action:?}--> must be refused");
+                assert_eq!(
+                    next(from, action),
+                    Err(Refused { from, action }),
+                    "{from:?} --{action:?}--> must be refused"
+                );
                 refused += 1;
             }
         }

@@ -28,11 +28,12 @@ pub fn label_problem(name: &str) -> Option<String> {
     if let Some(other) = name.chars().find(|c| !c.is_ascii()) {
         return Some(format!("Only the letters a-z, digits and '-' are allowed; '{other}' is not."));
     }
+    if let Some(other) = name.chars().find(|c| !(c.is_ascii_alphanumeric() || *c == '-')) {
+        return Some(format!("Only the letters a-z, digits and '-' are allowed; '{}' is not.", other.escape_default()));
+    }
+    // Only now, when lower-casing gives a valid name, is it worth suggesting.
     if name.chars().any(|c| c.is_ascii_uppercase()) {
         return Some(format!("Only lower-case letters are allowed: try '{}'.", name.to_ascii_lowercase()));
-    }
-    if let Some(other) = name.chars().find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-')) {
-        return Some(format!("Only the letters a-z, digits and '-' are allowed; '{}' is not.", other.escape_default()));
     }
     if name.starts_with('-') || name.ends_with('-') {
         return Some("The name must start and end with a letter or a digit, not '-'.".to_string());
@@ -72,6 +73,7 @@ mod tests {
             ("team_a", "'_' is not"),
             ("team.a", "'.' is not"),
             ("team a", "' ' is not"),
+            ("Team_A", "'_' is not"),
             ("-team", "start and end with a letter or a digit"),
             ("team-", "start and end with a letter or a digit"),
             ("default", "'default' is reserved by Kubernetes."),

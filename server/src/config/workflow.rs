@@ -107,7 +107,10 @@ fn builtin_profiles() -> BTreeMap<String, QuotaProfile> {
     BTreeMap::from([
         ("small".to_string(), profile("Up to 2 CPUs and 4 GiB requested, 20 pods", "2", "4Gi", "20", "4", "8Gi")),
         ("medium".to_string(), profile("Up to 8 CPUs and 16 GiB requested, 50 pods", "8", "16Gi", "50", "16", "32Gi")),
-        ("large".to_string(), profile("Up to 32 CPUs and 64 GiB requested, 200 pods", "32", "64Gi", "200", "64", "128Gi")),
+        (
+            "large".to_string(),
+            profile("Up to 32 CPUs and 64 GiB requested, 200 pods", "32", "64Gi", "200", "64", "128Gi"),
+        ),
     ])
 }
 
@@ -153,7 +156,11 @@ impl Default for ClusterConfig {
 }
 
 /// The problems with these sections, in the form `Config::validate` reports them.
-pub(super) fn problems(requests: &RequestsConfig, notifications: &NotificationsConfig, cluster: &ClusterConfig) -> Vec<String> {
+pub(super) fn problems(
+    requests: &RequestsConfig,
+    notifications: &NotificationsConfig,
+    cluster: &ClusterConfig,
+) -> Vec<String> {
     let mut problems = Vec::new();
     if requests.stages.is_empty() || requests.stages.iter().any(|stage| stage.trim().is_empty()) {
         problems.push("  - requests.stages: list at least one stage, none of them empty".to_string());

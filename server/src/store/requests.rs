@@ -346,3 +346,179 @@ impl Store {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::users::SignIn;
+
+    async fn person(store: &Store, subject: &str) -> String {
+        let sign_in = SignIn {
+            issuer: "https://idp.example",
+            subject,
+            email: None,
+            display_name: subject,
+            role: Some(app::auth::Role::Approver),
+            at: Utc::now(),
+        };
+        store.record_sign_in(&sign_in).await.unwrap()
+    }
+
+    fn new_request<'a>(id: &'a str, namespace: &'a str, requester_id: &'a str, at: DateTime<Utc>) -> NewRequest<'a> {
+        NewRequest {
+            id,
+            namespace,
+            purpose: "CI",
+            stage: "test",
+            helm_mode: HelmMode::None,
+            quota_profile: "small",
+            lifetime_days: 30,
+            requester_id,
+            at,
+        }
+    }
+
+    fn approve<'a>(record: &'a RequestRecord, actor: &'a str) -> Transition<'a> {
+        Transition {
+            request_id: &record.summary.id,
+            version: record.version,
+            from: record.summary.state,
+            to: RequestState::Approved,
+            action: Action::Approve,
+            actor_id: Some(actor),
+            reason: None,
+            at: Utc::now(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_submission_is_stored_verbatim_with_its_audit_event() {
+        let dir = tempfile::tempdir().unwrap();
+        for store in crate::store::test_stores(dir.path()).await {
+            let alice = person(&store, "alice").await;
+            let hostile = "<script>alert(1)</script>'); DROP TABLE requests; --";
+            let request = NewRequest { purpose: hostile, ..new_request("r1", "team-a", &alice, Utc::now()) };
+            store.submit_request(&request).await.unwrap();
+            let record = store.request("r1").await.unwrap().expect("stored");
+            assert_eq!(record.summary.purpose, hostile, "{}", store.backend());
+            assert_eq!((record.summary.state, record.version), (RequestState::Pending, 1));
+            let events = store.events("r1").await.unwrap();
+            assert_eq!(events.len(), 1);
+            assert_eq!((events[0].action, events[0].from, events[0].to), (Action::Submit, None, RequestState::Pending));
+            assert_eq!(events[0].actor.as_deref(), Some("alice"));
+        }
+    }
+
+    #[tokio::test]
+    async fn a_name_is_held_until_its_request_is_over() {
+        let dir = tempfile::tempdir().unwrap();
+        for store in crate::store::test_stores(dir.path()).await {
+            let alice = person(&store, "alice").await;
+            store.submit_request(&new_request("r1", "team-a", &alice, Utc::now())).await.unwrap();
+            assert!(store.namespace_held("team-a").await.unwrap());
+            let twice = store.submit_request(&new_request("r2", "team-a", &alice, Utc::now())).await;
+            assert!(matches!(twice, Err(SubmitError::NameHeld)), "{}: {twice:?}", store.backend());
+            assert!(store.request("r2").await.unwrap().is_none(), "nothing half-written");
+
+            let record = store.request("r1").await.unwrap().unwrap();
+            let cancel = Transition { to: RequestState::Cancelled, action: Action::Cancel, ..approve(&record, &alice) };
+            assert!(store.apply(&cancel).await.unwrap());
+            assert!(!store.namespace_held("team-a").await.unwrap(), "{}", store.backend());
+            store.submit_request(&new_request("r3", "team-a", &alice, Utc::now())).await.expect("free again");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_transition_from_a_stale_read_changes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        for store in crate::store::test_stores(dir.path()).await {
+            let alice = person(&store, "alice").await;
+            let bob = person(&store, "bob").await;
+            store.submit_request(&new_request("r1", "team-a", &alice, Utc::now())).await.unwrap();
+            let stale = store.request("r1").await.unwrap().unwrap();
+            assert!(store.apply(&approve(&stale, &bob)).await.unwrap());
+            let deny = Transition {
+                to: RequestState::Denied,
+                action: Action::Deny,
+                reason: Some("no"),
+                ..approve(&stale, &bob)
+            };
+            assert!(!store.apply(&deny).await.unwrap(), "{}", store.backend());
+            let now = store.request("r1").await.unwrap().unwrap();
+            assert_eq!((now.summary.state, now.version), (RequestState::Approved, 2));
+            let decision = now.summary.decision.expect("recorded on the request");
+            assert_eq!((decision.by.display_name.as_str(), decision.reason), ("bob", None));
+            assert_eq!(store.events("r1").await.unwrap().len(), 2, "submission and approval only");
+        }
+    }
+
+    #[tokio::test]
+    async fn two_decisions_at_the_same_moment_record_exactly_one() {
+        let dir = tempfile::tempdir().unwrap();
+        for store in crate::store::test_stores(dir.path()).await {
+            let alice = person(&store, "alice").await;
+            let (bob, carol) = (person(&store, "bob").await, person(&store, "carol").await);
+            for round in 0..20 {
+                let id = format!("race-{round}");
+                let namespace = format!("race-{round}");
+                store.submit_request(&new_request(&id, &namespace, &alice, Utc::now())).await.unwrap();
+                let read = store.request(&id).await.unwrap().unwrap();
+                let deny = Transition {
+                    to: RequestState::Denied,
+                    action: Action::Deny,
+                    reason: Some("no"),
+                    ..approve(&read, &carol)
+                };
+                let approval = approve(&read, &bob);
+                let (first, second) = tokio::join!(store.apply(&approval), store.apply(&deny));
+                let outcomes = [first.unwrap(), second.unwrap()];
+                assert_eq!(
+                    outcomes.iter().filter(|won| **won).count(),
+                    1,
+                    "{} round {round}: {outcomes:?}",
+                    store.backend()
+                );
+                let decisions =
+                    store.events(&id).await.unwrap().into_iter().filter(|e| e.action != Action::Submit).count();
+                assert_eq!(decisions, 1, "{} round {round}", store.backend());
+                let state = store.request(&id).await.unwrap().unwrap().summary.state;
+                assert_eq!(state, if outcomes[0] { RequestState::Approved } else { RequestState::Denied });
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn lists_are_paged_in_their_order_with_each_request_s_own_events() {
+        let dir = tempfile::tempdir().unwrap();
+        for store in crate::store::test_stores(dir.path()).await {
+            let alice = person(&store, "alice").await;
+            let bob = person(&store, "bob").await;
+            let start = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+            for n in 0..5 {
+                let (id, namespace) = (format!("a{n}"), format!("alice-{n}"));
+                let at = start + chrono::TimeDelta::minutes(n);
+                store.submit_request(&new_request(&id, &namespace, &alice, at)).await.unwrap();
+            }
+            store.submit_request(&new_request("b0", "bob-0", &bob, start)).await.unwrap();
+            let first = store.request("a1").await.unwrap().unwrap();
+            assert!(store.apply(&approve(&first, &bob)).await.unwrap());
+
+            let mine = store.requests_of(&alice, 2, 0).await.unwrap();
+            assert_eq!(mine.total, 5, "{}", store.backend());
+            let ids: Vec<_> = mine.items.iter().map(|(r, _)| r.summary.id.as_str()).collect();
+            assert_eq!(ids, ["a4", "a3"], "newest first");
+            let last = store.requests_of(&alice, 2, 4).await.unwrap();
+            assert_eq!(last.items.len(), 1);
+            let page = store.requests_of(&alice, 2, 2).await.unwrap();
+            let (a1, events) = &page.items[1];
+            assert_eq!(a1.summary.id, "a1");
+            assert_eq!(events.iter().map(|e| e.action).collect::<Vec<_>>(), [Action::Submit, Action::Approve]);
+            assert_eq!(page.items[0].1.len(), 1, "a2 has only its own event");
+
+            let pending = store.requests_in(RequestState::Pending, 10, 0).await.unwrap();
+            let ids: Vec<_> = pending.items.iter().map(|r| r.summary.id.as_str()).collect();
+            assert_eq!(ids, ["a0", "b0", "a2", "a3", "a4"], "{}: oldest first, ties by id", store.backend());
+            assert_eq!(pending.total, 5);
+        }
+    }
+}

@@ -11,8 +11,8 @@ use app::error::ApiError;
 use app::ports::RequestsPort;
 use app::requests::lifecycle::{self, Action};
 use app::requests::{
-    ApprovalItem, LifetimeBounds, Page, Permissions, QuotaProfileSummary, RequestDetail, RequestOptions,
-    RequestState, RequestWithTimeline, field,
+    ApprovalItem, LifetimeBounds, Page, Permissions, QuotaProfileSummary, RequestDetail, RequestOptions, RequestState,
+    RequestWithTimeline, field,
 };
 use chrono::Utc;
 
@@ -69,7 +69,7 @@ impl RequestsService {
         reason: Option<&str>,
     ) -> Result<RequestState, ApiError> {
         let from = record.summary.state;
-        let to = lifecycle::next(from, action).map_err(|refused| ApiError::Conflict(refused.to_string()))?;
+        let to = lifecycle::next(from, action).map_err(|refused| conflict(record, refused))?;
         let transition = Transition {
             request_id: &record.summary.id,
             version: record.version,
@@ -84,18 +84,21 @@ impl RequestsService {
             tracing::info!(request = %record.summary.id, action = action.as_str(), from = from.as_str(), to = to.as_str(), actor = %caller.person.id, "request changed");
             return Ok(to);
         }
-        // Someone else changed it between our read and our write: tell the caller what they did.
+        // Someone else changed it between our read and our write: tell the caller what happened.
         let now = self.store.request(&record.summary.id).await.map_err(|e| internal(&e))?.ok_or(ApiError::NotFound)?;
-        let by = now.summary.decision.as_ref().map(|d| format!(" by {}", d.by.display_name)).unwrap_or_default();
-        Err(ApiError::Conflict(match now.summary.state {
-            RequestState::Approved | RequestState::Denied => {
-                format!("Already decided: this request was {}{by}.", now.summary.state.label().to_lowercase())
-            }
-            state => format!("This request changed meanwhile; it is now {}.", state.label().to_lowercase()),
-        }))
+        Err(match lifecycle::next(now.summary.state, action) {
+            Err(refused) => conflict(&now, refused),
+            Ok(_) => ApiError::Conflict("This request changed meanwhile; reload the page and try again.".to_string()),
+        })
     }
 
-    async fn decide(&self, caller: &Caller, id: &str, approve: bool, reason: Option<&str>) -> Result<RequestState, ApiError> {
+    async fn decide(
+        &self,
+        caller: &Caller,
+        id: &str,
+        approve: bool,
+        reason: Option<&str>,
+    ) -> Result<RequestState, ApiError> {
         let record = self.visible(caller, id).await?;
         self.may_decide(caller, &record).map_err(ApiError::NotAllowed)?;
         let action = if approve { Action::Approve } else { Action::Deny };
@@ -108,6 +111,24 @@ impl RequestsService {
         });
         Ok(state)
     }
+}
+
+/// Why `refused` could not be taken on `record`, worded for the person who tried: a decision that came too
+/// late names the decision that came first.
+fn conflict(record: &RequestRecord, refused: lifecycle::Refused) -> ApiError {
+    let state = record.summary.state;
+    let too_late = matches!(refused.action, Action::Approve | Action::Deny)
+        && matches!(state, RequestState::Approved | RequestState::Denied);
+    ApiError::Conflict(match (&record.summary.decision, too_late) {
+        (Some(decision), true) => {
+            format!(
+                "Already decided: this request was {} by {}.",
+                state.label().to_lowercase(),
+                decision.by.display_name
+            )
+        }
+        _ => refused.to_string(),
+    })
 }
 
 /// The 1-based page number asked for, and the offset of its first row.
@@ -144,7 +165,8 @@ impl RequestsPort for RequestsService {
 
     async fn submit(&self, caller: &Caller, form: RequestForm) -> Result<String, ApiError> {
         let valid = self.rules.check(&form).map_err(ApiError::Invalid)?;
-        let taken = || ApiError::invalid(field::NAMESPACE, format!("'{}' is already requested or granted.", valid.namespace));
+        let taken =
+            || ApiError::invalid(field::NAMESPACE, format!("'{}' is already requested or granted.", valid.namespace));
         if self.store.namespace_held(&valid.namespace).await.map_err(|e| internal(&e))? {
             return Err(taken());
         }
@@ -228,8 +250,7 @@ impl RequestsPort for RequestsService {
 
     async fn pending(&self, caller: &Caller, page: u32) -> Result<Page<ApprovalItem>, ApiError> {
         let (number, offset) = page_bounds(page);
-        let slice =
-            self.store.requests_in(RequestState::Pending, PAGE_SIZE, offset).await.map_err(|e| internal(&e))?;
+        let slice = self.store.requests_in(RequestState::Pending, PAGE_SIZE, offset).await.map_err(|e| internal(&e))?;
         Ok(Page {
             items: slice
                 .items

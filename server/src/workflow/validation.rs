@@ -58,8 +58,7 @@ impl Rules {
 
         let purpose = form.purpose.trim();
         let max = self.config.purpose_max_chars as usize;
-        if let Some(message) = text_problem(purpose, max, "Say what the namespace is for, so an approver can decide.")
-        {
+        if let Some(message) = text_problem(purpose, max, "Say what the namespace is for, so an approver can decide.") {
             problem(field::PURPOSE, message);
         }
 
@@ -179,7 +178,12 @@ mod tests {
 
     fn problem(rules: &Rules, form: RequestForm, field: &str) -> String {
         let problems = rules.check(&form).expect_err("refused");
-        problems.iter().find(|p| p.field == field).unwrap_or_else(|| panic!("no problem with {field}: {problems:?}")).message.clone()
+        problems
+            .iter()
+            .find(|p| p.field == field)
+            .unwrap_or_else(|| panic!("no problem with {field}: {problems:?}"))
+            .message
+            .clone()
     }
 
     #[test]
@@ -209,7 +213,10 @@ mod tests {
         let rules = rules(|c| c.reserved_names = vec!["platform".into(), "monitoring-*".into()]);
         let name = |n: &str| RequestForm { namespace: n.into(), ..form() };
         assert_eq!(problem(&rules, name("berth"), "namespace"), "'berth' is Berth's own namespace.");
-        assert_eq!(problem(&rules, name("berth-identities"), "namespace"), "'berth-identities' is Berth's own namespace.");
+        assert_eq!(
+            problem(&rules, name("berth-identities"), "namespace"),
+            "'berth-identities' is Berth's own namespace."
+        );
         assert_eq!(problem(&rules, name("platform"), "namespace"), "'platform' is reserved in this installation.");
         assert!(problem(&rules, name("monitoring-x"), "namespace").contains("starting with 'monitoring-'"));
         assert!(rules.check(&name("platform-x")).is_ok(), "an exact entry is not a prefix");
@@ -223,7 +230,10 @@ mod tests {
         });
         assert!(rules.check(&form()).is_ok());
         let refused = RequestForm { namespace: "x-team-a".into(), ..form() };
-        assert_eq!(problem(&rules, refused, "namespace"), "This name does not follow the naming policy: Start with team-.");
+        assert_eq!(
+            problem(&rules, refused, "namespace"),
+            "This name does not follow the naming policy: Start with team-."
+        );
     }
 
     #[test]

@@ -191,6 +191,26 @@ impl Browser {
             .unwrap()
     }
 
+    /// Calls a server function with form-encoded arguments, as the hydrated page does.
+    pub async fn call_with(&self, server: &TestServer, endpoint: &str, args: &[(&str, &str)]) -> reqwest::Response {
+        self.http
+            .post(server.url(&format!("/api/{endpoint}")))
+            .header("accept", "application/json")
+            .header("origin", &server.base)
+            .form(args)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// A new browser signed in at `server` as `user`.
+    pub async fn signed_in(server: &TestServer, user: &str) -> Self {
+        let browser = Self::new();
+        let landing = browser.sign_in(server, user, "/").await;
+        assert_eq!(landing.status(), 303, "{user} signs in");
+        browser
+    }
+
     /// Who the server thinks this browser is.
     pub async fn session(&self, server: &TestServer) -> SessionView {
         let response = self.call(server, "session").await;

@@ -7,7 +7,6 @@
 
 use leptos::prelude::*;
 
-use crate::auth::Role;
 use crate::error::ApiError;
 use crate::requests::{ApprovalItem, Page, RequestDetail, RequestOptions, RequestState, RequestWithTimeline};
 
@@ -26,7 +25,7 @@ pub struct RequestForm {
 /// What the New request form offers (stages, quota profiles, lifetimes, whether Tiller may be chosen).
 #[server(endpoint = "requests/options")]
 pub async fn get_request_options() -> Result<RequestOptions, ApiError> {
-    crate::auth::require(Role::Developer)?;
+    crate::auth::require(crate::auth::Role::Developer)?;
     crate::ports::Ports::current()?.requests.options().await
 }
 
@@ -40,7 +39,7 @@ pub async fn submit_request(
     #[server(default)] quota_profile: String,
     #[server(default)] lifetime_days: String,
 ) -> Result<String, ApiError> {
-    let caller = crate::auth::require(Role::Developer)?;
+    let caller = crate::auth::require(crate::auth::Role::Developer)?;
     let form = RequestForm { namespace, purpose, stage, helm_mode, quota_profile, lifetime_days };
     crate::ports::Ports::current()?.requests.submit(&caller, form).await.map_err(crate::error::with_status)
 }
@@ -48,14 +47,14 @@ pub async fn submit_request(
 /// The requester withdraws their pending request.
 #[server(endpoint = "requests/cancel")]
 pub async fn cancel_request(#[server(default)] id: String) -> Result<RequestState, ApiError> {
-    let caller = crate::auth::require(Role::Developer)?;
+    let caller = crate::auth::require(crate::auth::Role::Developer)?;
     crate::ports::Ports::current()?.requests.cancel(&caller, &id).await.map_err(crate::error::with_status)
 }
 
 /// An approver approves someone else's pending request.
 #[server(endpoint = "requests/approve")]
 pub async fn approve_request(#[server(default)] id: String) -> Result<RequestState, ApiError> {
-    let caller = crate::auth::require(Role::Approver)?;
+    let caller = crate::auth::require(crate::auth::Role::Approver)?;
     crate::ports::Ports::current()?.requests.approve(&caller, &id).await.map_err(crate::error::with_status)
 }
 
@@ -65,27 +64,27 @@ pub async fn deny_request(
     #[server(default)] id: String,
     #[server(default)] reason: String,
 ) -> Result<RequestState, ApiError> {
-    let caller = crate::auth::require(Role::Approver)?;
+    let caller = crate::auth::require(crate::auth::Role::Approver)?;
     crate::ports::Ports::current()?.requests.deny(&caller, &id, &reason).await.map_err(crate::error::with_status)
 }
 
 /// The caller's own requests, newest first, each with its audit trail.
 #[server(endpoint = "requests/mine")]
 pub async fn list_my_requests(#[server(default)] page: u32) -> Result<Page<RequestWithTimeline>, ApiError> {
-    let caller = crate::auth::require(Role::Developer)?;
+    let caller = crate::auth::require(crate::auth::Role::Developer)?;
     crate::ports::Ports::current()?.requests.mine(&caller, page).await.map_err(crate::error::with_status)
 }
 
 /// Requests waiting for a decision, oldest first.
 #[server(endpoint = "requests/pending")]
 pub async fn list_pending_requests(#[server(default)] page: u32) -> Result<Page<ApprovalItem>, ApiError> {
-    let caller = crate::auth::require(Role::Approver)?;
+    let caller = crate::auth::require(crate::auth::Role::Approver)?;
     crate::ports::Ports::current()?.requests.pending(&caller, page).await.map_err(crate::error::with_status)
 }
 
 /// One request with its audit trail: for its requester, and for approvers and admins.
 #[server(endpoint = "requests/detail")]
 pub async fn get_request(#[server(default)] id: String) -> Result<RequestDetail, ApiError> {
-    let caller = crate::auth::require(Role::Developer)?;
+    let caller = crate::auth::require(crate::auth::Role::Developer)?;
     crate::ports::Ports::current()?.requests.detail(&caller, &id).await.map_err(crate::error::with_status)
 }

@@ -34,8 +34,9 @@ export default defineConfig({
     },
   },
   projects: [
-    // The server-rendered page alone must be complete and usable.
-    { name: "js-off", use: { javaScriptEnabled: false } },
+    // The server-rendered page alone must be complete and usable: the public pages and signing in. The
+    // request workflow's forms are interactive (ActionForms with live checks) and need JavaScript.
+    { name: "js-off", use: { javaScriptEnabled: false }, testIgnore: ["requests.spec.ts"] },
     // The page hydrates and the client takes over.
     { name: "js-on", use: { javaScriptEnabled: true } },
   ],

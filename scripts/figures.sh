@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Prints the figures issues ask for, measured on this machine from the current release build:
-# bundle sizes, binary size, start-up time to /readyz, idle memory, and the local control plane's disk and
-# start-up time. Builds what is missing first.
+# bundle sizes, binary size, the local control plane's disk and start-up time, Berth's start-up time to
+# /readyz, idle memory, and the Approvals page benchmark (10,000 requests on SQLite). Builds what is missing
+# first.
 #
 #   scripts/figures.sh            the table
 #   STARTS=10 scripts/figures.sh  more start-ups for the timing (default 5; the median is printed)
@@ -26,6 +27,20 @@ echo "| JS glue (berth.js) | $(raw_and_gzip "$pkg/berth.js") |"
 echo "| stylesheet (berth.css) | $(raw_and_gzip "$pkg/berth.css") |"
 echo "| server binary (target/release/berth) | $(awk -v b="$(stat -c %s target/release/berth)" 'BEGIN { printf "%.1f MiB", b / 1048576 }') |"
 
+# The local control plane: disk of the built binaries, and `up` to ready (certificates, etcd, API server,
+# controller manager publishing kube-root-ca.crt) on a fresh folder. It stays up for the measurements below
+# (Berth needs a cluster credential to start).
+base="$(mktemp -d)"
+trap 'stop_release_server; stop_dev_idp; bash scripts/cluster.sh down "$base/cluster" >/dev/null 2>&1; rm -rf "$base"' EXIT
+bash scripts/cluster.sh build
+bin_dir="$(bash scripts/cluster.sh env "$base/cluster" | sed -n 's|^export PATH=\(.*\):\$PATH$|\1|p')"
+echo "| local control plane binaries ($(basename "$(dirname "$bin_dir")")) | $(du -sh "$bin_dir" | cut -f1) |"
+t0=$(date +%s%N)
+bash scripts/cluster.sh up "$base/cluster" >/dev/null 2>&1
+t1=$(date +%s%N)
+echo "| local control plane: up to ready, fresh folder | $(((t1 - t0) / 1000000)) ms |"
+export LOCAL_CLUSTER_KUBECONFIG="$base/cluster/admin.kubeconfig"
+
 # Start-up: from exec to the first 200 from /readyz, each time with a fresh database (migrations included).
 starts="${STARTS:-5}"
 times=()
@@ -45,7 +60,6 @@ echo "| start-up to /readyz, fresh database (median of $starts) | ${median} ms (
 # Idle memory: after start-up and one render of each page a visitor who has not signed in may see (the others
 # answer 401 without a session), then a pause.
 work="$(mktemp -d)"
-trap 'stop_release_server; bash scripts/cluster.sh down "$work/cluster" >/dev/null 2>&1; rm -rf "$work"' EXIT
 port="$(free_port)"
 start_release_server "$port" "$work"
 for path in / /no-access "/sign-in/failed?reason=expired"; do
@@ -59,13 +73,7 @@ rss_kib="$(awk '/^VmRSS:/ { print $2 }' "/proc/$SERVER_PID/status")"
 echo "| server idle RSS (after one render of each page) | $(awk -v k="$rss_kib" 'BEGIN { printf "%.1f MiB", k / 1024 }') |"
 stop_release_server
 
-# The local control plane: disk of the built binaries, and `up` to ready (certificates, etcd, API server,
-# controller manager publishing kube-root-ca.crt) on a fresh folder.
-bash scripts/cluster.sh build
-bin_dir="$(bash scripts/cluster.sh env "$work/cluster" | sed -n 's|^export PATH=\(.*\):\$PATH$|\1|p')"
-echo "| local control plane binaries ($(basename "$(dirname "$bin_dir")")) | $(du -sh "$bin_dir" | cut -f1) |"
-t0=$(date +%s%N)
-bash scripts/cluster.sh up "$work/cluster" >/dev/null 2>&1
-t1=$(date +%s%N)
-bash scripts/cluster.sh down "$work/cluster" >/dev/null 2>&1
-echo "| local control plane: up to ready, fresh folder | $(((t1 - t0) / 1000000)) ms |"
+# The Approvals page with 10,000 pending requests on SQLite (server/benches/approvals.rs): signs in through
+# the development identity provider, so it runs one.
+start_dev_idp "$(free_port)" "$base/dev-idp.log" >/dev/null
+cargo bench -q -p berth-server --bench approvals 2>/dev/null | sed -n 's/^FIGURE \(.*\): \(median.*\)$/| \1 | \2 |/p'

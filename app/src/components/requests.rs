@@ -96,11 +96,13 @@ fn action_error(result: Option<Result<RequestState, ApiError>>) -> Option<String
 pub fn DecisionForms(id: String, namespace: String, #[prop(into)] on_done: Callback<RequestState>) -> impl IntoView {
     let approve = ServerAction::<ApproveRequest>::new();
     let deny = ServerAction::<DenyRequest>::new();
-    Effect::new(move |_| {
-        if let Some(Ok(state)) = approve.value().get().or_else(|| deny.value().get()) {
-            on_done.run(state);
-        }
-    });
+    for action in [approve.value(), deny.value()] {
+        Effect::new(move |_| {
+            if let Some(Ok(state)) = action.get() {
+                on_done.run(state);
+            }
+        });
+    }
     let reason_problem = move || {
         deny.value().get().and_then(|r| r.err()).and_then(|e| e.problem_with(field::REASON).map(str::to_string))
     };
@@ -160,9 +162,15 @@ pub fn CancelForm(id: String, #[prop(into)] on_done: Callback<RequestState>) -> 
     }
 }
 
-/// "Page 2 of 400" with links to the neighbours; `path` is the page's own path.
+/// "Page 2 of 400 · 10000 pending" with links to the neighbours; `path` is the page's own path, `noun` says
+/// what is counted (singular, plural).
 #[component]
-pub fn Pager<T: Send + Sync + 'static>(page: Page<T>, path: &'static str, noun: &'static str) -> impl IntoView {
+pub fn Pager<T: Send + Sync + 'static>(
+    page: Page<T>,
+    path: &'static str,
+    noun: (&'static str, &'static str),
+) -> impl IntoView {
+    let noun = if page.total == 1 { noun.0 } else { noun.1 };
     let count = page.count();
     let link = move |number: u32| format!("{path}?page={number}");
     view! {

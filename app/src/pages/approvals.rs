@@ -51,7 +51,7 @@ fn PendingList() -> impl IntoView {
                                     .map(|item| view! { <PendingRequest item changed decided /> })
                                     .collect_view()}
                             </ul>
-                            <Pager page path="/approvals" noun="pending" />
+                            <Pager page path="/approvals" noun=("pending", "pending") />
                         }
                             .into_any()
                     })

@@ -57,7 +57,7 @@ fn MyRequestsList() -> impl IntoView {
                             <ul class="request-list" data-testid="my-requests">
                                 {items.into_iter().map(|item| view! { <MyRequest item on_done /> }).collect_view()}
                             </ul>
-                            <Pager page path="/requests" noun="requests" />
+                            <Pager page path="/requests" noun=("request", "requests") />
                         }
                             .into_any()
                     })

@@ -58,16 +58,23 @@ fn RequestForm(options: RequestOptions) -> impl IntoView {
     };
     // A failure that is not about one field (the cluster unreachable, the session ended).
     let general_problem = move || match submit.value().get() {
-        Some(Err(error @ ApiError::Invalid(_))) => Some(format!("Nothing was submitted. {error}")),
+        Some(Err(ApiError::Invalid(_))) => Some("Nothing was submitted: correct the fields marked above.".to_string()),
         Some(Err(error)) => Some(error.to_string()),
         _ => None,
     };
 
     let name = RwSignal::new(String::new());
+    // The name the server's last answer was about: its verdict on the name shows only while the name is
+    // unchanged, so editing a taken name clears "already requested".
+    let answered_name = RwSignal::new(String::new());
+    Effect::new(move |_| {
+        submit.version().track();
+        answered_name.set(name.get_untracked());
+    });
     let name_problem = move || {
         let typed = name.get();
         let live = (!typed.is_empty()).then(|| naming::shape_problem(typed.trim())).flatten();
-        live.or_else(server_problem(field::NAMESPACE))
+        live.or_else(|| server_problem(field::NAMESPACE)().filter(|_| answered_name.get() == typed))
     };
     let purpose = RwSignal::new(String::new());
     let max_purpose = options.purpose_max_chars;

@@ -496,4 +496,81 @@ mod tests {
             Ok(())
         });
     }
+
+    #[test]
+    fn request_defaults_offer_three_profiles_smallest_first() {
+        in_jail(|jail: &mut Jail| {
+            let requests = load_in(jail, None).expect("loads").requests;
+            let names: Vec<_> = requests.quota_profiles.iter().map(|p| p.name.as_str()).collect();
+            assert_eq!(names, ["small", "medium", "large"]);
+            assert_eq!(requests.quota_profiles[0].quota["requests.cpu"], "2");
+            assert_eq!(requests.stages, ["test", "staging", "pre-production", "production"]);
+            assert!(requests.tiller_enabled && !requests.approvers_may_decide_own);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn quota_profiles_from_a_file_replace_the_built_in_ones_in_their_order() {
+        in_jail(|jail: &mut Jail| {
+            jail.create_file(
+                "berth.toml",
+                r#"
+                    [[requests.quota_profiles]]
+                    name = "ci"
+                    description = "CI jobs"
+                    quota = { "requests.cpu" = "4", "pods" = "30" }
+                    container_defaults = { default = { cpu = "500m" } }
+
+                    [[requests.quota_profiles]]
+                    name = "big"
+                    description = "Big"
+                    quota = { "pods" = "100" }
+                "#,
+            )?;
+            let profiles = load_in(jail, Some("berth.toml")).expect("loads").requests.quota_profiles;
+            let names: Vec<_> = profiles.iter().map(|p| p.name.as_str()).collect();
+            assert_eq!(names, ["ci", "big"]);
+            assert_eq!(profiles[0].quota["requests.cpu"], "4");
+            assert_eq!(profiles[0].container_defaults.default["cpu"], "500m");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn inconsistent_request_settings_are_each_reported() {
+        in_jail(|jail: &mut Jail| {
+            jail.create_file(
+                "berth.toml",
+                r#"
+                    [requests]
+                    stages = ["test", "test"]
+                    name_pattern = "team-("
+                    lifetime_days = { min = 10, max = 5, default = 7 }
+                    [[requests.quota_profiles]]
+                    name = "x"
+                    description = "no quota"
+                    quota = {}
+                "#,
+            )?;
+            let message = load_in(jail, Some("berth.toml")).expect_err("rejected").to_string();
+            for expected in ["\"test\" is listed twice", "name_pattern", "lifetime_days", "\"x\" needs a name"] {
+                assert!(message.contains(expected), "{expected}: {message}");
+            }
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_webhook_url_is_a_secret() {
+        in_jail(|jail: &mut Jail| {
+            jail.set_env("BERTH_NOTIFICATIONS__WEBHOOK_URL", "ftp://hooks.example/T0/B0/secret-token");
+            let message = load_in(jail, None).expect_err("not http").to_string();
+            assert!(message.contains("notifications.webhook_url") && !message.contains("secret-token"), "{message}");
+            jail.set_env("BERTH_NOTIFICATIONS__WEBHOOK_URL", "https://hooks.example/T0/B0/secret-token");
+            let config = load_in(jail, None).expect("loads");
+            assert!(!format!("{config:?}").contains("secret-token"), "printed by Debug");
+            Ok(())
+        });
+    }
 }

@@ -15,9 +15,10 @@ pub struct RequestsConfig {
     pub stages: Vec<String>,
     /// Whether Helm 2 with a per-namespace Tiller may be requested. Switch it off once no pipeline needs it.
     pub tiller_enabled: bool,
-    /// The quota profiles a request chooses from, by name. Empty: the built-in `small`, `medium`, `large`.
-    /// (Given in the file, they replace the built-in ones rather than adding to them.)
-    pub quota_profiles: BTreeMap<String, QuotaProfile>,
+    /// The quota profiles a request chooses from, in the order the form lists them; the first is the form's
+    /// default. Built in: `small`, `medium`, `large`; given in the file (`[[requests.quota_profiles]]`), they
+    /// replace the built-in ones.
+    pub quota_profiles: Vec<QuotaProfile>,
     /// How long a grant may last, in days, and the form's default.
     pub lifetime_days: LifetimeDays,
     /// The longest purpose accepted, in characters.
@@ -37,6 +38,8 @@ pub struct RequestsConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct QuotaProfile {
+    /// What a request names, for example `small`.
+    pub name: String,
     /// Shown on the form, for example "Up to 2 CPUs and 4 GiB of memory".
     pub description: String,
     /// The ResourceQuota's `spec.hard`, for example `"requests.cpu" = "2"`.
@@ -68,7 +71,7 @@ impl Default for RequestsConfig {
         Self {
             stages: ["test", "staging", "pre-production", "production"].map(String::from).to_vec(),
             tiller_enabled: true,
-            quota_profiles: BTreeMap::new(),
+            quota_profiles: builtin_profiles(),
             lifetime_days: LifetimeDays { min: 1, max: 365, default: 90 },
             purpose_max_chars: 500,
             reserved_names: Vec::new(),
@@ -79,39 +82,31 @@ impl Default for RequestsConfig {
     }
 }
 
-impl RequestsConfig {
-    /// The profiles in force: the configured ones, or the built-in ones when none are configured.
-    pub fn profiles(&self) -> BTreeMap<String, QuotaProfile> {
-        if self.quota_profiles.is_empty() { builtin_profiles() } else { self.quota_profiles.clone() }
-    }
-}
-
-fn builtin_profiles() -> BTreeMap<String, QuotaProfile> {
-    let profile = |description: &str, cpu: &str, memory: &str, pods: &str, limit_cpu: &str, limit_memory: &str| {
-        let map = |pairs: &[(&str, &str)]| pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        QuotaProfile {
-            description: description.to_string(),
-            quota: map(&[
-                ("requests.cpu", cpu),
-                ("requests.memory", memory),
-                ("limits.cpu", limit_cpu),
-                ("limits.memory", limit_memory),
-                ("pods", pods),
-            ]),
-            container_defaults: ContainerDefaults {
-                default: map(&[("cpu", "500m"), ("memory", "512Mi")]),
-                default_request: map(&[("cpu", "100m"), ("memory", "128Mi")]),
-            },
-        }
-    };
-    BTreeMap::from([
-        ("small".to_string(), profile("Up to 2 CPUs and 4 GiB requested, 20 pods", "2", "4Gi", "20", "4", "8Gi")),
-        ("medium".to_string(), profile("Up to 8 CPUs and 16 GiB requested, 50 pods", "8", "16Gi", "50", "16", "32Gi")),
-        (
-            "large".to_string(),
-            profile("Up to 32 CPUs and 64 GiB requested, 200 pods", "32", "64Gi", "200", "64", "128Gi"),
-        ),
-    ])
+fn builtin_profiles() -> Vec<QuotaProfile> {
+    let profile =
+        |name: &str, description: &str, cpu: &str, memory: &str, pods: &str, limit_cpu: &str, limit_memory: &str| {
+            let map = |pairs: &[(&str, &str)]| pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+            QuotaProfile {
+                name: name.to_string(),
+                description: description.to_string(),
+                quota: map(&[
+                    ("requests.cpu", cpu),
+                    ("requests.memory", memory),
+                    ("limits.cpu", limit_cpu),
+                    ("limits.memory", limit_memory),
+                    ("pods", pods),
+                ]),
+                container_defaults: ContainerDefaults {
+                    default: map(&[("cpu", "500m"), ("memory", "512Mi")]),
+                    default_request: map(&[("cpu", "100m"), ("memory", "128Mi")]),
+                },
+            }
+        };
+    vec![
+        profile("small", "Up to 2 CPUs and 4 GiB requested, 20 pods", "2", "4Gi", "20", "4", "8Gi"),
+        profile("medium", "Up to 8 CPUs and 16 GiB requested, 50 pods", "8", "16Gi", "50", "16", "32Gi"),
+        profile("large", "Up to 32 CPUs and 64 GiB requested, 200 pods", "32", "64Gi", "200", "64", "128Gi"),
+    ]
 }
 
 /// Where requests and decisions are announced.
@@ -169,9 +164,19 @@ pub(super) fn problems(
     if let Some(twice) = requests.stages.iter().find(|stage| !seen.insert(stage.as_str())) {
         problems.push(format!("  - requests.stages: {twice:?} is listed twice"));
     }
-    for (name, profile) in &requests.quota_profiles {
-        if name.trim().is_empty() || profile.quota.is_empty() {
-            problems.push(format!("  - requests.quota_profiles.{name}: needs a name and at least one quota entry"));
+    if requests.quota_profiles.is_empty() {
+        problems.push("  - requests.quota_profiles: list at least one profile".to_string());
+    }
+    let mut names = std::collections::BTreeSet::new();
+    for profile in &requests.quota_profiles {
+        if profile.name.trim().is_empty() || profile.quota.is_empty() {
+            problems.push(format!(
+                "  - requests.quota_profiles: {:?} needs a name and at least one quota entry",
+                profile.name
+            ));
+        }
+        if !names.insert(profile.name.as_str()) {
+            problems.push(format!("  - requests.quota_profiles: {:?} is listed twice", profile.name));
         }
     }
     let lifetime = requests.lifetime_days;

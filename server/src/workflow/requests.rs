@@ -145,12 +145,12 @@ impl RequestsPort for RequestsService {
             stages: config.stages.clone(),
             tiller_enabled: config.tiller_enabled,
             quota_profiles: config
-                .profiles()
-                .into_iter()
-                .map(|(name, profile)| QuotaProfileSummary {
-                    name,
-                    description: profile.description,
-                    limits: profile.quota.into_iter().collect(),
+                .quota_profiles
+                .iter()
+                .map(|profile| QuotaProfileSummary {
+                    name: profile.name.clone(),
+                    description: profile.description.clone(),
+                    limits: profile.quota.clone().into_iter().collect(),
                 })
                 .collect(),
             lifetime_days: LifetimeBounds {

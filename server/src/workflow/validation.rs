@@ -37,7 +37,7 @@ impl Rules {
         let pattern = config.name_pattern.as_deref().map(|p| Regex::new(&format!("^(?:{p})$"))).transpose()?;
         Ok(Self {
             config: config.clone(),
-            profiles: config.profiles().into_keys().collect(),
+            profiles: config.quota_profiles.iter().map(|profile| profile.name.clone()).collect(),
             own_namespaces: [cluster.namespace.clone(), cluster.identities_namespace.clone()],
             pattern,
         })
@@ -268,16 +268,14 @@ mod tests {
     }
 
     #[test]
-    fn configured_profiles_replace_the_built_in_ones() {
+    fn only_the_configured_profiles_may_be_chosen() {
         let rules = rules(|c| {
-            c.quota_profiles.insert(
-                "ci".into(),
-                crate::config::QuotaProfile {
-                    description: "CI".into(),
-                    quota: [("pods".to_string(), "10".to_string())].into(),
-                    container_defaults: Default::default(),
-                },
-            );
+            c.quota_profiles = vec![crate::config::QuotaProfile {
+                name: "ci".into(),
+                description: "CI".into(),
+                quota: [("pods".to_string(), "10".to_string())].into(),
+                container_defaults: Default::default(),
+            }];
         });
         assert!(rules.check(&RequestForm { quota_profile: "ci".into(), ..form() }).is_ok());
         assert_eq!(problem(&rules, form(), "quota_profile"), "Choose one of the quota profiles: ci.");

@@ -1,0 +1,110 @@
+//! How long the Approvals page takes to render with 10,000 requests in the database (SQLite), and that it
+//! paginates. Run by `scripts/figures.sh` (or `cargo bench -p berth-server --bench approvals` with the local
+//! control plane and the development identity provider running, as for the tests).
+//!
+//! Measures the whole server-side render of `/approvals` as a signed-in approver's browser gets it (session
+//! lookup, the pending query with its count, and the HTML), the first and the last page, and the server
+//! function the hydrated page calls.
+
+// Benchmark code: a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
+#[path = "../tests/it/support.rs"]
+#[allow(dead_code)]
+mod support;
+
+use std::time::{Duration, Instant};
+
+use app::auth::Role;
+use app::requests::HelmMode;
+use berth_server::Berth;
+use berth_server::store::requests::NewRequest;
+use berth_server::store::users::SignIn;
+use chrono::Utc;
+use support::{Browser, TestServer, config_in, dev_idp_url};
+
+const REQUESTS: usize = 10_000;
+const SAMPLES: usize = 30;
+
+#[tokio::main]
+async fn main() {
+    let dir = tempfile::tempdir().unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let config = config_in(dir.path(), listener.local_addr().unwrap());
+    let berth = Berth::build(&config).await.unwrap();
+    let store = berth.store().clone();
+    let server = TestServer::serve(listener, berth).await;
+    let bob = Browser::signed_in(&server, "bob").await;
+
+    // 10,000 pending requests from one developer (the requester is the same person the provider signs in).
+    let issuer = dev_idp_url();
+    let alice = SignIn {
+        issuer: &issuer,
+        subject: "alice",
+        email: Some("alice@example.test"),
+        display_name: "Alice Anders",
+        role: Some(Role::Developer),
+        at: Utc::now(),
+    };
+    let alice_id = store.record_sign_in(&alice).await.unwrap();
+    let seeding = Instant::now();
+    for n in 0..REQUESTS {
+        let (id, namespace) = (uuid::Uuid::new_v4().to_string(), format!("team-{n:05}"));
+        let request = NewRequest {
+            id: &id,
+            namespace: &namespace,
+            purpose: "Jenkins deploys the team's services here; staging first, then production.",
+            stage: "test",
+            helm_mode: if n % 2 == 0 { HelmMode::None } else { HelmMode::Tiller },
+            quota_profile: "small",
+            lifetime_days: 90,
+            requester_id: &alice_id,
+            at: Utc::now(),
+        };
+        store.submit_request(&request).await.unwrap();
+    }
+    println!("seeded {REQUESTS} pending requests in {:.1} s", seeding.elapsed().as_secs_f64());
+
+    for (label, path) in [("first page", "/approvals"), ("last page", "/approvals?page=400")] {
+        let url = server.url(path);
+        let html = bob.get(&url).await.text().await.unwrap();
+        assert!(html.contains(&format!("of 400 · {REQUESTS} pending")), "paginated: {label}");
+        let cards = html.matches("data-testid=\"request\"").count();
+        assert_eq!(cards, 25, "{label}: one page of 25, not all {REQUESTS}");
+        let timings = sample(|| async { bob.get(&url).await.bytes().await.unwrap().len() }).await;
+        report(&format!("Approvals page ({label}) with {REQUESTS} requests, server-rendered"), &timings, html.len());
+    }
+    let timings = sample(|| async {
+        bob.call_with(&server, "requests/pending", &[("page", "1")]).await.bytes().await.unwrap().len()
+    })
+    .await;
+    report("list_pending_requests server function, page 1", &timings, 0);
+    server.stop().await;
+}
+
+async fn sample<F, Fut>(mut call: F) -> Vec<Duration>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = usize>,
+{
+    call().await; // warm-up
+    let mut timings = Vec::with_capacity(SAMPLES);
+    for _ in 0..SAMPLES {
+        let started = Instant::now();
+        call().await;
+        timings.push(started.elapsed());
+    }
+    timings.sort();
+    timings
+}
+
+fn report(what: &str, sorted: &[Duration], bytes: usize) {
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let size = if bytes > 0 { format!(", {:.1} KiB of HTML", bytes as f64 / 1024.0) } else { String::new() };
+    println!(
+        "FIGURE {what}: median {:.1} ms, p90 {:.1} ms, max {:.1} ms over {SAMPLES} renders{size}",
+        ms(sorted[sorted.len() / 2]),
+        ms(sorted[sorted.len() * 9 / 10]),
+        ms(sorted[sorted.len() - 1]),
+    );
+}

@@ -1,7 +1,9 @@
 //! Berth's access to the cluster: the only place that holds a Kubernetes credential.
 //!
-//! So far it answers whether a namespace exists; provisioning (issue 6) adds the manifest builders and the
-//! reconciler here.
+//! So far it answers whether a namespace exists, and [`manifests`] builds every object of a grant; the
+//! reconciler that applies them follows (issue 6).
+
+pub mod manifests;
 
 use std::time::Duration;
 

@@ -1,0 +1,449 @@
+//! Pure builders of every object Berth creates for a grant (DESIGN.md, "What the portal creates"). No I/O:
+//! the same input always gives the same objects, which the snapshot tests pin and the reconciler applies
+//! with server-side apply under one field manager.
+//!
+//! For a grant of namespace X:
+//! - in X: the Namespace (labels marking it as Berth's, Pod Security labels), ResourceQuota and LimitRange of
+//!   the quota profile, the default NetworkPolicy, and the `default` ServiceAccount without token automount;
+//! - in Berth's identities namespace: the requester's identity ServiceAccount (outside X, so nothing with
+//!   write access in X can mint tokens for it);
+//! - Helm 3 and later: a RoleBinding in X from the identity to the `edit` ClusterRole;
+//! - Tiller mode: the `tiller` ServiceAccount and its RoleBinding to `edit`, the hardened `tiller-deploy`
+//!   Deployment (listening on 127.0.0.1 only, release data in Secrets, non-root, read-only root, no Service),
+//!   a NetworkPolicy admitting no ingress to it, and a RoleBinding from the identity to `tiller-user` (list
+//!   pods, port-forward) instead of `edit`.
+//!
+//! Berth only binds ClusterRoles an admin installed once (`deploy/`), never creates Roles, so it needs the
+//! `bind` verb on those names and never `escalate`.
+
+use std::collections::BTreeMap;
+
+use app::requests::HelmMode;
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{LimitRange, Namespace, ResourceQuota, ServiceAccount};
+use k8s_openapi::api::networking::v1::NetworkPolicy;
+use k8s_openapi::api::rbac::v1::RoleBinding;
+use serde::Serialize;
+use serde_json::json;
+
+use crate::config::QuotaProfile;
+
+/// Marks every object Berth manages (the standard label), so it can find and clean them up.
+pub const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", "berth");
+/// The request a managed object belongs to.
+pub const REQUEST_LABEL: &str = "berth.dev/request";
+/// Berth's id of the person the grant is for.
+pub const OWNER_LABEL: &str = "berth.dev/owner";
+
+/// Names of the objects in X.
+pub const QUOTA_NAME: &str = "berth-quota";
+pub const LIMITS_NAME: &str = "berth-limits";
+pub const DEFAULT_POLICY_NAME: &str = "berth-default";
+pub const IDENTITY_BINDING_NAME: &str = "berth-identity";
+pub const TILLER_NAME: &str = "tiller";
+pub const TILLER_DEPLOYMENT_NAME: &str = "tiller-deploy";
+pub const TILLER_BINDING_NAME: &str = "tiller-edit";
+pub const TILLER_POLICY_NAME: &str = "tiller-deny-ingress";
+/// Tiller's gRPC port, on the pod's loopback only; its probes (and `/metrics`) stay on 44135.
+const TILLER_LISTEN: &str = "--listen=127.0.0.1:44134";
+const TILLER_PROBE_PORT: i32 = 44135;
+
+/// The installation-wide choices the objects depend on (from the configuration).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    /// Where identities live (`cluster.identities_namespace`).
+    pub identities_namespace: String,
+    /// `pod-security.kubernetes.io/*` labels on X.
+    pub pod_security: BTreeMap<String, String>,
+    /// What the identity gets in X without Tiller: `edit` (or `admin`).
+    pub identity_cluster_role: String,
+    /// What the identity gets in X with Tiller (installed by `deploy/`).
+    pub tiller_user_cluster_role: String,
+    pub tiller_image: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            identities_namespace: "berth-identities".to_string(),
+            pod_security: BTreeMap::from([
+                ("pod-security.kubernetes.io/enforce".to_string(), "baseline".to_string()),
+                ("pod-security.kubernetes.io/warn".to_string(), "restricted".to_string()),
+                ("pod-security.kubernetes.io/audit".to_string(), "restricted".to_string()),
+            ]),
+            identity_cluster_role: "edit".to_string(),
+            tiller_user_cluster_role: "tiller-user".to_string(),
+            tiller_image: "ghcr.io/helm/tiller:v2.17.0".to_string(),
+        }
+    }
+}
+
+/// The grant the objects are for.
+#[derive(Debug, Clone)]
+pub struct Grant<'a> {
+    pub request_id: &'a str,
+    pub namespace: &'a str,
+    /// `users.id` of the requester.
+    pub owner_id: &'a str,
+    pub helm_mode: HelmMode,
+    pub profile: &'a QuotaProfile,
+}
+
+impl Grant<'_> {
+    /// The identity ServiceAccount's name in the identities namespace: one per namespace (a name is held by
+    /// one grant at a time; revoking a grant deletes its identity).
+    pub fn identity_name(&self) -> String {
+        format!("ns-{}", self.namespace)
+    }
+}
+
+/// One object to apply, typed, in the order they are applied (the namespace first; Tiller's ServiceAccount
+/// before the Deployment that runs as it).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Object {
+    Namespace(Namespace),
+    ResourceQuota(ResourceQuota),
+    LimitRange(LimitRange),
+    NetworkPolicy(NetworkPolicy),
+    ServiceAccount(ServiceAccount),
+    RoleBinding(RoleBinding),
+    /// Boxed: a Deployment is several times the size of the other objects.
+    Deployment(Box<Deployment>),
+}
+
+/// Every object of `grant`, in apply order.
+pub fn objects(grant: &Grant<'_>, settings: &Settings) -> Vec<Object> {
+    let mut objects = vec![
+        Object::Namespace(namespace(grant, settings)),
+        Object::ResourceQuota(resource_quota(grant)),
+        Object::LimitRange(limit_range(grant)),
+        Object::NetworkPolicy(default_network_policy(grant)),
+        Object::ServiceAccount(default_service_account(grant)),
+        Object::ServiceAccount(identity(grant, settings)),
+    ];
+    match grant.helm_mode {
+        HelmMode::None => {
+            objects.push(Object::RoleBinding(identity_binding(grant, settings, &settings.identity_cluster_role)));
+        }
+        HelmMode::Tiller => objects.extend([
+            Object::ServiceAccount(tiller_service_account(grant)),
+            Object::RoleBinding(tiller_binding(grant)),
+            Object::NetworkPolicy(tiller_network_policy(grant)),
+            Object::Deployment(Box::new(tiller_deployment(grant, settings))),
+            Object::RoleBinding(identity_binding(grant, settings, &settings.tiller_user_cluster_role)),
+        ]),
+    }
+    objects
+}
+
+/// Labels on every object of the grant.
+fn labels(grant: &Grant<'_>) -> serde_json::Value {
+    json!({
+        MANAGED_BY.0: MANAGED_BY.1,
+        REQUEST_LABEL: grant.request_id,
+        OWNER_LABEL: grant.owner_id,
+    })
+}
+
+/// Builds a typed object from its JSON form. The inputs are Berth's own constants and validated names, so a
+/// failure is a bug in this module, caught by its tests.
+fn typed<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> T {
+    #[allow(clippy::expect_used)]
+    serde_json::from_value(value).expect("a manifest built by this module matches its Kubernetes type")
+}
+
+fn namespace(grant: &Grant<'_>, settings: &Settings) -> Namespace {
+    let mut labels = labels(grant);
+    for (key, value) in &settings.pod_security {
+        labels[key] = json!(value);
+    }
+    typed(json!({
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": { "name": grant.namespace, "labels": labels },
+    }))
+}
+
+fn resource_quota(grant: &Grant<'_>) -> ResourceQuota {
+    typed(json!({
+        "apiVersion": "v1",
+        "kind": "ResourceQuota",
+        "metadata": { "name": QUOTA_NAME, "namespace": grant.namespace, "labels": labels(grant) },
+        "spec": { "hard": grant.profile.quota },
+    }))
+}
+
+fn limit_range(grant: &Grant<'_>) -> LimitRange {
+    let defaults = &grant.profile.container_defaults;
+    let mut limit = json!({ "type": "Container" });
+    if !defaults.default.is_empty() {
+        limit["default"] = json!(defaults.default);
+    }
+    if !defaults.default_request.is_empty() {
+        limit["defaultRequest"] = json!(defaults.default_request);
+    }
+    typed(json!({
+        "apiVersion": "v1",
+        "kind": "LimitRange",
+        "metadata": { "name": LIMITS_NAME, "namespace": grant.namespace, "labels": labels(grant) },
+        "spec": { "limits": [limit] },
+    }))
+}
+
+/// Pods in X accept traffic from pods in X only; egress is open (pulling images, calling APIs).
+fn default_network_policy(grant: &Grant<'_>) -> NetworkPolicy {
+    typed(json!({
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": { "name": DEFAULT_POLICY_NAME, "namespace": grant.namespace, "labels": labels(grant) },
+        "spec": {
+            "podSelector": {},
+            "policyTypes": ["Ingress"],
+            "ingress": [{ "from": [{ "podSelector": {} }] }],
+        },
+    }))
+}
+
+/// The controller creates `default`; Berth owns only this one field of it, so workloads get no token unless
+/// they ask for one.
+fn default_service_account(grant: &Grant<'_>) -> ServiceAccount {
+    typed(json!({
+        "apiVersion": "v1",
+        "kind": "ServiceAccount",
+        "metadata": { "name": "default", "namespace": grant.namespace },
+        "automountServiceAccountToken": false,
+    }))
+}
+
+fn identity(grant: &Grant<'_>, settings: &Settings) -> ServiceAccount {
+    let mut labels = labels(grant);
+    labels["berth.dev/namespace"] = json!(grant.namespace);
+    typed(json!({
+        "apiVersion": "v1",
+        "kind": "ServiceAccount",
+        "metadata": { "name": grant.identity_name(), "namespace": settings.identities_namespace, "labels": labels },
+        "automountServiceAccountToken": false,
+    }))
+}
+
+fn identity_binding(grant: &Grant<'_>, settings: &Settings, cluster_role: &str) -> RoleBinding {
+    typed(json!({
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "RoleBinding",
+        "metadata": { "name": IDENTITY_BINDING_NAME, "namespace": grant.namespace, "labels": labels(grant) },
+        "roleRef": { "apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": cluster_role },
+        "subjects": [{
+            "kind": "ServiceAccount",
+            "name": grant.identity_name(),
+            "namespace": settings.identities_namespace,
+        }],
+    }))
+}
+
+fn tiller_service_account(grant: &Grant<'_>) -> ServiceAccount {
+    typed(json!({
+        "apiVersion": "v1",
+        "kind": "ServiceAccount",
+        "metadata": { "name": TILLER_NAME, "namespace": grant.namespace, "labels": labels(grant) },
+    }))
+}
+
+/// Tiller acts with `edit` in X: not on Roles, RoleBindings, the ResourceQuota or the Namespace itself.
+fn tiller_binding(grant: &Grant<'_>) -> RoleBinding {
+    typed(json!({
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "RoleBinding",
+        "metadata": { "name": TILLER_BINDING_NAME, "namespace": grant.namespace, "labels": labels(grant) },
+        "roleRef": { "apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "edit" },
+        "subjects": [{ "kind": "ServiceAccount", "name": TILLER_NAME, "namespace": grant.namespace }],
+    }))
+}
+
+fn tiller_pod_labels() -> serde_json::Value {
+    json!({ "app": "helm", "name": "tiller" })
+}
+
+/// Defence in depth: Tiller listens on the pod's loopback only, and no pod may connect to it at all (which
+/// also hides the unauthenticated `/metrics` on the probe port).
+fn tiller_network_policy(grant: &Grant<'_>) -> NetworkPolicy {
+    typed(json!({
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": { "name": TILLER_POLICY_NAME, "namespace": grant.namespace, "labels": labels(grant) },
+        "spec": { "podSelector": { "matchLabels": tiller_pod_labels() }, "policyTypes": ["Ingress"] },
+    }))
+}
+
+/// `helm init`'s Deployment, hardened (cluster-reference.md §1.3): `--storage=secret`, gRPC on 127.0.0.1 only
+/// (`helm` reaches it by port-forward, which needs `tiller-user`), no Service, non-root, no privilege
+/// escalation, read-only root filesystem, all capabilities dropped, RuntimeDefault seccomp.
+fn tiller_deployment(grant: &Grant<'_>, settings: &Settings) -> Deployment {
+    let mut labels = labels(grant);
+    for (key, value) in tiller_pod_labels().as_object().into_iter().flatten() {
+        labels[key] = value.clone();
+    }
+    let probe = |path: &str| json!({ "httpGet": { "path": path, "port": TILLER_PROBE_PORT }, "initialDelaySeconds": 1, "timeoutSeconds": 1 });
+    typed(json!({
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": { "name": TILLER_DEPLOYMENT_NAME, "namespace": grant.namespace, "labels": labels },
+        "spec": {
+            "replicas": 1,
+            "selector": { "matchLabels": tiller_pod_labels() },
+            "template": {
+                "metadata": { "labels": tiller_pod_labels() },
+                "spec": {
+                    "serviceAccountName": TILLER_NAME,
+                    // Tiller talks to the API server with its own token.
+                    "automountServiceAccountToken": true,
+                    "securityContext": {
+                        "runAsNonRoot": true,
+                        "runAsUser": 65534,
+                        "seccompProfile": { "type": "RuntimeDefault" },
+                    },
+                    "containers": [{
+                        "name": "tiller",
+                        "image": settings.tiller_image,
+                        "command": ["/tiller", "--storage=secret", TILLER_LISTEN, format!("--probe-listen=:{TILLER_PROBE_PORT}")],
+                        // 44134 is deliberately not declared: nothing outside the pod should reach it.
+                        "ports": [{ "containerPort": TILLER_PROBE_PORT, "name": "http" }],
+                        "env": [
+                            { "name": "TILLER_NAMESPACE", "value": grant.namespace },
+                            { "name": "TILLER_HISTORY_MAX", "value": "20" },
+                        ],
+                        "securityContext": {
+                            "allowPrivilegeEscalation": false,
+                            "readOnlyRootFilesystem": true,
+                            "capabilities": { "drop": ["ALL"] },
+                        },
+                        "livenessProbe": probe("/liveness"),
+                        "readinessProbe": probe("/readiness"),
+                        "resources": {
+                            "requests": { "cpu": "50m", "memory": "64Mi" },
+                            "limits": { "memory": "256Mi" },
+                        },
+                    }],
+                },
+            },
+        },
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ContainerDefaults;
+
+    fn profile() -> QuotaProfile {
+        let map = |pairs: &[(&str, &str)]| pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        QuotaProfile {
+            name: "small".into(),
+            description: "Small".into(),
+            quota: map(&[("requests.cpu", "2"), ("requests.memory", "4Gi"), ("pods", "20")]),
+            container_defaults: ContainerDefaults {
+                default: map(&[("cpu", "500m"), ("memory", "512Mi")]),
+                default_request: map(&[("cpu", "100m"), ("memory", "128Mi")]),
+            },
+        }
+    }
+
+    fn grant(helm_mode: HelmMode, profile: &QuotaProfile) -> Grant<'_> {
+        Grant {
+            request_id: "0b8f8a4e-5d0c-4a59-9f3e-2f1c7d9b6a11",
+            namespace: "team-a-ci",
+            owner_id: "5e0c2b1a-7f4d-4c3b-8a9e-1d2f3a4b5c6d",
+            helm_mode,
+            profile,
+        }
+    }
+
+    /// What `kubectl get -o yaml` would show, one document per object.
+    fn render(objects: &[Object]) -> Vec<serde_json::Value> {
+        objects.iter().map(|object| serde_json::to_value(object).unwrap()).collect()
+    }
+
+    #[test]
+    fn helm_3_grant() {
+        let profile = profile();
+        insta::assert_yaml_snapshot!(render(&objects(&grant(HelmMode::None, &profile), &Settings::default())));
+    }
+
+    #[test]
+    fn tiller_grant() {
+        let profile = profile();
+        insta::assert_yaml_snapshot!(render(&objects(&grant(HelmMode::Tiller, &profile), &Settings::default())));
+    }
+
+    #[test]
+    fn every_object_but_default_is_labelled_with_its_request_and_owner() {
+        let profile = profile();
+        for object in objects(&grant(HelmMode::Tiller, &profile), &Settings::default()) {
+            let value = serde_json::to_value(&object).unwrap();
+            let name = value["metadata"]["name"].as_str().unwrap().to_string();
+            if name == "default" {
+                continue; // owned by the controller; Berth sets one field only
+            }
+            let labels = &value["metadata"]["labels"];
+            assert_eq!(labels[MANAGED_BY.0], MANAGED_BY.1, "{name}");
+            assert_eq!(labels[REQUEST_LABEL], "0b8f8a4e-5d0c-4a59-9f3e-2f1c7d9b6a11", "{name}");
+        }
+    }
+
+    #[test]
+    fn the_identity_lives_outside_the_namespace_and_gets_edit_only_without_tiller() {
+        let profile = profile();
+        let settings = Settings::default();
+        let bindings = |mode| {
+            objects(&grant(mode, &profile), &settings)
+                .into_iter()
+                .filter_map(|object| match object {
+                    Object::RoleBinding(binding) => Some(binding),
+                    _ => None,
+                })
+                .filter(|binding| {
+                    binding.subjects.iter().flatten().any(|s| s.namespace.as_deref() == Some("berth-identities"))
+                })
+                .map(|binding| binding.role_ref.name)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(bindings(HelmMode::None), ["edit"]);
+        assert_eq!(bindings(HelmMode::Tiller), ["tiller-user"], "with Tiller, deployments go through Tiller");
+    }
+
+    #[test]
+    fn tiller_listens_on_loopback_only_and_runs_hardened() {
+        let profile = profile();
+        let deployment = objects(&grant(HelmMode::Tiller, &profile), &Settings::default())
+            .into_iter()
+            .find_map(|object| match object {
+                Object::Deployment(deployment) => Some(*deployment),
+                _ => None,
+            })
+            .expect("Tiller mode has a Deployment");
+        let pod = deployment.spec.template.spec.unwrap();
+        let container = &pod.containers[0];
+        let command = container.command.clone().unwrap();
+        assert!(
+            command.contains(&"--listen=127.0.0.1:44134".to_string())
+                && command.contains(&"--storage=secret".to_string())
+        );
+        assert!(container.ports.iter().flatten().all(|port| port.container_port != 44134), "gRPC port not declared");
+        let security = container.security_context.clone().unwrap();
+        assert_eq!(
+            (security.allow_privilege_escalation, security.read_only_root_filesystem),
+            (Some(false), Some(true))
+        );
+        assert_eq!(pod.security_context.unwrap().run_as_non_root, Some(true));
+    }
+
+    #[test]
+    fn without_tiller_there_is_no_tiller() {
+        let profile = profile();
+        let names: Vec<String> = objects(&grant(HelmMode::None, &profile), &Settings::default())
+            .iter()
+            .map(|object| serde_json::to_value(object).unwrap()["metadata"]["name"].as_str().unwrap().to_string())
+            .collect();
+        assert!(names.iter().all(|name| !name.starts_with("tiller")), "{names:?}");
+    }
+}

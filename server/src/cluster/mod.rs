@@ -9,10 +9,17 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use k8s_openapi::api::core::v1::Namespace;
+use k8s_openapi::{ClusterResourceScope, NamespaceResourceScope};
+use kube::api::{Patch, PatchParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
-use kube::{Api, Client};
+use kube::{Api, Client, Resource};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 use crate::config::ClusterConfig;
+
+/// The one field manager of everything Berth applies, so server-side apply tracks Berth's fields as one owner.
+pub const FIELD_MANAGER: &str = "berth";
 
 /// How long to wait for the API server to accept a connection, and for an answer. Short: a person is waiting.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -51,8 +58,61 @@ impl Cluster {
         Ok(Self { client })
     }
 
+    /// A cluster reached through `client` (tests build one from a token of Berth's ServiceAccount).
+    pub fn from_client(client: Client) -> Self {
+        Self { client }
+    }
+
+    /// Applies `object` with server-side apply under [`FIELD_MANAGER`], forcing ownership of the fields Berth
+    /// sets (what Berth manages is what Berth says, also after someone edited it by hand). Idempotent:
+    /// applying the same object again changes nothing. Returns the object's resourceVersion afterwards.
+    pub async fn apply(&self, object: &manifests::Object) -> Result<Option<String>, ClusterError> {
+        use manifests::Object;
+        Ok(match object {
+            Object::Namespace(o) => self.apply_cluster_scoped(o).await?,
+            Object::ResourceQuota(o) => self.apply_namespaced(o).await?,
+            Object::LimitRange(o) => self.apply_namespaced(o).await?,
+            Object::NetworkPolicy(o) => self.apply_namespaced(o).await?,
+            Object::ServiceAccount(o) => self.apply_namespaced(o).await?,
+            Object::RoleBinding(o) => self.apply_namespaced(o).await?,
+            Object::Deployment(o) => self.apply_namespaced(o.as_ref()).await?,
+        })
+    }
+
+    async fn apply_cluster_scoped<K>(&self, object: &K) -> Result<Option<String>, kube::Error>
+    where
+        K: Resource<Scope = ClusterResourceScope, DynamicType = ()>
+            + Clone
+            + Serialize
+            + DeserializeOwned
+            + std::fmt::Debug,
+    {
+        patch(&Api::<K>::all(self.client.clone()), object).await
+    }
+
+    async fn apply_namespaced<K>(&self, object: &K) -> Result<Option<String>, kube::Error>
+    where
+        K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>
+            + Clone
+            + Serialize
+            + DeserializeOwned
+            + std::fmt::Debug,
+    {
+        let namespace = object.meta().namespace.as_deref().unwrap_or_default();
+        patch(&Api::<K>::namespaced(self.client.clone(), namespace), object).await
+    }
+
     /// Whether namespace `name` exists in the cluster (in any phase, including terminating).
     pub async fn namespace_exists(&self, name: &str) -> Result<bool, ClusterError> {
         Ok(Api::<Namespace>::all(self.client.clone()).get_opt(name).await?.is_some())
     }
+}
+
+async fn patch<K>(api: &Api<K>, object: &K) -> Result<Option<String>, kube::Error>
+where
+    K: Resource + Clone + Serialize + DeserializeOwned + std::fmt::Debug,
+{
+    let name = object.meta().name.as_deref().unwrap_or_default();
+    let applied = api.patch(name, &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(object)).await?;
+    Ok(applied.meta().resource_version.clone())
 }

@@ -19,7 +19,7 @@ use serde_json::json;
 const KUBECONFIG_VAR: &str = "LOCAL_CLUSTER_KUBECONFIG";
 const FIELD_MANAGER: &str = "berth-tests";
 
-fn admin_kubeconfig() -> Kubeconfig {
+pub(crate) fn admin_kubeconfig() -> Kubeconfig {
     let path = std::env::var(KUBECONFIG_VAR).unwrap_or_else(|_| {
         panic!(
             "{KUBECONFIG_VAR} is not set: these tests need the local control plane. \
@@ -29,17 +29,17 @@ fn admin_kubeconfig() -> Kubeconfig {
     Kubeconfig::read_from(&path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"))
 }
 
-async fn client_from(kubeconfig: Kubeconfig) -> Client {
+pub(crate) async fn client_from(kubeconfig: Kubeconfig) -> Client {
     let config = Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default()).await.unwrap();
     Client::try_from(config).unwrap()
 }
 
-async fn admin() -> Client {
+pub(crate) async fn admin() -> Client {
     client_from(admin_kubeconfig()).await
 }
 
 /// A kubeconfig for the same API server that authenticates with `token` only, as Berth will hand out.
-fn token_kubeconfig(token: &str, namespace: &str) -> Kubeconfig {
+pub(crate) fn token_kubeconfig(token: &str, namespace: &str) -> Kubeconfig {
     let admin = admin_kubeconfig();
     let cluster = admin.clusters[0].cluster.clone().unwrap();
     serde_json::from_value(json!({
@@ -56,7 +56,7 @@ fn token_kubeconfig(token: &str, namespace: &str) -> Kubeconfig {
     .unwrap()
 }
 
-fn unique(prefix: &str) -> String {
+pub(crate) fn unique(prefix: &str) -> String {
     format!("{prefix}-{}", &uuid::Uuid::new_v4().simple().to_string()[..8])
 }
 
@@ -68,7 +68,7 @@ where
     api.patch(&name, &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(object)).await.unwrap()
 }
 
-async fn delete_namespace(client: &Client, name: &str) {
+pub(crate) async fn delete_namespace(client: &Client, name: &str) {
     let _ = Api::<Namespace>::all(client.clone()).delete(name, &DeleteParams::background()).await;
 }
 
@@ -80,7 +80,7 @@ async fn namespace(client: &Client, name: &str) {
     .await;
 }
 
-async fn service_account(client: &Client, namespace: &str, name: &str) -> ServiceAccount {
+pub(crate) async fn service_account(client: &Client, namespace: &str, name: &str) -> ServiceAccount {
     apply(
         &Api::<ServiceAccount>::namespaced(client.clone(), namespace),
         json!({ "apiVersion": "v1", "kind": "ServiceAccount", "metadata": { "name": name } }),
@@ -89,7 +89,7 @@ async fn service_account(client: &Client, namespace: &str, name: &str) -> Servic
 }
 
 /// A token for the ServiceAccount, optionally bound to a Secret (it dies with the Secret).
-async fn token_for(client: &Client, namespace: &str, account: &str, bound_to: Option<&Secret>) -> String {
+pub(crate) async fn token_for(client: &Client, namespace: &str, account: &str, bound_to: Option<&Secret>) -> String {
     let bound_object_ref = bound_to
         .map(|secret| json!({ "apiVersion": "v1", "kind": "Secret", "name": secret.name_any(), "uid": secret.uid() }));
     let request: TokenRequest =
@@ -103,12 +103,22 @@ async fn token_for(client: &Client, namespace: &str, account: &str, bound_to: Op
 }
 
 /// Asks the API server, as `client`, whether it may `verb` `resource` (in `namespace`, or cluster-wide).
-async fn may(client: &Client, verb: &str, resource: &str, namespace: Option<&str>) -> Result<bool, kube::Error> {
+/// `resource` is `plural[/subresource][.group]`, as kubectl spells it: `pods/portforward`, `deployments.apps`.
+pub(crate) async fn may(
+    client: &Client,
+    verb: &str,
+    resource: &str,
+    namespace: Option<&str>,
+) -> Result<bool, kube::Error> {
+    let (resource, group) = resource.split_once('.').unwrap_or((resource, ""));
+    let (resource, subresource) = resource.split_once('/').map_or((resource, None), |(r, s)| (r, Some(s)));
     let review = SelfSubjectAccessReview {
         spec: SelfSubjectAccessReviewSpec {
             resource_attributes: Some(ResourceAttributes {
                 verb: Some(verb.into()),
+                group: Some(group.into()),
                 resource: Some(resource.into()),
+                subresource: subresource.map(Into::into),
                 namespace: namespace.map(Into::into),
                 ..Default::default()
             }),
@@ -120,7 +130,7 @@ async fn may(client: &Client, verb: &str, resource: &str, namespace: Option<&str
     Ok(answer.status.expect("review answered").allowed)
 }
 
-fn status_code(error: &kube::Error) -> Option<u16> {
+pub(crate) fn status_code(error: &kube::Error) -> Option<u16> {
     match error {
         kube::Error::Api(status) => Some(status.code),
         _ => None,

@@ -9,6 +9,7 @@ mod forged_tokens;
 mod health;
 mod pages;
 mod postgres;
+mod provisioning;
 mod requests;
 mod server_fn;
 mod sign_in;

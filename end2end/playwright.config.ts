@@ -34,10 +34,11 @@ export default defineConfig({
     },
   },
   projects: [
-    // The server-rendered page alone must be complete and usable: the public pages and signing in. The
-    // request workflow's forms are interactive (ActionForms with live checks) and need JavaScript.
+    // The server-rendered page alone must be complete and usable, forms included (plain posts and redirects).
+    // requests.spec.ts exercises what only the hydrated page does (live checks, in-place updates), and
+    // requests-no-js.spec.ts the same workflow as plain forms, so each runs in its own project only.
     { name: "js-off", use: { javaScriptEnabled: false }, testIgnore: ["requests.spec.ts"] },
     // The page hydrates and the client takes over.
-    { name: "js-on", use: { javaScriptEnabled: true } },
+    { name: "js-on", use: { javaScriptEnabled: true }, testIgnore: ["requests-no-js.spec.ts"] },
   ],
 });

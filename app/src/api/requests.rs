@@ -29,7 +29,8 @@ pub async fn get_request_options() -> Result<RequestOptions, ApiError> {
     crate::ports::Ports::current()?.requests.options().await
 }
 
-/// Submits a request for the signed-in person; returns its id. The requester is always the caller.
+/// Submits a request for the signed-in person; returns its id and redirects to its page. The requester is
+/// always the caller.
 #[server(endpoint = "requests/submit")]
 pub async fn submit_request(
     #[server(default)] namespace: String,
@@ -41,7 +42,11 @@ pub async fn submit_request(
 ) -> Result<String, ApiError> {
     let caller = crate::auth::require(crate::auth::Role::Developer)?;
     let form = RequestForm { namespace, purpose, stage, helm_mode, quota_profile, lifetime_days };
-    crate::ports::Ports::current()?.requests.submit(&caller, form).await.map_err(crate::error::with_status)
+    let id = crate::ports::Ports::current()?.requests.submit(&caller, form).await.map_err(crate::error::with_status)?;
+    // To the new request's page: a plain form post (no JavaScript) follows the 302; the hydrated page's
+    // router follows the redirect header.
+    leptos_axum::redirect(&format!("/requests/{id}"));
+    Ok(id)
 }
 
 /// The requester withdraws their pending request.

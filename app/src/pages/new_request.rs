@@ -6,7 +6,6 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_navigate;
 
 use crate::api::requests::{SubmitRequest, get_request_options};
 use crate::auth::Role;
@@ -46,13 +45,8 @@ fn RequestFormLoader() -> impl IntoView {
 
 #[component]
 fn RequestForm(options: RequestOptions) -> impl IntoView {
+    // On success the server redirects to the new request's page (see `submit_request`).
     let submit = ServerAction::<SubmitRequest>::new();
-    let navigate = use_navigate();
-    Effect::new(move |_| {
-        if let Some(Ok(id)) = submit.value().get() {
-            navigate(&format!("/requests/{id}"), Default::default());
-        }
-    });
     let server_problem = move |name: &'static str| {
         move || submit.value().get().and_then(|r| r.err()).and_then(|e| e.problem_with(name).map(str::to_string))
     };

@@ -317,16 +317,17 @@ impl Store {
         let total: i64 = on_pool!(self, pool => sqlx::query_scalar("SELECT COUNT(*) FROM requests WHERE requester_id = $1")
             .bind(requester_id).fetch_one(pool).await)?;
 
-        let mut events: Vec<(String, AuditEvent)> =
-            event_rows.into_iter().map(<(String, AuditEvent)>::try_from).collect::<Result<_>>()?;
+        let mut events_by_request: std::collections::HashMap<String, Vec<AuditEvent>> = Default::default();
+        for row in event_rows {
+            let (request_id, event) = <(String, AuditEvent)>::try_from(row)?;
+            events_by_request.entry(request_id).or_default().push(event);
+        }
         let items = rows
             .into_iter()
             .map(|row| {
                 let record = RequestRecord::try_from(row)?;
-                let (mine, rest): (Vec<_>, Vec<_>) =
-                    std::mem::take(&mut events).into_iter().partition(|(id, _)| *id == record.summary.id);
-                events = rest;
-                Ok((record, mine.into_iter().map(|(_, event)| event).collect()))
+                let events = events_by_request.remove(&record.summary.id).unwrap_or_default();
+                Ok((record, events))
             })
             .collect::<Result<_>>()?;
         Ok(Slice { items, total: u64::try_from(total).unwrap_or(0) })

@@ -11,8 +11,8 @@ use app::error::ApiError;
 use app::ports::RequestsPort;
 use app::requests::lifecycle::{self, Action};
 use app::requests::{
-    ApprovalItem, LifetimeBounds, Page, Permissions, QuotaProfileSummary, RequestDetail, RequestOptions, RequestState,
-    RequestWithTimeline, field,
+    ApprovalItem, LifetimeBounds, Page, Permissions, PersonRef, QuotaProfileSummary, RequestDetail, RequestOptions,
+    RequestState, RequestSummary, RequestWithTimeline, field,
 };
 use chrono::Utc;
 
@@ -206,9 +206,26 @@ impl RequestsPort for RequestsService {
             Err(SubmitError::Store(error)) => return Err(internal(&error)),
         }
         tracing::info!(request = %id, namespace = %valid.namespace, requester = %caller.person.id, "request submitted");
-        if let Some(record) = self.store.request(&id).await.map_err(|e| internal(&e))? {
-            self.notifier.send(&Notice::Submitted(record.summary));
-        }
+        let at = new.at;
+        // Everything the notice says is known here: no read back (whose failure would turn a stored request
+        // into an error the requester might "fix" by submitting again).
+        self.notifier.send(&Notice::Submitted(RequestSummary {
+            id: id.clone(),
+            namespace: valid.namespace,
+            purpose: valid.purpose,
+            stage: valid.stage,
+            helm_mode: valid.helm_mode,
+            quota_profile: valid.quota_profile,
+            lifetime_days: valid.lifetime_days,
+            requester: PersonRef {
+                display_name: caller.person.display_name.clone(),
+                email: caller.person.email.clone(),
+            },
+            state: lifecycle::initial(),
+            created_at: at,
+            updated_at: at,
+            decision: None,
+        }));
         Ok(id)
     }
 
@@ -270,13 +287,14 @@ impl RequestsPort for RequestsService {
         let record = self.visible(caller, id).await?;
         let events = self.store.events(id).await.map_err(|e| internal(&e))?;
         let pending = record.summary.state == RequestState::Pending;
-        let decide_refusal = self.may_decide(caller, &record).err().filter(|_| caller.role.includes(Role::Approver));
+        let decidable = self.may_decide(caller, &record);
         Ok(RequestDetail {
             may: Permissions {
                 cancel: pending && record.requester_id == caller.person.id,
-                decide: pending && self.may_decide(caller, &record).is_ok(),
+                decide: pending && decidable.is_ok(),
             },
-            decide_refusal: decide_refusal.filter(|_| pending),
+            // Why an approver may not decide this pending request (developers are simply not offered it).
+            decide_refusal: decidable.err().filter(|_| pending && caller.role.includes(Role::Approver)),
             request: record.summary,
             events,
         })

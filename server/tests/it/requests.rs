@@ -560,7 +560,7 @@ async fn an_unreachable_cluster_refuses_the_submission_and_stores_nothing() {
     let dir = tempfile::tempdir().unwrap();
     // The real kubeconfig, pointed at a port where nothing listens.
     let text = std::fs::read_to_string(local_cluster_kubeconfig()).unwrap();
-    let mut kubeconfig: serde_json::Value = serde_yaml_from(&text);
+    let mut kubeconfig: serde_json::Value = kubeconfig_as_json(&text);
     kubeconfig["clusters"][0]["cluster"]["server"] = serde_json::json!("https://127.0.0.1:9");
     let path = dir.path().join("unreachable.kubeconfig");
     std::fs::write(&path, serde_json::to_string(&kubeconfig).unwrap()).unwrap();
@@ -576,8 +576,8 @@ async fn an_unreachable_cluster_refuses_the_submission_and_stores_nothing() {
     server.stop().await;
 }
 
-/// Kubeconfigs are YAML; kube's own parser reads them, and JSON is YAML, so write it back as JSON.
-fn serde_yaml_from(text: &str) -> serde_json::Value {
+/// A kubeconfig (YAML, read by kube's own parser) as JSON, to edit; JSON is YAML, so it is written back as is.
+fn kubeconfig_as_json(text: &str) -> serde_json::Value {
     let kubeconfig = kube::config::Kubeconfig::from_yaml(text).unwrap();
     serde_json::to_value(kubeconfig).unwrap()
 }

@@ -2,18 +2,10 @@
 
 use app::api::server_info::ServerInfo;
 
-use crate::support::{TestServer, client};
+use crate::support::{Browser, TestServer, client};
 
 async fn call_server_info(server: &TestServer) -> ServerInfo {
-    let response = client()
-        .post(server.url("/api/server_info"))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .header("accept", "application/json")
-        .header("origin", &server.base)
-        .body("")
-        .send()
-        .await
-        .unwrap();
+    let response = Browser::new().call(server, "server_info").await;
     assert_eq!(response.status(), 200);
     response.json().await.unwrap()
 }

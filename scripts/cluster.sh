@@ -4,7 +4,9 @@
 # scheduler, so pods never run; objects, RBAC, ServiceAccount tokens, TokenRequest and reviews are all real.
 #
 #   scripts/cluster.sh build            build the binaries (once per pinned version; cached)
-#   scripts/cluster.sh up     [DIR]     start (idempotent), wait until ready, write DIR/admin.kubeconfig
+#   scripts/cluster.sh up     [DIR]     start (idempotent), wait until ready, write DIR/admin.kubeconfig; install
+#                                       Berth's access (deploy/rbac.yaml) and write DIR/berth.kubeconfig, a
+#                                       token of Berth's own least-privilege ServiceAccount
 #   scripts/cluster.sh status [DIR]     what runs, and whether the API server is ready
 #   scripts/cluster.sh env    [DIR]     `export KUBECONFIG=...` for this cluster, for eval
 #   scripts/cluster.sh down   [DIR]     stop exactly the processes `up` started; data stays in DIR
@@ -164,6 +166,7 @@ up() {
   dir="$(cluster_dir "${1:-}")"
   if running "$dir" kube-apiserver && api_ready "$dir" >/dev/null 2>&1; then
     log "local cluster already up: $(cat "$dir/run/server")"
+    install_berth "$dir"
     return 0
   fi
   down "$dir" >/dev/null
@@ -219,7 +222,42 @@ up() {
   local kubectl=("$BIN_DIR/kubectl" --kubeconfig "$dir/admin.kubeconfig")
   wait_for "$dir" "the controller manager" 120 \
     "${kubectl[@]}" get configmap/kube-root-ca.crt serviceaccount/default -n default
+  install_berth "$dir"
   log "local cluster up in $((SECONDS - started)) s: $server (KUBECONFIG=$dir/admin.kubeconfig)"
+}
+
+# install_berth DIR: what a cluster admin does once to install Berth (deploy/rbac.yaml: its namespaces,
+# ServiceAccount and least-privilege roles), then DIR/berth.kubeconfig with a token of that ServiceAccount,
+# the only credential Berth gets here. Re-run by every `up`, so a changed deploy/rbac.yaml takes effect.
+install_berth() {
+  local dir="$1"
+  local kubectl=("$BIN_DIR/kubectl" --kubeconfig "$dir/admin.kubeconfig")
+  "${kubectl[@]}" apply --server-side --field-manager=cluster-admin -f "$REPO_ROOT/deploy/rbac.yaml" >/dev/null
+  local token
+  token="$("${kubectl[@]}" create token berth -n berth --duration=8760h)"
+  (
+    umask 077
+    cat >"$dir/berth.kubeconfig" <<EOF
+apiVersion: v1
+kind: Config
+clusters:
+- name: berth-local
+  cluster:
+    server: $(cat "$dir/run/server")
+    certificate-authority-data: $(base64 -w0 <"$dir/pki/ca.crt")
+users:
+- name: berth
+  user:
+    token: $token
+contexts:
+- name: berth-local
+  context:
+    cluster: berth-local
+    user: berth
+    namespace: berth
+current-context: berth-local
+EOF
+  )
 }
 
 down() {
@@ -272,6 +310,7 @@ case "${1:-}" in
   env)
     dir="$(cluster_dir "${2:-}")"
     echo "export KUBECONFIG=$dir/admin.kubeconfig"
+    echo "export BERTH_CLUSTER__KUBECONFIG=$dir/berth.kubeconfig"
     echo "export PATH=$BIN_DIR:\$PATH"
     ;;
   wipe)

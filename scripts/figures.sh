@@ -40,6 +40,7 @@ bash scripts/cluster.sh up "$base/cluster" >/dev/null 2>&1
 t1=$(date +%s%N)
 echo "| local control plane: up to ready, fresh folder | $(((t1 - t0) / 1000000)) ms |"
 export LOCAL_CLUSTER_KUBECONFIG="$base/cluster/admin.kubeconfig"
+export LOCAL_CLUSTER_BERTH_KUBECONFIG="$base/cluster/berth.kubeconfig"
 
 # Start-up: from exec to the first 200 from /readyz, each time with a fresh database (migrations included).
 starts="${STARTS:-5}"

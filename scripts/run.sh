@@ -21,7 +21,9 @@ trap cleanup EXIT
 if [ -z "${KUBECONFIG:-}" ]; then
   demo_cluster="$REPO_ROOT/data/cluster"
   bash scripts/cluster.sh up "$demo_cluster"
-  export KUBECONFIG="$demo_cluster/admin.kubeconfig"
+  # Berth runs with its own least-privilege ServiceAccount; the admin credential is for you (kubectl).
+  export BERTH_CLUSTER__KUBECONFIG="${BERTH_CLUSTER__KUBECONFIG:-$demo_cluster/berth.kubeconfig}"
+  log "cluster admin credential for kubectl: KUBECONFIG=$demo_cluster/admin.kubeconfig"
 fi
 
 # Single sign-on: the development identity provider on :5556, unless an issuer is configured.

@@ -7,6 +7,7 @@
 pub mod auth;
 pub mod cluster;
 pub mod config;
+pub mod downloads;
 pub mod error;
 pub mod health;
 pub mod notify;
@@ -41,6 +42,8 @@ use crate::state::AppState;
 use crate::store::Store;
 use crate::system::SystemService;
 use crate::users::UsersService;
+use crate::workflow::credentials::CredentialsService;
+use crate::workflow::provisioner::{Provisioner, Waker};
 use crate::workflow::requests::RequestsService;
 use crate::workflow::validation::Rules;
 
@@ -54,6 +57,8 @@ pub struct Berth {
     router: Router,
     store: Store,
     sessions: store::sessions::SessionBackend,
+    /// The provisioning worker, started with the server (unless switched off for this replica).
+    provisioner: Option<Arc<Provisioner>>,
 }
 
 impl Berth {
@@ -77,12 +82,37 @@ impl Berth {
         let rules = Rules::new(&config.requests, &config.cluster).context("requests")?;
         let notifier = Notifier::start(&config.notifications, &config.public_url).context("notifications")?;
 
+        let waker = Waker::default();
+        let provisioner = config.provisioning.enabled.then(|| {
+            Arc::new(Provisioner {
+                store: store.clone(),
+                cluster: cluster.clone(),
+                settings: config.cluster.manifest_settings(),
+                profiles: config.requests.quota_profiles.clone(),
+                config: config.provisioning.clone(),
+                notifier: notifier.clone(),
+                waker: waker.clone(),
+            })
+        });
+        let credentials = Arc::new(CredentialsService {
+            store: store.clone(),
+            cluster: cluster.clone(),
+            config: config.credentials.clone(),
+            identities_namespace: config.cluster.identities_namespace.clone(),
+        });
         let ports = Ports {
             system: Arc::new(SystemService { installation, started_at }),
             users: Arc::new(UsersService { store: store.clone() }),
-            requests: Arc::new(RequestsService { store: store.clone(), cluster, rules, notifier }),
+            requests: Arc::new(RequestsService {
+                store: store.clone(),
+                cluster,
+                rules,
+                notifier,
+                provisioner: waker,
+                credentials: config.credentials.clone(),
+            }),
         };
-        let state = AppState { leptos: leptos_options(config), store: store.clone(), auth };
+        let state = AppState { leptos: leptos_options(config), store: store.clone(), auth, credentials };
         let session_layer = auth::session::layer(sessions.clone(), &config.session, &config.public_url);
         let router = router(state, ports)
             .layer(session_layer)
@@ -91,7 +121,7 @@ impl Berth {
                 PublicOrigin::of(&config.public_url),
                 auth::origin::refuse_cross_site,
             ));
-        Ok(Self { router: with_request_tracing(router), store, sessions })
+        Ok(Self { router: with_request_tracing(router), store, sessions, provisioner })
     }
 
     /// The database, for tests that need to break it.
@@ -107,6 +137,8 @@ impl Berth {
         grace: Duration,
     ) -> anyhow::Result<()> {
         let cleanup = tokio::spawn(self.sessions.clone().continuously_delete_expired(SESSION_CLEANUP_INTERVAL));
+        // Stopped with the server wherever it is: everything it does is idempotent and its lease runs out.
+        let provisioner = self.provisioner.map(|worker| tokio::spawn(worker.run()));
         let signalled = Arc::new(tokio::sync::Notify::new());
         let notify = signalled.clone();
         let server = axum::serve(listener, self.router).with_graceful_shutdown(async move {
@@ -123,6 +155,9 @@ impl Berth {
             () = deadline => tracing::warn!("shutdown grace period over: closing remaining connections"),
         }
         cleanup.abort();
+        if let Some(worker) = provisioner {
+            worker.abort();
+        }
         self.store.close().await;
         tracing::info!("stopped");
         Ok(())
@@ -150,6 +185,7 @@ fn router(state: AppState, ports: Ports) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .merge(auth::routes::routes())
+        .merge(downloads::routes())
         .leptos_routes_with_context(&state, generate_route_list(app::App), context.clone(), move || {
             app::shell(leptos.clone())
         })

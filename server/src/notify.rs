@@ -30,6 +30,10 @@ const MAX_BACKOFF: Duration = Duration::from_secs(300);
 pub enum Notice {
     Submitted(RequestSummary),
     Decided { request: RequestSummary, approved: bool, by: String, reason: Option<String> },
+    /// Provisioned: the requester can download kubeconfigs.
+    Ready(RequestSummary),
+    /// Provisioning stopped on the cluster's error; an admin can retry.
+    Failed(RequestSummary),
 }
 
 /// Hands notices to the delivery task. Cheap to clone; does nothing when no webhook is configured.
@@ -96,6 +100,16 @@ impl Notifier {
                 }
                 text
             }
+            Notice::Ready(request) => format!(
+                "Namespace {link} is ready: {requester} can download a kubeconfig from its page",
+                link = self.link(request),
+                requester = escape(&request.requester.display_name),
+            ),
+            Notice::Failed(request) => format!(
+                "Provisioning namespace {link} failed; an admin can retry it from its page: {error}",
+                link = self.link(request),
+                error = escape(request.last_error.as_deref().unwrap_or("no message")),
+            ),
         }
     }
 
@@ -174,6 +188,10 @@ mod tests {
             created_at: Utc::now(),
             updated_at: Utc::now(),
             decision: None,
+            progress: None,
+            last_error: None,
+            ready_at: None,
+            expires_at: None,
         }
     }
 

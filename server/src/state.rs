@@ -7,12 +7,15 @@ use leptos::config::LeptosOptions;
 
 use crate::auth::Auth;
 use crate::store::Store;
+use crate::workflow::credentials::CredentialsService;
 
 #[derive(Clone)]
 pub struct AppState {
     pub leptos: LeptosOptions,
     pub store: Store,
     pub auth: Arc<Auth>,
+    /// Kubeconfig downloads (an axum route, not a server function: the answer is a file).
+    pub credentials: Arc<CredentialsService>,
 }
 
 impl FromRef<AppState> for LeptosOptions {

@@ -73,6 +73,13 @@ pub async fn deny_request(
     crate::ports::Ports::current()?.requests.deny(&caller, &id, &reason).await.map_err(crate::error::with_status)
 }
 
+/// An admin starts provisioning a failed request again (after fixing what the cluster refused).
+#[server(endpoint = "requests/retry")]
+pub async fn retry_request(#[server(default)] id: String) -> Result<RequestState, ApiError> {
+    let caller = crate::auth::require(crate::auth::Role::Admin)?;
+    crate::ports::Ports::current()?.requests.retry(&caller, &id).await.map_err(crate::error::with_status)
+}
+
 /// The caller's own requests, newest first, each with its audit trail.
 #[server(endpoint = "requests/mine")]
 pub async fn list_my_requests(#[server(default)] page: u32) -> Result<Page<RequestWithTimeline>, ApiError> {

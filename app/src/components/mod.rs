@@ -1,5 +1,6 @@
 //! Views used by more than one page.
 
+pub mod credentials;
 pub mod error_view;
 pub mod layout;
 pub mod requests;

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 
-use crate::api::requests::{ApproveRequest, CancelRequest, DenyRequest};
+use crate::api::requests::{ApproveRequest, CancelRequest, DenyRequest, RetryRequest};
 use crate::error::ApiError;
 use crate::requests::{AuditEvent, Page, RequestState, RequestSummary, field};
 
@@ -44,6 +44,8 @@ pub fn RequestFacts(request: RequestSummary) -> impl IntoView {
             <dd>{format!("{} days from provisioning", request.lifetime_days)}</dd>
             <dt>"Submitted"</dt>
             <dd>{minute(request.created_at)}</dd>
+            {request.ready_at.map(|at| view! { <dt>"Ready since"</dt> <dd data-testid="ready-at">{minute(at)}</dd> })}
+            {request.expires_at.map(|at| view! { <dt>"Access ends"</dt> <dd data-testid="expires-at">{minute(at)}</dd> })}
             {request.decision.map(|decision| {
                 view! {
                     <dt>"Decided"</dt>
@@ -158,6 +160,55 @@ pub fn CancelForm(id: String, #[prop(into)] on_done: Callback<RequestState>) -> 
                 "Cancel request"
             </button>
             <span class="action-problem" role="alert">{move || action_error(cancel.value().get())}</span>
+        </ActionForm>
+    }
+}
+
+/// Where provisioning stands: the objects applied so far, and the cluster's last error (why it failed, or
+/// why it is being retried).
+#[component]
+pub fn ProvisioningStatus(request: RequestSummary) -> impl IntoView {
+    let state = request.state;
+    let in_flight = matches!(state, RequestState::Approved | RequestState::Provisioning);
+    let progress = request.progress.map(|p| {
+        view! {
+            <p data-testid="progress">
+                <progress max=p.total value=p.applied></progress>
+                {format!(" {} of {} objects applied", p.applied, p.total)}
+            </p>
+        }
+    });
+    let heading = match state {
+        RequestState::Approved => Some("Waiting for Berth to start provisioning…"),
+        RequestState::Provisioning => Some("Creating the namespace and its access…"),
+        RequestState::Failed => Some("Provisioning failed. An admin can retry once the cause is fixed."),
+        _ => None,
+    };
+    (in_flight || state == RequestState::Failed).then(|| {
+        view! {
+            <section class="provisioning" aria-live="polite" data-testid="provisioning">
+                <p>{heading}</p>
+                {progress}
+                {request.last_error.map(|error| view! { <p class="notice error" data-testid="last-error">{error}</p> })}
+            </section>
+        }
+    })
+}
+
+/// An admin starts provisioning a failed request again.
+#[component]
+pub fn RetryForm(id: String, #[prop(into)] on_done: Callback<RequestState>) -> impl IntoView {
+    let retry = ServerAction::<RetryRequest>::new();
+    Effect::new(move |_| {
+        if let Some(Ok(state)) = retry.value().get() {
+            on_done.run(state);
+        }
+    });
+    view! {
+        <ActionForm action=retry attr:class="inline">
+            <input type="hidden" name="id" value=id />
+            <button type="submit" class="button" disabled=move || retry.pending().get()>"Retry provisioning"</button>
+            <span class="action-problem" role="alert">{move || action_error(retry.value().get())}</span>
         </ActionForm>
     }
 }

@@ -7,7 +7,10 @@ use leptos_router::hooks::use_params_map;
 use crate::api::requests::get_request;
 use crate::auth::Role;
 use crate::components::error_view::ErrorView;
-use crate::components::requests::{CancelForm, DecisionForms, RequestFacts, StateBadge, Timeline};
+use crate::components::credentials::{CredentialList, DownloadForm, UsageHelp};
+use crate::components::requests::{
+    CancelForm, DecisionForms, ProvisioningStatus, RequestFacts, RetryForm, StateBadge, Timeline,
+};
 use crate::components::session::RequireRole;
 use crate::requests::{RequestDetail, RequestState};
 
@@ -32,6 +35,16 @@ fn Detail() -> impl IntoView {
         |(id, _)| get_request(id),
     );
     let on_done = Callback::new(move |_: RequestState| changed.update(|n| *n += 1));
+    // While Berth provisions, look again every second so the progress and the final state show up without a
+    // reload. Effects run in the browser only; each answer schedules the next look while still in flight.
+    Effect::new(move |_| {
+        let in_flight = detail.get().and_then(Result::ok).is_some_and(|d| {
+            matches!(d.request.state, RequestState::Approved | RequestState::Provisioning)
+        });
+        if in_flight {
+            set_timeout(move || _ = changed.try_update(|n| *n += 1), std::time::Duration::from_secs(1));
+        }
+    });
     view! {
         <ErrorBoundary fallback=|errors| view! { <h1>"Request"</h1> <ErrorView errors /> }>
             <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
@@ -53,9 +66,20 @@ fn DetailView(detail: RequestDetail, on_done: Callback<RequestState>) -> impl In
             <StateBadge state=request.state />
         </div>
         <RequestFacts request=request.clone() />
+        <ProvisioningStatus request=request.clone() />
+        {detail.may.retry.then(|| view! { <RetryForm id=request.id.clone() on_done /> })}
         {detail.may.cancel.then(|| view! { <CancelForm id=request.id.clone() on_done /> })}
         {detail.may.decide.then(|| view! { <DecisionForms id=request.id.clone() namespace=request.namespace.clone() on_done /> })}
         {detail.decide_refusal.map(|why| view! { <p class="notice" data-testid="decide-refusal">{why}</p> })}
+        {(detail.may.download || !detail.credentials.is_empty()).then(|| view! {
+            <h2 id="kubeconfig">"Kubeconfigs"</h2>
+            {detail.credential_options.map(|options| view! {
+                <DownloadForm id=request.id.clone() options />
+                <UsageHelp namespace=request.namespace.clone() helm_mode=request.helm_mode />
+            })}
+            <h3>"Handed out"</h3>
+            <CredentialList credentials=detail.credentials />
+        })}
         <h2>"History"</h2>
         <Timeline events=detail.events />
     }

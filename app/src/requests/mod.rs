@@ -1,5 +1,6 @@
 //! Namespace requests: the types that cross the wire, the lifecycle, and the name rules.
 
+pub mod credentials;
 pub mod lifecycle;
 pub mod naming;
 
@@ -110,6 +111,20 @@ pub struct RequestSummary {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub decision: Option<Decision>,
+    /// How far the worker got with the grant's objects (from approval until ready).
+    pub progress: Option<Progress>,
+    /// The cluster's last error while provisioning: why it failed, or why it is being retried.
+    pub last_error: Option<String>,
+    pub ready_at: Option<DateTime<Utc>>,
+    /// When the grant ends: its lifetime counted from the moment it became ready.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// The grant's objects applied so far, out of all of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Progress {
+    pub applied: u32,
+    pub total: u32,
 }
 
 /// One line of a request's audit trail.
@@ -137,6 +152,10 @@ pub struct RequestWithTimeline {
 pub struct Permissions {
     pub cancel: bool,
     pub decide: bool,
+    /// An admin may start provisioning a failed request again.
+    pub retry: bool,
+    /// The requester of a ready grant may download kubeconfigs for it.
+    pub download: bool,
 }
 
 /// The request detail page.
@@ -147,6 +166,10 @@ pub struct RequestDetail {
     pub may: Permissions,
     /// Why the caller, an approver, may not decide it (their own request), if that is the reason.
     pub decide_refusal: Option<String>,
+    /// The kubeconfigs handed out for this grant (metadata only), newest first.
+    pub credentials: Vec<credentials::CredentialSummary>,
+    /// What the download form offers; `Some` when the caller may download.
+    pub credential_options: Option<credentials::CredentialOptions>,
 }
 
 /// A pending request on the Approvals page.

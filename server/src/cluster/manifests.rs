@@ -112,6 +112,26 @@ pub enum Object {
     Deployment(Box<Deployment>),
 }
 
+impl Object {
+    /// Its kind and name (`ResourceQuota team-a/berth-quota`), for progress and error messages.
+    pub fn describe(&self) -> String {
+        let (kind, metadata) = match self {
+            Object::Namespace(o) => ("Namespace", &o.metadata),
+            Object::ResourceQuota(o) => ("ResourceQuota", &o.metadata),
+            Object::LimitRange(o) => ("LimitRange", &o.metadata),
+            Object::NetworkPolicy(o) => ("NetworkPolicy", &o.metadata),
+            Object::ServiceAccount(o) => ("ServiceAccount", &o.metadata),
+            Object::RoleBinding(o) => ("RoleBinding", &o.metadata),
+            Object::Deployment(o) => ("Deployment", &o.metadata),
+        };
+        let name = metadata.name.as_deref().unwrap_or_default();
+        match metadata.namespace.as_deref() {
+            Some(namespace) => format!("{kind} {namespace}/{name}"),
+            None => format!("{kind} {name}"),
+        }
+    }
+}
+
 /// Every object of `grant`, in apply order.
 pub fn objects(grant: &Grant<'_>, settings: &Settings) -> Vec<Object> {
     let mut objects = vec![

@@ -1,8 +1,10 @@
 //! Berth's access to the cluster: the only place that holds a Kubernetes credential.
 //!
-//! So far it answers whether a namespace exists, and [`manifests`] builds every object of a grant; the
-//! reconciler that applies them follows (issue 6).
+//! [`manifests`] builds every object of a grant (pure), [`Cluster::apply`] writes one with server-side
+//! apply, [`credentials`] mints and checks the tokens of kubeconfigs, and [`kubeconfig`] renders them.
 
+pub mod credentials;
+pub mod kubeconfig;
 pub mod manifests;
 
 use std::time::Duration;
@@ -28,12 +30,33 @@ const READ_TIMEOUT: Duration = Duration::from_secs(15);
 #[derive(Clone)]
 pub struct Cluster {
     client: Client,
+    /// Where the kubeconfigs Berth hands out point.
+    endpoint: kubeconfig::ApiEndpoint,
 }
 
-/// The cluster did not answer (unreachable, timed out, or refused Berth's credential).
+/// The cluster did not answer (unreachable, timed out), or refused what Berth asked.
 #[derive(Debug, thiserror::Error)]
 #[error("the Kubernetes API server did not answer")]
 pub struct ClusterError(#[from] kube::Error);
+
+impl ClusterError {
+    /// The API server's own answer (status code and message) when it refused the request; `None` when it
+    /// did not answer at all.
+    pub fn refusal(&self) -> Option<(u16, &str)> {
+        match &self.0 {
+            kube::Error::Api(status) => Some((status.code, status.message.as_str())),
+            _ => None,
+        }
+    }
+
+    /// Whether trying again later may help: no answer, or an answer that says "later" (429, 5xx).
+    pub fn is_transient(&self) -> bool {
+        match self.refusal() {
+            None => true,
+            Some((code, _)) => code == 429 || code >= 500,
+        }
+    }
+}
 
 impl Cluster {
     /// Reads the credential (the configured kubeconfig, else `KUBECONFIG`, `~/.kube/config` or the in-cluster
@@ -54,13 +77,20 @@ impl Cluster {
         };
         kube_config.connect_timeout = Some(CONNECT_TIMEOUT);
         kube_config.read_timeout = Some(READ_TIMEOUT);
+        let endpoint = external_endpoint(config, &kube_config)?;
         let client = Client::try_from(kube_config).context("cannot build the Kubernetes client")?;
-        Ok(Self { client })
+        Ok(Self { client, endpoint })
     }
 
-    /// A cluster reached through `client` (tests build one from a token of Berth's ServiceAccount).
-    pub fn from_client(client: Client) -> Self {
-        Self { client }
+    /// A cluster reached through `client`, handing out kubeconfigs for `endpoint` (tests and benchmarks
+    /// build one from a token of Berth's ServiceAccount, or wrap the client to count its calls).
+    pub fn from_client(client: Client, endpoint: kubeconfig::ApiEndpoint) -> Self {
+        Self { client, endpoint }
+    }
+
+    /// Where the kubeconfigs Berth hands out point.
+    pub fn endpoint(&self) -> &kubeconfig::ApiEndpoint {
+        &self.endpoint
     }
 
     /// Applies `object` with server-side apply under [`FIELD_MANAGER`], forcing ownership of the fields Berth
@@ -106,6 +136,43 @@ impl Cluster {
     pub async fn namespace_exists(&self, name: &str) -> Result<bool, ClusterError> {
         Ok(Api::<Namespace>::all(self.client.clone()).get_opt(name).await?.is_some())
     }
+}
+
+/// The API server as the kubeconfigs' users reach it: the configured external URL and CA, else the ones
+/// Berth itself uses (its kubeconfig's, or in-cluster the ServiceAccount's `ca.crt`).
+pub fn external_endpoint(config: &ClusterConfig, own: &kube::Config) -> anyhow::Result<kubeconfig::ApiEndpoint> {
+    let url = match &config.external_url {
+        Some(url) => url.as_str().trim_end_matches('/').to_string(),
+        None => {
+            let own_url = own.cluster_url.to_string().trim_end_matches('/').to_string();
+            if own_url.contains(".svc") {
+                tracing::warn!(url = %own_url, "cluster.external_url is not set: kubeconfigs will point at Berth's \
+                    in-cluster address, which people and CI outside the cluster cannot reach");
+            }
+            own_url
+        }
+    };
+    let ca_pem = match &config.external_ca_file {
+        Some(path) => Some(
+            std::fs::read_to_string(path).with_context(|| format!("cannot read cluster.external_ca_file {}", path.display()))?,
+        ),
+        None => match (&own.root_cert, &own.root_cert_file) {
+            (Some(certificates), _) => Some(certificates.iter().map(|der| pem("CERTIFICATE", der)).collect()),
+            (None, Some(path)) => Some(
+                std::fs::read_to_string(path).with_context(|| format!("cannot read the cluster CA {}", path.display()))?,
+            ),
+            (None, None) => None,
+        },
+    };
+    Ok(kubeconfig::ApiEndpoint { url, ca_pem })
+}
+
+/// DER bytes as a PEM block.
+fn pem(label: &str, der: &[u8]) -> String {
+    use base64::Engine as _;
+    let body = base64::engine::general_purpose::STANDARD.encode(der);
+    let lines: Vec<&str> = body.as_bytes().chunks(64).map(|line| std::str::from_utf8(line).unwrap_or_default()).collect();
+    format!("-----BEGIN {label}-----\n{}\n-----END {label}-----\n", lines.join("\n"))
 }
 
 async fn patch<K>(api: &Api<K>, object: &K) -> Result<Option<String>, kube::Error>

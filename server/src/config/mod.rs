@@ -7,7 +7,10 @@
 
 mod workflow;
 
-pub use workflow::{ClusterConfig, ContainerDefaults, LifetimeDays, NotificationsConfig, QuotaProfile, RequestsConfig};
+pub use workflow::{
+    ClusterConfig, ContainerDefaults, CredentialsConfig, LifetimeDays, LifetimeHours, NotificationsConfig, ProvisioningConfig,
+    QuotaProfile, RequestsConfig,
+};
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -45,6 +48,8 @@ pub struct Config {
     pub requests: RequestsConfig,
     pub notifications: NotificationsConfig,
     pub cluster: ClusterConfig,
+    pub provisioning: ProvisioningConfig,
+    pub credentials: CredentialsConfig,
 }
 
 /// The OpenID Connect provider and how its groups map to Berth's roles.
@@ -151,6 +156,8 @@ impl Default for Config {
             requests: RequestsConfig::default(),
             notifications: NotificationsConfig::default(),
             cluster: ClusterConfig::default(),
+            provisioning: ProvisioningConfig::default(),
+            credentials: CredentialsConfig::default(),
         }
     }
 }
@@ -243,7 +250,13 @@ impl Config {
                 "  - session: idle_seconds must be at least 1 and absolute_seconds at least idle_seconds".to_string(),
             );
         }
-        problems.extend(workflow::problems(&self.requests, &self.notifications, &self.cluster));
+        problems.extend(workflow::problems(
+            &self.requests,
+            &self.notifications,
+            &self.cluster,
+            &self.provisioning,
+            &self.credentials,
+        ));
         if problems.is_empty() { Ok(()) } else { Err(ConfigError { problems }) }
     }
 }

@@ -131,9 +131,9 @@ impl Default for NotificationsConfig {
     }
 }
 
-/// The cluster Berth manages.
+/// The cluster Berth manages, and what it creates there for a grant.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct ClusterConfig {
     /// A kubeconfig file with Berth's own credential. Unset: `KUBECONFIG`, `~/.kube/config`, or the
     /// in-cluster ServiceAccount, in that order.
@@ -142,11 +142,107 @@ pub struct ClusterConfig {
     pub namespace: String,
     /// The namespace that holds the requesters' identities; nobody may request it.
     pub identities_namespace: String,
+    /// The API server's URL as the kubeconfigs' users reach it (a laptop, Jenkins). Unset: the URL Berth
+    /// itself uses, which is right only when Berth reaches the cluster the way its users do (not in-cluster).
+    pub external_url: Option<url::Url>,
+    /// The CA certificate (PEM) that signs the API server's certificate at `external_url`. Unset: the CA
+    /// Berth itself trusts for the cluster (in-cluster: the ServiceAccount's `ca.crt`).
+    pub external_ca_file: Option<PathBuf>,
+    /// `pod-security.kubernetes.io/*` labels on every granted namespace.
+    pub pod_security: BTreeMap<String, String>,
+    /// The ClusterRole a requester's identity gets in a namespace without Tiller: `edit`, or `admin` (then
+    /// list `admin` in the `bind` rule of deploy/rbac.yaml too).
+    pub identity_cluster_role: String,
+    /// The image of the per-namespace Tiller.
+    pub tiller_image: String,
 }
 
 impl Default for ClusterConfig {
     fn default() -> Self {
-        Self { kubeconfig: None, namespace: "berth".to_string(), identities_namespace: "berth-identities".to_string() }
+        let settings = crate::cluster::manifests::Settings::default();
+        Self {
+            kubeconfig: None,
+            namespace: "berth".to_string(),
+            identities_namespace: settings.identities_namespace,
+            external_url: None,
+            external_ca_file: None,
+            pod_security: settings.pod_security,
+            identity_cluster_role: settings.identity_cluster_role,
+            tiller_image: settings.tiller_image,
+        }
+    }
+}
+
+impl ClusterConfig {
+    /// The installation-wide choices the grant manifests depend on.
+    pub fn manifest_settings(&self) -> crate::cluster::manifests::Settings {
+        crate::cluster::manifests::Settings {
+            identities_namespace: self.identities_namespace.clone(),
+            pod_security: self.pod_security.clone(),
+            identity_cluster_role: self.identity_cluster_role.clone(),
+            tiller_image: self.tiller_image.clone(),
+            ..Default::default()
+        }
+    }
+}
+
+/// The background worker that provisions approved requests.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProvisioningConfig {
+    /// Whether this replica runs the worker. Off: it serves pages only (approved requests wait for a
+    /// replica that runs it).
+    pub enabled: bool,
+    /// How often the worker looks for work it was not woken for (another replica's approval, a due retry).
+    pub poll_seconds: u64,
+    /// How long a worker holds a request it provisions before another may take it over (renewed with every
+    /// object applied). Also how long a request waits after a crash before it is taken up again.
+    pub lease_seconds: u64,
+    /// Attempts after transient errors (the API server unreachable or overloaded) before the request is
+    /// marked failed. An error the cluster gives for the objects themselves fails it at once.
+    pub max_attempts: u32,
+    /// The wait before the first retry; it doubles for each further one, up to `max_backoff_seconds`.
+    pub initial_backoff_ms: u64,
+    pub max_backoff_seconds: u64,
+}
+
+impl Default for ProvisioningConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            poll_seconds: 10,
+            lease_seconds: 30,
+            max_attempts: 8,
+            initial_backoff_ms: 1_000,
+            max_backoff_seconds: 300,
+        }
+    }
+}
+
+/// Lifetimes of downloaded kubeconfigs, in hours, per purpose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LifetimeHours {
+    pub min: u32,
+    pub max: u32,
+    pub default: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CredentialsConfig {
+    /// For a person's own machine: short.
+    pub personal_hours: LifetimeHours,
+    /// For a CI system such as Jenkins: longer, still bounded.
+    pub ci_hours: LifetimeHours,
+}
+
+impl Default for CredentialsConfig {
+    fn default() -> Self {
+        Self {
+            personal_hours: LifetimeHours { min: 1, max: 24, default: 8 },
+            ci_hours: LifetimeHours { min: 1, max: 90 * 24, default: 30 * 24 },
+        }
     }
 }
 
@@ -155,6 +251,8 @@ pub(super) fn problems(
     requests: &RequestsConfig,
     notifications: &NotificationsConfig,
     cluster: &ClusterConfig,
+    provisioning: &ProvisioningConfig,
+    credentials: &CredentialsConfig,
 ) -> Vec<String> {
     let mut problems = Vec::new();
     if requests.stages.is_empty() || requests.stages.iter().any(|stage| stage.trim().is_empty()) {
@@ -203,8 +301,25 @@ pub(super) fn problems(
             _ => problems.push("  - notifications.webhook_url: must be an http(s) URL".to_string()),
         }
     }
+    if let Some(url) = &cluster.external_url
+        && (url.scheme() != "https" || url.host().is_none())
+    {
+        problems.push(format!("  - cluster.external_url: {:?} must be an https URL with a host", url.as_str()));
+    }
+    if cluster.identity_cluster_role.trim().is_empty() || cluster.tiller_image.trim().is_empty() {
+        problems.push("  - cluster: identity_cluster_role and tiller_image must not be empty".to_string());
+    }
     if notifications.max_attempts == 0 || notifications.timeout_seconds == 0 {
         problems.push("  - notifications: max_attempts and timeout_seconds must be at least 1".to_string());
+    }
+    if provisioning.poll_seconds == 0 || provisioning.lease_seconds == 0 || provisioning.max_attempts == 0 {
+        problems.push("  - provisioning: poll_seconds, lease_seconds and max_attempts must be at least 1".to_string());
+    }
+    // A TokenRequest lives at least 10 minutes; the API server caps the longest (often at a year or less).
+    for (key, hours) in [("personal_hours", credentials.personal_hours), ("ci_hours", credentials.ci_hours)] {
+        if !(1 <= hours.min && hours.min <= hours.default && hours.default <= hours.max && hours.max <= 366 * 24) {
+            problems.push(format!("  - credentials.{key}: needs 1 <= min <= default <= max <= 8784 (a year)"));
+        }
     }
     problems
 }

@@ -7,6 +7,8 @@
 //! its dialect. Queries are written once in the SQL both understand (`$1` placeholders, `ON CONFLICT`,
 //! `RETURNING`) and run on whichever pool is open, through [`on_pool!`]; the tests run them on both.
 
+pub mod credentials;
+pub mod provisioning;
 pub mod requests;
 pub mod sessions;
 pub mod users;

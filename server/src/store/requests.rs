@@ -4,7 +4,7 @@
 //! if it is still at the version that was read, and appends the audit event. Whoever loses a race gets
 //! `false` and no event, so exactly one decision is ever recorded.
 
-use app::requests::{Action, AuditEvent, Decision, HelmMode, PersonRef, RequestState, RequestSummary};
+use app::requests::{Action, AuditEvent, Decision, HelmMode, PersonRef, Progress, RequestState, RequestSummary};
 use chrono::{DateTime, Utc};
 
 use super::{Result, Store, StoreError, on_pool};
@@ -44,8 +44,11 @@ pub struct Transition<'a> {
     pub action: Action,
     /// `None`: Berth itself.
     pub actor_id: Option<&'a str>,
+    /// The decision's reason, or the cluster's error for [`Action::MarkFailed`].
     pub reason: Option<&'a str>,
     pub at: DateTime<Utc>,
+    /// For [`Action::MarkReady`]: when the grant ends.
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 impl Transition<'_> {
@@ -61,10 +64,12 @@ pub struct RequestRecord {
     pub summary: RequestSummary,
     pub requester_id: String,
     pub version: i64,
+    /// Provisioning attempts since the approval or the last retry.
+    pub attempts: u32,
 }
 
 #[derive(sqlx::FromRow)]
-struct RequestRow {
+pub(super) struct RequestRow {
     id: String,
     namespace: String,
     purpose: String,
@@ -83,13 +88,20 @@ struct RequestRow {
     decider_email: Option<String>,
     decided_at: Option<DateTime<Utc>>,
     decision_reason: Option<String>,
+    objects_applied: Option<i32>,
+    objects_total: Option<i32>,
+    last_error: Option<String>,
+    attempts: i32,
+    ready_at: Option<DateTime<Utc>>,
+    expires_at: Option<DateTime<Utc>>,
 }
 
-const SELECT_REQUESTS: &str = "
+pub(super) const SELECT_REQUESTS: &str = "
     SELECT r.id, r.namespace, r.purpose, r.stage, r.helm_mode, r.quota_profile, r.lifetime_days,
            r.requester_id, u.display_name AS requester_name, u.email AS requester_email,
            r.state, r.version, r.created_at, r.updated_at,
-           d.display_name AS decider_name, d.email AS decider_email, r.decided_at, r.decision_reason
+           d.display_name AS decider_name, d.email AS decider_email, r.decided_at, r.decision_reason,
+           r.objects_applied, r.objects_total, r.last_error, r.attempts, r.ready_at, r.expires_at
     FROM requests r
     JOIN users u ON u.id = r.requester_id
     LEFT JOIN users d ON d.id = r.decided_by";
@@ -122,9 +134,20 @@ impl TryFrom<RequestRow> for RequestRecord {
                 created_at: row.created_at,
                 updated_at: row.updated_at,
                 decision,
+                progress: match (row.objects_applied, row.objects_total) {
+                    (Some(applied), Some(total)) => Some(Progress {
+                        applied: u32::try_from(applied).unwrap_or(0),
+                        total: u32::try_from(total).unwrap_or(0),
+                    }),
+                    _ => None,
+                },
+                last_error: row.last_error,
+                ready_at: row.ready_at,
+                expires_at: row.expires_at,
             },
             requester_id: row.requester_id,
             version: row.version,
+            attempts: u32::try_from(row.attempts).unwrap_or(0),
         })
     }
 }
@@ -219,6 +242,10 @@ impl Store {
 
     /// Applies `transition` if the request is still at the version and state it was read in, appending its
     /// audit event in the same transaction. `false`: it had moved on, and nothing was written.
+    ///
+    /// The action's effects on the provisioning columns come with it: ready records when, and when the grant
+    /// ends; failed keeps the cluster's error; a retry starts afresh. Every transition releases the worker's
+    /// lease and any scheduled retry.
     pub async fn apply(&self, transition: &Transition<'_>) -> Result<bool> {
         let decision = transition.is_decision();
         let applied = on_pool!(self, pool => async {
@@ -229,7 +256,14 @@ impl Store {
                 "UPDATE requests SET state = $1, version = version + 1, updated_at = $2,
                         decided_by = CASE WHEN $3 THEN $4 ELSE decided_by END,
                         decided_at = CASE WHEN $3 THEN $2 ELSE decided_at END,
-                        decision_reason = CASE WHEN $3 THEN $5 ELSE decision_reason END
+                        decision_reason = CASE WHEN $3 THEN $5 ELSE decision_reason END,
+                        last_error = CASE WHEN $9 THEN $5 WHEN $10 OR $11 THEN NULL ELSE last_error END,
+                        attempts = CASE WHEN $11 THEN 0 ELSE attempts END,
+                        objects_applied = CASE WHEN $11 THEN NULL ELSE objects_applied END,
+                        ready_at = CASE WHEN $10 THEN $2 ELSE ready_at END,
+                        expires_at = CASE WHEN $10 THEN $12 ELSE expires_at END,
+                        next_attempt_at = NULL,
+                        lease_until = NULL
                  WHERE id = $6 AND version = $7 AND state = $8",
             )
             .bind(transition.to.as_str())
@@ -240,6 +274,10 @@ impl Store {
             .bind(transition.request_id)
             .bind(transition.version)
             .bind(transition.from.as_str())
+            .bind(transition.action == Action::MarkFailed)
+            .bind(transition.action == Action::MarkReady)
+            .bind(transition.action == Action::Retry)
+            .bind(transition.expires_at)
             .execute(&mut *tx)
             .await?
             .rows_affected();
@@ -389,6 +427,7 @@ mod tests {
             actor_id: Some(actor),
             reason: None,
             at: Utc::now(),
+            expires_at: None,
         }
     }
 

@@ -17,7 +17,9 @@ use app::requests::{
 use chrono::Utc;
 
 use super::validation::{MAX_REASON_CHARS, Rules, text_problem};
+use super::provisioner::Waker;
 use crate::cluster::Cluster;
+use crate::config::CredentialsConfig;
 use crate::error::internal;
 use crate::notify::{Notice, Notifier};
 use crate::store::Store;
@@ -31,6 +33,10 @@ pub struct RequestsService {
     pub cluster: Cluster,
     pub rules: Rules,
     pub notifier: Notifier,
+    /// Wakes the provisioning worker after an approval or a retry.
+    pub provisioner: Waker,
+    /// Lifetimes the kubeconfig download offers.
+    pub credentials: CredentialsConfig,
 }
 
 const OWN_REQUEST: &str = "You cannot decide your own request; another approver must.";
@@ -79,6 +85,7 @@ impl RequestsService {
             actor_id: Some(&caller.person.id),
             reason,
             at: Utc::now(),
+            expires_at: None,
         };
         if self.store.apply(&transition).await.map_err(|e| internal(&e))? {
             tracing::info!(request = %record.summary.id, action = action.as_str(), from = from.as_str(), to = to.as_str(), actor = %caller.person.id, "request changed");
@@ -103,6 +110,9 @@ impl RequestsService {
         self.may_decide(caller, &record).map_err(ApiError::NotAllowed)?;
         let action = if approve { Action::Approve } else { Action::Deny };
         let state = self.transition(caller, &record, action, reason).await?;
+        if approve {
+            self.provisioner.wake();
+        }
         self.notifier.send(&Notice::Decided {
             request: record.summary,
             approved: approve,
@@ -117,15 +127,11 @@ impl RequestsService {
 /// late names the decision that came first.
 fn conflict(record: &RequestRecord, refused: lifecycle::Refused) -> ApiError {
     let state = record.summary.state;
-    let too_late = matches!(refused.action, Action::Approve | Action::Deny)
-        && matches!(state, RequestState::Approved | RequestState::Denied);
-    ApiError::Conflict(match (&record.summary.decision, too_late) {
+    let decided = matches!(refused.action, Action::Approve | Action::Deny) && state != RequestState::Pending;
+    ApiError::Conflict(match (&record.summary.decision, decided) {
         (Some(decision), true) => {
-            format!(
-                "Already decided: this request was {} by {}.",
-                state.label().to_lowercase(),
-                decision.by.display_name
-            )
+            let verdict = if state == RequestState::Denied { "denied" } else { "approved" };
+            format!("Already decided: this request was {verdict} by {}.", decision.by.display_name)
         }
         _ => refused.to_string(),
     })
@@ -225,6 +231,10 @@ impl RequestsPort for RequestsService {
             created_at: at,
             updated_at: at,
             decision: None,
+            progress: None,
+            last_error: None,
+            ready_at: None,
+            expires_at: None,
         }));
         Ok(id)
     }
@@ -248,6 +258,16 @@ impl RequestsPort for RequestsService {
             return Err(ApiError::invalid(field::REASON, message));
         }
         self.decide(caller, id, false, Some(reason)).await
+    }
+
+    async fn retry(&self, caller: &Caller, id: &str) -> Result<RequestState, ApiError> {
+        if !caller.role.includes(Role::Admin) {
+            return Err(ApiError::NotAllowed("Only admins retry provisioning.".to_string()));
+        }
+        let record = self.visible(caller, id).await?;
+        let state = self.transition(caller, &record, Action::Retry, None).await?;
+        self.provisioner.wake();
+        Ok(state)
     }
 
     async fn mine(&self, caller: &Caller, page: u32) -> Result<Page<RequestWithTimeline>, ApiError> {
@@ -286,17 +306,25 @@ impl RequestsPort for RequestsService {
     async fn detail(&self, caller: &Caller, id: &str) -> Result<RequestDetail, ApiError> {
         let record = self.visible(caller, id).await?;
         let events = self.store.events(id).await.map_err(|e| internal(&e))?;
-        let pending = record.summary.state == RequestState::Pending;
+        let credentials = self.store.credentials_of(id).await.map_err(|e| internal(&e))?;
+        let state = record.summary.state;
+        let pending = state == RequestState::Pending;
+        let own = record.requester_id == caller.person.id;
         let decidable = self.may_decide(caller, &record);
+        let download = own && state == RequestState::Ready;
         Ok(RequestDetail {
             may: Permissions {
-                cancel: pending && record.requester_id == caller.person.id,
+                cancel: pending && own,
                 decide: pending && decidable.is_ok(),
+                retry: state == RequestState::Failed && caller.role.includes(Role::Admin),
+                download,
             },
             // Why an approver may not decide this pending request (developers are simply not offered it).
             decide_refusal: decidable.err().filter(|_| pending && caller.role.includes(Role::Approver)),
+            credential_options: download.then(|| super::credentials::options(&self.credentials)),
             request: record.summary,
             events,
+            credentials,
         })
     }
 }

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use tokio::io::AsyncReadExt;
 use tokio::process::{Child, Command};
 
-use crate::support::{client, local_cluster_kubeconfig, public_dir};
+use crate::support::{berth_kubeconfig, client, public_dir};
 
 /// The binary with a clean `BERTH_*` environment plus `vars`.
 fn berth(vars: &[(&str, String)]) -> Command {
@@ -20,7 +20,7 @@ fn berth(vars: &[(&str, String)]) -> Command {
         .env("BERTH_AUTH__CLIENT_ID", "berth")
         .env("BERTH_AUTH__CLIENT_SECRET", "s3cret-client-secret")
         // The cluster is only contacted when a request is checked or provisioned.
-        .env("BERTH_CLUSTER__KUBECONFIG", local_cluster_kubeconfig());
+        .env("BERTH_CLUSTER__KUBECONFIG", berth_kubeconfig());
     command.envs(vars.iter().map(|(k, v)| (*k, v.as_str()))).stdout(Stdio::piped()).stderr(Stdio::piped());
     command.kill_on_drop(true);
     command

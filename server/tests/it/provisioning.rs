@@ -1,47 +1,34 @@
 //! Provisioning against the real local control plane, with Berth's own least-privilege credential: the
 //! ServiceAccount and RBAC in `deploy/rbac.yaml`, installed the way an admin does (`kubectl apply
-//! --server-side`), and a token of that ServiceAccount. A permission missing from `deploy/` fails here.
-
-use std::process::Command;
+//! --server-side`, by `scripts/cluster.sh up`), and a token of that ServiceAccount. A permission missing
+//! from `deploy/` fails here.
 
 use app::requests::HelmMode;
 use berth_server::cluster::Cluster;
 use berth_server::cluster::manifests::{self, Grant, Settings};
-use berth_server::config::RequestsConfig;
+use berth_server::config::{ClusterConfig, RequestsConfig};
 use k8s_openapi::api::core::v1::{Secret, ServiceAccount};
 use k8s_openapi::api::rbac::v1::RoleBinding;
 use kube::api::{Api, DeleteParams, ListParams, PostParams};
+use kube::config::Kubeconfig;
 use kube::{Client, ResourceExt};
 use serde_json::json;
-use tokio::sync::OnceCell;
 
 use crate::cluster::{admin, client_from, delete_namespace, may, status_code, token_for, token_kubeconfig, unique};
-use crate::support::local_cluster_kubeconfig;
+use crate::support::berth_kubeconfig;
 
 const IDENTITIES: &str = "berth-identities";
 
-/// Installs `deploy/rbac.yaml` once per test run, as an admin would.
-async fn install_berth_rbac() {
-    static INSTALLED: OnceCell<()> = OnceCell::const_new();
-    INSTALLED
-        .get_or_init(|| async {
-            let manifest = concat!(env!("CARGO_MANIFEST_DIR"), "/../deploy/rbac.yaml");
-            let output = Command::new("kubectl")
-                .arg("--kubeconfig")
-                .arg(local_cluster_kubeconfig())
-                .args(["apply", "--server-side", "--field-manager=cluster-admin", "-f", manifest])
-                .output()
-                .expect("kubectl on PATH (scripts/test.sh puts the local control plane's tools there)");
-            assert!(output.status.success(), "kubectl apply: {}", String::from_utf8_lossy(&output.stderr));
-        })
-        .await;
+/// A client holding Berth's own credential (`scripts/cluster.sh up` installed `deploy/rbac.yaml` the way an
+/// admin does and minted a token of Berth's ServiceAccount), nothing more.
+pub(crate) async fn berth_client() -> Client {
+    client_from(Kubeconfig::read_from(berth_kubeconfig()).unwrap()).await
 }
 
-/// A client holding a token of Berth's ServiceAccount, nothing more.
-async fn berth_client() -> Client {
-    install_berth_rbac().await;
-    let token = token_for(&admin().await, "berth", "berth", None).await;
-    client_from(token_kubeconfig(&token, "berth")).await
+/// The cluster as Berth reaches it, with Berth's credential.
+pub(crate) async fn berth_cluster() -> Cluster {
+    let config = ClusterConfig { kubeconfig: Some(berth_kubeconfig()), ..Default::default() };
+    Cluster::connect(&config).await.unwrap()
 }
 
 fn small_profile() -> berth_server::config::QuotaProfile {
@@ -76,7 +63,7 @@ async fn clean_up(namespace: &str) {
 
 #[tokio::test]
 async fn berth_s_own_credential_provisions_both_modes_and_reapplying_changes_nothing() {
-    let berth = Cluster::from_client(berth_client().await);
+    let berth = berth_cluster().await;
     let profile = small_profile();
     for (helm_mode, count) in [(HelmMode::None, 7), (HelmMode::Tiller, 11)] {
         let namespace = unique("it-grant");
@@ -98,7 +85,7 @@ async fn berth_s_own_credential_provisions_both_modes_and_reapplying_changes_not
 #[tokio::test]
 async fn berth_binds_edit_and_tiller_user_but_no_other_cluster_role() {
     let client = berth_client().await;
-    let berth = Cluster::from_client(client.clone());
+    let berth = berth_cluster().await;
     let namespace = provision(&berth, HelmMode::None).await;
     let bindings = Api::<RoleBinding>::namespaced(client, &namespace);
     for role in ["admin", "cluster-admin"] {
@@ -138,7 +125,7 @@ async fn berth_touches_secrets_and_tokens_in_its_identities_namespace_only() {
 #[tokio::test]
 async fn the_identity_acts_in_its_namespace_only_and_tiller_cannot_touch_the_quota() {
     let client = berth_client().await;
-    let berth = Cluster::from_client(client.clone());
+    let berth = berth_cluster().await;
     let admin = admin().await;
 
     // Helm 3: the identity (a token minted by Berth itself) edits in its namespace and nowhere else.

@@ -10,7 +10,7 @@ use app::requests::{ApprovalItem, Page, RequestDetail, RequestState, RequestWith
 use k8s_openapi::api::core::v1::Namespace;
 use kube::api::{Api, DeleteParams, PostParams};
 
-use crate::support::{Browser, TestServer, local_cluster_kubeconfig};
+use crate::support::{Browser, TestServer, berth_kubeconfig, local_cluster_kubeconfig};
 
 /// A request that passes every check, for `namespace`.
 fn form(namespace: &str) -> Vec<(&'static str, String)> {
@@ -559,7 +559,7 @@ async fn approvals_are_paged_oldest_first() {
 async fn an_unreachable_cluster_refuses_the_submission_and_stores_nothing() {
     let dir = tempfile::tempdir().unwrap();
     // The real kubeconfig, pointed at a port where nothing listens.
-    let text = std::fs::read_to_string(local_cluster_kubeconfig()).unwrap();
+    let text = std::fs::read_to_string(berth_kubeconfig()).unwrap();
     let mut kubeconfig: serde_json::Value = kubeconfig_as_json(&text);
     kubeconfig["clusters"][0]["cluster"]["server"] = serde_json::json!("https://127.0.0.1:9");
     let path = dir.path().join("unreachable.kubeconfig");

@@ -36,13 +36,27 @@ pub fn dev_idp_url() -> String {
 /// The local control plane's admin kubeconfig, which `scripts/test.sh` starts and names in this variable.
 pub const LOCAL_CLUSTER_ENV: &str = "LOCAL_CLUSTER_KUBECONFIG";
 
-/// Berth's cluster credential in tests: the local control plane's admin kubeconfig. (Issue 6 replaces it
-/// with a token of Berth's least-privilege ServiceAccount.)
+/// The local control plane's admin kubeconfig: for tests that act as a cluster admin (checking what Berth
+/// did, creating a namespace behind its back), never for Berth itself.
 pub fn local_cluster_kubeconfig() -> PathBuf {
     std::env::var_os(LOCAL_CLUSTER_ENV).map(PathBuf::from).unwrap_or_else(|| {
         panic!(
             "{LOCAL_CLUSTER_ENV} is not set: these tests need the local control plane. Run `make test`, or \
              `scripts/cluster.sh up /tmp/c` and set {LOCAL_CLUSTER_ENV}=/tmp/c/admin.kubeconfig"
+        )
+    })
+}
+
+/// Berth's own credential on the local control plane: a token of its least-privilege ServiceAccount
+/// (`deploy/rbac.yaml`), which `scripts/cluster.sh up` installs and writes. A permission missing from
+/// `deploy/` fails the tests that provision or issue kubeconfigs.
+pub const BERTH_CLUSTER_ENV: &str = "LOCAL_CLUSTER_BERTH_KUBECONFIG";
+
+pub fn berth_kubeconfig() -> PathBuf {
+    std::env::var_os(BERTH_CLUSTER_ENV).map(PathBuf::from).unwrap_or_else(|| {
+        panic!(
+            "{BERTH_CLUSTER_ENV} is not set: run `make test`, or `scripts/cluster.sh up /tmp/c` and set \
+             {BERTH_CLUSTER_ENV}=/tmp/c/berth.kubeconfig"
         )
     })
 }
@@ -72,7 +86,9 @@ pub fn public_dir() -> PathBuf {
 }
 
 /// A configuration for a server at `address` with its database in `dir`, signing in at the dev provider
-/// (which is contacted only when a test signs in).
+/// (which is contacted only when a test signs in), reaching the local control plane as Berth's
+/// ServiceAccount. The provisioning worker is off: tests of decisions see an approved request stay
+/// approved; the provisioning tests switch it on.
 pub fn config_in(dir: &Path, address: SocketAddr) -> Config {
     let issuer = std::env::var(DEV_IDP_ENV).unwrap_or_else(|_| "http://127.0.0.1:5556".to_string());
     Config {
@@ -85,9 +101,10 @@ pub fn config_in(dir: &Path, address: SocketAddr) -> Config {
         },
         auth: Some(auth_config(&issuer)),
         cluster: berth_server::config::ClusterConfig {
-            kubeconfig: Some(local_cluster_kubeconfig()),
+            kubeconfig: Some(berth_kubeconfig()),
             ..Config::default().cluster
         },
+        provisioning: berth_server::config::ProvisioningConfig { enabled: false, ..Default::default() },
         ..Config::default()
     }
 }

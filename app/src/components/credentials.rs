@@ -1,0 +1,136 @@
+//! The kubeconfig section of a ready grant: the download form, the kubeconfigs handed out so far, and how
+//! to use one (kubectl, Helm 3, Helm 2 with the namespace's Tiller, a Jenkins pipeline).
+//!
+//! The form is a plain POST to `/requests/{id}/kubeconfig`, answered with the file, so it works without
+//! JavaScript; with it, the fields are checked while typing and the lifetime follows the chosen purpose.
+
+use leptos::prelude::*;
+
+use crate::components::requests::minute;
+use crate::requests::credentials::{
+    CredentialOptions, CredentialPurpose, CredentialSummary, MAX_NAME_CHARS, describe_hours, field, name_problem,
+};
+use crate::requests::HelmMode;
+
+#[component]
+pub fn DownloadForm(id: String, options: CredentialOptions) -> impl IntoView {
+    let purpose = RwSignal::new(CredentialPurpose::Personal);
+    let name = RwSignal::new(String::new());
+    let hours = RwSignal::new(options.personal.default.to_string());
+    let bounds = move || options.bounds(purpose.get());
+    let name_error = move || (purpose.get() == CredentialPurpose::Ci).then(|| name_problem(name.get().trim())).flatten();
+    let hours_error = move || {
+        let b = bounds();
+        match hours.get().trim().parse::<u32>() {
+            Ok(h) if (b.min..=b.max).contains(&h) => None,
+            _ => Some(format!("Between {} and {} hours ({}).", b.min, b.max, describe_hours(b.max))),
+        }
+    };
+    let choose = move |chosen: CredentialPurpose| {
+        purpose.set(chosen);
+        hours.set(options.bounds(chosen).default.to_string());
+    };
+    let hint = move || {
+        let b = bounds();
+        format!("{} to {}; at most until the grant ends.", describe_hours(b.min), describe_hours(b.max))
+    };
+    view! {
+        <form method="post" action=format!("/requests/{id}/kubeconfig") class="download" data-testid="download-form">
+            <fieldset>
+                <legend>"Who will use it?"</legend>
+                <label>
+                    <input type="radio" name=field::PURPOSE value="personal" checked=true
+                        on:change=move |_| choose(CredentialPurpose::Personal) />
+                    " Me, on my own machine"
+                </label>
+                <label>
+                    <input type="radio" name=field::PURPOSE value="ci" data-testid="purpose-ci"
+                        on:change=move |_| choose(CredentialPurpose::Ci) />
+                    " A CI system, such as Jenkins"
+                </label>
+            </fieldset>
+            <label for="credential-name">"CI system's name (for CI only)"</label>
+            <input id="credential-name" name=field::NAME placeholder="jenkins-prod" maxlength=MAX_NAME_CHARS
+                autocomplete="off" spellcheck="false"
+                prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev)) />
+            <p class="field-problem" role="alert">{name_error}</p>
+            <label for="credential-hours">"Lifetime in hours"</label>
+            <input id="credential-hours" name=field::LIFETIME_HOURS type="number" inputmode="numeric"
+                min=move || bounds().min max=move || bounds().max
+                prop:value=move || hours.get() on:input=move |ev| hours.set(event_target_value(&ev)) />
+            <p class="hint">{hint}</p>
+            <p class="field-problem" role="alert">{hours_error}</p>
+            <button type="submit" class="button" data-testid="download"
+                disabled=move || name_error().is_some() || hours_error().is_some()>
+                "Download kubeconfig"
+            </button>
+            <p class="hint">
+                "Every download is a credential of its own, listed below; an admin can revoke each one. "
+                "Keep the file secret: it is the key to this namespace."
+            </p>
+        </form>
+    }
+}
+
+/// The kubeconfigs handed out for the grant, newest first.
+#[component]
+pub fn CredentialList(credentials: Vec<CredentialSummary>) -> impl IntoView {
+    if credentials.is_empty() {
+        return view! { <p class="muted" data-testid="no-credentials">"No kubeconfig has been downloaded yet."</p> }
+            .into_any();
+    }
+    view! {
+        <table class="credentials" data-testid="credentials">
+            <thead><tr><th>"For"</th><th>"Issued to"</th><th>"Issued"</th><th>"Expires"</th><th>"Status"</th></tr></thead>
+            <tbody>
+                {credentials.into_iter().map(|c| {
+                    let status = if c.revoked_at.is_some() { "revoked" } else { "issued" };
+                    let who = match c.purpose {
+                        CredentialPurpose::Personal => "Personal".to_string(),
+                        CredentialPurpose::Ci => format!("CI: {}", c.name),
+                    };
+                    view! {
+                        <tr data-testid="credential">
+                            <td>{who}</td>
+                            <td>{c.owner}</td>
+                            <td>{minute(c.issued_at)}</td>
+                            <td>{minute(c.expires_at)}</td>
+                            <td>{status}</td>
+                        </tr>
+                    }
+                }).collect_view()}
+            </tbody>
+        </table>
+    }
+    .into_any()
+}
+
+/// How to use the downloaded file, for the namespace's Helm mode.
+#[component]
+pub fn UsageHelp(namespace: String, helm_mode: HelmMode) -> impl IntoView {
+    let file = format!("{namespace}.kubeconfig");
+    let helm = match helm_mode {
+        HelmMode::None => format!(
+            "# Helm 3: releases live in {namespace}, the context's namespace\nhelm upgrade --install my-app ./chart"
+        ),
+        HelmMode::Tiller => format!(
+            "# Helm 2: reach this namespace's own Tiller (it accepts no connections from elsewhere)\n\
+             helm --tiller-namespace {namespace} upgrade --install my-app ./chart"
+        ),
+    };
+    let helm_in_ci = match helm_mode {
+        HelmMode::None => "helm upgrade --install my-app ./chart".to_string(),
+        HelmMode::Tiller => format!("helm --tiller-namespace {namespace} upgrade --install my-app ./chart"),
+    };
+    view! {
+        <h3>"Using it"</h3>
+        <pre class="usage" data-testid="usage-kubectl">{format!(
+            "export KUBECONFIG=$PWD/{file}\nkubectl get pods            # in {namespace}, the context's namespace\n{helm}"
+        )}</pre>
+        <p>"In Jenkins: add the file as a “Secret file” credential (say "<code>{format!("berth-{namespace}")}</code>"), then:"</p>
+        <pre class="usage" data-testid="usage-jenkins">{format!(
+            "withCredentials([file(credentialsId: 'berth-{namespace}', variable: 'KUBECONFIG')]) {{\n    \
+             sh 'kubectl apply -f k8s/'\n    sh '{helm_in_ci}'\n}}"
+        )}</pre>
+    }
+}

@@ -1,0 +1,144 @@
+//! Kubeconfigs handed out for a ready grant: the choices the download form offers, the metadata shown for
+//! each one, and the rules for the form's fields, shared by the browser and the server.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Who will use the kubeconfig: the requester on their own machine, or a CI system such as Jenkins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CredentialPurpose {
+    Personal,
+    Ci,
+}
+
+impl CredentialPurpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CredentialPurpose::Personal => "personal",
+            CredentialPurpose::Ci => "ci",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        [CredentialPurpose::Personal, CredentialPurpose::Ci].into_iter().find(|p| p.as_str() == name)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            CredentialPurpose::Personal => "Personal",
+            CredentialPurpose::Ci => "CI",
+        }
+    }
+}
+
+/// The lifetimes allowed for one purpose, in hours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LifetimeHours {
+    pub min: u32,
+    pub max: u32,
+    pub default: u32,
+}
+
+/// What the download form offers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CredentialOptions {
+    pub personal: LifetimeHours,
+    pub ci: LifetimeHours,
+}
+
+impl CredentialOptions {
+    pub fn bounds(&self, purpose: CredentialPurpose) -> LifetimeHours {
+        match purpose {
+            CredentialPurpose::Personal => self.personal,
+            CredentialPurpose::Ci => self.ci,
+        }
+    }
+}
+
+/// One kubeconfig handed out: its metadata (the token itself is never kept).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CredentialSummary {
+    pub id: String,
+    pub purpose: CredentialPurpose,
+    /// `personal`, or the CI system's name.
+    pub name: String,
+    pub owner: String,
+    pub issued_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// The form fields of a download.
+pub mod field {
+    pub const PURPOSE: &str = "purpose";
+    pub const NAME: &str = "name";
+    pub const LIFETIME_HOURS: &str = "lifetime_hours";
+}
+
+/// At most this many characters in a CI credential's name (it becomes part of a Secret's name and a label).
+pub const MAX_NAME_CHARS: usize = 40;
+
+/// What is wrong with a CI credential's name (`jenkins-prod`), if anything: lower-case letters, digits and
+/// '-', starting with a letter, at most [`MAX_NAME_CHARS`].
+pub fn name_problem(name: &str) -> Option<String> {
+    if name.is_empty() {
+        return Some("Name the CI system that will use it, such as jenkins-prod.".to_string());
+    }
+    let length = name.chars().count();
+    if length > MAX_NAME_CHARS {
+        return Some(format!("At most {MAX_NAME_CHARS} characters; this name has {length}."));
+    }
+    if let Some(bad) = name.chars().find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-')) {
+        return Some(format!("'{bad}' is not allowed: use lower-case letters, digits and '-'."));
+    }
+    if !name.starts_with(|c: char| c.is_ascii_lowercase()) || name.ends_with('-') {
+        return Some("Start with a letter and end with a letter or a digit.".to_string());
+    }
+    None
+}
+
+/// "8 hours", "3 days", "90 days": a lifetime in hours, as people say it.
+pub fn describe_hours(hours: u32) -> String {
+    match hours {
+        1 => "1 hour".to_string(),
+        h if h % 24 == 0 && h >= 48 => format!("{} days", h / 24),
+        24 => "1 day".to_string(),
+        h => format!("{h} hours"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ci_names_are_short_lower_case_labels() {
+        assert_eq!(name_problem("jenkins-prod"), None);
+        assert_eq!(name_problem("gitlab2"), None);
+        assert!(name_problem("").unwrap().contains("jenkins-prod"));
+        assert!(name_problem("Jenkins").unwrap().contains("'J' is not allowed"));
+        assert!(name_problem("jenkins prod").unwrap().contains("' ' is not allowed"));
+        assert!(name_problem("2jenkins").unwrap().contains("Start with a letter"));
+        assert!(name_problem("jenkins-").unwrap().contains("end with a letter"));
+        assert_eq!(name_problem(&"a".repeat(41)).unwrap(), "At most 40 characters; this name has 41.");
+        assert!(name_problem("<script>").unwrap().contains("'<'"));
+    }
+
+    #[test]
+    fn lifetimes_read_as_people_say_them() {
+        assert_eq!(describe_hours(1), "1 hour");
+        assert_eq!(describe_hours(8), "8 hours");
+        assert_eq!(describe_hours(24), "1 day");
+        assert_eq!(describe_hours(36), "36 hours");
+        assert_eq!(describe_hours(2160), "90 days");
+    }
+
+    #[test]
+    fn purposes_round_trip_through_their_names() {
+        for purpose in [CredentialPurpose::Personal, CredentialPurpose::Ci] {
+            assert_eq!(CredentialPurpose::parse(purpose.as_str()), Some(purpose));
+        }
+        assert_eq!(CredentialPurpose::parse("admin"), None);
+    }
+}

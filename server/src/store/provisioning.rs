@@ -1,0 +1,103 @@
+//! What the provisioning worker keeps on a request besides its state: its lease, its progress through the
+//! grant's objects, and the retries after transient errors.
+//!
+//! A worker claims a request with a lease (a conditional update: only if nobody holds it or the holder's
+//! lease ran out) and renews it with every progress update, so two replicas never provision one request at
+//! once and a crashed worker's request is taken over when its lease ends. Every write is guarded by the
+//! version the worker read: an admin's action meanwhile (a revocation) makes the worker's next write fail,
+//! and it stops.
+
+use app::requests::RequestState;
+use chrono::{DateTime, Utc};
+
+use super::requests::{RequestRecord, SELECT_REQUESTS, RequestRow};
+use super::{Result, Store, on_pool};
+
+impl Store {
+    /// Requests the worker should work on now, oldest change first: approved ones, and provisioning ones
+    /// whose retry is due and that no live lease holds (a worker crashed, or its retry came up).
+    pub async fn due_for_provisioning(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<RequestRecord>> {
+        let query = format!(
+            "{SELECT_REQUESTS}
+             WHERE r.state IN ($1, $2)
+               AND (r.next_attempt_at IS NULL OR r.next_attempt_at <= $3)
+               AND (r.lease_until IS NULL OR r.lease_until < $3)
+             ORDER BY r.updated_at, r.id LIMIT $4"
+        );
+        let rows = on_pool!(self, pool => sqlx::query_as::<_, RequestRow>(&query)
+            .bind(RequestState::Approved.as_str())
+            .bind(RequestState::Provisioning.as_str())
+            .bind(now)
+            .bind(i64::from(limit))
+            .fetch_all(pool)
+            .await)?;
+        rows.into_iter().map(RequestRecord::try_from).collect()
+    }
+
+    /// Takes the lease on `record` until `until`, if it is still at the version read and nobody else holds
+    /// a live lease. `false`: another worker has it, or it changed.
+    pub async fn claim(&self, record: &RequestRecord, now: DateTime<Utc>, until: DateTime<Utc>) -> Result<bool> {
+        let updated = on_pool!(self, pool => sqlx::query(
+            "UPDATE requests SET lease_until = $1
+             WHERE id = $2 AND version = $3 AND (lease_until IS NULL OR lease_until < $4)",
+        )
+        .bind(until)
+        .bind(&record.summary.id)
+        .bind(record.version)
+        .bind(now)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))?;
+        Ok(updated == 1)
+    }
+
+    /// Records how many of the grant's objects are applied and renews the lease. `false`: the request
+    /// changed meanwhile (revoked, say), and the worker must stop.
+    pub async fn record_progress(
+        &self,
+        id: &str,
+        version: i64,
+        applied: u32,
+        total: u32,
+        lease_until: DateTime<Utc>,
+    ) -> Result<bool> {
+        let updated = on_pool!(self, pool => sqlx::query(
+            "UPDATE requests SET objects_applied = $1, objects_total = $2, lease_until = $3
+             WHERE id = $4 AND version = $5",
+        )
+        .bind(i32::try_from(applied).unwrap_or(i32::MAX))
+        .bind(i32::try_from(total).unwrap_or(i32::MAX))
+        .bind(lease_until)
+        .bind(id)
+        .bind(version)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))?;
+        Ok(updated == 1)
+    }
+
+    /// After a transient error: counts the attempt, keeps the error to show, releases the lease and sets
+    /// when the next attempt is due.
+    pub async fn schedule_retry(
+        &self,
+        id: &str,
+        version: i64,
+        attempts: u32,
+        error: &str,
+        next_attempt_at: DateTime<Utc>,
+    ) -> Result<bool> {
+        let updated = on_pool!(self, pool => sqlx::query(
+            "UPDATE requests SET attempts = $1, last_error = $2, next_attempt_at = $3, lease_until = NULL
+             WHERE id = $4 AND version = $5",
+        )
+        .bind(i32::try_from(attempts).unwrap_or(i32::MAX))
+        .bind(error)
+        .bind(next_attempt_at)
+        .bind(id)
+        .bind(version)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))?;
+        Ok(updated == 1)
+    }
+}

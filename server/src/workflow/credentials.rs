@@ -1,0 +1,219 @@
+//! Kubeconfig downloads: one credential per download, for the requester of a ready grant only.
+//!
+//! A download creates the credential's anchor Secret and a token for the grant's identity bound to it,
+//! renders the kubeconfig (the external API URL and CA, the token, a context in the granted namespace),
+//! checks it by using it (it may list pods there, and may neither list namespaces nor read kube-system), and
+//! only then records the credential's metadata and hands the file out. If any step fails, the anchor is
+//! deleted (killing the token) and nothing is recorded. The token is never stored or logged.
+
+use app::auth::{Caller, Role};
+use app::error::{ApiError, FieldProblem};
+use app::requests::RequestState;
+use app::requests::credentials::{self, CredentialOptions, CredentialPurpose, LifetimeHours, describe_hours, field};
+use chrono::{DateTime, TimeDelta, Utc};
+use secrecy::SecretString;
+
+use crate::cluster::Cluster;
+use crate::cluster::credentials::{TokenFor, check_kubeconfig};
+use crate::cluster::kubeconfig::{self, Parts};
+use crate::config::CredentialsConfig;
+use crate::error::internal;
+use crate::store::Store;
+use crate::store::credentials::NewCredential;
+use crate::store::requests::RequestRecord;
+use crate::telemetry::error_chain;
+
+pub struct CredentialsService {
+    pub store: Store,
+    pub cluster: Cluster,
+    pub config: CredentialsConfig,
+    pub identities_namespace: String,
+}
+
+/// The download form as posted: every field as text, checked here.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct DownloadForm {
+    #[serde(default)]
+    pub purpose: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub lifetime_hours: String,
+}
+
+/// A kubeconfig ready to send.
+pub struct Download {
+    pub filename: String,
+    pub kubeconfig: SecretString,
+}
+
+/// What the form offers, from the configuration.
+pub fn options(config: &CredentialsConfig) -> CredentialOptions {
+    let hours = |h: crate::config::LifetimeHours| LifetimeHours { min: h.min, max: h.max, default: h.default };
+    CredentialOptions { personal: hours(config.personal_hours), ci: hours(config.ci_hours) }
+}
+
+/// A valid download form.
+struct Valid {
+    purpose: CredentialPurpose,
+    name: String,
+    lifetime: TimeDelta,
+}
+
+impl CredentialsService {
+    /// Issues a kubeconfig of grant `request_id` to `caller`, its requester.
+    pub async fn issue(&self, caller: &Caller, request_id: &str, form: &DownloadForm) -> Result<Download, ApiError> {
+        let record = self.own_ready_grant(caller, request_id).await?;
+        let valid = self.check(form, record.summary.expires_at, Utc::now())?;
+        let summary = &record.summary;
+        let credential_id = uuid::Uuid::new_v4().to_string();
+        let identity = format!("ns-{}", summary.namespace);
+        let minted = self
+            .cluster
+            .mint_token(&TokenFor {
+                credential_id: &credential_id,
+                request_id: &summary.id,
+                owner_id: &caller.person.id,
+                identities_namespace: &self.identities_namespace,
+                identity: &identity,
+                lifetime_seconds: valid.lifetime.num_seconds(),
+            })
+            .await
+            .map_err(|error| {
+                tracing::error!(request = %summary.id, error = %error_chain(&error), "cannot mint a token");
+                ApiError::Unavailable(
+                    "Berth could not create the kubeconfig's token in the cluster, so nothing was issued. \
+                     Try again in a minute."
+                        .to_string(),
+                )
+            })?;
+        let entry_name = match valid.purpose {
+            CredentialPurpose::Personal => format!("berth-{}", summary.namespace),
+            CredentialPurpose::Ci => format!("berth-{}-{}", summary.namespace, valid.name),
+        };
+        let kubeconfig = kubeconfig::render(&Parts {
+            endpoint: self.cluster.endpoint(),
+            entry_name: &entry_name,
+            namespace: &summary.namespace,
+            token: &minted.token,
+        });
+        if let Err(failed) = check_kubeconfig(&kubeconfig, &summary.namespace).await {
+            tracing::error!(request = %summary.id, credential = %credential_id, error = %error_chain(&failed), "a kubeconfig failed its check; not handed out");
+            self.withdraw(&credential_id).await;
+            return Err(ApiError::Unavailable(format!(
+                "The new kubeconfig failed Berth's check ({failed}), so it was withdrawn and nothing was issued. \
+                 Try again in a minute; if it keeps failing, tell an admin."
+            )));
+        }
+        let credential = NewCredential {
+            id: &credential_id,
+            request_id: &summary.id,
+            owner_id: &caller.person.id,
+            purpose: valid.purpose,
+            name: &valid.name,
+            issued_at: Utc::now(),
+            expires_at: minted.expires_at,
+        };
+        if let Err(error) = self.store.record_credential(&credential).await {
+            self.withdraw(&credential_id).await;
+            return Err(internal(&error));
+        }
+        tracing::info!(
+            request = %summary.id, credential = %credential_id, purpose = valid.purpose.as_str(), name = %valid.name,
+            expires_at = %minted.expires_at, "kubeconfig issued"
+        );
+        let filename = match valid.purpose {
+            CredentialPurpose::Personal => format!("{}.kubeconfig", summary.namespace),
+            CredentialPurpose::Ci => format!("{}-{}.kubeconfig", summary.namespace, valid.name),
+        };
+        Ok(Download { filename, kubeconfig })
+    }
+
+    /// The grant, if `caller` requested it and it is ready. Someone else's grant is "not found" to a
+    /// developer (ids reveal nothing) and "not yours" to approvers and admins, who can see it.
+    async fn own_ready_grant(&self, caller: &Caller, request_id: &str) -> Result<RequestRecord, ApiError> {
+        if uuid::Uuid::parse_str(request_id).is_err() {
+            return Err(ApiError::NotFound);
+        }
+        let record = self.store.request(request_id).await.map_err(|e| internal(&e))?.ok_or(ApiError::NotFound)?;
+        if record.requester_id != caller.person.id {
+            return Err(if caller.role.includes(Role::Approver) {
+                ApiError::NotAllowed(
+                    "Only the person who requested this namespace can download its kubeconfigs.".to_string(),
+                )
+            } else {
+                ApiError::NotFound
+            });
+        }
+        match record.summary.state {
+            RequestState::Ready => Ok(record),
+            state => Err(ApiError::Conflict(format!(
+                "Kubeconfigs can be downloaded only while the namespace is ready; this request is {}.",
+                state.label().to_lowercase()
+            ))),
+        }
+    }
+
+    /// Checks every field; all problems at once.
+    fn check(&self, form: &DownloadForm, grant_ends: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Result<Valid, ApiError> {
+        let mut problems = Vec::new();
+        let purpose = CredentialPurpose::parse(form.purpose.trim());
+        if purpose.is_none() {
+            problems.push(FieldProblem::new(field::PURPOSE, "Choose who will use it: yourself, or a CI system."));
+        }
+        let name = form.name.trim().to_string();
+        let name = match purpose {
+            Some(CredentialPurpose::Ci) => {
+                if let Some(problem) = credentials::name_problem(&name) {
+                    problems.push(FieldProblem::new(field::NAME, problem));
+                }
+                name
+            }
+            _ => "personal".to_string(),
+        };
+        let bounds = purpose.map(|p| options(&self.config).bounds(p));
+        let hours = form.lifetime_hours.trim().parse::<u32>();
+        match (hours, bounds) {
+            (Err(_), _) => problems.push(FieldProblem::new(field::LIFETIME_HOURS, "Enter a whole number of hours.")),
+            (Ok(hours), Some(bounds)) if !(bounds.min..=bounds.max).contains(&hours) => {
+                problems.push(FieldProblem::new(
+                    field::LIFETIME_HOURS,
+                    format!(
+                        "Between {} and {} ({}) for a {} kubeconfig.",
+                        bounds.min,
+                        bounds.max,
+                        describe_hours(bounds.max),
+                        purpose.map_or("", |p| p.label())
+                    ),
+                ));
+            }
+            (Ok(hours), _) => {
+                if let Some(ends) = grant_ends
+                    && now + TimeDelta::hours(i64::from(hours)) > ends
+                {
+                    let left = (ends - now).num_hours();
+                    problems.push(FieldProblem::new(
+                        field::LIFETIME_HOURS,
+                        format!(
+                            "The grant ends {}; a kubeconfig cannot outlive it. At most {left} hours are left.",
+                            ends.format("%Y-%m-%d %H:%M UTC")
+                        ),
+                    ));
+                }
+            }
+        }
+        match (purpose, form.lifetime_hours.trim().parse::<u32>()) {
+            (Some(purpose), Ok(hours)) if problems.is_empty() => {
+                Ok(Valid { purpose, name, lifetime: TimeDelta::hours(i64::from(hours)) })
+            }
+            _ => Err(ApiError::Invalid(problems)),
+        }
+    }
+
+    /// Deletes a credential's anchor (its token dies with it) after a failure; logged if even that fails.
+    async fn withdraw(&self, credential_id: &str) {
+        if let Err(error) = self.cluster.delete_anchor(&self.identities_namespace, credential_id).await {
+            tracing::error!(credential = %credential_id, error = %error_chain(&error), "cannot delete the anchor of a withdrawn kubeconfig");
+        }
+    }
+}

@@ -1,0 +1,306 @@
+//! The background worker that turns approved requests into grants (DESIGN.md, "What the portal creates").
+//!
+//! For each approved request it takes a lease, moves it to provisioning, applies every object of the grant
+//! with server-side apply (the namespace first, then all the others at once: they depend only on the
+//! namespace), records its progress, and marks it ready once every object exists (each apply answered with
+//! the stored object). An error the cluster gives for an object itself (invalid, forbidden) fails the request
+//! with the API server's message for an admin to retry; a transient one (no answer, 429, 5xx) is retried with
+//! exponential backoff, up to a limit.
+//!
+//! It survives a crash at any point: the state and the lease are in the database, applying is idempotent,
+//! and every change of state is a versioned transition, so a request killed mid-way is taken up again when
+//! its lease runs out and converges to the same objects, marked ready exactly once.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use app::requests::lifecycle::{self, Action};
+use app::requests::RequestState;
+use chrono::{DateTime, TimeDelta, Utc};
+use tokio::sync::Notify;
+use tokio::task::JoinSet;
+
+use crate::cluster::manifests::{self, Grant, Object, Settings};
+use crate::cluster::{Cluster, ClusterError};
+use crate::config::{ProvisioningConfig, QuotaProfile};
+use crate::notify::{Notice, Notifier};
+use crate::store::requests::{RequestRecord, Transition};
+use crate::store::{Store, StoreError};
+
+/// How many requests one pass of the worker takes from the database.
+const BATCH: u32 = 20;
+
+/// Wakes the worker at once (after an approval or a retry), so nobody waits for its next poll.
+#[derive(Clone, Default)]
+pub struct Waker(Arc<Notify>);
+
+impl Waker {
+    pub fn wake(&self) {
+        // Stores a permit when the worker is busy, so a wake during a pass is not lost.
+        self.0.notify_one();
+    }
+}
+
+pub struct Provisioner {
+    pub store: Store,
+    pub cluster: Cluster,
+    pub settings: Settings,
+    pub profiles: Vec<QuotaProfile>,
+    pub config: ProvisioningConfig,
+    pub notifier: Notifier,
+    pub waker: Waker,
+}
+
+/// How one attempt at a request ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Ready,
+    Failed(String),
+    /// A transient error; tried again later.
+    Retrying(String),
+    /// Another worker holds it, or someone changed it meanwhile (a revocation): left alone.
+    Skipped,
+}
+
+/// Why an attempt stopped before the grant was ready.
+enum Stop {
+    Failed(String),
+    Transient(String),
+    /// The request changed under the worker (its version moved on).
+    Changed,
+    Store(StoreError),
+}
+
+impl From<StoreError> for Stop {
+    fn from(error: StoreError) -> Self {
+        Stop::Store(error)
+    }
+}
+
+impl Provisioner {
+    /// Runs until the task is dropped: a pass over due requests whenever woken, and at least every
+    /// `poll_seconds` (for requests another replica approved, and retries that came due).
+    pub async fn run(self: Arc<Self>) {
+        let poll = Duration::from_secs(self.config.poll_seconds);
+        loop {
+            if let Err(error) = self.run_once().await {
+                tracing::error!(error = %crate::telemetry::error_chain(&error), "provisioning: cannot read due requests");
+            }
+            tokio::select! {
+                () = self.waker.0.notified() => {}
+                () = tokio::time::sleep(poll) => {}
+            }
+        }
+    }
+
+    /// One pass: works through every request due now. Returns each one's outcome.
+    pub async fn run_once(&self) -> Result<Vec<(String, Outcome)>, StoreError> {
+        let mut outcomes = Vec::new();
+        loop {
+            let due = self.store.due_for_provisioning(Utc::now(), BATCH).await?;
+            if due.is_empty() {
+                return Ok(outcomes);
+            }
+            let mut progressed = false;
+            for record in due {
+                let outcome = self.attempt(record.clone()).await;
+                progressed |= outcome != Outcome::Skipped;
+                outcomes.push((record.summary.id, outcome));
+            }
+            // Everything due was held by others: leave it to them (or to the next pass after their lease).
+            if !progressed {
+                return Ok(outcomes);
+            }
+        }
+    }
+
+    /// One attempt at one request, from wherever it stands.
+    async fn attempt(&self, record: RequestRecord) -> Outcome {
+        let id = record.summary.id.clone();
+        match self.provision(record.clone()).await {
+            Ok(()) => Outcome::Ready,
+            Err(Stop::Changed) => Outcome::Skipped,
+            Err(Stop::Failed(message)) => {
+                tracing::warn!(request = %id, namespace = %record.summary.namespace, error = %message, "provisioning failed");
+                self.fail(&id, &message).await;
+                Outcome::Failed(message)
+            }
+            Err(Stop::Transient(message)) => self.retry_later(&id, message).await,
+            Err(Stop::Store(error)) => {
+                tracing::error!(request = %id, error = %crate::telemetry::error_chain(&error), "provisioning: database error");
+                // The lease runs out and the next pass tries again.
+                Outcome::Retrying("the database did not answer".to_string())
+            }
+        }
+    }
+
+    async fn provision(&self, record: RequestRecord) -> Result<(), Stop> {
+        let lease = TimeDelta::seconds(i64::try_from(self.config.lease_seconds).unwrap_or(30));
+        let now = Utc::now();
+        if !self.store.claim(&record, now, now + lease).await? {
+            return Err(Stop::Changed);
+        }
+        let mut record = record;
+        if record.summary.state == RequestState::Approved {
+            record = self.transition(&record, Action::StartProvisioning, None, None).await?;
+        }
+        let summary = &record.summary;
+        let profile = self.profiles.iter().find(|p| p.name == summary.quota_profile).ok_or_else(|| {
+            Stop::Failed(format!(
+                "The quota profile '{}' is no longer in Berth's configuration; an admin must add it back or \
+                 deny the request.",
+                summary.quota_profile
+            ))
+        })?;
+        let grant = Grant {
+            request_id: &summary.id,
+            namespace: &summary.namespace,
+            owner_id: &record.requester_id,
+            helm_mode: summary.helm_mode,
+            profile,
+        };
+        let objects = manifests::objects(&grant, &self.settings);
+        self.apply_all(&record, objects, lease).await?;
+
+        let expires_at = Utc::now() + TimeDelta::days(i64::from(summary.lifetime_days));
+        let ready = self.transition(&record, Action::MarkReady, None, Some(expires_at)).await?;
+        tracing::info!(request = %ready.summary.id, namespace = %ready.summary.namespace, "grant ready");
+        self.notifier.send(&Notice::Ready(ready.summary));
+        Ok(())
+    }
+
+    /// Applies the namespace, then every other object concurrently (they all live in it, or in the
+    /// identities namespace, and refer to each other only by name). Records progress after each.
+    async fn apply_all(&self, record: &RequestRecord, objects: Vec<Object>, lease: TimeDelta) -> Result<(), Stop> {
+        let (id, version) = (record.summary.id.as_str(), record.version);
+        let total = u32::try_from(objects.len()).unwrap_or(u32::MAX);
+        let mut objects = objects.into_iter();
+        let Some(namespace) = objects.next() else { return Ok(()) };
+        self.cluster.apply(&namespace).await.map_err(|error| stop(&namespace, &error))?;
+        let mut applied = 1;
+        if !self.store.record_progress(id, version, applied, total, Utc::now() + lease).await? {
+            return Err(Stop::Changed);
+        }
+        let mut pending = JoinSet::new();
+        for object in objects {
+            let cluster = self.cluster.clone();
+            pending.spawn(async move {
+                let result = cluster.apply(&object).await;
+                result.map_err(|error| stop(&object, &error))
+            });
+        }
+        let mut first_stop = None;
+        while let Some(joined) = pending.join_next().await {
+            match joined {
+                Ok(Ok(_)) => {
+                    applied += 1;
+                    if !self.store.record_progress(id, version, applied, total, Utc::now() + lease).await? {
+                        return Err(Stop::Changed);
+                    }
+                }
+                // A refusal outranks a transient error: trying again would not help.
+                Ok(Err(stop)) => match (&first_stop, &stop) {
+                    (None, _) | (Some(Stop::Transient(_)), Stop::Failed(_)) => first_stop = Some(stop),
+                    _ => {}
+                },
+                Err(panicked) => first_stop = Some(Stop::Transient(format!("internal error: {panicked}"))),
+            }
+        }
+        first_stop.map_or(Ok(()), Err)
+    }
+
+    /// Moves `record` along `action` as Berth itself; the record as it is afterwards.
+    async fn transition(
+        &self,
+        record: &RequestRecord,
+        action: Action,
+        reason: Option<&str>,
+        expires_at: Option<DateTime<Utc>>,
+    ) -> Result<RequestRecord, Stop> {
+        let from = record.summary.state;
+        let to = lifecycle::next(from, action).map_err(|_| Stop::Changed)?;
+        let transition = Transition {
+            request_id: &record.summary.id,
+            version: record.version,
+            from,
+            to,
+            action,
+            actor_id: None,
+            reason,
+            at: Utc::now(),
+            expires_at,
+        };
+        if !self.store.apply(&transition).await? {
+            return Err(Stop::Changed);
+        }
+        self.store.request(&record.summary.id).await?.ok_or(Stop::Changed)
+    }
+
+    async fn fail(&self, id: &str, message: &str) {
+        let outcome = async {
+            let record = self.store.request(id).await?.ok_or(Stop::Changed)?;
+            let failed = self.transition(&record, Action::MarkFailed, Some(message), None).await?;
+            self.notifier.send(&Notice::Failed(failed.summary));
+            Ok::<(), Stop>(())
+        };
+        if let Err(Stop::Store(error)) = outcome.await {
+            tracing::error!(request = %id, error = %crate::telemetry::error_chain(&error), "cannot record a failure");
+        }
+    }
+
+    /// Schedules the next attempt after a transient error, or fails the request after the last one.
+    async fn retry_later(&self, id: &str, message: String) -> Outcome {
+        let record = match self.store.request(id).await {
+            Ok(Some(record)) => record,
+            _ => return Outcome::Retrying(message),
+        };
+        let attempts = record.attempts + 1;
+        if attempts >= self.config.max_attempts {
+            let message = format!("Gave up after {attempts} attempts: {message}");
+            self.fail(id, &message).await;
+            return Outcome::Failed(message);
+        }
+        let delay = backoff(&self.config, attempts);
+        let next = Utc::now() + delay;
+        let shown = format!("Attempt {attempts} of {}: {message}. Trying again at {}.", self.config.max_attempts, next.format("%H:%M:%S UTC"));
+        tracing::warn!(request = %id, attempts, error = %message, "provisioning will be retried");
+        if let Err(error) = self.store.schedule_retry(id, record.version, attempts, &shown, next).await {
+            tracing::error!(request = %id, error = %crate::telemetry::error_chain(&error), "cannot schedule a retry");
+        }
+        Outcome::Retrying(shown)
+    }
+}
+
+/// The wait before attempt `attempts + 1`: the initial backoff doubled per attempt, capped.
+pub fn backoff(config: &ProvisioningConfig, attempts: u32) -> TimeDelta {
+    let initial = i64::try_from(config.initial_backoff_ms).unwrap_or(i64::MAX);
+    let cap = i64::try_from(config.max_backoff_seconds.saturating_mul(1000)).unwrap_or(i64::MAX);
+    let factor = 1_i64.checked_shl(attempts.saturating_sub(1).min(30)).unwrap_or(i64::MAX);
+    TimeDelta::milliseconds(initial.saturating_mul(factor).min(cap))
+}
+
+/// Sorts a cluster error on `object` into "fail now, with the API server's message" or "try again".
+fn stop(object: &Object, error: &ClusterError) -> Stop {
+    if error.is_transient() {
+        let detail = match error.refusal() {
+            Some((code, message)) => format!("the API server answered {code} ({message})"),
+            None => format!("the API server did not answer ({})", crate::telemetry::error_chain(error)),
+        };
+        return Stop::Transient(format!("{}: {detail}", object.describe()));
+    }
+    let (code, message) = error.refusal().unwrap_or((0, ""));
+    Stop::Failed(format!("The cluster refused {} ({code}): {message}", object.describe()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_backoff_doubles_from_the_initial_wait_up_to_its_cap() {
+        let config = ProvisioningConfig { initial_backoff_ms: 1_000, max_backoff_seconds: 60, ..Default::default() };
+        let waits: Vec<i64> = (1..=8).map(|n| backoff(&config, n).num_seconds()).collect();
+        assert_eq!(waits, [1, 2, 4, 8, 16, 32, 60, 60]);
+        assert_eq!(backoff(&config, 1_000).num_seconds(), 60, "no overflow however many attempts");
+    }
+}

@@ -43,8 +43,11 @@ test("without JavaScript: a refusal shows next to its field, a request is submit
   await expect(bob).toHaveURL(/\/approvals/);
   await expect(card(bob, "plain-form")).toHaveCount(0);
 
-  await alice.goto("/requests");
-  await expect(card(alice, "plain-form").getByTestId("state")).toHaveText("Approved");
+  // Approved, then provisioned by Berth's worker: without JavaScript, a reload shows where it stands.
+  await expect(async () => {
+    await alice.goto("/requests");
+    await expect(card(alice, "plain-form").getByTestId("state")).toHaveText("Ready", { timeout: 500 });
+  }).toPass({ timeout: 20_000 });
 });
 
 test("without JavaScript: the requester cancels a pending request", async ({ browser }) => {

@@ -53,8 +53,12 @@ test("alice requests team-a-ci with Tiller, bob approves it, alice sees it appro
   await alice.goto("/requests");
   await waitForHydration(alice);
   const mine = card(alice, "team-a-ci");
-  await expect(mine.getByTestId("state")).toHaveText("Approved");
   await expect(mine.getByTestId("timeline")).toContainText("Bob Berg approved (Pending → Approved)");
+  // Berth's worker provisions it right after the approval (grants.spec.ts follows that part closely).
+  await expect(async () => {
+    await alice.reload();
+    await expect(mine.getByTestId("state")).toHaveText("Ready", { timeout: 500 });
+  }).toPass({ timeout: 20_000 });
   const mineShot = await alice.screenshot({ path: "artifacts/my-requests.png", fullPage: true });
   await testInfo.attach("my requests", { body: mineShot, contentType: "image/png" });
 

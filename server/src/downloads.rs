@@ -39,7 +39,10 @@ async fn download(
                 [
                     (header::CONTENT_TYPE, HeaderValue::from_static("application/yaml")),
                     // The filename is the namespace and a checked CI name: header-safe by construction.
-                    (header::CONTENT_DISPOSITION, HeaderValue::from_str(&disposition).unwrap_or(HeaderValue::from_static("attachment"))),
+                    (
+                        header::CONTENT_DISPOSITION,
+                        HeaderValue::from_str(&disposition).unwrap_or(HeaderValue::from_static("attachment")),
+                    ),
                     // A credential: never kept by a browser or proxy cache.
                     (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
                 ],

@@ -29,7 +29,12 @@ const MAX_BACKOFF: Duration = Duration::from_secs(300);
 #[derive(Debug, Clone)]
 pub enum Notice {
     Submitted(RequestSummary),
-    Decided { request: RequestSummary, approved: bool, by: String, reason: Option<String> },
+    Decided {
+        request: RequestSummary,
+        approved: bool,
+        by: String,
+        reason: Option<String>,
+    },
     /// Provisioned: the requester can download kubeconfigs.
     Ready(RequestSummary),
     /// Provisioning stopped on the cluster's error; an admin can retry.

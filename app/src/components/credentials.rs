@@ -7,10 +7,10 @@
 use leptos::prelude::*;
 
 use crate::components::requests::minute;
+use crate::requests::HelmMode;
 use crate::requests::credentials::{
     CredentialOptions, CredentialPurpose, CredentialSummary, MAX_NAME_CHARS, describe_hours, field, name_problem,
 };
-use crate::requests::HelmMode;
 
 #[component]
 pub fn DownloadForm(id: String, options: CredentialOptions) -> impl IntoView {
@@ -18,7 +18,8 @@ pub fn DownloadForm(id: String, options: CredentialOptions) -> impl IntoView {
     let name = RwSignal::new(String::new());
     let hours = RwSignal::new(options.personal.default.to_string());
     let bounds = move || options.bounds(purpose.get());
-    let name_error = move || (purpose.get() == CredentialPurpose::Ci).then(|| name_problem(name.get().trim())).flatten();
+    let name_error =
+        move || (purpose.get() == CredentialPurpose::Ci).then(|| name_problem(name.get().trim())).flatten();
     let hours_error = move || {
         let b = bounds();
         match hours.get().trim().parse::<u32>() {
@@ -35,36 +36,41 @@ pub fn DownloadForm(id: String, options: CredentialOptions) -> impl IntoView {
         format!("{} to {}; at most until the grant ends.", describe_hours(b.min), describe_hours(b.max))
     };
     view! {
-        <form method="post" action=format!("/requests/{id}/kubeconfig") class="download" data-testid="download-form">
-            <fieldset>
+        <form method="post" action=format!("/requests/{id}/kubeconfig") class="form download" data-testid="download-form">
+            <fieldset class="field">
                 <legend>"Who will use it?"</legend>
-                <label>
+                <label class="choice">
                     <input type="radio" name=field::PURPOSE value="personal" checked=true
                         on:change=move |_| choose(CredentialPurpose::Personal) />
-                    " Me, on my own machine"
+                    "Me, on my own machine"
                 </label>
-                <label>
+                <label class="choice">
                     <input type="radio" name=field::PURPOSE value="ci" data-testid="purpose-ci"
                         on:change=move |_| choose(CredentialPurpose::Ci) />
-                    " A CI system, such as Jenkins"
+                    "A CI system, such as Jenkins"
                 </label>
             </fieldset>
-            <label for="credential-name">"CI system's name (for CI only)"</label>
-            <input id="credential-name" name=field::NAME placeholder="jenkins-prod" maxlength=MAX_NAME_CHARS
-                autocomplete="off" spellcheck="false"
-                prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev)) />
-            <p class="field-problem" role="alert">{name_error}</p>
-            <label for="credential-hours">"Lifetime in hours"</label>
-            <input id="credential-hours" name=field::LIFETIME_HOURS type="number" inputmode="numeric"
-                min=move || bounds().min max=move || bounds().max
-                prop:value=move || hours.get() on:input=move |ev| hours.set(event_target_value(&ev)) />
-            <p class="hint">{hint}</p>
-            <p class="field-problem" role="alert">{hours_error}</p>
+            <div class="field">
+                <label for="credential-name">"CI system's name (for CI only)"</label>
+                <input id="credential-name" name=field::NAME placeholder="jenkins-prod" maxlength=MAX_NAME_CHARS
+                    autocomplete="off" spellcheck="false" aria-invalid=move || name_error().is_some().to_string()
+                    prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev)) />
+                <p class="field-problem" role="alert">{name_error}</p>
+            </div>
+            <div class="field">
+                <label for="credential-hours">"Lifetime in hours"</label>
+                <input id="credential-hours" name=field::LIFETIME_HOURS type="number" inputmode="numeric"
+                    min=move || bounds().min max=move || bounds().max
+                    aria-invalid=move || hours_error().is_some().to_string()
+                    prop:value=move || hours.get() on:input=move |ev| hours.set(event_target_value(&ev)) />
+                <p class="help">{hint}</p>
+                <p class="field-problem" role="alert">{hours_error}</p>
+            </div>
             <button type="submit" class="button" data-testid="download"
                 disabled=move || name_error().is_some() || hours_error().is_some()>
                 "Download kubeconfig"
             </button>
-            <p class="hint">
+            <p class="help">
                 "Every download is a credential of its own, listed below; an admin can revoke each one. "
                 "Keep the file secret: it is the key to this namespace."
             </p>
@@ -80,7 +86,7 @@ pub fn CredentialList(credentials: Vec<CredentialSummary>) -> impl IntoView {
             .into_any();
     }
     view! {
-        <table class="credentials" data-testid="credentials">
+        <table class="table credentials" data-testid="credentials">
             <thead><tr><th>"For"</th><th>"Issued to"</th><th>"Issued"</th><th>"Expires"</th><th>"Status"</th></tr></thead>
             <tbody>
                 {credentials.into_iter().map(|c| {

@@ -6,8 +6,8 @@ use leptos_router::hooks::use_params_map;
 
 use crate::api::requests::get_request;
 use crate::auth::Role;
-use crate::components::error_view::ErrorView;
 use crate::components::credentials::{CredentialList, DownloadForm, UsageHelp};
+use crate::components::error_view::ErrorView;
 use crate::components::requests::{
     CancelForm, DecisionForms, ProvisioningStatus, RequestFacts, RetryForm, StateBadge, Timeline,
 };
@@ -38,9 +38,10 @@ fn Detail() -> impl IntoView {
     // While Berth provisions, look again every second so the progress and the final state show up without a
     // reload. Effects run in the browser only; each answer schedules the next look while still in flight.
     Effect::new(move |_| {
-        let in_flight = detail.get().and_then(Result::ok).is_some_and(|d| {
-            matches!(d.request.state, RequestState::Approved | RequestState::Provisioning)
-        });
+        let in_flight = detail
+            .get()
+            .and_then(Result::ok)
+            .is_some_and(|d| matches!(d.request.state, RequestState::Approved | RequestState::Provisioning));
         if in_flight {
             set_timeout(move || _ = changed.try_update(|n| *n += 1), std::time::Duration::from_secs(1));
         }

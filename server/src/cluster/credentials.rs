@@ -116,7 +116,8 @@ impl Cluster {
 /// Checks a kubeconfig the way its user will use it: a client built from that very file may list pods in
 /// `namespace`, and may neither list namespaces nor read Secrets in `kube-system`. Three API calls.
 pub async fn check_kubeconfig(kubeconfig: &SecretString, namespace: &str) -> Result<(), CheckFailed> {
-    let parsed = Kubeconfig::from_yaml(kubeconfig.expose_secret()).map_err(|e| CheckFailed::Unreadable(e.to_string()))?;
+    let parsed =
+        Kubeconfig::from_yaml(kubeconfig.expose_secret()).map_err(|e| CheckFailed::Unreadable(e.to_string()))?;
     let mut config = kube::Config::from_custom_kubeconfig(parsed, &KubeConfigOptions::default())
         .await
         .map_err(|e| CheckFailed::Unreadable(e.to_string()))?;
@@ -130,10 +131,7 @@ pub async fn check_kubeconfig(kubeconfig: &SecretString, namespace: &str) -> Res
         other => CheckFailed::Cluster(other.into()),
     })?;
     refused(Api::<Namespace>::all(client.clone()).list_metadata(&one).await, "list namespaces")?;
-    refused(
-        Api::<Secret>::namespaced(client, "kube-system").list_metadata(&one).await,
-        "read Secrets in kube-system",
-    )?;
+    refused(Api::<Secret>::namespaced(client, "kube-system").list_metadata(&one).await, "read Secrets in kube-system")?;
     Ok(())
 }
 

@@ -47,9 +47,13 @@ pub fn render(parts: &Parts<'_>) -> SecretString {
         }],
         current_context: parts.entry_name,
     };
+    // Plain scalars, as kubectl writes them: the token and CA on one line each (not folded blocks), so
+    // `grep token:` and the simpler YAML readers of CI plugins see them whole.
+    let mut options = serde_saphyr::SerializerOptions::default();
+    options.prefer_block_scalars = false;
     // Serializing these plain structs cannot fail; should it ever, the result is an empty file that the
     // self-check refuses, never a panic.
-    SecretString::from(serde_saphyr::to_string(&file).unwrap_or_default())
+    SecretString::from(serde_saphyr::to_string_with_options(&file, options).unwrap_or_default())
 }
 
 #[derive(Serialize)]
@@ -112,7 +116,8 @@ mod tests {
     fn rendered(ca_pem: Option<&str>) -> String {
         let endpoint = ApiEndpoint { url: "https://k8s.example.com:6443".into(), ca_pem: ca_pem.map(Into::into) };
         let token = SecretString::from("header.payload.signature");
-        let parts = Parts { endpoint: &endpoint, entry_name: "berth-team-a-jenkins-prod", namespace: "team-a", token: &token };
+        let parts =
+            Parts { endpoint: &endpoint, entry_name: "berth-team-a-jenkins-prod", namespace: "team-a", token: &token };
         render(&parts).expose_secret().to_string()
     }
 
@@ -127,14 +132,29 @@ mod tests {
         let ca = base64::engine::general_purpose::STANDARD.decode(cluster.certificate_authority_data.as_ref().unwrap());
         assert_eq!(ca.unwrap(), CA.as_bytes());
         let user = config.auth_infos[0].auth_info.as_ref().unwrap();
-        assert_eq!(user.token.as_ref().map(|t| t.expose_secret().to_string()).as_deref(), Some("header.payload.signature"));
+        assert_eq!(
+            user.token.as_ref().map(|t| t.expose_secret().to_string()).as_deref(),
+            Some("header.payload.signature")
+        );
         let context = config.contexts[0].context.as_ref().unwrap();
-        assert_eq!((context.cluster.as_str(), context.namespace.as_deref()), ("berth-team-a-jenkins-prod", Some("team-a")));
+        assert_eq!(
+            (context.cluster.as_str(), context.namespace.as_deref()),
+            ("berth-team-a-jenkins-prod", Some("team-a"))
+        );
     }
 
     #[test]
     fn the_file_is_the_shape_kubectl_writes() {
         insta::assert_snapshot!(rendered(Some(CA)));
+    }
+
+    #[test]
+    fn a_long_token_stays_on_its_line() {
+        let endpoint = ApiEndpoint { url: "https://k8s.example.com".into(), ca_pem: Some("x".repeat(2000)) };
+        let token = SecretString::from("eyJhbGciOiJSUzI1NiJ9.".repeat(50));
+        let parts = Parts { endpoint: &endpoint, entry_name: "berth-a", namespace: "a", token: &token };
+        let yaml = render(&parts).expose_secret().to_string();
+        assert!(yaml.lines().any(|line| line.trim() == format!("token: {}", token.expose_secret())), "{yaml}");
     }
 
     #[test]

@@ -12,9 +12,9 @@ use std::time::Duration;
 use anyhow::Context as _;
 use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::{ClusterResourceScope, NamespaceResourceScope};
-use kube::api::{Patch, PatchParams};
+use kube::api::{Patch, PatchParams, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
-use kube::{Api, Client, Resource};
+use kube::{Api, Client, Resource, ResourceExt};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -132,6 +132,34 @@ impl Cluster {
         patch(&Api::<K>::namespaced(self.client.clone(), namespace), object).await
     }
 
+    /// Creates the grant's namespace, or, if it exists already, applies it only when it is this request's
+    /// own (a restart after a crash, or a retry). A namespace someone else created meanwhile is never taken
+    /// over: that would hand its contents to the requester. One API call when the namespace is new.
+    pub async fn claim_namespace(
+        &self,
+        namespace: &Namespace,
+        request_id: &str,
+    ) -> Result<NamespaceClaim, ClusterError> {
+        let namespaces = Api::<Namespace>::all(self.client.clone());
+        let name = namespace.metadata.name.as_deref().unwrap_or_default();
+        let params = PostParams { field_manager: Some(FIELD_MANAGER.to_string()), ..Default::default() };
+        match namespaces.create(&params, namespace).await {
+            Ok(_) => return Ok(NamespaceClaim::Created),
+            Err(kube::Error::Api(status)) if status.code == 409 => {}
+            Err(error) => return Err(error.into()),
+        }
+        let existing = namespaces.get(name).await?;
+        // Being deleted (whoever's it was): gone soon, then it can be created.
+        if existing.metadata.deletion_timestamp.is_some() {
+            return Ok(NamespaceClaim::Terminating);
+        }
+        if existing.labels().get(manifests::REQUEST_LABEL).map(String::as_str) != Some(request_id) {
+            return Ok(NamespaceClaim::Foreign);
+        }
+        patch(&namespaces, namespace).await?;
+        Ok(NamespaceClaim::Reapplied)
+    }
+
     /// Whether namespace `name` exists in the cluster (in any phase, including terminating).
     pub async fn namespace_exists(&self, name: &str) -> Result<bool, ClusterError> {
         Ok(Api::<Namespace>::all(self.client.clone()).get_opt(name).await?.is_some())
@@ -154,12 +182,14 @@ pub fn external_endpoint(config: &ClusterConfig, own: &kube::Config) -> anyhow::
     };
     let ca_pem = match &config.external_ca_file {
         Some(path) => Some(
-            std::fs::read_to_string(path).with_context(|| format!("cannot read cluster.external_ca_file {}", path.display()))?,
+            std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read cluster.external_ca_file {}", path.display()))?,
         ),
         None => match (&own.root_cert, &own.root_cert_file) {
             (Some(certificates), _) => Some(certificates.iter().map(|der| pem("CERTIFICATE", der)).collect()),
             (None, Some(path)) => Some(
-                std::fs::read_to_string(path).with_context(|| format!("cannot read the cluster CA {}", path.display()))?,
+                std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read the cluster CA {}", path.display()))?,
             ),
             (None, None) => None,
         },
@@ -171,8 +201,21 @@ pub fn external_endpoint(config: &ClusterConfig, own: &kube::Config) -> anyhow::
 fn pem(label: &str, der: &[u8]) -> String {
     use base64::Engine as _;
     let body = base64::engine::general_purpose::STANDARD.encode(der);
-    let lines: Vec<&str> = body.as_bytes().chunks(64).map(|line| std::str::from_utf8(line).unwrap_or_default()).collect();
+    let lines: Vec<&str> =
+        body.as_bytes().chunks(64).map(|line| std::str::from_utf8(line).unwrap_or_default()).collect();
     format!("-----BEGIN {label}-----\n{}\n-----END {label}-----\n", lines.join("\n"))
+}
+
+/// What [`Cluster::claim_namespace`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NamespaceClaim {
+    Created,
+    /// It was this request's already, and is applied again.
+    Reapplied,
+    /// It exists and is not this request's.
+    Foreign,
+    /// It is being deleted; it can be created once it is gone.
+    Terminating,
 }
 
 async fn patch<K>(api: &Api<K>, object: &K) -> Result<Option<String>, kube::Error>

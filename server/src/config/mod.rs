@@ -8,8 +8,8 @@
 mod workflow;
 
 pub use workflow::{
-    ClusterConfig, ContainerDefaults, CredentialsConfig, LifetimeDays, LifetimeHours, NotificationsConfig, ProvisioningConfig,
-    QuotaProfile, RequestsConfig,
+    ClusterConfig, ContainerDefaults, CredentialsConfig, LifetimeDays, LifetimeHours, NotificationsConfig,
+    ProvisioningConfig, QuotaProfile, RequestsConfig,
 };
 
 use std::net::SocketAddr;

@@ -10,7 +10,7 @@
 use app::requests::RequestState;
 use chrono::{DateTime, Utc};
 
-use super::requests::{RequestRecord, SELECT_REQUESTS, RequestRow};
+use super::requests::{RequestRecord, RequestRow, SELECT_REQUESTS};
 use super::{Result, Store, on_pool};
 
 impl Store {

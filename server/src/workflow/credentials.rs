@@ -155,7 +155,12 @@ impl CredentialsService {
     }
 
     /// Checks every field; all problems at once.
-    fn check(&self, form: &DownloadForm, grant_ends: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Result<Valid, ApiError> {
+    fn check(
+        &self,
+        form: &DownloadForm,
+        grant_ends: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<Valid, ApiError> {
         let mut problems = Vec::new();
         let purpose = CredentialPurpose::parse(form.purpose.trim());
         if purpose.is_none() {

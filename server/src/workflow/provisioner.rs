@@ -14,14 +14,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use app::requests::lifecycle::{self, Action};
 use app::requests::RequestState;
+use app::requests::lifecycle::{self, Action};
 use chrono::{DateTime, TimeDelta, Utc};
 use tokio::sync::Notify;
 use tokio::task::JoinSet;
 
 use crate::cluster::manifests::{self, Grant, Object, Settings};
-use crate::cluster::{Cluster, ClusterError};
+use crate::cluster::{Cluster, ClusterError, NamespaceClaim};
 use crate::config::{ProvisioningConfig, QuotaProfile};
 use crate::notify::{Notice, Notifier};
 use crate::store::requests::{RequestRecord, Transition};
@@ -142,7 +142,7 @@ impl Provisioner {
         }
         let mut record = record;
         if record.summary.state == RequestState::Approved {
-            record = self.transition(&record, Action::StartProvisioning, None, None).await?;
+            record = self.transition(&record, Action::StartProvisioning, None).await?;
         }
         let summary = &record.summary;
         let profile = self.profiles.iter().find(|p| p.name == summary.quota_profile).ok_or_else(|| {
@@ -162,8 +162,9 @@ impl Provisioner {
         let objects = manifests::objects(&grant, &self.settings);
         self.apply_all(&record, objects, lease).await?;
 
-        let expires_at = Utc::now() + TimeDelta::days(i64::from(summary.lifetime_days));
-        let ready = self.transition(&record, Action::MarkReady, None, Some(expires_at)).await?;
+        let ready_at = Utc::now();
+        let expires_at = ready_at + TimeDelta::days(i64::from(summary.lifetime_days));
+        let ready = self.transition_at(&record, Action::MarkReady, None, ready_at, Some(expires_at)).await?;
         tracing::info!(request = %ready.summary.id, namespace = %ready.summary.namespace, "grant ready");
         self.notifier.send(&Notice::Ready(ready.summary));
         Ok(())
@@ -176,7 +177,22 @@ impl Provisioner {
         let total = u32::try_from(objects.len()).unwrap_or(u32::MAX);
         let mut objects = objects.into_iter();
         let Some(namespace) = objects.next() else { return Ok(()) };
-        self.cluster.apply(&namespace).await.map_err(|error| stop(&namespace, &error))?;
+        let Object::Namespace(typed) = &namespace else {
+            return Err(Stop::Failed("internal error: a grant's first object is its namespace".to_string()));
+        };
+        match self.cluster.claim_namespace(typed, id).await.map_err(|error| stop(&namespace, &error))? {
+            NamespaceClaim::Created | NamespaceClaim::Reapplied => {}
+            NamespaceClaim::Foreign => {
+                return Err(Stop::Failed(format!(
+                    "A namespace '{}' already exists in the cluster and was not created for this request, so \
+                     Berth left it alone. Once it is deleted (or the request denied), an admin can retry.",
+                    record.summary.namespace
+                )));
+            }
+            NamespaceClaim::Terminating => {
+                return Err(Stop::Transient(format!("{} is still being deleted", namespace.describe())));
+            }
+        }
         let mut applied = 1;
         if !self.store.record_progress(id, version, applied, total, Utc::now() + lease).await? {
             return Err(Stop::Changed);
@@ -209,12 +225,22 @@ impl Provisioner {
         first_stop.map_or(Ok(()), Err)
     }
 
-    /// Moves `record` along `action` as Berth itself; the record as it is afterwards.
+    /// Moves `record` along `action` as Berth itself, now; the record as it is afterwards.
     async fn transition(
         &self,
         record: &RequestRecord,
         action: Action,
         reason: Option<&str>,
+    ) -> Result<RequestRecord, Stop> {
+        self.transition_at(record, action, reason, Utc::now(), None).await
+    }
+
+    async fn transition_at(
+        &self,
+        record: &RequestRecord,
+        action: Action,
+        reason: Option<&str>,
+        at: DateTime<Utc>,
         expires_at: Option<DateTime<Utc>>,
     ) -> Result<RequestRecord, Stop> {
         let from = record.summary.state;
@@ -227,7 +253,7 @@ impl Provisioner {
             action,
             actor_id: None,
             reason,
-            at: Utc::now(),
+            at,
             expires_at,
         };
         if !self.store.apply(&transition).await? {
@@ -239,7 +265,7 @@ impl Provisioner {
     async fn fail(&self, id: &str, message: &str) {
         let outcome = async {
             let record = self.store.request(id).await?.ok_or(Stop::Changed)?;
-            let failed = self.transition(&record, Action::MarkFailed, Some(message), None).await?;
+            let failed = self.transition(&record, Action::MarkFailed, Some(message)).await?;
             self.notifier.send(&Notice::Failed(failed.summary));
             Ok::<(), Stop>(())
         };
@@ -262,7 +288,11 @@ impl Provisioner {
         }
         let delay = backoff(&self.config, attempts);
         let next = Utc::now() + delay;
-        let shown = format!("Attempt {attempts} of {}: {message}. Trying again at {}.", self.config.max_attempts, next.format("%H:%M:%S UTC"));
+        let shown = format!(
+            "Attempt {attempts} of {}: {message}. Trying again at {}.",
+            self.config.max_attempts,
+            next.format("%H:%M:%S UTC")
+        );
         tracing::warn!(request = %id, attempts, error = %message, "provisioning will be retried");
         if let Err(error) = self.store.schedule_retry(id, record.version, attempts, &shown, next).await {
             tracing::error!(request = %id, error = %crate::telemetry::error_chain(&error), "cannot schedule a retry");

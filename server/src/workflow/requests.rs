@@ -16,8 +16,8 @@ use app::requests::{
 };
 use chrono::Utc;
 
-use super::validation::{MAX_REASON_CHARS, Rules, text_problem};
 use super::provisioner::Waker;
+use super::validation::{MAX_REASON_CHARS, Rules, text_problem};
 use crate::cluster::Cluster;
 use crate::config::CredentialsConfig;
 use crate::error::internal;

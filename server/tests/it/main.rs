@@ -6,6 +6,7 @@
 mod binary;
 mod cluster;
 mod forged_tokens;
+mod grants;
 mod health;
 mod pages;
 mod postgres;

@@ -13,7 +13,7 @@ use kube::api::{Api, DeleteParams, PostParams};
 use crate::support::{Browser, TestServer, berth_kubeconfig, local_cluster_kubeconfig};
 
 /// A request that passes every check, for `namespace`.
-fn form(namespace: &str) -> Vec<(&'static str, String)> {
+pub(crate) fn form(namespace: &str) -> Vec<(&'static str, String)> {
     vec![
         ("namespace", namespace.to_string()),
         ("purpose", "Jenkins deploys the team's services here".to_string()),
@@ -24,18 +24,23 @@ fn form(namespace: &str) -> Vec<(&'static str, String)> {
     ]
 }
 
-fn with(mut form: Vec<(&'static str, String)>, key: &str, value: &str) -> Vec<(&'static str, String)> {
+pub(crate) fn with(mut form: Vec<(&'static str, String)>, key: &str, value: &str) -> Vec<(&'static str, String)> {
     form.iter_mut().filter(|(k, _)| *k == key).for_each(|(_, v)| *v = value.to_string());
     form
 }
 
-async fn post(browser: &Browser, server: &TestServer, endpoint: &str, args: &[(&str, String)]) -> reqwest::Response {
+pub(crate) async fn post(
+    browser: &Browser,
+    server: &TestServer,
+    endpoint: &str,
+    args: &[(&str, String)],
+) -> reqwest::Response {
     let args: Vec<(&str, &str)> = args.iter().map(|(k, v)| (*k, v.as_str())).collect();
     browser.call_with(server, endpoint, &args).await
 }
 
 /// Submits `form` and returns the new request's id; the submission must succeed.
-async fn submit_ok(browser: &Browser, server: &TestServer, form: &[(&str, String)]) -> String {
+pub(crate) async fn submit_ok(browser: &Browser, server: &TestServer, form: &[(&str, String)]) -> String {
     let response = post(browser, server, "requests/submit", form).await;
     let status = response.status();
     let body = response.text().await.unwrap();
@@ -43,7 +48,7 @@ async fn submit_ok(browser: &Browser, server: &TestServer, form: &[(&str, String
     serde_json::from_str(&body).unwrap()
 }
 
-async fn detail(browser: &Browser, server: &TestServer, id: &str) -> RequestDetail {
+pub(crate) async fn detail(browser: &Browser, server: &TestServer, id: &str) -> RequestDetail {
     let response = post(browser, server, "requests/detail", &[("id", id.to_string())]).await;
     assert_eq!(response.status(), 200);
     response.json().await.unwrap()
@@ -56,7 +61,7 @@ async fn mine(browser: &Browser, server: &TestServer) -> Page<RequestWithTimelin
 }
 
 /// The JSON error of a refused call, after checking its status.
-async fn refusal(response: reqwest::Response, status: u16) -> ApiError {
+pub(crate) async fn refusal(response: reqwest::Response, status: u16) -> ApiError {
     let actual = response.status();
     let body = response.text().await.unwrap();
     assert_eq!(actual, status, "{body}");

@@ -1,0 +1,81 @@
+// From approval to a working kubeconfig through the browser: alice requests, bob approves, alice watches the
+// status become ready without reloading, downloads a kubeconfig for Jenkins, and the test uses it with
+// kubectl as Jenkins would (the local control plane's kubectl is on PATH; scripts/test.sh puts it there).
+import { execFileSync, spawnSync } from "node:child_process";
+import type { Browser, Page } from "@playwright/test";
+import { expect, signIn, test, waitForHydration } from "./fixtures";
+
+async function personPage(browser: Browser, user: string): Promise<Page> {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await signIn(page, user, true);
+  return page;
+}
+
+function kubectl(kubeconfig: string, ...args: string[]): { ok: boolean; output: string } {
+  const run = spawnSync("kubectl", ["--kubeconfig", kubeconfig, ...args], { encoding: "utf8" });
+  return { ok: run.status === 0, output: `${run.stdout}${run.stderr}` };
+}
+
+test("alice's approved namespace becomes ready while she watches, and her kubeconfig works there only", async ({ browser }, testInfo) => {
+  const namespace = `jenkins-${Date.now().toString(36)}`;
+  const alice = await personPage(browser, "alice");
+  const bob = await personPage(browser, "bob");
+
+  await alice.goto("/requests/new");
+  await waitForHydration(alice);
+  await alice.getByLabel("Namespace name").fill(namespace);
+  await alice.getByLabel("Purpose").fill("Jenkins deploys the shop here");
+  await alice.getByLabel("Stage").selectOption("test");
+  await alice.getByLabel("Helm 3 or later (no Tiller)").check();
+  await alice.getByRole("button", { name: "Submit request" }).click();
+  await alice.waitForURL(/\/requests\/[0-9a-f-]{36}$/);
+  await waitForHydration(alice);
+  await expect(alice.getByTestId("state")).toHaveText("Pending");
+
+  await bob.goto(alice.url());
+  await waitForHydration(bob);
+  await bob.getByRole("button", { name: `Approve ${namespace}` }).click();
+
+  // alice's page was open all along: it shows the approval, the provisioning and the result by itself
+  // (it looks again every second while Berth works).
+  await expect(alice.getByTestId("state")).toHaveText("Ready", { timeout: 20_000 });
+  await expect(alice.getByTestId("timeline")).toContainText("Bob Berg approved");
+  await expect(alice.getByTestId("expires-at")).toBeVisible();
+  await expect(alice.getByTestId("no-credentials")).toBeVisible();
+
+  // A kubeconfig for Jenkins: the form checks the name while typing.
+  const form = alice.getByTestId("download-form");
+  await form.getByTestId("purpose-ci").check();
+  await form.getByLabel("CI system's name").fill("Jenkins");
+  await expect(form.getByText("'J' is not allowed")).toBeVisible();
+  await expect(form.getByTestId("download")).toBeDisabled();
+  await form.getByLabel("CI system's name").fill("jenkins-prod");
+  await form.getByLabel("Lifetime in hours").fill("48");
+  const shot = await alice.screenshot({ path: "artifacts/kubeconfig.png", fullPage: true });
+  await testInfo.attach("ready grant with the download form", { body: shot, contentType: "image/png" });
+  const [download] = await Promise.all([alice.waitForEvent("download"), form.getByTestId("download").click()]);
+  expect(download.suggestedFilename()).toBe(`${namespace}-jenkins-prod.kubeconfig`);
+  const file = testInfo.outputPath("jenkins.kubeconfig");
+  await download.saveAs(file);
+
+  // What Jenkins does with it: works in the namespace...
+  const created = kubectl(file, "create", "deployment", "shop", "--image=registry.example/shop:1");
+  expect(created.output).toContain("deployment.apps/shop created");
+  expect(kubectl(file, "get", "deployments", "-o", "name").output.trim()).toBe("deployment.apps/shop");
+  expect(execFileSync("kubectl", ["--kubeconfig", file, "config", "view", "--minify", "-o", "jsonpath={..namespace}"], { encoding: "utf8" })).toBe(namespace);
+  // ...and nowhere else.
+  for (const args of [["get", "namespaces"], ["get", "secrets", "-n", "kube-system"], ["get", "pods", "-n", "default"]]) {
+    const refused = kubectl(file, ...args);
+    expect(refused.ok, `kubectl ${args.join(" ")}`).toBe(false);
+    expect(refused.output.toLowerCase()).toContain("forbidden");
+  }
+
+  // The page lists the credential (never the token) after a reload.
+  await alice.reload();
+  await waitForHydration(alice);
+  const credential = alice.getByTestId("credential");
+  await expect(credential).toHaveCount(1);
+  await expect(credential).toContainText("CI: jenkins-prod");
+  await expect(alice.getByTestId("usage-jenkins")).toContainText(`berth-${namespace}`);
+});

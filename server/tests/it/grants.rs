@@ -1,0 +1,564 @@
+//! From approval to a working kubeconfig, against the real local control plane with Berth's own
+//! least-privilege credential: the provisioning worker (both Helm modes, crash and restart, a cluster that
+//! refuses, an admin's retry) and the kubeconfig download (used with `kubectl` as a user would, and every
+//! way of asking for one that must be refused).
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use app::error::ApiError;
+use app::requests::{Action, RequestDetail, RequestState};
+use berth_server::config::{DatabaseConfig, QuotaProfile, RequestsConfig};
+use berth_server::store::Store;
+use berth_server::store::requests::Transition;
+use k8s_openapi::api::core::v1::{Namespace, Secret};
+use kube::api::{Api, DeleteParams, ListParams, PostParams};
+use serde_json::json;
+use tempfile::TempDir;
+
+use crate::cluster::{admin, delete_namespace, unique};
+use crate::requests::{detail, form, post, refusal, submit_ok, with};
+use crate::support::{Browser, TestServer, local_cluster_kubeconfig};
+
+const IDENTITIES: &str = "berth-identities";
+
+/// A server whose provisioning worker runs, with a short lease so a restart takes up a request quickly.
+async fn server_with_worker(dir: &TempDir) -> TestServer {
+    TestServer::start_with(dir, |config| {
+        config.provisioning.enabled = true;
+        config.provisioning.lease_seconds = 1;
+        config.provisioning.poll_seconds = 1;
+    })
+    .await
+}
+
+/// The same database the server in `dir` uses, for what pages cannot show (and to break things).
+async fn store_of(dir: &TempDir) -> Store {
+    let url = format!("sqlite://{}", dir.path().join("db/berth.db").display());
+    Store::open(&DatabaseConfig { url, max_connections: 2 }).await.unwrap()
+}
+
+/// alice requests `namespace` (Helm `helm_mode`) and bob approves; returns the request's id.
+async fn approved(server: &TestServer, alice: &Browser, namespace: &str, helm_mode: &str) -> String {
+    let id = submit_ok(alice, server, &with(form(namespace), "helm_mode", helm_mode)).await;
+    let bob = Browser::signed_in(server, "bob").await;
+    let response = post(&bob, server, "requests/approve", &[("id", id.clone())]).await;
+    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+    id
+}
+
+/// Polls the request's page data until it reaches `state` (at most 30 s).
+async fn wait_for(browser: &Browser, server: &TestServer, id: &str, state: RequestState) -> RequestDetail {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let now = detail(browser, server, id).await;
+        if now.request.state == state {
+            return now;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "still {:?} (wanted {state:?}): {:?}",
+            now.request.state,
+            now.request.last_error
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Every object labelled with the request, as `Kind name` (namespaced ones as `Kind ns/name`), sorted.
+fn objects_of(request_id: &str) -> Vec<String> {
+    let selector = format!("berth.dev/request={request_id}");
+    let output = kubectl_admin(&[
+        "get",
+        "namespaces,resourcequotas,limitranges,networkpolicies,serviceaccounts,rolebindings,deployments",
+        "--all-namespaces",
+        "-l",
+        &selector,
+        "-o",
+        "jsonpath={range .items[*]}{.kind} {.metadata.namespace}/{.metadata.name}{\"\\n\"}{end}",
+    ]);
+    let mut objects: Vec<String> = output.lines().filter(|l| !l.is_empty()).map(|l| l.replace(" /", " ")).collect();
+    objects.sort();
+    objects
+}
+
+/// The one object Berth changes without owning it: the namespace's `default` ServiceAccount mounts no token.
+fn assert_default_account_mounts_nothing(namespace: &str) {
+    let jsonpath = "jsonpath={.automountServiceAccountToken}";
+    let automount = kubectl_admin(&["get", "serviceaccount", "default", "-n", namespace, "-o", jsonpath]);
+    assert_eq!(automount, "false", "{namespace}");
+}
+
+fn kubectl_admin(args: &[&str]) -> String {
+    let output =
+        Command::new("kubectl").arg("--kubeconfig").arg(local_cluster_kubeconfig()).args(args).output().unwrap();
+    assert!(output.status.success(), "kubectl {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8(output.stdout).unwrap()
+}
+
+/// Runs kubectl with `kubeconfig`, as a user would; (succeeded, stdout + stderr).
+fn kubectl_as(kubeconfig: &Path, args: &[&str]) -> (bool, String) {
+    let output = Command::new("kubectl").arg("--kubeconfig").arg(kubeconfig).args(args).output().unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    (output.status.success(), text)
+}
+
+fn expected_objects(namespace: &str, tiller: bool) -> Vec<String> {
+    let mut objects = vec![
+        format!("Namespace {namespace}"),
+        format!("ResourceQuota {namespace}/berth-quota"),
+        format!("LimitRange {namespace}/berth-limits"),
+        format!("NetworkPolicy {namespace}/berth-default"),
+        // (The `default` ServiceAccount is the namespace's, not Berth's: Berth sets only its automount.)
+        format!("ServiceAccount {IDENTITIES}/ns-{namespace}"),
+    ];
+    if tiller {
+        objects.extend([
+            format!("ServiceAccount {namespace}/tiller"),
+            format!("RoleBinding {namespace}/tiller-edit"),
+            format!("NetworkPolicy {namespace}/tiller-deny-ingress"),
+            format!("Deployment {namespace}/tiller-deploy"),
+        ]);
+    }
+    objects.push(format!("RoleBinding {namespace}/berth-identity"));
+    objects.sort();
+    objects
+}
+
+async fn clean_up(namespace: &str) {
+    let admin = admin().await;
+    delete_namespace(&admin, namespace).await;
+    kubectl_admin(&["delete", "serviceaccount", "-n", IDENTITIES, &format!("ns-{namespace}"), "--ignore-not-found"]);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Provisioning.
+
+#[tokio::test]
+async fn an_approved_request_becomes_ready_with_exactly_its_objects_in_both_modes() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server_with_worker(&dir).await;
+    let alice = Browser::signed_in(&server, "alice").await;
+    for (helm_mode, tiller, count) in [("none", false, 7), ("tiller", true, 11)] {
+        let namespace = unique("grant");
+        let id = approved(&server, &alice, &namespace, helm_mode).await;
+        let ready = wait_for(&alice, &server, &id, RequestState::Ready).await;
+
+        let progress = ready.request.progress.expect("progress recorded");
+        assert_eq!((progress.applied, progress.total), (count, count), "{helm_mode}");
+        assert_eq!(ready.request.last_error, None);
+        let (ready_at, expires_at) = (ready.request.ready_at.unwrap(), ready.request.expires_at.unwrap());
+        assert_eq!(expires_at - ready_at, chrono::TimeDelta::days(30), "the lifetime counts from ready");
+        let actions: Vec<(Action, Option<&str>)> =
+            ready.events.iter().map(|e| (e.action, e.actor.as_deref())).collect();
+        assert_eq!(
+            actions,
+            [
+                (Action::Submit, Some("Alice Anders")),
+                (Action::Approve, Some("Bob Berg")),
+                (Action::StartProvisioning, None),
+                (Action::MarkReady, None),
+            ],
+            "{helm_mode}: each step once, Berth's own steps by Berth"
+        );
+        assert!(ready.may.download, "alice may download now");
+        assert_eq!(objects_of(&id), expected_objects(&namespace, tiller), "{helm_mode}");
+        assert_default_account_mounts_nothing(&namespace);
+        clean_up(&namespace).await;
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_crash_between_two_objects_converges_after_a_restart_and_is_marked_ready_once() {
+    let dir = tempfile::tempdir().unwrap();
+    // The worker's steps done by hand, up to a crash: provisioning started, three objects applied, the lease
+    // held by a worker that is gone.
+    let server = TestServer::start(&dir).await;
+    let alice = Browser::signed_in(&server, "alice").await;
+    let namespace = unique("crash");
+    let id = approved(&server, &alice, &namespace, "tiller").await;
+    server.stop().await;
+
+    let store = store_of(&dir).await;
+    let record = store.request(&id).await.unwrap().unwrap();
+    let started = Transition {
+        request_id: &id,
+        version: record.version,
+        from: RequestState::Approved,
+        to: RequestState::Provisioning,
+        action: Action::StartProvisioning,
+        actor_id: None,
+        reason: None,
+        at: chrono::Utc::now(),
+        expires_at: None,
+    };
+    assert!(store.apply(&started).await.unwrap());
+    let record = store.request(&id).await.unwrap().unwrap();
+    let now = chrono::Utc::now();
+    assert!(store.claim(&record, now, now + chrono::TimeDelta::milliseconds(500)).await.unwrap());
+    let profile = RequestsConfig::default().quota_profiles.into_iter().find(|p| p.name == "small").unwrap();
+    let grant = berth_server::cluster::manifests::Grant {
+        request_id: &id,
+        namespace: &namespace,
+        owner_id: &record.requester_id,
+        helm_mode: app::requests::HelmMode::Tiller,
+        profile: &profile,
+    };
+    let berth = crate::provisioning::berth_cluster().await;
+    for object in berth_server::cluster::manifests::objects(&grant, &Default::default()).iter().take(3) {
+        berth.apply(object).await.unwrap();
+    }
+    assert_eq!(objects_of(&id).len(), 3, "crashed after three objects");
+
+    // Started again: it waits out the dead worker's lease, then converges.
+    let server = server_with_worker(&dir).await;
+    let ready = wait_for(&alice_again(&server).await, &server, &id, RequestState::Ready).await;
+    assert_eq!(objects_of(&id), expected_objects(&namespace, true));
+    assert_default_account_mounts_nothing(&namespace);
+    let marked_ready = ready.events.iter().filter(|e| e.action == Action::MarkReady).count();
+    let started = ready.events.iter().filter(|e| e.action == Action::StartProvisioning).count();
+    assert_eq!((started, marked_ready), (1, 1), "no step done twice");
+
+    // And a server killed at whatever point it had reached converges too.
+    let namespace = unique("killed");
+    let id = approved(&server, &alice_again(&server).await, &namespace, "none").await;
+    server.stop().await;
+    let server = server_with_worker(&dir).await;
+    wait_for(&alice_again(&server).await, &server, &id, RequestState::Ready).await;
+    assert_eq!(objects_of(&id), expected_objects(&namespace, false));
+    server.stop().await;
+    clean_up(&namespace).await;
+    clean_up(grant.namespace).await;
+}
+
+async fn alice_again(server: &TestServer) -> Browser {
+    Browser::signed_in(server, "alice").await
+}
+
+#[tokio::test]
+async fn a_namespace_someone_else_created_meanwhile_fails_the_request_and_an_admin_retries_after_it_is_gone() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server_with_worker(&dir).await;
+    let alice = Browser::signed_in(&server, "alice").await;
+    let namespace = unique("taken");
+    let id = submit_ok(&alice, &server, &form(&namespace)).await;
+    // Between the request and its approval, someone creates the namespace by hand.
+    let namespaces = Api::<Namespace>::all(admin().await);
+    let theirs: Namespace = serde_json::from_value(json!({ "metadata": { "name": namespace } })).unwrap();
+    namespaces.create(&PostParams::default(), &theirs).await.unwrap();
+    let bob = Browser::signed_in(&server, "bob").await;
+    assert_eq!(post(&bob, &server, "requests/approve", &[("id", id.clone())]).await.status(), 200);
+
+    let failed = wait_for(&alice, &server, &id, RequestState::Failed).await;
+    let error = failed.request.last_error.expect("the reason is shown");
+    assert!(error.contains("already exists in the cluster and was not created for this request"), "{error}");
+    let taken = namespaces.get(&namespace).await.unwrap();
+    assert!(!taken.metadata.labels.unwrap_or_default().contains_key("berth.dev/request"), "left alone");
+    assert!(!failed.may.download && !failed.may.retry, "alice may do neither");
+
+    // Only an admin retries.
+    for (who, status) in [("alice", 403), ("bob", 403)] {
+        let caller = Browser::signed_in(&server, who).await;
+        let response = post(&caller, &server, "requests/retry", &[("id", id.clone())]).await;
+        assert_eq!(response.status(), status, "{who}");
+    }
+    let carol = Browser::signed_in(&server, "carol").await;
+    assert!(detail(&carol, &server, &id).await.may.retry);
+    namespaces.delete(&namespace, &DeleteParams::default()).await.unwrap();
+    // The namespace controller finishes deleting it; a retry before that is retried by the worker.
+    let response = post(&carol, &server, "requests/retry", &[("id", id.clone())]).await;
+    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+    let ready = wait_for(&alice, &server, &id, RequestState::Ready).await;
+    assert_eq!(objects_of(&id), expected_objects(&namespace, true));
+    let retry = ready.events.iter().find(|e| e.action == Action::Retry).expect("in the history");
+    assert_eq!(retry.actor.as_deref(), Some("Carol Castro"));
+    server.stop().await;
+    clean_up(&namespace).await;
+}
+
+#[tokio::test]
+async fn an_object_the_api_server_rejects_fails_the_request_with_the_api_server_s_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut broken = RequestsConfig::default().quota_profiles.remove(0);
+    broken.name = "broken".to_string();
+    broken.quota.insert("pods".to_string(), "-1".to_string());
+    let server = TestServer::start_with(&dir, |config| {
+        config.provisioning.enabled = true;
+        config.requests.quota_profiles.push(QuotaProfile { ..broken });
+    })
+    .await;
+    let alice = Browser::signed_in(&server, "alice").await;
+    let namespace = unique("rejected");
+    let id =
+        submit_ok(&alice, &server, &with(with(form(&namespace), "quota_profile", "broken"), "helm_mode", "none")).await;
+    let bob = Browser::signed_in(&server, "bob").await;
+    assert_eq!(post(&bob, &server, "requests/approve", &[("id", id.clone())]).await.status(), 200);
+
+    let failed = wait_for(&alice, &server, &id, RequestState::Failed).await;
+    let error = failed.request.last_error.unwrap();
+    assert!(error.starts_with(&format!("The cluster refused ResourceQuota {namespace}/berth-quota (422)")), "{error}");
+    assert!(error.contains("must be greater than or equal to 0"), "the API server's own words: {error}");
+    let event = failed.events.iter().find(|e| e.action == Action::MarkFailed).unwrap();
+    assert_eq!(event.reason.as_deref(), Some(error.as_str()), "in the history too");
+    assert!(!failed.may.download);
+    server.stop().await;
+    clean_up(&namespace).await;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Kubeconfigs.
+
+/// Posts the download form as a script would (JSON errors).
+async fn download(browser: &Browser, server: &TestServer, id: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+    browser
+        .http
+        .post(server.url(&format!("/requests/{id}/kubeconfig")))
+        .header("origin", &server.base)
+        .form(fields)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// A ready grant of alice's: (server, alice, id, namespace).
+async fn ready_grant(dir: &TempDir, helm_mode: &str) -> (TestServer, Browser, String, String) {
+    let server = server_with_worker(dir).await;
+    let alice = Browser::signed_in(&server, "alice").await;
+    let namespace = unique("kc");
+    let id = approved(&server, &alice, &namespace, helm_mode).await;
+    wait_for(&alice, &server, &id, RequestState::Ready).await;
+    (server, alice, id, namespace)
+}
+
+fn anchors_of(request_id: &str) -> usize {
+    let selector = format!("berth.dev/request={request_id}");
+    kubectl_admin(&["get", "secrets", "-n", IDENTITIES, "-l", &selector, "-o", "name"]).lines().count()
+}
+
+#[tokio::test]
+async fn the_downloaded_kubeconfig_works_in_its_namespace_and_nowhere_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, alice, id, namespace) = ready_grant(&dir, "none").await;
+
+    let response =
+        download(&alice, &server, &id, &[("purpose", "ci"), ("name", "jenkins-prod"), ("lifetime_hours", "48")]).await;
+    assert_eq!(response.status(), 200);
+    let header = |name: &str| response.headers().get(name).unwrap().to_str().unwrap().to_string();
+    assert_eq!(header("content-disposition"), format!("attachment; filename=\"{namespace}-jenkins-prod.kubeconfig\""));
+    assert_eq!(header("cache-control"), "no-store");
+    let text = response.text().await.unwrap();
+    let file = dir.path().join("jenkins.kubeconfig");
+    std::fs::write(&file, &text).unwrap();
+
+    // As Jenkins would use it: allowed in the namespace...
+    let (ok, out) = kubectl_as(&file, &["create", "deployment", "web", "--image=registry.example/web:1"]);
+    assert!(ok && out.contains("deployment.apps/web created"), "{out}");
+    let (ok, out) = kubectl_as(&file, &["get", "pods"]);
+    assert!(ok, "{out}");
+    let (ok, out) = kubectl_as(&file, &["config", "view", "--minify", "-o", "jsonpath={..namespace}"]);
+    assert!(ok && out == namespace, "the context's namespace: {out}");
+    // ...and refused everywhere else.
+    for args in [
+        vec!["get", "namespaces"],
+        vec!["get", "secrets", "-n", "kube-system"],
+        vec!["create", "configmap", "x", "-n", "default"],
+        vec!["create", "serviceaccount", "x", "-n", IDENTITIES],
+    ] {
+        let (ok, out) = kubectl_as(&file, &args);
+        assert!(!ok && out.to_lowercase().contains("forbidden"), "kubectl {args:?} must be forbidden: {out}");
+    }
+
+    // Its metadata is on the page; the token is in neither the page data nor the database.
+    let shown = detail(&alice, &server, &id).await;
+    let [credential] = shown.credentials.as_slice() else { panic!("{:?}", shown.credentials) };
+    assert_eq!((credential.name.as_str(), credential.owner.as_str()), ("jenkins-prod", "Alice Anders"));
+    let lifetime = credential.expires_at - credential.issued_at;
+    assert!((lifetime - chrono::TimeDelta::hours(48)).num_seconds().abs() < 60, "{lifetime}");
+    let token = text.lines().find_map(|l| l.trim().strip_prefix("token: ")).unwrap().to_string();
+    assert!(token.len() > 100, "a real token");
+    assert!(!serde_json::to_string(&shown).unwrap().contains(&token));
+    server.stop().await;
+    for file in std::fs::read_dir(dir.path().join("db")).unwrap() {
+        let bytes = std::fs::read(file.unwrap().path()).unwrap();
+        assert!(!bytes.windows(token.len()).any(|w| w == token.as_bytes()), "the token is not stored");
+    }
+    assert_eq!(anchors_of(&id), 1, "one anchor per credential");
+    clean_up(&namespace).await;
+}
+
+#[tokio::test]
+async fn a_tiller_kubeconfig_reaches_tiller_and_tokens_minted_inside_cannot_reach_the_identities() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, alice, id, namespace) = ready_grant(&dir, "tiller").await;
+    let response = download(&alice, &server, &id, &[("purpose", "personal"), ("lifetime_hours", "8")]).await;
+    assert_eq!(response.status(), 200);
+    let file = dir.path().join("personal.kubeconfig");
+    std::fs::write(&file, response.text().await.unwrap()).unwrap();
+
+    let can = |args: &[&str]| {
+        let mut all = vec!["auth", "can-i"];
+        all.extend_from_slice(args);
+        let (_, out) = kubectl_as(&file, &all);
+        out.trim().to_string()
+    };
+    assert_eq!(can(&["list", "pods"]), "yes");
+    assert_eq!(can(&["create", "pods", "--subresource=portforward"]), "yes");
+    assert_eq!(can(&["create", "deployments"]), "no", "deploys go through Tiller");
+    assert_eq!(can(&["list", "pods", "-n", "default"]), "no");
+
+    // Tiller's ServiceAccount deploys in its namespace only and cannot change its quota.
+    let tiller = format!("system:serviceaccount:{namespace}:tiller");
+    let admin_can = |args: &[&str]| {
+        let mut all = vec!["auth", "can-i", "--as", &tiller];
+        all.extend_from_slice(args);
+        let output =
+            Command::new("kubectl").arg("--kubeconfig").arg(local_cluster_kubeconfig()).args(&all).output().unwrap();
+        String::from_utf8_lossy(&output.stdout).trim().to_string()
+    };
+    assert_eq!(admin_can(&["create", "deployments", "-n", &namespace]), "yes");
+    assert_eq!(admin_can(&["create", "deployments", "-n", "default"]), "no");
+    assert_eq!(admin_can(&["patch", "resourcequotas", "-n", &namespace]), "no");
+
+    // A token minted for a ServiceAccount inside the namespace (anyone with write access there could) gets
+    // nowhere near the identities namespace, where the requester's identity and its anchors live.
+    let inside = kubectl_admin(&["create", "token", "tiller", "-n", &namespace, "--duration=10m"]);
+    let inside_file = dir.path().join("inside.kubeconfig");
+    std::fs::copy(&file, &inside_file).unwrap();
+    let user = format!("berth-{namespace}");
+    let (ok, out) =
+        kubectl_as(&inside_file, &["config", "set-credentials", &user, &format!("--token={}", inside.trim())]);
+    assert!(ok, "{out}");
+    for args in [
+        vec!["get", "secrets", "-n", IDENTITIES],
+        vec!["create", "token", &format!("ns-{namespace}"), "-n", IDENTITIES],
+    ] {
+        let (ok, out) = kubectl_as(&inside_file, &args);
+        assert!(!ok && out.to_lowercase().contains("forbidden"), "kubectl {args:?}: {out}");
+    }
+    server.stop().await;
+    clean_up(&namespace).await;
+}
+
+#[tokio::test]
+async fn downloads_that_must_be_refused_are_refused_and_leave_nothing_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, alice, id, namespace) = ready_grant(&dir, "none").await;
+    let ok_fields = [("purpose", "personal"), ("lifetime_hours", "8")];
+    let problems = |error: ApiError| match error {
+        ApiError::Invalid(problems) => problems.into_iter().map(|p| (p.field, p.message)).collect::<Vec<_>>(),
+        other => panic!("{other:?}"),
+    };
+
+    // Out of bounds, malformed, hostile.
+    type Case<'a> = (&'a [(&'a str, &'a str)], &'a str, &'a str);
+    let cases: [Case; 8] = [
+        (
+            &[("purpose", "personal"), ("lifetime_hours", "25")],
+            "lifetime_hours",
+            "Between 1 and 24 (1 day) for a Personal kubeconfig.",
+        ),
+        (&[("purpose", "personal"), ("lifetime_hours", "0")], "lifetime_hours", "Between 1 and 24"),
+        (
+            &[("purpose", "ci"), ("name", "jenkins"), ("lifetime_hours", "2161")],
+            "lifetime_hours",
+            "Between 1 and 2160 (90 days) for a CI kubeconfig.",
+        ),
+        (&[("purpose", "personal"), ("lifetime_hours", "eight")], "lifetime_hours", "Enter a whole number of hours."),
+        (&[("purpose", "ci"), ("lifetime_hours", "8")], "name", "Name the CI system"),
+        (&[("purpose", "ci"), ("name", "<script>"), ("lifetime_hours", "8")], "name", "'<' is not allowed"),
+        (&[("purpose", "admin"), ("lifetime_hours", "8")], "purpose", "Choose who will use it"),
+        // The grant lasts 30 days: no kubeconfig outlives it.
+        (
+            &[("purpose", "ci"), ("name", "jenkins"), ("lifetime_hours", "2000")],
+            "lifetime_hours",
+            "a kubeconfig cannot outlive it",
+        ),
+    ];
+    for (fields, field, says) in cases {
+        let error = refusal(download(&alice, &server, &id, fields).await, 422).await;
+        let found = problems(error);
+        assert!(found.iter().any(|(f, m)| f == field && m.contains(says)), "{fields:?}: {found:?}");
+    }
+
+    // Not hers: an approver and an admin are told; a developer cannot even tell it exists.
+    for who in ["bob", "carol"] {
+        let caller = Browser::signed_in(&server, who).await;
+        let error = refusal(download(&caller, &server, &id, &ok_fields).await, 403).await;
+        assert!(
+            matches!(&error, ApiError::NotAllowed(m) if m.contains("Only the person who requested")),
+            "{who}: {error:?}"
+        );
+    }
+    let carol = Browser::signed_in(&server, "carol").await;
+    let carols = submit_ok(&carol, &server, &form(&unique("carols"))).await;
+    assert_eq!(refusal(download(&alice, &server, &carols, &ok_fields).await, 404).await, ApiError::NotFound);
+    assert_eq!(refusal(download(&alice, &server, "not-a-request", &ok_fields).await, 404).await, ApiError::NotFound);
+    assert_eq!(download(&alice, &server, "..%2F..%2Fetc%2Fpasswd", &ok_fields).await.status(), 404);
+    // Not signed in, without a Berth role, or from another site.
+    assert_eq!(refusal(download(&Browser::new(), &server, &id, &ok_fields).await, 401).await, ApiError::SignInRequired);
+    let dave = Browser::signed_in(&server, "dave").await;
+    assert_eq!(refusal(download(&dave, &server, &id, &ok_fields).await, 403).await, ApiError::Forbidden);
+    let cross_site = alice
+        .http
+        .post(server.url(&format!("/requests/{id}/kubeconfig")))
+        .header("origin", "https://evil.example")
+        .form(&ok_fields)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cross_site.status(), 403);
+
+    // Not ready: still pending (carol's), and revoked.
+    let mine = submit_ok(&alice, &server, &form(&unique("pending"))).await;
+    let error = refusal(download(&alice, &server, &mine, &ok_fields).await, 409).await;
+    assert!(
+        matches!(&error, ApiError::Conflict(m) if m.contains("only while the namespace is ready; this request is pending")),
+        "{error:?}"
+    );
+    let store = store_of(&dir).await;
+    for (action, from, to) in [
+        (Action::Revoke, RequestState::Ready, RequestState::Revoking),
+        (Action::FinishRevocation, RequestState::Revoking, RequestState::Revoked),
+    ] {
+        let record = store.request(&id).await.unwrap().unwrap();
+        let transition = Transition {
+            request_id: &id,
+            version: record.version,
+            from,
+            to,
+            action,
+            actor_id: None,
+            reason: None,
+            at: chrono::Utc::now(),
+            expires_at: None,
+        };
+        assert!(store.apply(&transition).await.unwrap());
+    }
+    let error = refusal(download(&alice, &server, &id, &ok_fields).await, 409).await;
+    assert!(matches!(&error, ApiError::Conflict(m) if m.contains("this request is revoked")), "{error:?}");
+
+    // A browser's refusal is a page with the message and a way back, not JSON.
+    let page = alice
+        .http
+        .post(server.url(&format!("/requests/{id}/kubeconfig")))
+        .header("origin", &server.base)
+        .header("accept", "text/html")
+        .form(&[("purpose", "personal"), ("lifetime_hours", "<b>x</b>")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 409);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("No kubeconfig was issued") && html.contains(&format!("href=\"/requests/{id}\"")), "{html}");
+
+    // Nothing was issued by any of them.
+    assert!(detail(&alice, &server, &id).await.credentials.is_empty());
+    assert_eq!(anchors_of(&id), 0, "no anchor Secret left behind");
+    let secrets = Api::<Secret>::namespaced(admin().await, IDENTITIES);
+    let all = secrets.list(&ListParams::default().labels("berth.dev/owner")).await.unwrap();
+    assert!(all.items.iter().all(|s| s.metadata.labels.as_ref().unwrap()["berth.dev/request"] != id));
+    server.stop().await;
+    clean_up(&namespace).await;
+}

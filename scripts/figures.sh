@@ -78,3 +78,8 @@ stop_release_server
 # the development identity provider, so it runs one.
 start_dev_idp "$(free_port)" "$base/dev-idp.log" >/dev/null
 cargo bench -q -p berth-server --bench approvals 2>/dev/null | sed -n 's/^FIGURE \(.*\): \(median.*\)$/| \1 | \2 |/p'
+
+# Approval to ready and a kubeconfig download against the local control plane, with the API calls each
+# makes (server/benches/provisioning.rs).
+PATH="$(bash scripts/cluster.sh env "$base/cluster" | sed -n 's|^export PATH=\(.*\):\$PATH$|\1|p'):$PATH" \
+  cargo bench -q -p berth-server --bench provisioning 2>/dev/null | sed -n 's/^FIGURE \(.*\): \(median.*\)$/| \1 | \2 |/p'

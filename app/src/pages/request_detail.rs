@@ -35,15 +35,19 @@ fn Detail() -> impl IntoView {
         |(id, _)| get_request(id),
     );
     let on_done = Callback::new(move |_: RequestState| changed.update(|n| *n += 1));
-    // While Berth provisions, look again every second so the progress and the final state show up without a
-    // reload. Effects run in the browser only; each answer schedules the next look while still in flight.
+    // The page follows the request by itself: every second while Berth provisions it (progress, then ready),
+    // every 5 s while it waits for a decision (except for the approver deciding it: a refresh would wipe a
+    // half-typed reason), not at all once it has settled. Effects run in the browser only; each answer
+    // schedules the next look.
     Effect::new(move |_| {
-        let in_flight = detail
-            .get()
-            .and_then(Result::ok)
-            .is_some_and(|d| matches!(d.request.state, RequestState::Approved | RequestState::Provisioning));
-        if in_flight {
-            set_timeout(move || _ = changed.try_update(|n| *n += 1), std::time::Duration::from_secs(1));
+        let now = detail.get().and_then(Result::ok).map(|d| (d.request.state, d.may.decide));
+        let again = match now {
+            Some((RequestState::Approved | RequestState::Provisioning, _)) => Some(1),
+            Some((RequestState::Pending, false)) => Some(5),
+            _ => None,
+        };
+        if let Some(seconds) = again {
+            set_timeout(move || _ = changed.try_update(|n| *n += 1), std::time::Duration::from_secs(seconds));
         }
     });
     view! {

@@ -173,7 +173,8 @@ pub fn external_endpoint(config: &ClusterConfig, own: &kube::Config) -> anyhow::
         Some(url) => url.as_str().trim_end_matches('/').to_string(),
         None => {
             let own_url = own.cluster_url.to_string().trim_end_matches('/').to_string();
-            if own_url.contains(".svc") {
+            // In the cluster, Berth reaches the API server at an address only pods can use.
+            if own_url.contains(".svc") || std::env::var_os("KUBERNETES_SERVICE_HOST").is_some() {
                 tracing::warn!(url = %own_url, "cluster.external_url is not set: kubeconfigs will point at Berth's \
                     in-cluster address, which people and CI outside the cluster cannot reach");
             }

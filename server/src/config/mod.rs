@@ -586,4 +586,46 @@ mod tests {
             Ok(())
         });
     }
+
+    #[test]
+    fn kubeconfig_settings_are_checked() {
+        in_jail(|jail: &mut Jail| {
+            jail.create_file(
+                "berth.toml",
+                r#"
+                [cluster]
+                external_url = "http://k8s.example.com:6443"
+
+                [credentials]
+                ci_hours = { min = 48, max = 24, default = 30 }
+
+                [provisioning]
+                lease_seconds = 0
+                "#,
+            )?;
+            let message = load_in(jail, Some("berth.toml")).expect_err("rejected").to_string();
+            for key in ["cluster.external_url", "credentials.ci_hours", "provisioning: poll_seconds, lease_seconds"] {
+                assert!(message.contains(key), "{key}: {message}");
+            }
+            jail.create_file(
+                "berth.toml",
+                r#"
+                [cluster]
+                external_url = "https://k8s.example.com:6443"
+                pod_security = { "pod-security.kubernetes.io/enforce" = "restricted" }
+
+                [credentials]
+                personal_hours = { min = 1, max = 12, default = 4 }
+                "#,
+            )?;
+            let config = load_in(jail, Some("berth.toml")).expect("accepted");
+            assert_eq!(config.cluster.external_url.unwrap().as_str(), "https://k8s.example.com:6443/");
+            assert_eq!(config.credentials.personal_hours.max, 12);
+            assert_eq!(config.credentials.ci_hours.max, 2160, "the other purpose keeps its defaults");
+            let labels = &config.cluster.pod_security;
+            assert_eq!(labels["pod-security.kubernetes.io/enforce"], "restricted", "a label given replaces its default");
+            assert_eq!(labels["pod-security.kubernetes.io/warn"], "restricted", "the others stay");
+            Ok(())
+        });
+    }
 }

@@ -1,0 +1,170 @@
+//! Approval to ready, and a kubeconfig download, against the local control plane with Berth's own
+//! credential: how long each takes and how many Kubernetes API calls it makes. Run by `scripts/figures.sh`
+//! (or `cargo bench -p berth-server --bench provisioning` with LOCAL_CLUSTER_KUBECONFIG and
+//! LOCAL_CLUSTER_BERTH_KUBECONFIG set, as for the tests).
+//!
+//! "Approval to ready" is one pass of the worker over a request just approved: the lease, the move to
+//! provisioning, every object applied, progress recorded, marked ready (the wake-up after an approval is
+//! immediate, so this is what a requester waits). API calls are counted by a layer around the client.
+
+// Benchmark code: a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use app::auth::{Caller, Person, Role};
+use app::requests::{Action, HelmMode, RequestState};
+use berth_server::cluster::{Cluster, external_endpoint};
+use berth_server::config::{ClusterConfig, CredentialsConfig, NotificationsConfig, ProvisioningConfig, RequestsConfig};
+use berth_server::notify::Notifier;
+use berth_server::store::Store;
+use berth_server::store::requests::{NewRequest, Transition};
+use berth_server::store::users::SignIn;
+use berth_server::workflow::credentials::{CredentialsService, DownloadForm};
+use berth_server::workflow::provisioner::{Outcome, Provisioner, Waker};
+use chrono::Utc;
+use kube::config::{KubeConfigOptions, Kubeconfig};
+
+const SAMPLES: usize = 15;
+
+fn env_path(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: start the local control plane (see the header)"))
+}
+
+#[tokio::main]
+async fn main() {
+    let kubeconfig = Kubeconfig::read_from(env_path("LOCAL_CLUSTER_BERTH_KUBECONFIG")).unwrap();
+    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default()).await.unwrap();
+    let endpoint = external_endpoint(&ClusterConfig::default(), &config).unwrap();
+    let calls = Arc::new(AtomicU64::new(0));
+    let counter = calls.clone();
+    let counting = tower::util::MapRequestLayer::new(move |request: http::Request<kube::client::Body>| {
+        counter.fetch_add(1, Ordering::Relaxed);
+        request
+    });
+    let client = kube::client::ClientBuilder::try_from(config).unwrap().with_layer(&counting).build();
+    let cluster = Cluster::from_client(client, endpoint);
+
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("berth.db").display());
+    let store = Store::open(&berth_server::config::DatabaseConfig { url, max_connections: 4 }).await.unwrap();
+    let sign_in = SignIn {
+        issuer: "https://idp.example",
+        subject: "alice",
+        email: None,
+        display_name: "Alice Anders",
+        role: Some(Role::Developer),
+        at: Utc::now(),
+    };
+    let alice = store.record_sign_in(&sign_in).await.unwrap();
+    let public_url = url::Url::parse("http://127.0.0.1:3000").unwrap();
+    let provisioner = Provisioner {
+        store: store.clone(),
+        cluster: cluster.clone(),
+        settings: ClusterConfig::default().manifest_settings(),
+        profiles: RequestsConfig::default().quota_profiles,
+        config: ProvisioningConfig::default(),
+        notifier: Notifier::start(&NotificationsConfig::default(), &public_url).unwrap(),
+        waker: Waker::default(),
+    };
+    let credentials = CredentialsService {
+        store: store.clone(),
+        cluster: cluster.clone(),
+        config: CredentialsConfig::default(),
+        identities_namespace: "berth-identities".to_string(),
+    };
+    let caller = Caller {
+        person: Person { id: alice.clone(), display_name: "Alice Anders".into(), email: None },
+        role: Role::Developer,
+    };
+
+    let run = uuid::Uuid::new_v4().simple().to_string()[..6].to_string();
+    let mut namespaces = Vec::new();
+    for helm_mode in [HelmMode::None, HelmMode::Tiller] {
+        let (mut times, mut api_calls) = (Vec::new(), Vec::new());
+        let (mut issue_times, mut issue_calls) = (Vec::new(), Vec::new());
+        for n in 0..SAMPLES {
+            let id = uuid::Uuid::new_v4().to_string();
+            let namespace = format!("bench-{run}-{}-{n}", helm_mode.as_str());
+            let request = NewRequest {
+                id: &id,
+                namespace: &namespace,
+                purpose: "benchmark",
+                stage: "test",
+                helm_mode,
+                quota_profile: "small",
+                lifetime_days: 30,
+                requester_id: &alice,
+                at: Utc::now(),
+            };
+            store.submit_request(&request).await.unwrap();
+            let approve = Transition {
+                request_id: &id,
+                version: 1,
+                from: RequestState::Pending,
+                to: RequestState::Approved,
+                action: Action::Approve,
+                actor_id: Some(&alice),
+                reason: None,
+                at: Utc::now(),
+                expires_at: None,
+            };
+            assert!(store.apply(&approve).await.unwrap());
+
+            calls.store(0, Ordering::Relaxed);
+            let started = Instant::now();
+            let outcomes = provisioner.run_once().await.unwrap();
+            times.push(started.elapsed());
+            api_calls.push(calls.load(Ordering::Relaxed));
+            assert_eq!(outcomes, [(id.clone(), Outcome::Ready)]);
+
+            calls.store(0, Ordering::Relaxed);
+            let form = DownloadForm { purpose: "personal".into(), name: String::new(), lifetime_hours: "8".into() };
+            let started = Instant::now();
+            credentials.issue(&caller, &id, &form).await.unwrap();
+            issue_times.push(started.elapsed());
+            issue_calls.push(calls.load(Ordering::Relaxed));
+            namespaces.push(namespace);
+        }
+        let mode = if helm_mode == HelmMode::Tiller { "Tiller" } else { "Helm 3" };
+        println!(
+            "FIGURE approval to ready ({mode}): median {} ms, p90 {} ms, max {} ms over {SAMPLES} grants; {} API calls each",
+            ms(percentile(&mut times, 50)),
+            ms(percentile(&mut times, 90)),
+            ms(percentile(&mut times, 100)),
+            only(&api_calls),
+        );
+        println!(
+            "FIGURE kubeconfig download ({mode}): median {} ms, p90 {} ms; {} API calls with Berth's credential \
+             (anchor Secret, TokenRequest) + 3 with the new kubeconfig's own client (its check)",
+            ms(percentile(&mut issue_times, 50)),
+            ms(percentile(&mut issue_times, 90)),
+            only(&issue_calls),
+        );
+    }
+
+    // Clean up as an admin (Berth's own credential may not delete identities wholesale).
+    let admin = env_path("LOCAL_CLUSTER_KUBECONFIG");
+    for namespace in &namespaces {
+        let _ = std::process::Command::new("kubectl")
+            .args(["--kubeconfig", &admin, "delete", "namespace", namespace, "--wait=false"])
+            .output();
+    }
+}
+
+fn percentile(samples: &mut [Duration], p: usize) -> Duration {
+    samples.sort();
+    samples[(samples.len() * p / 100).min(samples.len() - 1)]
+}
+
+fn ms(duration: Duration) -> String {
+    format!("{:.1}", duration.as_secs_f64() * 1000.0)
+}
+
+/// The count, which must be the same for every sample.
+fn only(counts: &[u64]) -> String {
+    let (min, max) = (counts.iter().min().unwrap(), counts.iter().max().unwrap());
+    if min == max { min.to_string() } else { format!("{min}–{max}") }
+}

@@ -623,7 +623,10 @@ mod tests {
             assert_eq!(config.credentials.personal_hours.max, 12);
             assert_eq!(config.credentials.ci_hours.max, 2160, "the other purpose keeps its defaults");
             let labels = &config.cluster.pod_security;
-            assert_eq!(labels["pod-security.kubernetes.io/enforce"], "restricted", "a label given replaces its default");
+            assert_eq!(
+                labels["pod-security.kubernetes.io/enforce"], "restricted",
+                "a label given replaces its default"
+            );
             assert_eq!(labels["pod-security.kubernetes.io/warn"], "restricted", "the others stay");
             Ok(())
         });

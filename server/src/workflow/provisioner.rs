@@ -58,6 +58,8 @@ pub enum Outcome {
     Failed(String),
     /// A transient error; tried again later.
     Retrying(String),
+    /// The database did not answer; taken up again by a later pass (once any lease taken runs out).
+    Deferred,
     /// Another worker holds it, or someone changed it meanwhile (a revocation): left alone.
     Skipped,
 }
@@ -104,10 +106,13 @@ impl Provisioner {
             let mut progressed = false;
             for record in due {
                 let outcome = self.attempt(record.clone()).await;
-                progressed |= outcome != Outcome::Skipped;
+                // Only a recorded outcome takes the request out of the due list; without one, another round
+                // would find the same requests (and spin while the database is down).
+                progressed |= matches!(outcome, Outcome::Ready | Outcome::Failed(_) | Outcome::Retrying(_));
                 outcomes.push((record.summary.id, outcome));
             }
-            // Everything due was held by others: leave it to them (or to the next pass after their lease).
+            // Nothing recorded this round (held by others, or the database is down): leave the rest to the
+            // next pass.
             if !progressed {
                 return Ok(outcomes);
             }
@@ -128,8 +133,7 @@ impl Provisioner {
             Err(Stop::Transient(message)) => self.retry_later(&id, message).await,
             Err(Stop::Store(error)) => {
                 tracing::error!(request = %id, error = %crate::telemetry::error_chain(&error), "provisioning: database error");
-                // The lease runs out and the next pass tries again.
-                Outcome::Retrying("the database did not answer".to_string())
+                Outcome::Deferred
             }
         }
     }
@@ -147,8 +151,8 @@ impl Provisioner {
         let summary = &record.summary;
         let profile = self.profiles.iter().find(|p| p.name == summary.quota_profile).ok_or_else(|| {
             Stop::Failed(format!(
-                "The quota profile '{}' is no longer in Berth's configuration; an admin must add it back or \
-                 deny the request.",
+                "The quota profile '{}' is no longer in Berth's configuration; an admin must add it back and \
+                 retry, or revoke the request.",
                 summary.quota_profile
             ))
         })?;

@@ -41,12 +41,20 @@ pub trait RequestsPort: Send + Sync + 'static {
     async fn detail(&self, caller: &Caller, id: &str) -> Result<RequestDetail, ApiError>;
 }
 
+/// Kubeconfigs handed out.
+#[async_trait::async_trait]
+pub trait CredentialsPort: Send + Sync + 'static {
+    /// The owner revokes their own credential, an admin any, with a reason.
+    async fn revoke(&self, caller: &Caller, id: &str, reason: &str) -> Result<(), ApiError>;
+}
+
 /// Every port the server implements, handed to the app as one context value.
 #[derive(Clone)]
 pub struct Ports {
     pub system: Arc<dyn SystemPort>,
     pub users: Arc<dyn UsersPort>,
     pub requests: Arc<dyn RequestsPort>,
+    pub credentials: Arc<dyn CredentialsPort>,
 }
 
 impl Ports {

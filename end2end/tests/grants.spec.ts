@@ -78,4 +78,18 @@ test("alice's approved namespace becomes ready while she watches, and her kubeco
   await expect(credential).toHaveCount(1);
   await expect(credential).toContainText("CI: jenkins-prod");
   await expect(alice.getByTestId("usage-jenkins")).toContainText(`berth-${namespace}`);
+
+  // carol, an admin, revokes it with a reason; alice sees who and why, and the file stops working.
+  const carol = await personPage(browser, "carol");
+  await carol.goto(alice.url());
+  await waitForHydration(carol);
+  await carol.getByLabel("Reason for revoking").fill("Jenkins prod is being decommissioned");
+  await carol.getByRole("button", { name: "Revoke" }).click();
+  await expect(carol.getByTestId("revoked")).toContainText("by Carol Castro");
+  await alice.reload();
+  await expect(alice.getByTestId("revoked")).toContainText("by Carol Castro");
+  await expect(alice.getByTestId("revoked")).toContainText("Jenkins prod is being decommissioned");
+  await expect
+    .poll(() => kubectl(file, "get", "pods", "--request-timeout=5s").output, { timeout: 15_000 })
+    .toMatch(/Unauthorized|must be logged in/);
 });

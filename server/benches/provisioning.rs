@@ -74,6 +74,7 @@ async fn main() {
         cluster: cluster.clone(),
         config: CredentialsConfig::default(),
         identities_namespace: "berth-identities".to_string(),
+        worker: Waker::default(),
     };
     let caller = Caller {
         person: Person { id: alice.clone(), display_name: "Alice Anders".into(), email: None },

@@ -99,6 +99,7 @@ impl Berth {
             cluster: cluster.clone(),
             config: config.credentials.clone(),
             identities_namespace: config.cluster.identities_namespace.clone(),
+            worker: waker.clone(),
         });
         let ports = Ports {
             system: Arc::new(SystemService { installation, started_at }),
@@ -111,6 +112,7 @@ impl Berth {
                 provisioner: waker,
                 credentials: config.credentials.clone(),
             }),
+            credentials: credentials.clone(),
         };
         let state = AppState { leptos: leptos_options(config), store: store.clone(), auth, credentials };
         let session_layer = auth::session::layer(sessions.clone(), &config.session, &config.public_url);

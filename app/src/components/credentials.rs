@@ -6,6 +6,7 @@
 
 use leptos::prelude::*;
 
+use crate::api::credentials::RevokeCredential;
 use crate::components::requests::minute;
 use crate::requests::HelmMode;
 use crate::requests::credentials::{
@@ -78,9 +79,14 @@ pub fn DownloadForm(id: String, options: CredentialOptions) -> impl IntoView {
     }
 }
 
-/// The kubeconfigs handed out for the grant, newest first.
+/// The kubeconfigs handed out for the grant, newest first; with `may_revoke`, a revoke form on each one
+/// still in force. `on_revoked` runs after a revocation (to refetch the page).
 #[component]
-pub fn CredentialList(credentials: Vec<CredentialSummary>) -> impl IntoView {
+pub fn CredentialList(
+    credentials: Vec<CredentialSummary>,
+    may_revoke: bool,
+    #[prop(into)] on_revoked: Callback<()>,
+) -> impl IntoView {
     if credentials.is_empty() {
         return view! { <p class="muted" data-testid="no-credentials">"No kubeconfig has been downloaded yet."</p> }
             .into_any();
@@ -90,10 +96,19 @@ pub fn CredentialList(credentials: Vec<CredentialSummary>) -> impl IntoView {
             <thead><tr><th>"For"</th><th>"Issued to"</th><th>"Issued"</th><th>"Expires"</th><th>"Status"</th></tr></thead>
             <tbody>
                 {credentials.into_iter().map(|c| {
-                    let status = if c.revoked_at.is_some() { "revoked" } else { "issued" };
                     let who = match c.purpose {
                         CredentialPurpose::Personal => "Personal".to_string(),
                         CredentialPurpose::Ci => format!("CI: {}", c.name),
+                    };
+                    let status = match c.revoked_at {
+                        Some(at) => view! {
+                            <span data-testid="revoked">
+                                {format!("Revoked {} by {}", minute(at), c.revoked_by.unwrap_or_default())}
+                                {c.revoke_reason.map(|reason| view! { <q class="reason">{reason}</q> })}
+                            </span>
+                        }.into_any(),
+                        None if may_revoke => view! { <RevokeForm id=c.id.clone() on_revoked /> }.into_any(),
+                        None => view! { <span>"In force"</span> }.into_any(),
                     };
                     view! {
                         <tr data-testid="credential">
@@ -109,6 +124,26 @@ pub fn CredentialList(credentials: Vec<CredentialSummary>) -> impl IntoView {
         </table>
     }
     .into_any()
+}
+
+/// Revokes one kubeconfig, with a reason.
+#[component]
+fn RevokeForm(id: String, on_revoked: Callback<()>) -> impl IntoView {
+    let revoke = ServerAction::<RevokeCredential>::new();
+    Effect::new(move |_| {
+        if let Some(Ok(())) = revoke.value().get() {
+            on_revoked.run(());
+        }
+    });
+    let problem = move || revoke.value().get().and_then(Result::err).map(|error| error.to_string());
+    view! {
+        <ActionForm action=revoke attr:class="inline revoke">
+            <input type="hidden" name="id" value=id />
+            <input name="reason" placeholder="Why?" aria-label="Reason for revoking" required=true maxlength=500 />
+            <button type="submit" class="button danger" disabled=move || revoke.pending().get()>"Revoke"</button>
+            <span class="action-problem" role="alert">{problem}</span>
+        </ActionForm>
+    }
 }
 
 /// How to use the downloaded file, for the namespace's Helm mode.

@@ -83,7 +83,8 @@ fn DetailView(detail: RequestDetail, on_done: Callback<RequestState>) -> impl In
                 <UsageHelp namespace=request.namespace.clone() helm_mode=request.helm_mode />
             })}
             <h3>"Handed out"</h3>
-            <CredentialList credentials=detail.credentials />
+            <CredentialList credentials=detail.credentials may_revoke=detail.may.revoke_credentials
+                on_revoked=move |()| on_done.run(request.state) />
         })}
         <h2>"History"</h2>
         <Timeline events=detail.events />

@@ -67,6 +67,9 @@ pub struct CredentialSummary {
     pub issued_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
     pub revoked_at: Option<DateTime<Utc>>,
+    /// Who revoked it, and why (the owner sees both).
+    pub revoked_by: Option<String>,
+    pub revoke_reason: Option<String>,
 }
 
 /// The form fields of a download.

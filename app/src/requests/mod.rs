@@ -156,6 +156,8 @@ pub struct Permissions {
     pub retry: bool,
     /// The requester of a ready grant may download kubeconfigs for it.
     pub download: bool,
+    /// Its requester and admins may revoke its kubeconfigs.
+    pub revoke_credentials: bool,
 }
 
 /// The request detail page.

@@ -19,30 +19,55 @@ pub struct NewCredential<'a> {
     pub expires_at: DateTime<Utc>,
 }
 
+/// A stored credential with what the workflow needs besides what pages show.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CredentialRecord {
+    pub summary: CredentialSummary,
+    pub request_id: String,
+    pub owner_id: String,
+}
+
 #[derive(sqlx::FromRow)]
 struct CredentialRow {
     id: String,
+    request_id: String,
+    owner_id: String,
     purpose: String,
     name: String,
     owner: String,
     issued_at: DateTime<Utc>,
     expires_at: DateTime<Utc>,
     revoked_at: Option<DateTime<Utc>>,
+    revoker: Option<String>,
+    revoke_reason: Option<String>,
 }
 
-impl TryFrom<CredentialRow> for CredentialSummary {
+const SELECT_CREDENTIALS: &str = "
+    SELECT c.id, c.request_id, c.owner_id, c.purpose, c.name, u.display_name AS owner, c.issued_at,
+           c.expires_at, c.revoked_at, r.display_name AS revoker, c.revoke_reason
+    FROM credentials c
+    JOIN users u ON u.id = c.owner_id
+    LEFT JOIN users r ON r.id = c.revoked_by";
+
+impl TryFrom<CredentialRow> for CredentialRecord {
     type Error = StoreError;
 
     fn try_from(row: CredentialRow) -> Result<Self> {
-        Ok(CredentialSummary {
-            purpose: CredentialPurpose::parse(&row.purpose)
-                .ok_or_else(|| StoreError::Corrupt(format!("credentials.purpose holds {:?}", row.purpose)))?,
-            id: row.id,
-            name: row.name,
-            owner: row.owner,
-            issued_at: row.issued_at,
-            expires_at: row.expires_at,
-            revoked_at: row.revoked_at,
+        Ok(CredentialRecord {
+            summary: CredentialSummary {
+                purpose: CredentialPurpose::parse(&row.purpose)
+                    .ok_or_else(|| StoreError::Corrupt(format!("credentials.purpose holds {:?}", row.purpose)))?,
+                id: row.id,
+                name: row.name,
+                owner: row.owner,
+                issued_at: row.issued_at,
+                expires_at: row.expires_at,
+                revoked_at: row.revoked_at,
+                revoked_by: row.revoker,
+                revoke_reason: row.revoke_reason,
+            },
+            request_id: row.request_id,
+            owner_id: row.owner_id,
         })
     }
 }
@@ -68,14 +93,56 @@ impl Store {
 
     /// The credentials of a grant, newest first.
     pub async fn credentials_of(&self, request_id: &str) -> Result<Vec<CredentialSummary>> {
-        let rows = on_pool!(self, pool => sqlx::query_as::<_, CredentialRow>(
-            "SELECT c.id, c.purpose, c.name, u.display_name AS owner, c.issued_at, c.expires_at, c.revoked_at
-             FROM credentials c JOIN users u ON u.id = c.owner_id
-             WHERE c.request_id = $1 ORDER BY c.issued_at DESC, c.id",
+        let query = format!("{SELECT_CREDENTIALS} WHERE c.request_id = $1 ORDER BY c.issued_at DESC, c.id");
+        let rows = on_pool!(self, pool => sqlx::query_as::<_, CredentialRow>(&query)
+            .bind(request_id)
+            .fetch_all(pool)
+            .await)?;
+        rows.into_iter().map(|row| CredentialRecord::try_from(row).map(|record| record.summary)).collect()
+    }
+
+    pub async fn credential(&self, id: &str) -> Result<Option<CredentialRecord>> {
+        let query = format!("{SELECT_CREDENTIALS} WHERE c.id = $1");
+        let row =
+            on_pool!(self, pool => sqlx::query_as::<_, CredentialRow>(&query).bind(id).fetch_optional(pool).await)?;
+        row.map(CredentialRecord::try_from).transpose()
+    }
+
+    /// Marks the credential revoked, if it is not yet. `false`: it already was (whoever came first is kept).
+    pub async fn revoke_credential(&self, id: &str, by: &str, reason: &str, at: DateTime<Utc>) -> Result<bool> {
+        let updated = on_pool!(self, pool => sqlx::query(
+            "UPDATE credentials SET revoked_at = $1, revoked_by = $2, revoke_reason = $3
+             WHERE id = $4 AND revoked_at IS NULL",
         )
-        .bind(request_id)
+        .bind(at)
+        .bind(by)
+        .bind(reason)
+        .bind(id)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))?;
+        Ok(updated == 1)
+    }
+
+    /// Revoked credentials whose anchor Secret is still to be deleted, oldest revocation first.
+    pub async fn anchors_to_delete(&self, limit: u32) -> Result<Vec<String>> {
+        Ok(on_pool!(self, pool => sqlx::query_scalar(
+            "SELECT id FROM credentials WHERE revoked_at IS NOT NULL AND anchor_deleted_at IS NULL
+             ORDER BY revoked_at, id LIMIT $1",
+        )
+        .bind(i64::from(limit))
         .fetch_all(pool)
-        .await)?;
-        rows.into_iter().map(CredentialSummary::try_from).collect()
+        .await)?)
+    }
+
+    /// Records that the credential's anchor Secret is gone (its token with it).
+    pub async fn mark_anchor_deleted(&self, id: &str, at: DateTime<Utc>) -> Result<()> {
+        on_pool!(self, pool => sqlx::query("UPDATE credentials SET anchor_deleted_at = $1 WHERE id = $2")
+            .bind(at)
+            .bind(id)
+            .execute(pool)
+            .await
+            .map(|_| ()))?;
+        Ok(())
     }
 }

@@ -8,11 +8,14 @@
 
 use app::auth::{Caller, Role};
 use app::error::{ApiError, FieldProblem};
+use app::ports::CredentialsPort;
 use app::requests::RequestState;
 use app::requests::credentials::{self, CredentialOptions, CredentialPurpose, LifetimeHours, describe_hours, field};
 use chrono::{DateTime, TimeDelta, Utc};
 use secrecy::SecretString;
 
+use super::provisioner::Waker;
+use super::validation::{MAX_REASON_CHARS, text_problem};
 use crate::cluster::Cluster;
 use crate::cluster::credentials::{TokenFor, check_kubeconfig};
 use crate::cluster::kubeconfig::{self, Parts};
@@ -28,6 +31,8 @@ pub struct CredentialsService {
     pub cluster: Cluster,
     pub config: CredentialsConfig,
     pub identities_namespace: String,
+    /// Wakes the worker to delete an anchor the cluster did not let Berth delete at once.
+    pub worker: Waker,
 }
 
 /// The download form as posted: every field as text, checked here.
@@ -220,5 +225,41 @@ impl CredentialsService {
         if let Err(error) = self.cluster.delete_anchor(&self.identities_namespace, credential_id).await {
             tracing::error!(credential = %credential_id, error = %error_chain(&error), "cannot delete the anchor of a withdrawn kubeconfig");
         }
+    }
+}
+
+#[async_trait::async_trait]
+impl CredentialsPort for CredentialsService {
+    async fn revoke(&self, caller: &Caller, id: &str, reason: &str) -> Result<(), ApiError> {
+        if uuid::Uuid::parse_str(id).is_err() {
+            return Err(ApiError::NotFound);
+        }
+        let record = self.store.credential(id).await.map_err(|e| internal(&e))?.ok_or(ApiError::NotFound)?;
+        if record.owner_id != caller.person.id && !caller.role.includes(Role::Admin) {
+            // Approvers see the grant's page (and its credentials); to a developer it does not exist.
+            return Err(if caller.role.includes(Role::Approver) {
+                ApiError::NotAllowed("Only the credential's owner or an admin can revoke it.".to_string())
+            } else {
+                ApiError::NotFound
+            });
+        }
+        let reason = reason.trim();
+        if let Some(message) = text_problem(reason, MAX_REASON_CHARS, "Say why, so the owner knows what happened.") {
+            return Err(ApiError::invalid(app::requests::field::REASON, message));
+        }
+        let at = Utc::now();
+        if !self.store.revoke_credential(id, &caller.person.id, reason, at).await.map_err(|e| internal(&e))? {
+            return Err(ApiError::Conflict("This kubeconfig was already revoked.".to_string()));
+        }
+        tracing::info!(credential = %id, request = %record.request_id, actor = %caller.person.id, "credential revoked");
+        // Recorded first, so the worker finishes the job if the cluster does not answer now (or Berth stops).
+        match self.cluster.delete_anchor(&self.identities_namespace, id).await {
+            Ok(()) => self.store.mark_anchor_deleted(id, Utc::now()).await.map_err(|e| internal(&e))?,
+            Err(error) => {
+                tracing::warn!(credential = %id, error = %error_chain(&error), "cannot delete an anchor now; the worker will");
+                self.worker.wake();
+            }
+        }
+        Ok(())
     }
 }

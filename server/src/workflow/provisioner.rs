@@ -1,4 +1,5 @@
-//! The background worker that turns approved requests into grants (DESIGN.md, "What the portal creates").
+//! The background worker that turns approved requests into grants (DESIGN.md, "What the portal creates"),
+//! and finishes revocations of kubeconfigs the cluster did not let Berth finish at once.
 //!
 //! For each approved request it takes a lease, moves it to provisioning, applies every object of the grant
 //! with server-side apply (the namespace first, then all the others at once: they depend only on the
@@ -88,6 +89,9 @@ impl Provisioner {
             if let Err(error) = self.run_once().await {
                 tracing::error!(error = %crate::telemetry::error_chain(&error), "provisioning: cannot read due requests");
             }
+            if let Err(error) = self.withdraw_revoked().await {
+                tracing::error!(error = %crate::telemetry::error_chain(&error), "cannot read revoked credentials");
+            }
             tokio::select! {
                 () = self.waker.0.notified() => {}
                 () = tokio::time::sleep(poll) => {}
@@ -117,6 +121,25 @@ impl Provisioner {
                 return Ok(outcomes);
             }
         }
+    }
+
+    /// Deletes the anchor Secrets of credentials revoked while the cluster did not answer (a revocation is
+    /// recorded before its anchor is deleted, so none is forgotten). Returns how many it deleted.
+    pub async fn withdraw_revoked(&self) -> Result<usize, StoreError> {
+        let mut deleted = 0;
+        for id in self.store.anchors_to_delete(BATCH).await? {
+            match self.cluster.delete_anchor(&self.settings.identities_namespace, &id).await {
+                Ok(()) => {
+                    self.store.mark_anchor_deleted(&id, Utc::now()).await?;
+                    deleted += 1;
+                }
+                Err(error) => {
+                    tracing::warn!(credential = %id, error = %crate::telemetry::error_chain(&error), "cannot delete a revoked credential's anchor yet");
+                    break;
+                }
+            }
+        }
+        Ok(deleted)
     }
 
     /// One attempt at one request, from wherever it stands.

@@ -318,6 +318,7 @@ impl RequestsPort for RequestsService {
                 decide: pending && decidable.is_ok(),
                 retry: state == RequestState::Failed && caller.role.includes(Role::Admin),
                 download,
+                revoke_credentials: own || caller.role.includes(Role::Admin),
             },
             // Why an approver may not decide this pending request (developers are simply not offered it).
             decide_refusal: decidable.err().filter(|_| pending && caller.role.includes(Role::Approver)),

@@ -562,3 +562,80 @@ async fn downloads_that_must_be_refused_are_refused_and_leave_nothing_behind() {
     server.stop().await;
     clean_up(&namespace).await;
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// Revoking a kubeconfig.
+
+/// Downloads a CI kubeconfig named `name` and writes it to `dir/name.kubeconfig`; returns its path.
+async fn kubeconfig_file(server: &TestServer, alice: &Browser, id: &str, dir: &Path, name: &str) -> std::path::PathBuf {
+    let response = download(alice, server, id, &[("purpose", "ci"), ("name", name), ("lifetime_hours", "24")]).await;
+    assert_eq!(response.status(), 200);
+    let file = dir.join(format!("{name}.kubeconfig"));
+    std::fs::write(&file, response.text().await.unwrap()).unwrap();
+    file
+}
+
+#[tokio::test]
+async fn a_revoked_kubeconfig_is_refused_within_seconds_while_another_of_the_grant_keeps_working() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, alice, id, namespace) = ready_grant(&dir, "none").await;
+    let doomed = kubeconfig_file(&server, &alice, &id, dir.path(), "jenkins-old").await;
+    let kept = kubeconfig_file(&server, &alice, &id, dir.path(), "jenkins-new").await;
+    assert!(kubectl_as(&doomed, &["get", "pods"]).0, "works before");
+    let credentials = detail(&alice, &server, &id).await.credentials;
+    let doomed_id = credentials.iter().find(|c| c.name == "jenkins-old").unwrap().id.clone();
+
+    // Who may revoke it: not an approver, not without a reason; its owner (or an admin) may, once.
+    let bob = Browser::signed_in(&server, "bob").await;
+    let refused = post(&bob, &server, "credentials/revoke", &[("id", doomed_id.clone()), ("reason", "x".into())]).await;
+    assert_eq!(refused.status(), 403);
+    let error = refusal(
+        post(&alice, &server, "credentials/revoke", &[("id", doomed_id.clone()), ("reason", " ".into())]).await,
+        422,
+    )
+    .await;
+    assert!(error.problem_with("reason").is_some(), "{error:?}");
+    assert_eq!(
+        refusal(
+            post(&alice, &server, "credentials/revoke", &[("id", "nope".into()), ("reason", "x".into())]).await,
+            404
+        )
+        .await,
+        ApiError::NotFound
+    );
+
+    let revoked_at = Instant::now();
+    let reason = "The Jenkins host was rebuilt";
+    let response =
+        post(&alice, &server, "credentials/revoke", &[("id", doomed_id.clone()), ("reason", reason.into())]).await;
+    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+    let again =
+        post(&alice, &server, "credentials/revoke", &[("id", doomed_id.clone()), ("reason", reason.into())]).await;
+    assert_eq!(again.status(), 409);
+
+    // The API server refuses the token once it notices its anchor is gone.
+    let refused_after = loop {
+        let (ok, out) = kubectl_as(&doomed, &["get", "pods", "--request-timeout=5s"]);
+        if !ok {
+            assert!(out.contains("Unauthorized") || out.contains("must be logged in"), "{out}");
+            break revoked_at.elapsed();
+        }
+        assert!(revoked_at.elapsed() < Duration::from_secs(15), "still accepted after 15 s");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    println!("FIGURE revoked kubeconfig refused by the API server after {} ms", refused_after.as_millis());
+    let (ok, out) = kubectl_as(&kept, &["get", "pods"]);
+    assert!(ok, "the grant's other kubeconfig keeps working: {out}");
+
+    // The owner sees who revoked it and why; its anchor is gone, the other's is not.
+    let shown = detail(&alice, &server, &id).await.credentials;
+    let doomed_now = shown.iter().find(|c| c.id == doomed_id).unwrap();
+    assert_eq!(
+        (doomed_now.revoked_by.as_deref(), doomed_now.revoke_reason.as_deref()),
+        (Some("Alice Anders"), Some(reason))
+    );
+    assert!(shown.iter().find(|c| c.name == "jenkins-new").unwrap().revoked_at.is_none());
+    assert_eq!(anchors_of(&id), 1);
+    server.stop().await;
+    clean_up(&namespace).await;
+}

@@ -36,6 +36,8 @@ pub trait RequestsPort: Send + Sync + 'static {
     async fn deny(&self, caller: &Caller, id: &str, reason: &str) -> Result<RequestState, ApiError>;
     /// Provisioning a failed request again (admins only).
     async fn retry(&self, caller: &Caller, id: &str) -> Result<RequestState, ApiError>;
+    /// Taking a grant's access away (admins only), with a reason.
+    async fn revoke(&self, caller: &Caller, id: &str, reason: &str) -> Result<RequestState, ApiError>;
     async fn mine(&self, caller: &Caller, page: u32) -> Result<Page<RequestWithTimeline>, ApiError>;
     async fn pending(&self, caller: &Caller, page: u32) -> Result<Page<ApprovalItem>, ApiError>;
     async fn detail(&self, caller: &Caller, id: &str) -> Result<RequestDetail, ApiError>;

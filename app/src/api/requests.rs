@@ -80,6 +80,17 @@ pub async fn retry_request(#[server(default)] id: String) -> Result<RequestState
     crate::ports::Ports::current()?.requests.retry(&caller, &id).await.map_err(crate::error::with_status)
 }
 
+/// An admin takes a grant's access away, saying why: its RoleBinding, identity and every kubeconfig (and
+/// Tiller's ServiceAccount). The namespace stays.
+#[server(endpoint = "requests/revoke")]
+pub async fn revoke_request(
+    #[server(default)] id: String,
+    #[server(default)] reason: String,
+) -> Result<RequestState, ApiError> {
+    let caller = crate::auth::require(crate::auth::Role::Admin)?;
+    crate::ports::Ports::current()?.requests.revoke(&caller, &id, &reason).await.map_err(crate::error::with_status)
+}
+
 /// The caller's own requests, newest first, each with its audit trail.
 #[server(endpoint = "requests/mine")]
 pub async fn list_my_requests(#[server(default)] page: u32) -> Result<Page<RequestWithTimeline>, ApiError> {

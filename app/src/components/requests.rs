@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 
-use crate::api::requests::{ApproveRequest, CancelRequest, DenyRequest, RetryRequest};
+use crate::api::requests::{ApproveRequest, CancelRequest, DenyRequest, RetryRequest, RevokeRequest};
 use crate::error::ApiError;
 use crate::requests::{AuditEvent, Page, RequestState, RequestSummary, field};
 
@@ -209,6 +209,29 @@ pub fn RetryForm(id: String, #[prop(into)] on_done: Callback<RequestState>) -> i
             <input type="hidden" name="id" value=id />
             <button type="submit" class="button" disabled=move || retry.pending().get()>"Retry provisioning"</button>
             <span class="action-problem" role="alert">{move || action_error(retry.value().get())}</span>
+        </ActionForm>
+    }
+}
+
+/// An admin takes a grant's access away, with a reason (the owner sees it in the history).
+#[component]
+pub fn RevokeGrantForm(id: String, #[prop(into)] on_done: Callback<RequestState>) -> impl IntoView {
+    let revoke = ServerAction::<RevokeRequest>::new();
+    Effect::new(move |_| {
+        if let Some(Ok(state)) = revoke.value().get() {
+            on_done.run(state);
+        }
+    });
+    let problem = move || revoke.value().get().and_then(Result::err).map(|error| error.to_string());
+    view! {
+        <ActionForm action=revoke attr:class="deny">
+            <input type="hidden" name="id" value=id />
+            <label for="revoke-reason">"Reason for revoking access"</label>
+            <textarea id="revoke-reason" name="reason" rows="2" maxlength="1000" required=true></textarea>
+            <button type="submit" class="button danger" disabled=move || revoke.pending().get()>
+                "Revoke access"
+            </button>
+            <p class="action-problem" role="alert">{problem}</p>
         </ActionForm>
     }
 }

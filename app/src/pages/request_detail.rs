@@ -9,7 +9,7 @@ use crate::auth::Role;
 use crate::components::credentials::{CredentialList, DownloadForm, UsageHelp};
 use crate::components::error_view::ErrorView;
 use crate::components::requests::{
-    CancelForm, DecisionForms, ProvisioningStatus, RequestFacts, RetryForm, StateBadge, Timeline,
+    CancelForm, DecisionForms, ProvisioningStatus, RequestFacts, RetryForm, RevokeGrantForm, StateBadge, Timeline,
 };
 use crate::components::session::RequireRole;
 use crate::requests::{RequestDetail, RequestState};
@@ -42,7 +42,7 @@ fn Detail() -> impl IntoView {
     Effect::new(move |_| {
         let now = detail.get().and_then(Result::ok).map(|d| (d.request.state, d.may.decide));
         let again = match now {
-            Some((RequestState::Approved | RequestState::Provisioning, _)) => Some(1),
+            Some((RequestState::Approved | RequestState::Provisioning | RequestState::Revoking, _)) => Some(1),
             Some((RequestState::Pending, false)) => Some(5),
             _ => None,
         };
@@ -73,6 +73,7 @@ fn DetailView(detail: RequestDetail, on_done: Callback<RequestState>) -> impl In
         <RequestFacts request=request.clone() />
         <ProvisioningStatus request=request.clone() />
         {detail.may.retry.then(|| view! { <RetryForm id=request.id.clone() on_done /> })}
+        {detail.may.revoke.then(|| view! { <RevokeGrantForm id=request.id.clone() on_done /> })}
         {detail.may.cancel.then(|| view! { <CancelForm id=request.id.clone() on_done /> })}
         {detail.may.decide.then(|| view! { <DecisionForms id=request.id.clone() namespace=request.namespace.clone() on_done /> })}
         {detail.decide_refusal.map(|why| view! { <p class="notice" data-testid="decide-refusal">{why}</p> })}

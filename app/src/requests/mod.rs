@@ -158,6 +158,8 @@ pub struct Permissions {
     pub download: bool,
     /// Its requester and admins may revoke its kubeconfigs.
     pub revoke_credentials: bool,
+    /// An admin may take the grant's access away.
+    pub revoke: bool,
 }
 
 /// The request detail page.

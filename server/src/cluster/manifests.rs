@@ -261,7 +261,7 @@ fn identity_binding(grant: &Grant<'_>, settings: &Settings, cluster_role: &str) 
     }))
 }
 
-fn tiller_service_account(grant: &Grant<'_>) -> ServiceAccount {
+pub fn tiller_service_account(grant: &Grant<'_>) -> ServiceAccount {
     typed(json!({
         "apiVersion": "v1",
         "kind": "ServiceAccount",

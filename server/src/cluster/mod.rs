@@ -6,6 +6,7 @@
 pub mod credentials;
 pub mod kubeconfig;
 pub mod manifests;
+pub mod revocation;
 
 use std::time::Duration;
 

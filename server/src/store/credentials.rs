@@ -145,4 +145,19 @@ impl Store {
             .map(|_| ()))?;
         Ok(())
     }
+
+    /// Marks every credential of a grant still in force revoked by Berth (its anchor already deleted with
+    /// the grant's access), giving `reason`.
+    pub async fn revoke_credentials_of(&self, request_id: &str, reason: &str, at: DateTime<Utc>) -> Result<u64> {
+        Ok(on_pool!(self, pool => sqlx::query(
+            "UPDATE credentials SET revoked_at = $1, revoke_reason = $2, anchor_deleted_at = $1
+             WHERE request_id = $3 AND revoked_at IS NULL",
+        )
+        .bind(at)
+        .bind(reason)
+        .bind(request_id)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))?)
+    }
 }

@@ -34,6 +34,22 @@ impl Store {
         rows.into_iter().map(RequestRecord::try_from).collect()
     }
 
+    /// Requests whose access is being taken away (revoked or expired) that no live lease holds.
+    pub async fn due_for_revocation(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<RequestRecord>> {
+        let query = format!(
+            "{SELECT_REQUESTS}
+             WHERE r.state = $1 AND (r.lease_until IS NULL OR r.lease_until < $2)
+             ORDER BY r.updated_at, r.id LIMIT $3"
+        );
+        let rows = on_pool!(self, pool => sqlx::query_as::<_, RequestRow>(&query)
+            .bind(RequestState::Revoking.as_str())
+            .bind(now)
+            .bind(i64::from(limit))
+            .fetch_all(pool)
+            .await)?;
+        rows.into_iter().map(RequestRecord::try_from).collect()
+    }
+
     /// Takes the lease on `record` until `until`, if it is still at the version read and nobody else holds
     /// a live lease. `false`: another worker has it, or it changed.
     pub async fn claim(&self, record: &RequestRecord, now: DateTime<Utc>, until: DateTime<Utc>) -> Result<bool> {

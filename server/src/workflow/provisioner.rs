@@ -89,6 +89,9 @@ impl Provisioner {
             if let Err(error) = self.run_once().await {
                 tracing::error!(error = %crate::telemetry::error_chain(&error), "provisioning: cannot read due requests");
             }
+            if let Err(error) = self.revoke_due().await {
+                tracing::error!(error = %crate::telemetry::error_chain(&error), "revocation: cannot read due requests");
+            }
             if let Err(error) = self.withdraw_revoked().await {
                 tracing::error!(error = %crate::telemetry::error_chain(&error), "cannot read revoked credentials");
             }
@@ -121,6 +124,64 @@ impl Provisioner {
                 return Ok(outcomes);
             }
         }
+    }
+
+    /// Takes away the access of every grant being revoked (or expired), then marks it revoked (or expired)
+    /// and its credentials with it. Returns the ids it finished.
+    pub async fn revoke_due(&self) -> Result<Vec<String>, StoreError> {
+        let mut finished = Vec::new();
+        for record in self.store.due_for_revocation(Utc::now(), BATCH).await? {
+            let id = record.summary.id.clone();
+            match self.revoke(record).await {
+                Ok(()) => finished.push(id),
+                Err(Stop::Store(error)) => return Err(error),
+                Err(Stop::Changed) => {}
+                // Retried by the next pass, once the lease runs out: a revocation is never given up.
+                Err(Stop::Failed(message) | Stop::Transient(message)) => {
+                    tracing::warn!(request = %id, error = %message, "revocation will be retried");
+                }
+            }
+        }
+        Ok(finished)
+    }
+
+    async fn revoke(&self, record: RequestRecord) -> Result<(), Stop> {
+        let lease = TimeDelta::seconds(i64::try_from(self.config.lease_seconds).unwrap_or(30));
+        let now = Utc::now();
+        if !self.store.claim(&record, now, now + lease).await? {
+            return Err(Stop::Changed);
+        }
+        let summary = &record.summary;
+        // Only the Tiller ServiceAccount is rebuilt from the manifests, and it does not depend on the profile.
+        let profile = self.profiles.first().ok_or_else(|| Stop::Failed("no quota profile configured".to_string()))?;
+        let grant = Grant {
+            request_id: &summary.id,
+            namespace: &summary.namespace,
+            owner_id: &record.requester_id,
+            helm_mode: summary.helm_mode,
+            profile,
+        };
+        self.cluster.revoke_grant(&grant, &self.settings.identities_namespace).await.map_err(|error| {
+            Stop::Transient(format!("revoking {}: {}", summary.namespace, crate::telemetry::error_chain(&error)))
+        })?;
+        // Expiry and revocation end the same way, in their own words.
+        let expired = self
+            .store
+            .events(&summary.id)
+            .await?
+            .iter()
+            .rev()
+            .find(|e| e.to == RequestState::Revoking)
+            .is_some_and(|e| e.action == Action::Expire);
+        let (action, why) = if expired {
+            (Action::FinishExpiry, "the grant expired")
+        } else {
+            (Action::FinishRevocation, "the grant was revoked")
+        };
+        self.store.revoke_credentials_of(&summary.id, why, Utc::now()).await?;
+        let done = self.transition(&record, action, None).await?;
+        tracing::info!(request = %done.summary.id, namespace = %done.summary.namespace, state = done.summary.state.as_str(), "access removed");
+        Ok(())
     }
 
     /// Deletes the anchor Secrets of credentials revoked while the cluster did not answer (a revocation is

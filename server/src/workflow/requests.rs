@@ -270,6 +270,20 @@ impl RequestsPort for RequestsService {
         Ok(state)
     }
 
+    async fn revoke(&self, caller: &Caller, id: &str, reason: &str) -> Result<RequestState, ApiError> {
+        if !caller.role.includes(Role::Admin) {
+            return Err(ApiError::NotAllowed("Only admins revoke a grant.".to_string()));
+        }
+        let reason = reason.trim();
+        if let Some(message) = text_problem(reason, MAX_REASON_CHARS, "Say why, so the owner knows what happened.") {
+            return Err(ApiError::invalid(field::REASON, message));
+        }
+        let record = self.visible(caller, id).await?;
+        let state = self.transition(caller, &record, Action::Revoke, Some(reason)).await?;
+        self.provisioner.wake();
+        Ok(state)
+    }
+
     async fn mine(&self, caller: &Caller, page: u32) -> Result<Page<RequestWithTimeline>, ApiError> {
         let (number, offset) = page_bounds(page);
         let slice = self.store.requests_of(&caller.person.id, PAGE_SIZE, offset).await.map_err(|e| internal(&e))?;
@@ -319,6 +333,7 @@ impl RequestsPort for RequestsService {
                 retry: state == RequestState::Failed && caller.role.includes(Role::Admin),
                 download,
                 revoke_credentials: own || caller.role.includes(Role::Admin),
+                revoke: caller.role.includes(Role::Admin) && lifecycle::next(state, Action::Revoke).is_ok(),
             },
             // Why an approver may not decide this pending request (developers are simply not offered it).
             decide_refusal: decidable.err().filter(|_| pending && caller.role.includes(Role::Approver)),

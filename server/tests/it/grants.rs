@@ -639,3 +639,109 @@ async fn a_revoked_kubeconfig_is_refused_within_seconds_while_another_of_the_gra
     server.stop().await;
     clean_up(&namespace).await;
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// Revoking a grant.
+
+#[tokio::test]
+async fn a_revoked_grant_refuses_every_kubeconfig_and_tokens_of_the_old_tiller_account() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, alice, id, namespace) = ready_grant(&dir, "tiller").await;
+    let first = kubeconfig_file(&server, &alice, &id, dir.path(), "jenkins-a").await;
+    let second = kubeconfig_file(&server, &alice, &id, dir.path(), "jenkins-b").await;
+    // A token anyone with write access in the namespace could have minted for Tiller's account earlier.
+    let tiller_token = kubectl_admin(&["create", "token", "tiller", "-n", &namespace, "--duration=1h"]);
+    let tiller_file = dir.path().join("tiller.kubeconfig");
+    std::fs::copy(&first, &tiller_file).unwrap();
+    let user = format!("berth-{namespace}-jenkins-a");
+    assert!(
+        kubectl_as(&tiller_file, &["config", "set-credentials", &user, &format!("--token={}", tiller_token.trim())]).0
+    );
+    let old_uid =
+        kubectl_admin(&["get", "serviceaccount", "tiller", "-n", &namespace, "-o", "jsonpath={.metadata.uid}"]);
+    for file in [&first, &second, &tiller_file] {
+        assert!(kubectl_as(file, &["get", "pods"]).0, "{} works before", file.display());
+    }
+
+    // Only an admin revokes a grant, and says why.
+    for who in ["alice", "bob"] {
+        let caller = Browser::signed_in(&server, who).await;
+        let response = post(&caller, &server, "requests/revoke", &[("id", id.clone()), ("reason", "x".into())]).await;
+        assert_eq!(response.status(), 403, "{who}");
+    }
+    let carol = Browser::signed_in(&server, "carol").await;
+    assert!(detail(&carol, &server, &id).await.may.revoke);
+    let error =
+        refusal(post(&carol, &server, "requests/revoke", &[("id", id.clone()), ("reason", "".into())]).await, 422)
+            .await;
+    assert!(error.problem_with("reason").is_some());
+    let started = Instant::now();
+    let reason = "The project ended";
+    let response = post(&carol, &server, "requests/revoke", &[("id", id.clone()), ("reason", reason.into())]).await;
+    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+
+    let revoked = wait_for(&alice, &server, &id, RequestState::Revoked).await;
+    println!(
+        "FIGURE grant revoked (Tiller mode): access removed in the cluster after {} ms",
+        started.elapsed().as_millis()
+    );
+    let events: Vec<_> =
+        revoked.events.iter().rev().take(2).map(|e| (e.action, e.actor.clone(), e.reason.clone())).collect();
+    assert_eq!(
+        events,
+        [
+            (Action::FinishRevocation, None, None),
+            (Action::Revoke, Some("Carol Castro".to_string()), Some(reason.to_string())),
+        ],
+        "the owner sees who and why"
+    );
+    assert!(revoked.credentials.iter().all(|c| c.revoked_at.is_some()), "{:?}", revoked.credentials);
+    assert!(!revoked.may.download && !revoked.may.revoke);
+
+    // From the moment it is revoked the kubeconfigs may do nothing (the identity's binding is gone:
+    // Forbidden), and within seconds their tokens are dead (identity and anchors gone: Unauthorized). The old
+    // Tiller token is refused once the API server's token cache (about 10 s) lets it see the new uid; until
+    // then it still acts as `tiller` (its binding is by name).
+    for file in [&first, &second, &tiller_file] {
+        loop {
+            let (ok, out) = kubectl_as(file, &["get", "pods", "--request-timeout=5s"]);
+            if out.contains("Unauthorized") || out.contains("must be logged in") {
+                break;
+            }
+            if file != &tiller_file {
+                assert!(
+                    !ok && out.contains("Forbidden"),
+                    "{} still allowed after the revocation: {out}",
+                    file.display()
+                );
+            }
+            assert!(started.elapsed() < Duration::from_secs(15), "{} still authenticated after 15 s", file.display());
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+    println!(
+        "FIGURE revoked grant: every kubeconfig and the old Tiller token unauthenticated after {} ms",
+        started.elapsed().as_millis()
+    );
+    assert_eq!(anchors_of(&id), 0);
+    let new_uid =
+        kubectl_admin(&["get", "serviceaccount", "tiller", "-n", &namespace, "-o", "jsonpath={.metadata.uid}"]);
+    assert!(!new_uid.is_empty() && new_uid != old_uid, "Tiller's account was recreated");
+    let restarted = kubectl_admin(&[
+        "get",
+        "deployment",
+        "tiller-deploy",
+        "-n",
+        &namespace,
+        "-o",
+        "jsonpath={.spec.template.metadata.annotations.berth\\.dev/restarted-at}",
+    ]);
+    assert!(!restarted.is_empty(), "Tiller restarted");
+    assert!(
+        kubectl_admin(&["get", "rolebindings", "-n", &namespace, "-o", "name"]).trim()
+            == "rolebinding.rbac.authorization.k8s.io/tiller-edit",
+        "the identity's binding is gone, Tiller's stays"
+    );
+    server.stop().await;
+    clean_up(&namespace).await;
+}

@@ -83,8 +83,8 @@ test("alice's approved namespace becomes ready while she watches, and her kubeco
   const carol = await personPage(browser, "carol");
   await carol.goto(alice.url());
   await waitForHydration(carol);
-  await carol.getByLabel("Reason for revoking").fill("Jenkins prod is being decommissioned");
-  await carol.getByRole("button", { name: "Revoke" }).click();
+  await carol.getByLabel("Reason for revoking", { exact: true }).fill("Jenkins prod is being decommissioned");
+  await carol.getByRole("button", { name: "Revoke", exact: true }).click();
   await expect(carol.getByTestId("revoked")).toContainText("by Carol Castro");
   await alice.reload();
   await expect(alice.getByTestId("revoked")).toContainText("by Carol Castro");

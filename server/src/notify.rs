@@ -39,6 +39,10 @@ pub enum Notice {
     Ready(RequestSummary),
     /// Provisioning stopped on the cluster's error; an admin can retry.
     Failed(RequestSummary),
+    /// The grant ends soon (the owner is told once, ahead of time).
+    ExpiringSoon(RequestSummary),
+    /// The grant's lifetime ended; its access is being taken away.
+    Expired(RequestSummary),
 }
 
 /// Hands notices to the delivery task. Cheap to clone; does nothing when no webhook is configured.
@@ -107,6 +111,17 @@ impl Notifier {
             }
             Notice::Ready(request) => format!(
                 "Namespace {link} is ready: {requester} can download a kubeconfig from its page",
+                link = self.link(request),
+                requester = escape(&request.requester.display_name),
+            ),
+            Notice::ExpiringSoon(request) => format!(
+                "Access to namespace {link} ends {at}: {requester}, request it again if you still need it",
+                link = self.link(request),
+                at = request.expires_at.map(|at| at.format("%Y-%m-%d %H:%M UTC").to_string()).unwrap_or_default(),
+                requester = escape(&request.requester.display_name),
+            ),
+            Notice::Expired(request) => format!(
+                "Namespace {link} of {requester} reached the end of its lifetime; its access is being removed",
                 link = self.link(request),
                 requester = escape(&request.requester.display_name),
             ),
@@ -197,6 +212,7 @@ mod tests {
             last_error: None,
             ready_at: None,
             expires_at: None,
+            expiry_warned: false,
         }
     }
 

@@ -71,6 +71,14 @@ fn DetailView(detail: RequestDetail, on_done: Callback<RequestState>) -> impl In
             <StateBadge state=request.state />
         </div>
         <RequestFacts request=request.clone() />
+        {(request.state == RequestState::Ready && request.expiry_warned).then(|| view! {
+            <p class="notice error" role="status" data-testid="expiry-warning">
+                {format!(
+                    "Access ends {}. Every kubeconfig of it stops working then; request the namespace again if you still need it.",
+                    request.expires_at.map(crate::components::requests::minute).unwrap_or_default()
+                )}
+            </p>
+        })}
         <ProvisioningStatus request=request.clone() />
         {detail.may.retry.then(|| view! { <RetryForm id=request.id.clone() on_done /> })}
         {detail.may.revoke.then(|| view! { <RevokeGrantForm id=request.id.clone() on_done /> })}

@@ -118,6 +118,8 @@ pub struct RequestSummary {
     pub ready_at: Option<DateTime<Utc>>,
     /// When the grant ends: its lifetime counted from the moment it became ready.
     pub expires_at: Option<DateTime<Utc>>,
+    /// Its owner has been warned that it ends soon.
+    pub expiry_warned: bool,
 }
 
 /// The grant's objects applied so far, out of all of them.

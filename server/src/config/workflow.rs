@@ -204,6 +204,8 @@ pub struct ProvisioningConfig {
     /// The wait before the first retry; it doubles for each further one, up to `max_backoff_seconds`.
     pub initial_backoff_ms: u64,
     pub max_backoff_seconds: u64,
+    /// How long before a grant ends its owner is warned (on its page and through the webhook), once.
+    pub expiry_warning_hours: u32,
 }
 
 impl Default for ProvisioningConfig {
@@ -215,6 +217,7 @@ impl Default for ProvisioningConfig {
             max_attempts: 8,
             initial_backoff_ms: 1_000,
             max_backoff_seconds: 300,
+            expiry_warning_hours: 72,
         }
     }
 }

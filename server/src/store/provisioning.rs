@@ -50,6 +50,48 @@ impl Store {
         rows.into_iter().map(RequestRecord::try_from).collect()
     }
 
+    /// Ready grants ending at or before `until` whose owner has not been warned yet.
+    pub async fn to_warn_of_expiry(&self, until: DateTime<Utc>, limit: u32) -> Result<Vec<RequestRecord>> {
+        let query = format!(
+            "{SELECT_REQUESTS}
+             WHERE r.state = $1 AND r.expires_at <= $2 AND r.expiry_warned_at IS NULL
+             ORDER BY r.expires_at, r.id LIMIT $3"
+        );
+        let rows = on_pool!(self, pool => sqlx::query_as::<_, RequestRow>(&query)
+            .bind(RequestState::Ready.as_str())
+            .bind(until)
+            .bind(i64::from(limit))
+            .fetch_all(pool)
+            .await)?;
+        rows.into_iter().map(RequestRecord::try_from).collect()
+    }
+
+    /// Records the expiry warning, once: `false` if it was already given (by another replica).
+    pub async fn mark_expiry_warned(&self, id: &str, at: DateTime<Utc>) -> Result<bool> {
+        let updated = on_pool!(self, pool => sqlx::query(
+            "UPDATE requests SET expiry_warned_at = $1 WHERE id = $2 AND expiry_warned_at IS NULL",
+        )
+        .bind(at)
+        .bind(id)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))?;
+        Ok(updated == 1)
+    }
+
+    /// Ready grants whose lifetime has ended by `now`.
+    pub async fn expired_by(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<RequestRecord>> {
+        let query =
+            format!("{SELECT_REQUESTS} WHERE r.state = $1 AND r.expires_at <= $2 ORDER BY r.expires_at, r.id LIMIT $3");
+        let rows = on_pool!(self, pool => sqlx::query_as::<_, RequestRow>(&query)
+            .bind(RequestState::Ready.as_str())
+            .bind(now)
+            .bind(i64::from(limit))
+            .fetch_all(pool)
+            .await)?;
+        rows.into_iter().map(RequestRecord::try_from).collect()
+    }
+
     /// Takes the lease on `record` until `until`, if it is still at the version read and nobody else holds
     /// a live lease. `false`: another worker has it, or it changed.
     pub async fn claim(&self, record: &RequestRecord, now: DateTime<Utc>, until: DateTime<Utc>) -> Result<bool> {

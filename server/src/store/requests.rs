@@ -94,6 +94,7 @@ pub(super) struct RequestRow {
     attempts: i32,
     ready_at: Option<DateTime<Utc>>,
     expires_at: Option<DateTime<Utc>>,
+    expiry_warned_at: Option<DateTime<Utc>>,
 }
 
 pub(super) const SELECT_REQUESTS: &str = "
@@ -101,7 +102,8 @@ pub(super) const SELECT_REQUESTS: &str = "
            r.requester_id, u.display_name AS requester_name, u.email AS requester_email,
            r.state, r.version, r.created_at, r.updated_at,
            d.display_name AS decider_name, d.email AS decider_email, r.decided_at, r.decision_reason,
-           r.objects_applied, r.objects_total, r.last_error, r.attempts, r.ready_at, r.expires_at
+           r.objects_applied, r.objects_total, r.last_error, r.attempts, r.ready_at, r.expires_at,
+           r.expiry_warned_at
     FROM requests r
     JOIN users u ON u.id = r.requester_id
     LEFT JOIN users d ON d.id = r.decided_by";
@@ -144,6 +146,7 @@ impl TryFrom<RequestRow> for RequestRecord {
                 last_error: row.last_error,
                 ready_at: row.ready_at,
                 expires_at: row.expires_at,
+                expiry_warned: row.expiry_warned_at.is_some(),
             },
             requester_id: row.requester_id,
             version: row.version,

@@ -89,6 +89,9 @@ impl Provisioner {
             if let Err(error) = self.run_once().await {
                 tracing::error!(error = %crate::telemetry::error_chain(&error), "provisioning: cannot read due requests");
             }
+            if let Err(error) = self.expire_due(Utc::now()).await {
+                tracing::error!(error = %crate::telemetry::error_chain(&error), "expiry: cannot read grants");
+            }
             if let Err(error) = self.revoke_due().await {
                 tracing::error!(error = %crate::telemetry::error_chain(&error), "revocation: cannot read due requests");
             }
@@ -124,6 +127,40 @@ impl Provisioner {
                 return Ok(outcomes);
             }
         }
+    }
+
+    /// As of `now` (a parameter, so tests can move the clock): warns the owners of grants ending within
+    /// `expiry_warning_hours`, once each, and starts the revocation of grants whose lifetime has ended (the
+    /// next revocation pass finishes them as expired). Returns (warned, expired) request ids.
+    pub async fn expire_due(&self, now: DateTime<Utc>) -> Result<(Vec<String>, Vec<String>), StoreError> {
+        let mut warned = Vec::new();
+        let warn_until = now + TimeDelta::hours(i64::from(self.config.expiry_warning_hours));
+        for record in self.store.to_warn_of_expiry(warn_until, BATCH).await? {
+            if self.store.mark_expiry_warned(&record.summary.id, now).await? {
+                tracing::info!(request = %record.summary.id, expires_at = ?record.summary.expires_at, "owner warned of expiry");
+                self.notifier.send(&Notice::ExpiringSoon(record.summary.clone()));
+                warned.push(record.summary.id);
+            }
+        }
+        let mut expired = Vec::new();
+        for record in self.store.expired_by(now, BATCH).await? {
+            let ended =
+                record.summary.expires_at.map(|at| at.format("%Y-%m-%d %H:%M UTC").to_string()).unwrap_or_default();
+            let reason = format!("The grant's lifetime ended on {ended}.");
+            match self.transition_at(&record, Action::Expire, Some(&reason), now, None).await {
+                Ok(expiring) => {
+                    self.notifier.send(&Notice::Expired(expiring.summary));
+                    expired.push(record.summary.id);
+                }
+                Err(Stop::Store(error)) => return Err(error),
+                // Someone revoked or changed it meanwhile: that decision stands.
+                Err(_) => {}
+            }
+        }
+        if !expired.is_empty() {
+            self.waker.wake();
+        }
+        Ok((warned, expired))
     }
 
     /// Takes away the access of every grant being revoked (or expired), then marks it revoked (or expired)

@@ -235,6 +235,7 @@ impl RequestsPort for RequestsService {
             last_error: None,
             ready_at: None,
             expires_at: None,
+            expiry_warned: false,
         }));
         Ok(id)
     }

@@ -745,3 +745,61 @@ async fn a_revoked_grant_refuses_every_kubeconfig_and_tokens_of_the_old_tiller_a
     server.stop().await;
     clean_up(&namespace).await;
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// Expiry, with the clock under the test's control.
+
+#[tokio::test]
+async fn a_grant_is_warned_of_its_end_once_then_expires_once_and_its_kubeconfig_stops_working() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, alice, id, namespace) = ready_grant(&dir, "none").await;
+    let file = kubeconfig_file(&server, &alice, &id, dir.path(), "jenkins").await;
+    let ends = detail(&alice, &server, &id).await.request.expires_at.unwrap();
+    assert!(!detail(&alice, &server, &id).await.request.expiry_warned);
+
+    // A worker of the test's own over the same database and cluster, driven with a clock it sets.
+    let store = store_of(&dir).await;
+    let worker = berth_server::workflow::provisioner::Provisioner {
+        store: store.clone(),
+        cluster: crate::provisioning::berth_cluster().await,
+        settings: Default::default(),
+        profiles: RequestsConfig::default().quota_profiles,
+        config: berth_server::config::ProvisioningConfig { expiry_warning_hours: 72, ..Default::default() },
+        notifier: berth_server::notify::Notifier::start(
+            &Default::default(),
+            &url::Url::parse("http://127.0.0.1").unwrap(),
+        )
+        .unwrap(),
+        waker: Default::default(),
+    };
+    let hours = chrono::TimeDelta::hours;
+    let ours = |ids: Vec<String>| ids.into_iter().filter(|x| *x == id).count();
+
+    let (warned, expired) = worker.expire_due(ends - hours(73)).await.unwrap();
+    assert_eq!((ours(warned), ours(expired)), (0, 0), "too early for anything");
+    let (warned, expired) = worker.expire_due(ends - hours(71)).await.unwrap();
+    assert_eq!((ours(warned), ours(expired)), (1, 0), "warned 72 hours before");
+    let (warned, _) = worker.expire_due(ends - hours(1)).await.unwrap();
+    assert_eq!(ours(warned), 0, "warned once");
+    assert!(detail(&alice, &server, &id).await.request.expiry_warned, "the page says so");
+    assert!(kubectl_as(&file, &["get", "pods"]).0, "still works until the end");
+
+    let (_, expired) = worker.expire_due(ends + chrono::TimeDelta::seconds(1)).await.unwrap();
+    assert_eq!(ours(expired), 1);
+    let (_, expired) = worker.expire_due(ends + hours(1)).await.unwrap();
+    assert_eq!(ours(expired), 0, "expired once");
+    // Either worker may finish it (the server's own polls too); exactly one does.
+    worker.revoke_due().await.unwrap();
+    let over = wait_for(&alice, &server, &id, RequestState::Expired).await;
+    assert_eq!(over.events.iter().filter(|e| e.action == Action::FinishExpiry).count(), 1);
+    let tail: Vec<_> = over.events.iter().rev().take(2).map(|e| (e.action, e.actor.clone())).collect();
+    assert_eq!(tail, [(Action::FinishExpiry, None), (Action::Expire, None)]);
+    assert!(
+        over.events.iter().any(|e| e.reason.as_deref().is_some_and(|r| r.starts_with("The grant's lifetime ended")))
+    );
+    assert!(over.credentials.iter().all(|c| c.revoke_reason.as_deref() == Some("the grant expired")));
+    let (ok, out) = kubectl_as(&file, &["get", "pods"]);
+    assert!(!ok, "refused after expiry: {out}");
+    server.stop().await;
+    clean_up(&namespace).await;
+}

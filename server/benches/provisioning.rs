@@ -23,7 +23,7 @@ use berth_server::store::Store;
 use berth_server::store::requests::{NewRequest, Transition};
 use berth_server::store::users::SignIn;
 use berth_server::workflow::credentials::{CredentialsService, DownloadForm};
-use berth_server::workflow::provisioner::{Outcome, Provisioner, Waker};
+use berth_server::workflow::worker::{Outcome, Waker, Worker};
 use chrono::Utc;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 
@@ -60,7 +60,7 @@ async fn main() {
     };
     let alice = store.record_sign_in(&sign_in).await.unwrap();
     let public_url = url::Url::parse("http://127.0.0.1:3000").unwrap();
-    let provisioner = Provisioner {
+    let worker = Worker {
         store: store.clone(),
         cluster: cluster.clone(),
         settings: ClusterConfig::default().manifest_settings(),
@@ -116,7 +116,7 @@ async fn main() {
 
             calls.store(0, Ordering::Relaxed);
             let started = Instant::now();
-            let outcomes = provisioner.run_once().await.unwrap();
+            let outcomes = worker.run_once().await.unwrap();
             times.push(started.elapsed());
             api_calls.push(calls.load(Ordering::Relaxed));
             assert_eq!(outcomes, [(id.clone(), Outcome::Ready)]);

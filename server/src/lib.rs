@@ -43,9 +43,9 @@ use crate::store::Store;
 use crate::system::SystemService;
 use crate::users::UsersService;
 use crate::workflow::credentials::CredentialsService;
-use crate::workflow::provisioner::{Provisioner, Waker};
 use crate::workflow::requests::RequestsService;
 use crate::workflow::validation::Rules;
+use crate::workflow::worker::{Waker, Worker};
 
 /// How often expired session records are deleted from the database.
 const SESSION_CLEANUP_INTERVAL: Duration = Duration::from_secs(5 * 60);
@@ -57,8 +57,8 @@ pub struct Berth {
     router: Router,
     store: Store,
     sessions: store::sessions::SessionBackend,
-    /// The provisioning worker, started with the server (unless switched off for this replica).
-    provisioner: Option<Arc<Provisioner>>,
+    /// The background worker, started with the server (unless switched off for this replica).
+    worker: Option<Arc<Worker>>,
 }
 
 impl Berth {
@@ -83,8 +83,8 @@ impl Berth {
         let notifier = Notifier::start(&config.notifications, &config.public_url).context("notifications")?;
 
         let waker = Waker::default();
-        let provisioner = config.provisioning.enabled.then(|| {
-            Arc::new(Provisioner {
+        let worker = config.provisioning.enabled.then(|| {
+            Arc::new(Worker {
                 store: store.clone(),
                 cluster: cluster.clone(),
                 settings: config.cluster.manifest_settings(),
@@ -109,7 +109,7 @@ impl Berth {
                 cluster,
                 rules,
                 notifier,
-                provisioner: waker,
+                worker: waker,
                 credentials: config.credentials.clone(),
             }),
             credentials: credentials.clone(),
@@ -123,7 +123,7 @@ impl Berth {
                 PublicOrigin::of(&config.public_url),
                 auth::origin::refuse_cross_site,
             ));
-        Ok(Self { router: with_request_tracing(router), store, sessions, provisioner })
+        Ok(Self { router: with_request_tracing(router), store, sessions, worker })
     }
 
     /// The database, for tests that need to break it.
@@ -140,7 +140,7 @@ impl Berth {
     ) -> anyhow::Result<()> {
         let cleanup = tokio::spawn(self.sessions.clone().continuously_delete_expired(SESSION_CLEANUP_INTERVAL));
         // Stopped with the server wherever it is: everything it does is idempotent and its lease runs out.
-        let provisioner = self.provisioner.map(|worker| tokio::spawn(worker.run()));
+        let worker = self.worker.map(|worker| tokio::spawn(worker.run()));
         let signalled = Arc::new(tokio::sync::Notify::new());
         let notify = signalled.clone();
         let server = axum::serve(listener, self.router).with_graceful_shutdown(async move {
@@ -157,7 +157,7 @@ impl Berth {
             () = deadline => tracing::warn!("shutdown grace period over: closing remaining connections"),
         }
         cleanup.abort();
-        if let Some(worker) = provisioner {
+        if let Some(worker) = worker {
             worker.abort();
         }
         self.store.close().await;

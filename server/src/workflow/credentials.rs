@@ -14,8 +14,8 @@ use app::requests::credentials::{self, CredentialOptions, CredentialPurpose, Lif
 use chrono::{DateTime, TimeDelta, Utc};
 use secrecy::SecretString;
 
-use super::provisioner::Waker;
 use super::validation::{MAX_REASON_CHARS, text_problem};
+use super::worker::Waker;
 use crate::cluster::Cluster;
 use crate::cluster::credentials::{TokenFor, check_kubeconfig};
 use crate::cluster::kubeconfig::{self, Parts};

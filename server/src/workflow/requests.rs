@@ -16,8 +16,8 @@ use app::requests::{
 };
 use chrono::Utc;
 
-use super::provisioner::Waker;
 use super::validation::{MAX_REASON_CHARS, Rules, text_problem};
+use super::worker::Waker;
 use crate::cluster::Cluster;
 use crate::config::CredentialsConfig;
 use crate::error::internal;
@@ -33,8 +33,8 @@ pub struct RequestsService {
     pub cluster: Cluster,
     pub rules: Rules,
     pub notifier: Notifier,
-    /// Wakes the provisioning worker after an approval or a retry.
-    pub provisioner: Waker,
+    /// Wakes the background worker after an approval, a retry or a revocation.
+    pub worker: Waker,
     /// Lifetimes the kubeconfig download offers.
     pub credentials: CredentialsConfig,
 }
@@ -111,7 +111,7 @@ impl RequestsService {
         let action = if approve { Action::Approve } else { Action::Deny };
         let state = self.transition(caller, &record, action, reason).await?;
         if approve {
-            self.provisioner.wake();
+            self.worker.wake();
         }
         self.notifier.send(&Notice::Decided {
             request: record.summary,
@@ -267,7 +267,7 @@ impl RequestsPort for RequestsService {
         }
         let record = self.visible(caller, id).await?;
         let state = self.transition(caller, &record, Action::Retry, None).await?;
-        self.provisioner.wake();
+        self.worker.wake();
         Ok(state)
     }
 
@@ -281,7 +281,7 @@ impl RequestsPort for RequestsService {
         }
         let record = self.visible(caller, id).await?;
         let state = self.transition(caller, &record, Action::Revoke, Some(reason)).await?;
-        self.provisioner.wake();
+        self.worker.wake();
         Ok(state)
     }
 

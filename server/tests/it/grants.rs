@@ -759,7 +759,7 @@ async fn a_grant_is_warned_of_its_end_once_then_expires_once_and_its_kubeconfig_
 
     // A worker of the test's own over the same database and cluster, driven with a clock it sets.
     let store = store_of(&dir).await;
-    let worker = berth_server::workflow::provisioner::Provisioner {
+    let worker = berth_server::workflow::worker::Worker {
         store: store.clone(),
         cluster: crate::provisioning::berth_cluster().await,
         settings: Default::default(),

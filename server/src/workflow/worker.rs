@@ -1,7 +1,8 @@
-//! The background worker that turns approved requests into grants (DESIGN.md, "What the portal creates"),
-//! and finishes revocations of kubeconfigs the cluster did not let Berth finish at once.
+//! The background worker that reconciles grants with the cluster: it provisions approved requests (DESIGN.md,
+//! "What the portal creates"), warns of and starts expiries, takes the access of revoked and expired grants
+//! away, and deletes the anchors of kubeconfigs whose revocation the cluster did not let Berth finish at once.
 //!
-//! For each approved request it takes a lease, moves it to provisioning, applies every object of the grant
+//! Provisioning: for each approved request it takes a lease, moves it to provisioning, applies every object of the grant
 //! with server-side apply (the namespace first, then all the others at once: they depend only on the
 //! namespace), records its progress, and marks it ready once every object exists (each apply answered with
 //! the stored object). An error the cluster gives for an object itself (invalid, forbidden) fails the request
@@ -10,7 +11,8 @@
 //!
 //! It survives a crash at any point: the state and the lease are in the database, applying is idempotent,
 //! and every change of state is a versioned transition, so a request killed mid-way is taken up again when
-//! its lease runs out and converges to the same objects, marked ready exactly once.
+//! its lease runs out and converges to the same objects, marked ready exactly once. Revocation is the same:
+//! lease, idempotent deletes, one versioned transition at the end; it is retried until it completes.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -42,7 +44,7 @@ impl Waker {
     }
 }
 
-pub struct Provisioner {
+pub struct Worker {
     pub store: Store,
     pub cluster: Cluster,
     pub settings: Settings,
@@ -80,7 +82,7 @@ impl From<StoreError> for Stop {
     }
 }
 
-impl Provisioner {
+impl Worker {
     /// Runs until the task is dropped: a pass over due requests whenever woken, and at least every
     /// `poll_seconds` (for requests another replica approved, and retries that came due).
     pub async fn run(self: Arc<Self>) {

@@ -185,24 +185,15 @@ impl Worker {
     }
 
     async fn revoke(&self, record: RequestRecord) -> Result<(), Stop> {
-        let lease = TimeDelta::seconds(i64::try_from(self.config.lease_seconds).unwrap_or(30));
-        let now = Utc::now();
-        if !self.store.claim(&record, now, now + lease).await? {
-            return Err(Stop::Changed);
-        }
+        self.claim(&record).await?;
         let summary = &record.summary;
         // Only the Tiller ServiceAccount is rebuilt from the manifests, and it does not depend on the profile.
         let profile = self.profiles.first().ok_or_else(|| Stop::Failed("no quota profile configured".to_string()))?;
-        let grant = Grant {
-            request_id: &summary.id,
-            namespace: &summary.namespace,
-            owner_id: &record.requester_id,
-            helm_mode: summary.helm_mode,
-            profile,
-        };
-        self.cluster.revoke_grant(&grant, &self.settings.identities_namespace).await.map_err(|error| {
-            Stop::Transient(format!("revoking {}: {}", summary.namespace, crate::telemetry::error_chain(&error)))
-        })?;
+        self.cluster.revoke_grant(&grant_of(&record, profile), &self.settings.identities_namespace).await.map_err(
+            |error| {
+                Stop::Transient(format!("revoking {}: {}", summary.namespace, crate::telemetry::error_chain(&error)))
+            },
+        )?;
         // Expiry and revocation end the same way, in their own words.
         let expired = self
             .store
@@ -261,12 +252,18 @@ impl Worker {
         }
     }
 
-    async fn provision(&self, record: RequestRecord) -> Result<(), Stop> {
+    /// Takes the lease on `record` for one lease period, which it returns (renewed as the work goes on).
+    async fn claim(&self, record: &RequestRecord) -> Result<TimeDelta, Stop> {
         let lease = TimeDelta::seconds(i64::try_from(self.config.lease_seconds).unwrap_or(30));
         let now = Utc::now();
-        if !self.store.claim(&record, now, now + lease).await? {
+        if !self.store.claim(record, now, now + lease).await? {
             return Err(Stop::Changed);
         }
+        Ok(lease)
+    }
+
+    async fn provision(&self, record: RequestRecord) -> Result<(), Stop> {
+        let lease = self.claim(&record).await?;
         let mut record = record;
         if record.summary.state == RequestState::Approved {
             record = self.transition(&record, Action::StartProvisioning, None).await?;
@@ -279,14 +276,7 @@ impl Worker {
                 summary.quota_profile
             ))
         })?;
-        let grant = Grant {
-            request_id: &summary.id,
-            namespace: &summary.namespace,
-            owner_id: &record.requester_id,
-            helm_mode: summary.helm_mode,
-            profile,
-        };
-        let objects = manifests::objects(&grant, &self.settings);
+        let objects = manifests::objects(&grant_of(&record, profile), &self.settings);
         self.apply_all(&record, objects, lease).await?;
 
         let ready_at = Utc::now();
@@ -425,6 +415,17 @@ impl Worker {
             tracing::error!(request = %id, error = %crate::telemetry::error_chain(&error), "cannot schedule a retry");
         }
         Outcome::Retrying(shown)
+    }
+}
+
+/// The grant `record` asks for, with its quota `profile`.
+fn grant_of<'a>(record: &'a RequestRecord, profile: &'a QuotaProfile) -> Grant<'a> {
+    Grant {
+        request_id: &record.summary.id,
+        namespace: &record.summary.namespace,
+        owner_id: &record.requester_id,
+        helm_mode: record.summary.helm_mode,
+        profile,
     }
 }
 

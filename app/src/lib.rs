@@ -5,6 +5,7 @@
 //! It never talks to Kubernetes, the database or the identity provider itself: server functions reach those
 //! through the ports in [`ports`], which the server implements.
 
+pub mod admin;
 pub mod api;
 pub mod auth;
 pub mod components;
@@ -27,7 +28,9 @@ use crate::components::layout::Layout;
 use crate::pages::{
     admin::AdminPage,
     approvals::ApprovalsPage,
+    audit::AuditLogPage,
     home::HomePage,
+    my_access::MyAccessPage,
     my_requests::MyRequestsPage,
     new_request::NewRequestPage,
     not_found::NotFound,
@@ -79,7 +82,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/requests/:id") view=RequestDetailPage ssr=SsrMode::Async />
                     <Route path=path!("/requests") view=MyRequestsPage ssr=SsrMode::Async />
                     <Route path=path!("/approvals") view=ApprovalsPage ssr=SsrMode::Async />
+                    <Route path=path!("/access") view=MyAccessPage ssr=SsrMode::Async />
                     <Route path=path!("/admin") view=AdminPage ssr=SsrMode::Async />
+                    <Route path=path!("/admin/audit") view=AuditLogPage ssr=SsrMode::Async />
                     <Route path=path!("/no-access") view=NoAccessPage ssr=SsrMode::Async />
                     <Route path=path!("/sign-in/failed") view=SignInFailedPage ssr=SsrMode::Async />
                 </Routes>

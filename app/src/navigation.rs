@@ -12,11 +12,13 @@ pub struct Section {
 }
 
 /// In navigation order.
-pub const SECTIONS: [Section; 4] = [
+pub const SECTIONS: [Section; 6] = [
     Section { path: "/requests/new", label: "New request", role: Role::Developer },
     Section { path: "/requests", label: "My requests", role: Role::Developer },
+    Section { path: "/access", label: "My access", role: Role::Developer },
     Section { path: "/approvals", label: "Approvals", role: Role::Approver },
     Section { path: "/admin", label: "Admin", role: Role::Admin },
+    Section { path: "/admin/audit", label: "Audit log", role: Role::Admin },
 ];
 
 /// The role a page at `path` needs, or `None` for public pages (home, sign-in problems, not found).
@@ -70,6 +72,8 @@ mod tests {
         assert_eq!(required_role("/requests/42"), Some(Role::Developer));
         assert_eq!(required_role("/approvals"), Some(Role::Approver));
         assert_eq!(required_role("/admin/users"), Some(Role::Admin));
+        assert_eq!(required_role("/admin/audit/export.csv?kind=revoke"), Some(Role::Admin));
+        assert_eq!(required_role("/access"), Some(Role::Developer));
         assert_eq!(required_role("/admin?tab=users"), Some(Role::Admin));
     }
 
@@ -83,8 +87,8 @@ mod tests {
     #[test]
     fn each_role_sees_its_sections_and_those_below() {
         let labels = |role| sections_for(role).map(|s| s.label).collect::<Vec<_>>();
-        assert_eq!(labels(Role::Developer), ["New request", "My requests"]);
-        assert_eq!(labels(Role::Approver), ["New request", "My requests", "Approvals"]);
-        assert_eq!(labels(Role::Admin), ["New request", "My requests", "Approvals", "Admin"]);
+        assert_eq!(labels(Role::Developer), ["New request", "My requests", "My access"]);
+        assert_eq!(labels(Role::Approver), ["New request", "My requests", "My access", "Approvals"]);
+        assert_eq!(labels(Role::Admin), ["New request", "My requests", "My access", "Approvals", "Admin", "Audit log"]);
     }
 }

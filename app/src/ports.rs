@@ -5,12 +5,16 @@
 
 use std::sync::Arc;
 
+use crate::admin::{AuditEntry, AuditFilter, GrantFilter};
 use crate::api::requests::RequestForm;
 use crate::api::server_info::ServerInfo;
 use crate::api::users::UserSummary;
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::requests::{ApprovalItem, Page, RequestDetail, RequestOptions, RequestState, RequestWithTimeline};
+use crate::requests::{
+    ApprovalItem, GrantWithCredentials, MyAccess, Page, RequestDetail, RequestOptions, RequestState,
+    RequestWithTimeline,
+};
 
 /// Facts about the running server.
 #[async_trait::async_trait]
@@ -41,6 +45,31 @@ pub trait RequestsPort: Send + Sync + 'static {
     async fn mine(&self, caller: &Caller, page: u32) -> Result<Page<RequestWithTimeline>, ApiError>;
     async fn pending(&self, caller: &Caller, page: u32) -> Result<Page<ApprovalItem>, ApiError>;
     async fn detail(&self, caller: &Caller, id: &str) -> Result<RequestDetail, ApiError>;
+    /// The owner of a ready grant asks for `days` more (as typed), saying why; it goes to the approvers.
+    async fn extend(&self, caller: &Caller, id: &str, days: &str, reason: &str) -> Result<(), ApiError>;
+    /// An approver grants or refuses an extension (a reason is required to refuse).
+    async fn decide_extension(
+        &self,
+        caller: &Caller,
+        id: &str,
+        approve: bool,
+        reason: Option<&str>,
+    ) -> Result<(), ApiError>;
+    /// Ready grants whose owners asked for more time, oldest ask first (at most one page).
+    async fn pending_extensions(&self, caller: &Caller) -> Result<Page<ApprovalItem>, ApiError>;
+    /// The caller's grants that give access now (or are being set up), with their kubeconfigs.
+    async fn my_access(&self, caller: &Caller) -> Result<MyAccess, ApiError>;
+}
+
+/// What only admins do: the dashboard, the audit log, deleting a namespace. The server function has checked
+/// the role; the port checks it again (it is the last line).
+#[async_trait::async_trait]
+pub trait AdminPort: Send + Sync + 'static {
+    async fn grants(&self, caller: &Caller, filter: GrantFilter) -> Result<Page<GrantWithCredentials>, ApiError>;
+    async fn audit(&self, caller: &Caller, filter: AuditFilter) -> Result<Page<AuditEntry>, ApiError>;
+    /// Deletes the grant's namespace once its access is removed (revoking it first if need be); `confirm`
+    /// must be the namespace's name, typed again.
+    async fn delete_namespace(&self, caller: &Caller, id: &str, confirm: &str, reason: &str) -> Result<(), ApiError>;
 }
 
 /// Kubeconfigs handed out.
@@ -57,6 +86,7 @@ pub struct Ports {
     pub users: Arc<dyn UsersPort>,
     pub requests: Arc<dyn RequestsPort>,
     pub credentials: Arc<dyn CredentialsPort>,
+    pub admin: Arc<dyn AdminPort>,
 }
 
 impl Ports {

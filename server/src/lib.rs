@@ -4,6 +4,7 @@
 //! `main.rs` only parses arguments and wires signals; everything else is here so tests can build the same
 //! server on port 0 with a database of their own.
 
+pub mod audit_export;
 pub mod auth;
 pub mod cluster;
 pub mod config;
@@ -42,6 +43,7 @@ use crate::state::AppState;
 use crate::store::Store;
 use crate::system::SystemService;
 use crate::users::UsersService;
+use crate::workflow::admin::AdminService;
 use crate::workflow::credentials::CredentialsService;
 use crate::workflow::requests::RequestsService;
 use crate::workflow::validation::Rules;
@@ -109,10 +111,11 @@ impl Berth {
                 cluster,
                 rules,
                 notifier,
-                worker: waker,
+                worker: waker.clone(),
                 credentials: config.credentials.clone(),
             }),
             credentials: credentials.clone(),
+            admin: Arc::new(AdminService { store: store.clone(), worker: waker }),
         };
         let state = AppState { leptos: leptos_options(config), store: store.clone(), auth, credentials };
         let session_layer = auth::session::layer(sessions.clone(), &config.session, &config.public_url);
@@ -188,6 +191,7 @@ fn router(state: AppState, ports: Ports) -> Router {
         .route("/readyz", get(health::readyz))
         .merge(auth::routes::routes())
         .merge(downloads::routes())
+        .merge(audit_export::routes())
         .leptos_routes_with_context(&state, generate_route_list(app::App), context.clone(), move || {
             app::shell(leptos.clone())
         })

@@ -43,6 +43,20 @@ pub enum Notice {
     ExpiringSoon(RequestSummary),
     /// The grant's lifetime ended; its access is being taken away.
     Expired(RequestSummary),
+    /// The owner of a ready grant asked for more time; an approver decides.
+    ExtensionAsked {
+        request: RequestSummary,
+        days: u32,
+        reason: String,
+    },
+    ExtensionDecided {
+        request: RequestSummary,
+        approved: bool,
+        by: String,
+        /// When the grant ends now.
+        ends: chrono::DateTime<chrono::Utc>,
+        reason: Option<String>,
+    },
 }
 
 /// Hands notices to the delivery task. Cheap to clone; does nothing when no webhook is configured.
@@ -115,7 +129,7 @@ impl Notifier {
                 requester = escape(&request.requester.display_name),
             ),
             Notice::ExpiringSoon(request) => format!(
-                "Access to namespace {link} ends {at}: {requester}, request it again if you still need it",
+                "Access to namespace {link} ends {at}: {requester}, ask for an extension on its page if you still need it",
                 link = self.link(request),
                 at = request.expires_at.map(|at| at.format("%Y-%m-%d %H:%M UTC").to_string()).unwrap_or_default(),
                 requester = escape(&request.requester.display_name),
@@ -125,6 +139,27 @@ impl Notifier {
                 link = self.link(request),
                 requester = escape(&request.requester.display_name),
             ),
+            Notice::ExtensionAsked { request, days, reason } => format!(
+                "{requester} asks for {days} more days of namespace {link}: {reason}",
+                requester = escape(&request.requester.display_name),
+                link = self.link(request),
+                reason = escape(reason),
+            ),
+            Notice::ExtensionDecided { request, approved, by, ends, reason } => {
+                let verb = if *approved { "extended" } else { "refused to extend" };
+                let mut text = format!(
+                    "{by} {verb} namespace {link} of {requester}; it ends {ends}",
+                    by = escape(by),
+                    link = self.link(request),
+                    requester = escape(&request.requester.display_name),
+                    ends = ends.format("%Y-%m-%d %H:%M UTC"),
+                );
+                if let Some(reason) = reason {
+                    text.push_str(": ");
+                    text.push_str(&escape(reason));
+                }
+                text
+            }
             Notice::Failed(request) => format!(
                 "Provisioning namespace {link} failed; an admin can retry it from its page: {error}",
                 link = self.link(request),
@@ -213,6 +248,8 @@ mod tests {
             ready_at: None,
             expires_at: None,
             expiry_warned: false,
+            extension: None,
+            namespace_deletion: None,
         }
     }
 
@@ -231,6 +268,26 @@ mod tests {
         );
         assert!(text.contains("&lt;https://evil.example|click&gt; &amp; more"), "{text}");
         assert!(text.contains("test, Helm 2 with a Tiller in the namespace, quota small, 30 days"), "{text}");
+    }
+
+    #[test]
+    fn an_extension_ask_and_its_refusal_escape_what_people_typed() {
+        let asked = Notice::ExtensionAsked { request: request("x"), days: 30, reason: "<!channel> release".into() };
+        assert_eq!(
+            notifier().text(&asked),
+            "Alice &lt;@here&gt; asks for 30 more days of namespace <https://berth.example.com/requests/r1|team-a-ci>: \
+             &lt;!channel&gt; release"
+        );
+        let ends = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let refused = Notice::ExtensionDecided {
+            request: request("x"),
+            approved: false,
+            by: "Bob".into(),
+            ends,
+            reason: Some("Move to the shared namespace".into()),
+        };
+        assert!(notifier().text(&refused).starts_with("Bob refused to extend namespace"));
+        assert!(notifier().text(&refused).ends_with("it ends 2027-01-15 08:00 UTC: Move to the shared namespace"));
     }
 
     #[test]

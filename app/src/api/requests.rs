@@ -91,6 +91,50 @@ pub async fn revoke_request(
     crate::ports::Ports::current()?.requests.revoke(&caller, &id, &reason).await.map_err(crate::error::with_status)
 }
 
+/// The owner of a ready grant asks for `days` more, saying why; an approver decides.
+#[server(endpoint = "requests/extend")]
+pub async fn extend_request(
+    #[server(default)] id: String,
+    #[server(default)] days: String,
+    #[server(default)] reason: String,
+) -> Result<(), ApiError> {
+    let caller = crate::auth::require(crate::auth::Role::Developer)?;
+    crate::ports::Ports::current()?
+        .requests
+        .extend(&caller, &id, &days, &reason)
+        .await
+        .map_err(crate::error::with_status)
+}
+
+/// An approver grants the extension someone else asked for: the grant ends that many days later.
+#[server(endpoint = "requests/approve_extension")]
+pub async fn approve_extension(#[server(default)] id: String) -> Result<(), ApiError> {
+    let caller = crate::auth::require(crate::auth::Role::Approver)?;
+    crate::ports::Ports::current()?
+        .requests
+        .decide_extension(&caller, &id, true, None)
+        .await
+        .map_err(crate::error::with_status)
+}
+
+/// An approver refuses an extension, saying why; the grant ends as planned.
+#[server(endpoint = "requests/deny_extension")]
+pub async fn deny_extension(#[server(default)] id: String, #[server(default)] reason: String) -> Result<(), ApiError> {
+    let caller = crate::auth::require(crate::auth::Role::Approver)?;
+    crate::ports::Ports::current()?
+        .requests
+        .decide_extension(&caller, &id, false, Some(&reason))
+        .await
+        .map_err(crate::error::with_status)
+}
+
+/// Extensions waiting for a decision, oldest ask first.
+#[server(endpoint = "requests/pending_extensions")]
+pub async fn list_pending_extensions() -> Result<Page<ApprovalItem>, ApiError> {
+    let caller = crate::auth::require(crate::auth::Role::Approver)?;
+    crate::ports::Ports::current()?.requests.pending_extensions(&caller).await.map_err(crate::error::with_status)
+}
+
 /// The caller's own requests, newest first, each with its audit trail.
 #[server(endpoint = "requests/mine")]
 pub async fn list_my_requests(#[server(default)] page: u32) -> Result<Page<RequestWithTimeline>, ApiError> {

@@ -2,6 +2,7 @@
 
 pub mod credentials;
 pub mod error_view;
+pub mod grant_actions;
 pub mod layout;
 pub mod requests;
 pub mod session;

@@ -75,7 +75,7 @@ pub fn Timeline(events: Vec<AuditEvent>) -> impl IntoView {
                             <strong>{who}</strong>
                             " "
                             {event.action.past_tense()}
-                            {event.from.map(|from| format!(" ({} → {})", from.label(), event.to.label()))}
+                            {event.from.filter(|from| *from != event.to).map(|from| format!(" ({} → {})", from.label(), event.to.label()))}
                             {event.reason.map(|reason| view! { <q class="reason">{reason}</q> })}
                         </li>
                     }
@@ -243,10 +243,15 @@ pub fn Pager<T: Send + Sync + 'static>(
     page: Page<T>,
     path: &'static str,
     noun: (&'static str, &'static str),
+    /// The view's other query parameters (`q=shop&state=ready`), kept on every page.
+    #[prop(optional, into)]
+    query: String,
 ) -> impl IntoView {
     let noun = if page.total == 1 { noun.0 } else { noun.1 };
     let count = page.count();
-    let link = move |number: u32| format!("{path}?page={number}");
+    let link = move |number: u32| {
+        if query.is_empty() { format!("{path}?page={number}") } else { format!("{path}?{query}&page={number}") }
+    };
     view! {
         <nav class="pager" aria-label="Pages">
             <span data-testid="page-position">

@@ -3,10 +3,11 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::api::requests::list_pending_requests;
+use crate::api::requests::{list_pending_extensions, list_pending_requests};
 use crate::auth::Role;
 use crate::components::error_view::ErrorView;
-use crate::components::requests::{DecisionForms, Pager, RequestFacts};
+use crate::components::grant_actions::{ExtensionDecisionForms, ExtensionNotice};
+use crate::components::requests::{DecisionForms, Pager, RequestFacts, minute};
 use crate::components::session::RequireRole;
 use crate::pages::my_requests::page_number;
 use crate::requests::{ApprovalItem, RequestState};
@@ -20,6 +21,7 @@ pub fn ApprovalsPage() -> impl IntoView {
                 <h1>"Approvals"</h1>
                 <p class="muted">"Requests waiting for a decision, oldest first."</p>
                 <PendingList />
+                <PendingExtensions />
             </section>
         </RequireRole>
     }
@@ -84,5 +86,56 @@ fn PendingRequest(item: ApprovalItem, changed: RwSignal<u32>, decided: RwSignal<
                 Some(why) => view! { <p class="notice" data-testid="decide-refusal">{why}</p> }.into_any(),
             }}
         </li>
+    }
+}
+
+/// Ready grants whose owners asked for more time, oldest ask first.
+#[component]
+fn PendingExtensions() -> impl IntoView {
+    let changed = RwSignal::new(0_u32);
+    let extensions = Resource::new(move || changed.get(), |_| list_pending_extensions());
+    let on_done = Callback::new(move |()| changed.update(|n| *n += 1));
+    view! {
+        <h2>"Extensions"</h2>
+        <ErrorBoundary fallback=|errors| view! { <ErrorView errors /> }>
+            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    extensions.await.map(|page| {
+                        if page.total == 0 {
+                            return view! { <p class="muted" data-testid="no-extensions">"No extension is waiting."</p> }
+                                .into_any();
+                        }
+                        let more = page.total.saturating_sub(page.items.len() as u64);
+                        view! {
+                            <ul class="request-list" data-testid="pending-extensions">
+                                {page.items.into_iter().map(|item| {
+                                    let request = item.request;
+                                    let href = format!("/requests/{}", request.id);
+                                    let ends = request.expires_at.map(minute).unwrap_or_default();
+                                    let marker = request.namespace.clone();
+                                    view! {
+                                        <li class="request card" data-testid="extension" data-namespace=marker>
+                                            <div class="request-heading">
+                                                <a href=href class="namespace">{request.namespace.clone()}</a>
+                                                <span class="muted">{format!("{} · ends {ends}", request.requester.display_name)}</span>
+                                            </div>
+                                            {request.extension.clone().map(|ask| view! { <ExtensionNotice ask /> })}
+                                            {match item.decide_refusal {
+                                                None => view! {
+                                                    <ExtensionDecisionForms id=request.id namespace=request.namespace on_done />
+                                                }.into_any(),
+                                                Some(why) => view! { <p class="notice" data-testid="decide-refusal">{why}</p> }.into_any(),
+                                            }}
+                                        </li>
+                                    }
+                                }).collect_view()}
+                            </ul>
+                            {(more > 0).then(|| view! { <p class="muted">{format!("And {more} more, decided oldest first.")}</p> })}
+                        }
+                            .into_any()
+                    })
+                })}
+            </Transition>
+        </ErrorBoundary>
     }
 }

@@ -2,7 +2,9 @@
 
 pub mod admin;
 pub mod approvals;
+pub mod audit;
 pub mod home;
+pub mod my_access;
 pub mod my_requests;
 pub mod new_request;
 pub mod not_found;

@@ -8,6 +8,9 @@ use crate::api::requests::get_request;
 use crate::auth::Role;
 use crate::components::credentials::{CredentialList, DownloadForm, UsageHelp};
 use crate::components::error_view::ErrorView;
+use crate::components::grant_actions::{
+    DeleteNamespaceForm, ExtendForm, ExtensionDecisionForms, ExtensionNotice, NamespaceDeletionNotice,
+};
 use crate::components::requests::{
     CancelForm, DecisionForms, ProvisioningStatus, RequestFacts, RetryForm, RevokeGrantForm, StateBadge, Timeline,
 };
@@ -64,6 +67,8 @@ fn Detail() -> impl IntoView {
 #[component]
 fn DetailView(detail: RequestDetail, on_done: Callback<RequestState>) -> impl IntoView {
     let request = detail.request;
+    let state = request.state;
+    let refresh = Callback::new(move |()| on_done.run(state));
     view! {
         <Title text=format!("{} · Request", request.namespace) />
         <div class="page-heading">
@@ -74,14 +79,22 @@ fn DetailView(detail: RequestDetail, on_done: Callback<RequestState>) -> impl In
         {(request.state == RequestState::Ready && request.expiry_warned).then(|| view! {
             <p class="notice error" role="status" data-testid="expiry-warning">
                 {format!(
-                    "Access ends {}. Every kubeconfig of it stops working then; request the namespace again if you still need it.",
+                    "Access ends {}. Every kubeconfig of it stops working then; ask for an extension below if you still need it.",
                     request.expires_at.map(crate::components::requests::minute).unwrap_or_default()
                 )}
             </p>
         })}
+        {request.extension.clone().map(|ask| view! { <ExtensionNotice ask /> })}
+        {request.namespace_deletion.map(|deletion| view! { <NamespaceDeletionNotice deletion /> })}
         <ProvisioningStatus request=request.clone() />
+        {detail.may.decide_extension.then(|| view! {
+            <ExtensionDecisionForms id=request.id.clone() namespace=request.namespace.clone() on_done=refresh />
+        })}
         {detail.may.retry.then(|| view! { <RetryForm id=request.id.clone() on_done /> })}
         {detail.may.revoke.then(|| view! { <RevokeGrantForm id=request.id.clone() on_done /> })}
+        {detail.may.delete_namespace.then(|| view! {
+            <DeleteNamespaceForm id=request.id.clone() namespace=request.namespace.clone() on_done=refresh />
+        })}
         {detail.may.cancel.then(|| view! { <CancelForm id=request.id.clone() on_done /> })}
         {detail.may.decide.then(|| view! { <DecisionForms id=request.id.clone() namespace=request.namespace.clone() on_done /> })}
         {detail.decide_refusal.map(|why| view! { <p class="notice" data-testid="decide-refusal">{why}</p> })}
@@ -94,6 +107,10 @@ fn DetailView(detail: RequestDetail, on_done: Callback<RequestState>) -> impl In
             <h3>"Handed out"</h3>
             <CredentialList credentials=detail.credentials may_revoke=detail.may.revoke_credentials
                 on_revoked=move |()| on_done.run(request.state) />
+        })}
+        {detail.may.extend.then(|| view! {
+            <h2>"More time"</h2>
+            <ExtendForm id=request.id.clone() max_days=detail.max_extension_days on_done=refresh />
         })}
         <h2>"History"</h2>
         <Timeline events=detail.events />

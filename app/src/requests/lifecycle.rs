@@ -123,10 +123,25 @@ pub enum Action {
     FinishRevocation,
     /// The worker finished taking access away after expiry.
     FinishExpiry,
+    // What follows are records, not transitions: the audit trail notes them with the request's state as it
+    // was (from = to), and `next` refuses them from every state.
+    /// The grant's requester downloaded a kubeconfig (a new credential).
+    IssueCredential,
+    /// Its owner or an admin revoked a kubeconfig.
+    RevokeCredential,
+    /// The owner of a ready grant asked for more time.
+    RequestExtension,
+    /// An approver granted the extension: the grant ends later.
+    ApproveExtension,
+    DenyExtension,
+    /// An admin asked for the namespace to be deleted (after its access is removed).
+    DeleteNamespace,
+    /// The worker deleted the namespace.
+    NamespaceDeleted,
 }
 
 impl Action {
-    pub const ALL: [Action; 12] = [
+    pub const ALL: [Action; 19] = [
         Action::Submit,
         Action::Approve,
         Action::Deny,
@@ -139,7 +154,28 @@ impl Action {
         Action::Expire,
         Action::FinishRevocation,
         Action::FinishExpiry,
+        Action::IssueCredential,
+        Action::RevokeCredential,
+        Action::RequestExtension,
+        Action::ApproveExtension,
+        Action::DenyExtension,
+        Action::DeleteNamespace,
+        Action::NamespaceDeleted,
     ];
+
+    /// Whether this action changes a request's state (the others are records in its audit trail).
+    pub fn is_transition(self) -> bool {
+        !matches!(
+            self,
+            Action::IssueCredential
+                | Action::RevokeCredential
+                | Action::RequestExtension
+                | Action::ApproveExtension
+                | Action::DenyExtension
+                | Action::DeleteNamespace
+                | Action::NamespaceDeleted
+        )
+    }
 
     /// The name in the audit log.
     pub fn as_str(self) -> &'static str {
@@ -156,6 +192,13 @@ impl Action {
             Action::Expire => "expire",
             Action::FinishRevocation => "finish_revocation",
             Action::FinishExpiry => "finish_expiry",
+            Action::IssueCredential => "issue_credential",
+            Action::RevokeCredential => "revoke_credential",
+            Action::RequestExtension => "request_extension",
+            Action::ApproveExtension => "approve_extension",
+            Action::DenyExtension => "deny_extension",
+            Action::DeleteNamespace => "delete_namespace",
+            Action::NamespaceDeleted => "namespace_deleted",
         }
     }
 
@@ -178,6 +221,13 @@ impl Action {
             Action::Expire => "expired",
             Action::FinishRevocation => "access removed",
             Action::FinishExpiry => "access removed after expiry",
+            Action::IssueCredential => "downloaded a kubeconfig",
+            Action::RevokeCredential => "revoked a kubeconfig",
+            Action::RequestExtension => "asked for an extension",
+            Action::ApproveExtension => "approved the extension",
+            Action::DenyExtension => "denied the extension",
+            Action::DeleteNamespace => "asked to delete the namespace",
+            Action::NamespaceDeleted => "deleted the namespace",
         }
     }
 }
@@ -263,8 +313,8 @@ mod tests {
                 refused += 1;
             }
         }
-        // 10 states × 12 actions, minus the 14 allowed ones.
-        assert_eq!(refused, 10 * 12 - 14);
+        // 10 states × 19 actions, minus the 14 allowed ones.
+        assert_eq!(refused, 10 * 19 - 14);
     }
 
     #[test]
@@ -291,6 +341,14 @@ mod tests {
         assert_eq!(refused.to_string(), "This request is approved and can no longer be denied.");
         assert!(next(S::Denied, A::Approve).is_err());
         assert!(next(S::Cancelled, A::Approve).is_err());
+    }
+
+    #[test]
+    fn records_are_never_transitions_and_every_transition_leads_somewhere() {
+        for action in A::ALL {
+            let somewhere = S::ALL.into_iter().any(|state| next(state, action).is_ok());
+            assert_eq!(action.is_transition(), somewhere || action == A::Submit, "{action:?}");
+        }
     }
 
     #[test]

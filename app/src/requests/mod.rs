@@ -51,6 +51,10 @@ pub mod field {
     pub const LIFETIME_DAYS: &str = "lifetime_days";
     /// The reason an approver gives for a denial.
     pub const REASON: &str = "reason";
+    /// The days of an extension.
+    pub const DAYS: &str = "days";
+    /// The namespace's name, typed again to confirm its deletion.
+    pub const CONFIRM: &str = "confirm";
 }
 
 /// What the New request form offers, from the server's configuration.
@@ -120,6 +124,25 @@ pub struct RequestSummary {
     pub expires_at: Option<DateTime<Utc>>,
     /// Its owner has been warned that it ends soon.
     pub expiry_warned: bool,
+    /// More time its owner asked for, waiting for an approver.
+    pub extension: Option<ExtensionAsk>,
+    /// An admin's deletion of the namespace: asked for, and done once its access was removed.
+    pub namespace_deletion: Option<NamespaceDeletion>,
+}
+
+/// An extension of a ready grant, as its owner asked for it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExtensionAsk {
+    pub days: u32,
+    pub reason: String,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NamespaceDeletion {
+    pub requested_at: DateTime<Utc>,
+    /// `None`: the worker has not deleted it yet (it waits until the grant's access is gone).
+    pub deleted_at: Option<DateTime<Utc>>,
 }
 
 /// The grant's objects applied so far, out of all of them.
@@ -162,6 +185,12 @@ pub struct Permissions {
     pub revoke_credentials: bool,
     /// An admin may take the grant's access away.
     pub revoke: bool,
+    /// The requester of a ready grant may ask for more time (one extension at a time).
+    pub extend: bool,
+    /// An approver may decide the extension asked for.
+    pub decide_extension: bool,
+    /// An admin may delete the namespace (it goes once the grant's access is removed).
+    pub delete_namespace: bool,
 }
 
 /// The request detail page.
@@ -176,14 +205,49 @@ pub struct RequestDetail {
     pub credentials: Vec<credentials::CredentialSummary>,
     /// What the download form offers; `Some` when the caller may download.
     pub credential_options: Option<credentials::CredentialOptions>,
+    /// The most days one extension may add (the longest lifetime a request may ask for).
+    pub max_extension_days: u32,
 }
 
-/// A pending request on the Approvals page.
+/// A pending request, or a ready grant's pending extension, on the Approvals page.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApprovalItem {
     pub request: RequestSummary,
     /// `None`: the caller may decide it; otherwise why not.
     pub decide_refusal: Option<String>,
+}
+
+/// A grant with every kubeconfig it handed out (the dashboard's rows, My access).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GrantWithCredentials {
+    pub request: RequestSummary,
+    /// Newest first.
+    pub credentials: Vec<credentials::CredentialSummary>,
+}
+
+/// My access: the caller's grants that still give (or are about to give) access, with their kubeconfigs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MyAccess {
+    /// Ending soonest first.
+    pub grants: Vec<GrantWithCredentials>,
+    /// The server's clock when it answered: "time left" is counted from here, the same in the browser and on
+    /// the server.
+    pub as_of: DateTime<Utc>,
+}
+
+/// "3 days 4 hours", "5 hours 20 minutes", "ended": the time from `now` until `end`, as people say it.
+pub fn time_left(now: DateTime<Utc>, end: DateTime<Utc>) -> String {
+    let minutes = (end - now).num_minutes();
+    if minutes <= 0 {
+        return "ended".to_string();
+    }
+    let plural = |n: i64, unit: &str| if n == 1 { format!("1 {unit}") } else { format!("{n} {unit}s") };
+    let (days, hours, minutes) = (minutes / 1440, minutes / 60 % 24, minutes % 60);
+    match (days, hours) {
+        (0, 0) => plural(minutes, "minute"),
+        (0, _) => format!("{} {}", plural(hours, "hour"), plural(minutes, "minute")),
+        _ => format!("{} {}", plural(days, "day"), plural(hours, "hour")),
+    }
 }
 
 /// One page of a longer list.
@@ -212,6 +276,18 @@ mod tests {
         let page = |total| Page::<()> { items: vec![], number: 1, size: 25, total };
         assert_eq!([page(0).count(), page(1).count(), page(25).count(), page(26).count()], [1, 1, 1, 2]);
         assert_eq!(page(10_000).count(), 400);
+    }
+
+    #[test]
+    fn time_left_reads_as_people_say_it() {
+        let now = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let later = |minutes| now + chrono::TimeDelta::minutes(minutes);
+        assert_eq!(time_left(now, later(-5)), "ended");
+        assert_eq!(time_left(now, now), "ended");
+        assert_eq!(time_left(now, later(1)), "1 minute");
+        assert_eq!(time_left(now, later(59)), "59 minutes");
+        assert_eq!(time_left(now, later(61)), "1 hour 1 minute");
+        assert_eq!(time_left(now, later(3 * 1440 + 4 * 60 + 59)), "3 days 4 hours");
     }
 
     #[test]

@@ -161,6 +161,38 @@ impl Cluster {
         Ok(NamespaceClaim::Reapplied)
     }
 
+    /// Deletes namespace `name` and everything in it, if it is `request_id`'s (Berth's label says so): a
+    /// namespace someone else created under that name (the request failed on it) is left alone. The delete
+    /// is conditional on the uid read, so a namespace recreated in between is not touched either.
+    pub async fn delete_granted_namespace(
+        &self,
+        name: &str,
+        request_id: &str,
+    ) -> Result<NamespaceDeletion, ClusterError> {
+        let namespaces = Api::<Namespace>::all(self.client.clone());
+        let Some(existing) = namespaces.get_opt(name).await? else { return Ok(NamespaceDeletion::Gone) };
+        if existing.labels().get(manifests::REQUEST_LABEL).map(String::as_str) != Some(request_id) {
+            return Ok(NamespaceDeletion::Foreign);
+        }
+        if existing.metadata.deletion_timestamp.is_some() {
+            return Ok(NamespaceDeletion::Deleted);
+        }
+        let params = kube::api::DeleteParams {
+            preconditions: Some(kube::api::Preconditions {
+                uid: existing.metadata.uid.clone(),
+                resource_version: None,
+            }),
+            ..Default::default()
+        };
+        match namespaces.delete(name, &params).await {
+            Ok(_) => Ok(NamespaceDeletion::Deleted),
+            Err(kube::Error::Api(status)) if status.code == 404 => Ok(NamespaceDeletion::Gone),
+            // 409: the uid changed (recreated meanwhile, so not ours any more).
+            Err(kube::Error::Api(status)) if status.code == 409 => Ok(NamespaceDeletion::Foreign),
+            Err(error) => Err(error.into()),
+        }
+    }
+
     /// Whether namespace `name` exists in the cluster (in any phase, including terminating).
     pub async fn namespace_exists(&self, name: &str) -> Result<bool, ClusterError> {
         Ok(Api::<Namespace>::all(self.client.clone()).get_opt(name).await?.is_some())
@@ -206,6 +238,17 @@ fn pem(label: &str, der: &[u8]) -> String {
     let lines: Vec<&str> =
         body.as_bytes().chunks(64).map(|line| std::str::from_utf8(line).unwrap_or_default()).collect();
     format!("-----BEGIN {label}-----\n{}\n-----END {label}-----\n", lines.join("\n"))
+}
+
+/// What [`Cluster::delete_granted_namespace`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NamespaceDeletion {
+    /// It is being deleted (the controller manager removes its contents, then the namespace).
+    Deleted,
+    /// There was nothing to delete.
+    Gone,
+    /// A namespace of that name exists but is not this grant's: left alone.
+    Foreign,
 }
 
 /// What [`Cluster::claim_namespace`] found.

@@ -5,7 +5,9 @@
 use app::requests::credentials::{CredentialPurpose, CredentialSummary};
 use chrono::{DateTime, Utc};
 
-use super::{Result, Store, StoreError, on_pool};
+use app::requests::Action;
+
+use super::{Result, Store, StoreError, append_record, on_pool};
 
 /// A credential about to be recorded.
 #[derive(Debug, Clone)]
@@ -73,21 +75,36 @@ impl TryFrom<CredentialRow> for CredentialRecord {
 }
 
 impl Store {
+    /// Records a credential just issued, and its record in the grant's audit trail, in one transaction.
     pub async fn record_credential(&self, credential: &NewCredential<'_>) -> Result<()> {
-        on_pool!(self, pool => sqlx::query(
-            "INSERT INTO credentials (id, request_id, owner_id, purpose, name, issued_at, expires_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(credential.id)
-        .bind(credential.request_id)
-        .bind(credential.owner_id)
-        .bind(credential.purpose.as_str())
-        .bind(credential.name)
-        .bind(credential.issued_at)
-        .bind(credential.expires_at)
-        .execute(pool)
-        .await
-        .map(|_| ()))?;
+        let what = match credential.purpose {
+            CredentialPurpose::Personal => {
+                format!("personal, until {}", credential.expires_at.format("%Y-%m-%d %H:%M UTC"))
+            }
+            CredentialPurpose::Ci => {
+                format!("CI: {}, until {}", credential.name, credential.expires_at.format("%Y-%m-%d %H:%M UTC"))
+            }
+        };
+        on_pool!(self, pool => async {
+            let mut tx = pool.begin().await?;
+            sqlx::query(
+                "INSERT INTO credentials (id, request_id, owner_id, purpose, name, issued_at, expires_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(credential.id)
+            .bind(credential.request_id)
+            .bind(credential.owner_id)
+            .bind(credential.purpose.as_str())
+            .bind(credential.name)
+            .bind(credential.issued_at)
+            .bind(credential.expires_at)
+            .execute(&mut *tx)
+            .await?;
+            append_record!(&mut *tx, credential.request_id, Some(credential.owner_id), Action::IssueCredential,
+                Some(credential.id), Some(what.as_str()), credential.issued_at).await?;
+            tx.commit().await
+        }
+        .await)?;
         Ok(())
     }
 
@@ -101,6 +118,34 @@ impl Store {
         rows.into_iter().map(|row| CredentialRecord::try_from(row).map(|record| record.summary)).collect()
     }
 
+    /// The credentials of each of `request_ids` (one page of the dashboard), newest first, in one query.
+    pub async fn credentials_of_grants(
+        &self,
+        request_ids: &[String],
+    ) -> Result<std::collections::HashMap<String, Vec<CredentialSummary>>> {
+        let mut by_grant: std::collections::HashMap<String, Vec<CredentialSummary>> = Default::default();
+        if request_ids.is_empty() {
+            return Ok(by_grant);
+        }
+        let placeholders: Vec<String> = (1..=request_ids.len()).map(|n| format!("${n}")).collect();
+        let query = format!(
+            "{SELECT_CREDENTIALS} WHERE c.request_id IN ({}) ORDER BY c.issued_at DESC, c.id",
+            placeholders.join(", ")
+        );
+        let rows = on_pool!(self, pool => {
+            let mut select = sqlx::query_as::<_, CredentialRow>(&query);
+            for id in request_ids {
+                select = select.bind(id.as_str());
+            }
+            select.fetch_all(pool).await
+        })?;
+        for row in rows {
+            let record = CredentialRecord::try_from(row)?;
+            by_grant.entry(record.request_id).or_default().push(record.summary);
+        }
+        Ok(by_grant)
+    }
+
     pub async fn credential(&self, id: &str) -> Result<Option<CredentialRecord>> {
         let query = format!("{SELECT_CREDENTIALS} WHERE c.id = $1");
         let row =
@@ -108,20 +153,32 @@ impl Store {
         row.map(CredentialRecord::try_from).transpose()
     }
 
-    /// Marks the credential revoked, if it is not yet. `false`: it already was (whoever came first is kept).
+    /// Marks the credential revoked, if it is not yet, with its record in the grant's audit trail. `false`: it
+    /// already was (whoever came first is kept, and nothing is written).
     pub async fn revoke_credential(&self, id: &str, by: &str, reason: &str, at: DateTime<Utc>) -> Result<bool> {
-        let updated = on_pool!(self, pool => sqlx::query(
-            "UPDATE credentials SET revoked_at = $1, revoked_by = $2, revoke_reason = $3
-             WHERE id = $4 AND revoked_at IS NULL",
-        )
-        .bind(at)
-        .bind(by)
-        .bind(reason)
-        .bind(id)
-        .execute(pool)
-        .await
-        .map(|done| done.rows_affected()))?;
-        Ok(updated == 1)
+        let revoked = on_pool!(self, pool => async {
+            let mut tx = pool.begin().await?;
+            let request_id: Option<String> = sqlx::query_scalar(
+                "UPDATE credentials SET revoked_at = $1, revoked_by = $2, revoke_reason = $3
+                 WHERE id = $4 AND revoked_at IS NULL RETURNING request_id",
+            )
+            .bind(at)
+            .bind(by)
+            .bind(reason)
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some(request_id) = request_id else {
+                tx.rollback().await?;
+                return Ok::<bool, sqlx::Error>(false);
+            };
+            append_record!(&mut *tx, request_id.as_str(), Some(by), Action::RevokeCredential, Some(id), Some(reason), at)
+                .await?;
+            tx.commit().await?;
+            Ok(true)
+        }
+        .await)?;
+        Ok(revoked)
     }
 
     /// Revoked credentials whose anchor Secret is still to be deleted, oldest revocation first.

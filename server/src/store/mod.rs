@@ -7,7 +7,9 @@
 //! its dialect. Queries are written once in the SQL both understand (`$1` placeholders, `ON CONFLICT`,
 //! `RETURNING`) and run on whichever pool is open, through [`on_pool!`]; the tests run them on both.
 
+pub mod admin;
 pub mod credentials;
+pub mod grants;
 pub mod provisioning;
 pub mod requests;
 pub mod sessions;
@@ -70,6 +72,27 @@ macro_rules! on_pool {
     };
 }
 pub(crate) use on_pool;
+
+/// Appends a record (not a change of state) to a request's audit trail, with the request's state at that
+/// moment as both its from and to. Arguments: an executor of either backend (a pool or `&mut *tx`), the
+/// request id, the actor id (`None`: Berth), the [`app::requests::Action`], the credential id if it is about
+/// one, the reason, and the time.
+macro_rules! append_record {
+    ($executor:expr, $request_id:expr, $actor_id:expr, $action:expr, $credential_id:expr, $reason:expr, $at:expr) => {
+        sqlx::query(
+            "INSERT INTO audit_events (request_id, actor_id, action, from_state, to_state, reason, at, credential_id)
+             SELECT id, $2, $3, state, state, $4, $5, $6 FROM requests WHERE id = $1",
+        )
+        .bind($request_id)
+        .bind($actor_id)
+        .bind($action.as_str())
+        .bind($reason)
+        .bind($at)
+        .bind($credential_id)
+        .execute($executor)
+    };
+}
+pub(crate) use append_record;
 
 impl Store {
     /// Opens (creating a SQLite file if needed) the database and brings its schema up to date.

@@ -4,7 +4,10 @@
 //! if it is still at the version that was read, and appends the audit event. Whoever loses a race gets
 //! `false` and no event, so exactly one decision is ever recorded.
 
-use app::requests::{Action, AuditEvent, Decision, HelmMode, PersonRef, Progress, RequestState, RequestSummary};
+use app::requests::{
+    Action, AuditEvent, Decision, ExtensionAsk, HelmMode, NamespaceDeletion, PersonRef, Progress, RequestState,
+    RequestSummary,
+};
 use chrono::{DateTime, Utc};
 
 use super::{Result, Store, StoreError, on_pool};
@@ -95,6 +98,11 @@ pub(super) struct RequestRow {
     ready_at: Option<DateTime<Utc>>,
     expires_at: Option<DateTime<Utc>>,
     expiry_warned_at: Option<DateTime<Utc>>,
+    extension_days: Option<i32>,
+    extension_reason: Option<String>,
+    extension_requested_at: Option<DateTime<Utc>>,
+    namespace_delete_requested_at: Option<DateTime<Utc>>,
+    namespace_deleted_at: Option<DateTime<Utc>>,
 }
 
 pub(super) const SELECT_REQUESTS: &str = "
@@ -103,7 +111,8 @@ pub(super) const SELECT_REQUESTS: &str = "
            r.state, r.version, r.created_at, r.updated_at,
            d.display_name AS decider_name, d.email AS decider_email, r.decided_at, r.decision_reason,
            r.objects_applied, r.objects_total, r.last_error, r.attempts, r.ready_at, r.expires_at,
-           r.expiry_warned_at
+           r.expiry_warned_at, r.extension_days, r.extension_reason, r.extension_requested_at,
+           r.namespace_delete_requested_at, r.namespace_deleted_at
     FROM requests r
     JOIN users u ON u.id = r.requester_id
     LEFT JOIN users d ON d.id = r.decided_by";
@@ -147,6 +156,17 @@ impl TryFrom<RequestRow> for RequestRecord {
                 ready_at: row.ready_at,
                 expires_at: row.expires_at,
                 expiry_warned: row.expiry_warned_at.is_some(),
+                extension: match (row.extension_days, row.extension_requested_at) {
+                    (Some(days), Some(at)) => Some(ExtensionAsk {
+                        days: u32::try_from(days).map_err(|_| corrupt("requests.extension_days", ""))?,
+                        reason: row.extension_reason.unwrap_or_default(),
+                        at,
+                    }),
+                    _ => None,
+                },
+                namespace_deletion: row
+                    .namespace_delete_requested_at
+                    .map(|requested_at| NamespaceDeletion { requested_at, deleted_at: row.namespace_deleted_at }),
             },
             requester_id: row.requester_id,
             version: row.version,

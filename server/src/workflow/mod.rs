@@ -2,6 +2,7 @@
 //! every rule about who may do what to which request; and runs the background worker that reconciles grants
 //! (provision, revoke, expire).
 
+pub mod admin;
 pub mod credentials;
 pub mod requests;
 pub mod validation;

@@ -11,10 +11,10 @@ use app::error::ApiError;
 use app::ports::RequestsPort;
 use app::requests::lifecycle::{self, Action};
 use app::requests::{
-    ApprovalItem, LifetimeBounds, Page, Permissions, PersonRef, QuotaProfileSummary, RequestDetail, RequestOptions,
-    RequestState, RequestSummary, RequestWithTimeline, field,
+    ApprovalItem, GrantWithCredentials, LifetimeBounds, MyAccess, Page, Permissions, PersonRef, QuotaProfileSummary,
+    RequestDetail, RequestOptions, RequestState, RequestSummary, RequestWithTimeline, field,
 };
-use chrono::Utc;
+use chrono::{TimeDelta, Utc};
 
 use super::validation::{MAX_REASON_CHARS, Rules, text_problem};
 use super::worker::Waker;
@@ -23,6 +23,7 @@ use crate::config::CredentialsConfig;
 use crate::error::internal;
 use crate::notify::{Notice, Notifier};
 use crate::store::Store;
+use crate::store::grants::ExtensionDecision;
 use crate::store::requests::{NewRequest, RequestRecord, SubmitError, Transition};
 
 /// Rows per page on My requests and Approvals.
@@ -137,6 +138,14 @@ fn conflict(record: &RequestRecord, refused: lifecycle::Refused) -> ApiError {
     })
 }
 
+/// Whether an admin may ask for the namespace of `record` to be deleted: Berth was told to create it (the
+/// request was approved), and nobody asked yet.
+pub fn may_delete_namespace(record: &RequestRecord) -> bool {
+    let approved_once =
+        !matches!(record.summary.state, RequestState::Pending | RequestState::Denied | RequestState::Cancelled);
+    approved_once && record.summary.namespace_deletion.is_none()
+}
+
 /// The 1-based page number asked for, and the offset of its first row.
 fn page_bounds(page: u32) -> (u32, u64) {
     let page = page.max(1);
@@ -236,6 +245,8 @@ impl RequestsPort for RequestsService {
             ready_at: None,
             expires_at: None,
             expiry_warned: false,
+            extension: None,
+            namespace_deletion: None,
         }));
         Ok(id)
     }
@@ -318,6 +329,113 @@ impl RequestsPort for RequestsService {
         })
     }
 
+    async fn extend(&self, caller: &Caller, id: &str, days: &str, reason: &str) -> Result<(), ApiError> {
+        let record = self.visible(caller, id).await?;
+        if record.requester_id != caller.person.id {
+            return Err(ApiError::NotAllowed("Only the person who requested a namespace can extend it.".to_string()));
+        }
+        let max = self.rules.config().lifetime_days.max;
+        let mut problems = Vec::new();
+        let days = match days.trim().parse::<u32>() {
+            Ok(days) if (1..=max).contains(&days) => Some(days),
+            _ => {
+                problems
+                    .push(app::error::FieldProblem::new(field::DAYS, format!("A whole number of days, 1 to {max}.")));
+                None
+            }
+        };
+        let reason = reason.trim();
+        if let Some(message) = text_problem(reason, MAX_REASON_CHARS, "Say why you need it longer, for the approver.") {
+            problems.push(app::error::FieldProblem::new(field::REASON, message));
+        }
+        let Some(days) = days.filter(|_| problems.is_empty()) else { return Err(ApiError::Invalid(problems)) };
+        if record.summary.state != RequestState::Ready {
+            return Err(ApiError::Conflict(format!(
+                "Only a ready grant can be extended; this one is {}.",
+                record.summary.state.label().to_lowercase()
+            )));
+        }
+        if record.summary.extension.is_some() {
+            return Err(ApiError::Conflict("An extension is already waiting for an approver.".to_string()));
+        }
+        if !self.store.ask_extension(&record, days, reason, Utc::now()).await.map_err(|e| internal(&e))? {
+            return Err(ApiError::Conflict("This grant changed meanwhile; reload the page and try again.".to_string()));
+        }
+        tracing::info!(request = %record.summary.id, days, requester = %caller.person.id, "extension asked for");
+        self.notifier.send(&Notice::ExtensionAsked { request: record.summary, days, reason: reason.to_string() });
+        Ok(())
+    }
+
+    async fn decide_extension(
+        &self,
+        caller: &Caller,
+        id: &str,
+        approve: bool,
+        reason: Option<&str>,
+    ) -> Result<(), ApiError> {
+        let reason = reason.map(str::trim);
+        if let Some(reason) = reason
+            && let Some(message) = text_problem(reason, MAX_REASON_CHARS, "Say why, so the owner knows what to do.")
+        {
+            return Err(ApiError::invalid(field::REASON, message));
+        }
+        let record = self.visible(caller, id).await?;
+        self.may_decide(caller, &record).map_err(ApiError::NotAllowed)?;
+        let (Some(ask), Some(ends)) = (&record.summary.extension, record.summary.expires_at) else {
+            return Err(ApiError::Conflict("No extension of this grant is waiting for a decision.".to_string()));
+        };
+        let new_expires_at = approve.then(|| ends + TimeDelta::days(i64::from(ask.days)));
+        let decision =
+            ExtensionDecision { record: &record, actor_id: &caller.person.id, new_expires_at, reason, at: Utc::now() };
+        if !self.store.decide_extension(&decision).await.map_err(|e| internal(&e))? {
+            return Err(ApiError::Conflict(
+                "This extension was decided meanwhile, or the grant changed; reload the page.".to_string(),
+            ));
+        }
+        tracing::info!(request = %record.summary.id, approve, actor = %caller.person.id, "extension decided");
+        self.notifier.send(&Notice::ExtensionDecided {
+            request: record.summary,
+            approved: approve,
+            by: caller.person.display_name.clone(),
+            ends: new_expires_at.unwrap_or(ends),
+            reason: reason.map(str::to_string),
+        });
+        Ok(())
+    }
+
+    async fn pending_extensions(&self, caller: &Caller) -> Result<Page<ApprovalItem>, ApiError> {
+        let slice = self.store.pending_extensions(PAGE_SIZE).await.map_err(|e| internal(&e))?;
+        Ok(Page {
+            items: slice
+                .items
+                .into_iter()
+                .map(|record| ApprovalItem {
+                    decide_refusal: self.may_decide(caller, &record).err(),
+                    request: record.summary,
+                })
+                .collect(),
+            number: 1,
+            size: PAGE_SIZE,
+            total: slice.total,
+        })
+    }
+
+    async fn my_access(&self, caller: &Caller) -> Result<MyAccess, ApiError> {
+        let records = self.store.access_of(&caller.person.id).await.map_err(|e| internal(&e))?;
+        let ids: Vec<String> = records.iter().map(|r| r.summary.id.clone()).collect();
+        let mut credentials = self.store.credentials_of_grants(&ids).await.map_err(|e| internal(&e))?;
+        Ok(MyAccess {
+            grants: records
+                .into_iter()
+                .map(|record| GrantWithCredentials {
+                    credentials: credentials.remove(&record.summary.id).unwrap_or_default(),
+                    request: record.summary,
+                })
+                .collect(),
+            as_of: Utc::now(),
+        })
+    }
+
     async fn detail(&self, caller: &Caller, id: &str) -> Result<RequestDetail, ApiError> {
         let record = self.visible(caller, id).await?;
         let events = self.store.events(id).await.map_err(|e| internal(&e))?;
@@ -335,10 +453,16 @@ impl RequestsPort for RequestsService {
                 download,
                 revoke_credentials: own || caller.role.includes(Role::Admin),
                 revoke: caller.role.includes(Role::Admin) && lifecycle::next(state, Action::Revoke).is_ok(),
+                extend: own && state == RequestState::Ready && record.summary.extension.is_none(),
+                decide_extension: state == RequestState::Ready
+                    && record.summary.extension.is_some()
+                    && self.may_decide(caller, &record).is_ok(),
+                delete_namespace: caller.role.includes(Role::Admin) && may_delete_namespace(&record),
             },
             // Why an approver may not decide this pending request (developers are simply not offered it).
             decide_refusal: decidable.err().filter(|_| pending && caller.role.includes(Role::Approver)),
             credential_options: download.then(|| super::credentials::options(&self.credentials)),
+            max_extension_days: self.rules.config().lifetime_days.max,
             request: record.summary,
             events,
             credentials,

@@ -1,6 +1,8 @@
 //! The background worker that reconciles grants with the cluster: it provisions approved requests (DESIGN.md,
 //! "What the portal creates"), warns of and starts expiries, takes the access of revoked and expired grants
-//! away, and deletes the anchors of kubeconfigs whose revocation the cluster did not let Berth finish at once.
+//! away, deletes the namespaces admins asked to delete (after their access is gone: the same pass, right after
+//! the revocations), and deletes the anchors of kubeconfigs whose revocation the cluster did not let Berth
+//! finish at once.
 //!
 //! Provisioning: for each approved request it takes a lease, moves it to provisioning, applies every object of the grant
 //! with server-side apply (the namespace first, then all the others at once: they depend only on the
@@ -24,7 +26,7 @@ use tokio::sync::Notify;
 use tokio::task::JoinSet;
 
 use crate::cluster::manifests::{self, Grant, Object, Settings};
-use crate::cluster::{Cluster, ClusterError, NamespaceClaim};
+use crate::cluster::{Cluster, ClusterError, NamespaceClaim, NamespaceDeletion};
 use crate::config::{ProvisioningConfig, QuotaProfile};
 use crate::notify::{Notice, Notifier};
 use crate::store::requests::{RequestRecord, Transition};
@@ -96,6 +98,9 @@ impl Worker {
             }
             if let Err(error) = self.revoke_due().await {
                 tracing::error!(error = %crate::telemetry::error_chain(&error), "revocation: cannot read due requests");
+            }
+            if let Err(error) = self.delete_namespaces_due().await {
+                tracing::error!(error = %crate::telemetry::error_chain(&error), "cannot read namespaces to delete");
             }
             if let Err(error) = self.withdraw_revoked().await {
                 tracing::error!(error = %crate::telemetry::error_chain(&error), "cannot read revoked credentials");
@@ -212,6 +217,32 @@ impl Worker {
         let done = self.transition(&record, action, None).await?;
         tracing::info!(request = %done.summary.id, namespace = %done.summary.namespace, state = done.summary.state.as_str(), "access removed");
         Ok(())
+    }
+
+    /// Deletes the namespaces admins asked to delete, once their grants' access is gone (a revocation
+    /// started with the deletion finishes first, in [`Self::revoke_due`]). Idempotent, so two replicas
+    /// doing it at once is harmless; the first to record it writes the audit record. Returns the ids done.
+    pub async fn delete_namespaces_due(&self) -> Result<Vec<String>, StoreError> {
+        let mut done = Vec::new();
+        for record in self.store.namespaces_to_delete(BATCH).await? {
+            let summary = &record.summary;
+            let note = match self.cluster.delete_granted_namespace(&summary.namespace, &summary.id).await {
+                Ok(NamespaceDeletion::Deleted) => "the namespace and everything in it are being deleted",
+                Ok(NamespaceDeletion::Gone) => "the namespace was already gone",
+                Ok(NamespaceDeletion::Foreign) => {
+                    "a namespace of that name exists but Berth did not create it for this request, so it was left alone"
+                }
+                Err(error) => {
+                    tracing::warn!(request = %summary.id, namespace = %summary.namespace, error = %crate::telemetry::error_chain(&error), "cannot delete a namespace yet");
+                    continue;
+                }
+            };
+            if self.store.mark_namespace_deleted(&summary.id, note, Utc::now()).await? {
+                tracing::info!(request = %summary.id, namespace = %summary.namespace, note, "namespace deletion done");
+                done.push(summary.id.clone());
+            }
+        }
+        Ok(done)
     }
 
     /// Deletes the anchor Secrets of credentials revoked while the cluster did not answer (a revocation is

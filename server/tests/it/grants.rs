@@ -34,7 +34,7 @@ async fn server_with_worker(dir: &TempDir) -> TestServer {
 }
 
 /// The same database the server in `dir` uses, for what pages cannot show (and to break things).
-async fn store_of(dir: &TempDir) -> Store {
+pub(crate) async fn store_of(dir: &TempDir) -> Store {
     let url = format!("sqlite://{}", dir.path().join("db/berth.db").display());
     Store::open(&DatabaseConfig { url, max_connections: 2 }).await.unwrap()
 }

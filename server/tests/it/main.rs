@@ -3,6 +3,7 @@
 // Test code: a panic is the failure report. (clippy.toml allows this in #[test] functions only, not helpers.)
 #![allow(clippy::unwrap_used)]
 
+mod admin;
 mod binary;
 mod cluster;
 mod forged_tokens;

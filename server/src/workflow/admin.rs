@@ -1,0 +1,111 @@
+//! What only admins do: implements [`app::ports::AdminPort`]. The server function has checked the role;
+//! each method checks it again, since this is where the data is.
+
+use app::admin::{AuditEntry, AuditFilter, EVENTS_PER_PAGE, GRANTS_PER_PAGE, GrantFilter};
+use app::auth::{Caller, Role};
+use app::error::{ApiError, FieldProblem};
+use app::ports::AdminPort;
+use app::requests::lifecycle::{self, Action};
+use app::requests::{GrantWithCredentials, Page, field};
+use chrono::Utc;
+
+use super::requests::may_delete_namespace;
+use super::validation::{MAX_REASON_CHARS, text_problem};
+use super::worker::Waker;
+use crate::error::internal;
+use crate::store::Store;
+
+pub struct AdminService {
+    pub store: Store,
+    /// Wakes the worker after a namespace deletion is asked for.
+    pub worker: Waker,
+}
+
+fn admin_only(caller: &Caller) -> Result<(), ApiError> {
+    if caller.role.includes(Role::Admin) { Ok(()) } else { Err(ApiError::Forbidden) }
+}
+
+/// The offset of `page`'s first row (pages are 1-based; 0 counts as 1).
+fn offset(page: u32, size: u32) -> (u32, u64) {
+    let page = page.max(1);
+    (page, u64::from(page - 1) * u64::from(size))
+}
+
+#[async_trait::async_trait]
+impl AdminPort for AdminService {
+    async fn grants(&self, caller: &Caller, filter: GrantFilter) -> Result<Page<GrantWithCredentials>, ApiError> {
+        admin_only(caller)?;
+        let (number, skip) = offset(filter.page, GRANTS_PER_PAGE);
+        let slice = self.store.grants(&filter, GRANTS_PER_PAGE, skip).await.map_err(|e| internal(&e))?;
+        let ids: Vec<String> = slice.items.iter().map(|r| r.summary.id.clone()).collect();
+        let mut credentials = self.store.credentials_of_grants(&ids).await.map_err(|e| internal(&e))?;
+        Ok(Page {
+            items: slice
+                .items
+                .into_iter()
+                .map(|record| GrantWithCredentials {
+                    credentials: credentials.remove(&record.summary.id).unwrap_or_default(),
+                    request: record.summary,
+                })
+                .collect(),
+            number,
+            size: GRANTS_PER_PAGE,
+            total: slice.total,
+        })
+    }
+
+    async fn audit(&self, caller: &Caller, filter: AuditFilter) -> Result<Page<AuditEntry>, ApiError> {
+        admin_only(caller)?;
+        let (number, skip) = offset(filter.page, EVENTS_PER_PAGE);
+        let slice = self.store.audit_events(&filter, EVENTS_PER_PAGE, skip).await.map_err(|e| internal(&e))?;
+        Ok(Page { items: slice.items, number, size: EVENTS_PER_PAGE, total: slice.total })
+    }
+
+    async fn delete_namespace(&self, caller: &Caller, id: &str, confirm: &str, reason: &str) -> Result<(), ApiError> {
+        admin_only(caller)?;
+        if uuid::Uuid::parse_str(id).is_err() {
+            return Err(ApiError::NotFound);
+        }
+        let record = self.store.request(id).await.map_err(|e| internal(&e))?.ok_or(ApiError::NotFound)?;
+        let namespace = &record.summary.namespace;
+        let mut problems = Vec::new();
+        if confirm.trim() != namespace {
+            problems.push(FieldProblem::new(
+                field::CONFIRM,
+                format!("Type the namespace's name, {namespace}, to confirm that it and everything in it goes."),
+            ));
+        }
+        let reason = reason.trim();
+        if let Some(message) = text_problem(reason, MAX_REASON_CHARS, "Say why, so the owner knows what happened.") {
+            problems.push(FieldProblem::new(field::REASON, message));
+        }
+        if !problems.is_empty() {
+            return Err(ApiError::Invalid(problems));
+        }
+        if !may_delete_namespace(&record) {
+            return Err(ApiError::Conflict(match record.summary.namespace_deletion {
+                Some(_) => "Deleting this namespace was already asked for.".to_string(),
+                None => format!(
+                    "This request is {}: Berth never created its namespace, so there is nothing to delete.",
+                    record.summary.state.label().to_lowercase()
+                ),
+            }));
+        }
+        // Access first: a grant still in force is revoked in the same step, and the worker deletes the
+        // namespace once the identity, its bindings and its kubeconfigs are gone.
+        let revoke = lifecycle::next(record.summary.state, Action::Revoke).is_ok();
+        let asked = self
+            .store
+            .ask_namespace_deletion(&record, &caller.person.id, reason, revoke, Utc::now())
+            .await
+            .map_err(|e| internal(&e))?;
+        if !asked {
+            return Err(ApiError::Conflict(
+                "This request changed meanwhile; reload the page and try again.".to_string(),
+            ));
+        }
+        tracing::info!(request = %record.summary.id, namespace = %namespace, revoke, actor = %caller.person.id, "namespace deletion asked for");
+        self.worker.wake();
+        Ok(())
+    }
+}

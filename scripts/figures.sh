@@ -78,6 +78,10 @@ stop_release_server
 # the development identity provider, so it runs one.
 start_dev_idp "$(free_port)" "$base/dev-idp.log" >/dev/null
 cargo bench -q -p berth-server --bench approvals 2>/dev/null | sed -n 's/^FIGURE \(.*\): \(median.*\)$/| \1 | \2 |/p'
+# The admin dashboard and audit log with 10,000 grants and 50,000 kubeconfigs (server/benches/dashboard.rs),
+# with the query plans behind them.
+cargo bench -q -p berth-server --bench dashboard 2>/dev/null |
+  sed -n -e 's/^FIGURE \(.*\): \(median.*\)$/| \1 | \2 |/p' -e 's/^FIGURE \(.*\): \(.*\)$/| \1 | \2 |/p' -e 's/^PLAN \(.*\): \(.*\)$/| query plan: \1 | `\2` |/p'
 
 # Approval to ready and a kubeconfig download against the local control plane, with the API calls each
 # makes (server/benches/provisioning.rs).

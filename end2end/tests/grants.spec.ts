@@ -2,6 +2,7 @@
 // status become ready without reloading, downloads a kubeconfig for Jenkins, and the test uses it with
 // kubectl as Jenkins would (the local control plane's kubectl is on PATH; scripts/test.sh puts it there).
 import { execFileSync, spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import type { Browser, Page } from "@playwright/test";
 import { expect, signIn, test, waitForHydration } from "./fixtures";
 
@@ -18,6 +19,8 @@ function kubectl(kubeconfig: string, ...args: string[]): { ok: boolean; output: 
 }
 
 test("alice's approved namespace becomes ready while she watches, and her kubeconfig works there only", async ({ browser }, testInfo) => {
+  // The whole life of a grant across three people: more than the default budget of one test.
+  test.slow();
   const namespace = `jenkins-${Date.now().toString(36)}`;
   const alice = await personPage(browser, "alice");
   const bob = await personPage(browser, "bob");
@@ -92,4 +95,34 @@ test("alice's approved namespace becomes ready while she watches, and her kubeco
   await expect
     .poll(() => kubectl(file, "get", "pods", "--request-timeout=5s").output, { timeout: 15_000 })
     .toMatch(/Unauthorized|must be logged in/);
+
+  // alice's My access page shows the grant, its time left, and the revoked kubeconfig with the reason.
+  await alice.goto("/access");
+  const grant = alice.getByTestId("grant").filter({ hasText: namespace });
+  await expect(grant.getByTestId("time-left")).toContainText("left · ends");
+  await expect(grant.getByTestId("revoked")).toContainText("Jenkins prod is being decommissioned");
+
+  // carol finds the grant on the dashboard by searching, and the revocation in the audit log, from the
+  // filter forms (plain GET forms: a filtered view is a link).
+  await carol.goto("/admin");
+  await waitForHydration(carol);
+  await carol.getByLabel("Search").fill(namespace);
+  await carol.getByLabel("State").selectOption("ready");
+  await carol.getByRole("button", { name: "Apply" }).click();
+  await carol.waitForURL(/\/admin\?q=/);
+  const row = carol.getByTestId("grant");
+  await expect(row).toHaveCount(1);
+  await expect(row).toContainText("Alice Anders");
+  await expect(row.getByTestId("grant-credentials")).toContainText("1 (0 not revoked)");
+  await carol.goto(`/admin/audit?namespace=${namespace}&kind=revoke_credential`);
+  const event = carol.getByTestId("audit-event");
+  await expect(event).toHaveCount(1);
+  await expect(event).toContainText("Carol Castro");
+  await expect(event).toContainText("Jenkins prod is being decommissioned");
+  const [csv] = await Promise.all([carol.waitForEvent("download"), carol.getByTestId("export-csv").click()]);
+  const csvFile = testInfo.outputPath("audit.csv");
+  await csv.saveAs(csvFile);
+  const lines = readFileSync(csvFile, "utf8").trim().split("\r\n");
+  expect(lines).toHaveLength(2);
+  expect(lines[1]).toContain(`revoke_credential,${namespace}`);
 });

@@ -3,9 +3,14 @@
 import { BERTH_ORIGIN, expect, signIn, signInAtProvider, test, waitForHydration } from "./fixtures";
 
 const PEOPLE = [
-  { user: "alice", name: "Alice Anders", role: "Developer", sections: ["New request", "My requests"] },
-  { user: "bob", name: "Bob Berg", role: "Approver", sections: ["New request", "My requests", "Approvals"] },
-  { user: "carol", name: "Carol Castro", role: "Admin", sections: ["New request", "My requests", "Approvals", "Admin"] },
+  { user: "alice", name: "Alice Anders", role: "Developer", sections: ["New request", "My requests", "My access"] },
+  { user: "bob", name: "Bob Berg", role: "Approver", sections: ["New request", "My requests", "My access", "Approvals"] },
+  {
+    user: "carol",
+    name: "Carol Castro",
+    role: "Admin",
+    sections: ["New request", "My requests", "My access", "Approvals", "Admin", "Audit log"],
+  },
 ];
 
 for (const person of PEOPLE) {
@@ -38,6 +43,7 @@ test("an admin reaches every section from the navigation, the current one marked
     await expect(nav.getByRole("link", { name })).toHaveAttribute("aria-current", "page");
   }
   // The admin page lists everyone who has signed in, with their role.
+  await nav.getByRole("link", { name: "Admin" }).click();
   const users = page.getByTestId("users");
   await expect(users.getByRole("row", { name: /Carol Castro/ })).toContainText("Admin");
   const shot = await page.screenshot({ path: `artifacts/admin-${testInfo.project.name}.png`, fullPage: true });

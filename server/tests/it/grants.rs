@@ -803,3 +803,96 @@ async fn a_grant_is_warned_of_its_end_once_then_expires_once_and_its_kubeconfig_
     server.stop().await;
     clean_up(&namespace).await;
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// Deleting a namespace.
+
+async fn ask_deletion(carol: &Browser, server: &TestServer, id: &str, confirm: &str, reason: &str) -> reqwest::Response {
+    let args = [("id", id.to_string()), ("confirm", confirm.to_string()), ("reason", reason.to_string())];
+    post(carol, server, "admin/delete_namespace", &args).await
+}
+
+/// Polls until the worker has recorded the namespace's deletion (at most 30 s).
+async fn wait_for_deletion(browser: &Browser, server: &TestServer, id: &str) -> RequestDetail {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let now = detail(browser, server, id).await;
+        if now.request.namespace_deletion.is_some_and(|d| d.deleted_at.is_some()) {
+            return now;
+        }
+        assert!(Instant::now() < deadline, "namespace not deleted: {:?}", now.request);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn an_admin_deletes_a_namespace_after_typing_its_name_and_its_access_goes_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, alice, id, namespace) = ready_grant(&dir, "tiller").await;
+    let file = kubeconfig_file(&server, &alice, &id, dir.path(), "jenkins").await;
+    assert!(kubectl_as(&file, &["create", "configmap", "data", "--from-literal=a=b"]).0, "works before");
+    let carol = Browser::signed_in(&server, "carol").await;
+
+    // Only an admin, only with the name typed again and a reason; a refusal changes nothing.
+    assert_eq!(ask_deletion(&alice, &server, &id, &namespace, "mine").await.status(), 403);
+    let bob = Browser::signed_in(&server, "bob").await;
+    assert_eq!(ask_deletion(&bob, &server, &id, &namespace, "tidy").await.status(), 403);
+    let error = refusal(ask_deletion(&carol, &server, &id, &format!("{namespace}x"), " ").await, 422).await;
+    assert!(error.problem_with("confirm").is_some() && error.problem_with("reason").is_some(), "{error:?}");
+    assert_eq!(refusal(ask_deletion(&carol, &server, "not-an-id", &namespace, "x").await, 404).await, ApiError::NotFound);
+    let unchanged = detail(&carol, &server, &id).await;
+    assert_eq!(unchanged.request.state, RequestState::Ready);
+    assert!(unchanged.may.delete_namespace && unchanged.request.namespace_deletion.is_none());
+    assert!(kubectl_as(&file, &["get", "configmaps"]).0, "still works");
+
+    let asked = Instant::now();
+    let response = ask_deletion(&carol, &server, &id, &namespace, "The team moved to the shared cluster").await;
+    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+    assert_eq!(ask_deletion(&carol, &server, &id, &namespace, "again").await.status(), 409, "once");
+    let done = wait_for_deletion(&alice, &server, &id).await;
+    println!("FIGURE namespace deletion asked to access revoked and namespace deleting: {} ms", asked.elapsed().as_millis());
+    assert_eq!(done.request.state, RequestState::Revoked, "its access went first");
+    let actions: Vec<Action> = done.events.iter().map(|e| e.action).collect();
+    let tail = &actions[actions.len() - 4..];
+    assert_eq!(tail, [Action::Revoke, Action::DeleteNamespace, Action::FinishRevocation, Action::NamespaceDeleted]);
+    let deleted = done.events.last().unwrap();
+    assert_eq!((deleted.actor.as_deref(), deleted.reason.as_deref()), (None, Some("the namespace and everything in it are being deleted")));
+    let reasons: Vec<_> = done.events.iter().filter_map(|e| e.reason.as_deref()).collect();
+    assert!(reasons.contains(&"The team moved to the shared cluster"), "the owner sees why: {reasons:?}");
+
+    // The namespace is going (the controller manager empties it, then removes it), and the kubeconfig is dead.
+    let namespaces = Api::<Namespace>::all(admin().await);
+    let going = namespaces.get_opt(&namespace).await.unwrap();
+    assert!(going.is_none_or(|ns| ns.metadata.deletion_timestamp.is_some()), "deleted or terminating");
+    let (ok, out) = kubectl_as(&file, &["get", "configmaps", "--request-timeout=5s"]);
+    assert!(!ok, "refused: {out}");
+    assert!(!detail(&carol, &server, &id).await.may.delete_namespace);
+    server.stop().await;
+    clean_up(&namespace).await;
+}
+
+#[tokio::test]
+async fn deleting_the_namespace_of_a_request_that_never_got_it_leaves_the_one_someone_else_made() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server_with_worker(&dir).await;
+    let alice = Browser::signed_in(&server, "alice").await;
+    let namespace = unique("theirs");
+    let id = submit_ok(&alice, &server, &with(form(&namespace), "helm_mode", "none")).await;
+    let namespaces = Api::<Namespace>::all(admin().await);
+    let theirs: Namespace = serde_json::from_value(json!({ "metadata": { "name": namespace } })).unwrap();
+    namespaces.create(&PostParams::default(), &theirs).await.unwrap();
+    let bob = Browser::signed_in(&server, "bob").await;
+    assert_eq!(post(&bob, &server, "requests/approve", &[("id", id.clone())]).await.status(), 200);
+    wait_for(&alice, &server, &id, RequestState::Failed).await;
+
+    let carol = Browser::signed_in(&server, "carol").await;
+    assert_eq!(ask_deletion(&carol, &server, &id, &namespace, "failed request, clean up").await.status(), 200);
+    let done = wait_for_deletion(&alice, &server, &id).await;
+    assert_eq!(done.request.state, RequestState::Revoked);
+    let note = done.events.last().unwrap().reason.clone().unwrap();
+    assert!(note.contains("Berth did not create it for this request, so it was left alone"), "{note}");
+    let still = namespaces.get(&namespace).await.unwrap();
+    assert!(still.metadata.deletion_timestamp.is_none(), "someone else's namespace is never deleted");
+    server.stop().await;
+    clean_up(&namespace).await;
+}

@@ -46,7 +46,7 @@ pub fn ExtendForm(id: String, max_days: u32, #[prop(into)] on_done: Callback<()>
             <input type="hidden" name="id" value=id />
             <div class="field">
                 <label for="extend-days">"More days"</label>
-                <input id="extend-days" name="days" type="number" inputmode="numeric" min="1" max=max_days value="30"
+                <input id="extend-days" name="days" type="number" inputmode="numeric" min="1" max=max_days value=max_days.min(30)
                     aria-invalid=move || days_problem().is_some().to_string() />
                 <p class="field-problem" role="alert">{days_problem}</p>
             </div>

@@ -43,10 +43,15 @@ fn Detail() -> impl IntoView {
     // half-typed reason), not at all once it has settled. Effects run in the browser only; each answer
     // schedules the next look.
     Effect::new(move |_| {
-        let now = detail.get().and_then(Result::ok).map(|d| (d.request.state, d.may.decide));
+        let now = detail.get().and_then(Result::ok).map(|d| {
+            let deleting = d.request.namespace_deletion.is_some_and(|n| n.deleted_at.is_none());
+            (d.request.state, d.may.decide, deleting)
+        });
         let again = match now {
-            Some((RequestState::Approved | RequestState::Provisioning | RequestState::Revoking, _)) => Some(1),
-            Some((RequestState::Pending, false)) => Some(5),
+            Some((RequestState::Approved | RequestState::Provisioning | RequestState::Revoking, _, _)) => Some(1),
+            // The worker deletes the namespace once the access is gone: show it done.
+            Some((_, _, true)) => Some(1),
+            Some((RequestState::Pending, false, _)) => Some(5),
             _ => None,
         };
         if let Some(seconds) = again {

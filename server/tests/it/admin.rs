@@ -4,6 +4,7 @@
 //! walked to ready in the database (no cluster objects needed); `grants.rs` covers the cluster side.
 
 use app::admin::AuditEntry;
+use app::error::ApiError;
 use app::requests::credentials::CredentialPurpose;
 use app::requests::{Action, ApprovalItem, GrantWithCredentials, MyAccess, Page, RequestState};
 use berth_server::store::credentials::NewCredential;
@@ -299,6 +300,23 @@ async fn my_access_lists_the_caller_s_own_grants_with_their_kubeconfigs_only() {
     let theirs: MyAccess = post(&bob, &server, "access", &[]).await.json().await.unwrap();
     assert!(theirs.grants.is_empty(), "nobody sees another's access here");
     assert_eq!(post(&Browser::new(), &server, "access", &[]).await.status(), 401);
+
+    // A developer revokes only their own kubeconfigs: another's does not exist for them.
+    let carol = Browser::signed_in(&server, "carol").await;
+    let carols = ready_request(&dir, &server, &carol).await;
+    let carol_id = store.request(&carols).await.unwrap().unwrap().requester_id;
+    let foreign = NewCredential {
+        id: "00000000-0000-4000-8000-000000000003",
+        request_id: &carols,
+        owner_id: &carol_id,
+        name: "personal",
+        ..credential.clone()
+    };
+    store.record_credential(&foreign).await.unwrap();
+    let theirs = [("id", foreign.id.to_string()), ("reason", "not mine".to_string())];
+    assert_eq!(refusal(post(&alice, &server, "credentials/revoke", &theirs).await, 404).await, ApiError::NotFound);
+    let untouched: MyAccess = post(&carol, &server, "access", &[]).await.json().await.unwrap();
+    assert!(untouched.grants[0].credentials[0].revoked_at.is_none());
 
     // The page, server-rendered, with the time left; the owner revokes the kubeconfig from it.
     let html = alice.get(&server.url("/access")).await.text().await.unwrap();

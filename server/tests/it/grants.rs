@@ -807,7 +807,13 @@ async fn a_grant_is_warned_of_its_end_once_then_expires_once_and_its_kubeconfig_
 // ---------------------------------------------------------------------------------------------------------
 // Deleting a namespace.
 
-async fn ask_deletion(carol: &Browser, server: &TestServer, id: &str, confirm: &str, reason: &str) -> reqwest::Response {
+async fn ask_deletion(
+    carol: &Browser,
+    server: &TestServer,
+    id: &str,
+    confirm: &str,
+    reason: &str,
+) -> reqwest::Response {
     let args = [("id", id.to_string()), ("confirm", confirm.to_string()), ("reason", reason.to_string())];
     post(carol, server, "admin/delete_namespace", &args).await
 }
@@ -839,7 +845,10 @@ async fn an_admin_deletes_a_namespace_after_typing_its_name_and_its_access_goes_
     assert_eq!(ask_deletion(&bob, &server, &id, &namespace, "tidy").await.status(), 403);
     let error = refusal(ask_deletion(&carol, &server, &id, &format!("{namespace}x"), " ").await, 422).await;
     assert!(error.problem_with("confirm").is_some() && error.problem_with("reason").is_some(), "{error:?}");
-    assert_eq!(refusal(ask_deletion(&carol, &server, "not-an-id", &namespace, "x").await, 404).await, ApiError::NotFound);
+    assert_eq!(
+        refusal(ask_deletion(&carol, &server, "not-an-id", &namespace, "x").await, 404).await,
+        ApiError::NotFound
+    );
     let unchanged = detail(&carol, &server, &id).await;
     assert_eq!(unchanged.request.state, RequestState::Ready);
     assert!(unchanged.may.delete_namespace && unchanged.request.namespace_deletion.is_none());
@@ -850,13 +859,19 @@ async fn an_admin_deletes_a_namespace_after_typing_its_name_and_its_access_goes_
     assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
     assert_eq!(ask_deletion(&carol, &server, &id, &namespace, "again").await.status(), 409, "once");
     let done = wait_for_deletion(&alice, &server, &id).await;
-    println!("FIGURE namespace deletion asked to access revoked and namespace deleting: {} ms", asked.elapsed().as_millis());
+    println!(
+        "FIGURE namespace deletion asked to access revoked and namespace deleting: {} ms",
+        asked.elapsed().as_millis()
+    );
     assert_eq!(done.request.state, RequestState::Revoked, "its access went first");
     let actions: Vec<Action> = done.events.iter().map(|e| e.action).collect();
     let tail = &actions[actions.len() - 4..];
     assert_eq!(tail, [Action::Revoke, Action::DeleteNamespace, Action::FinishRevocation, Action::NamespaceDeleted]);
     let deleted = done.events.last().unwrap();
-    assert_eq!((deleted.actor.as_deref(), deleted.reason.as_deref()), (None, Some("the namespace and everything in it are being deleted")));
+    assert_eq!(
+        (deleted.actor.as_deref(), deleted.reason.as_deref()),
+        (None, Some("the namespace and everything in it are being deleted"))
+    );
     let reasons: Vec<_> = done.events.iter().filter_map(|e| e.reason.as_deref()).collect();
     assert!(reasons.contains(&"The team moved to the shared cluster"), "the owner sees why: {reasons:?}");
 

@@ -12,8 +12,10 @@
 #[path = "../tests/it/support.rs"]
 #[allow(dead_code)]
 mod support;
+#[path = "common/timing.rs"]
+mod timing;
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use app::auth::Role;
 use app::requests::HelmMode;
@@ -22,9 +24,9 @@ use berth_server::store::requests::NewRequest;
 use berth_server::store::users::SignIn;
 use chrono::Utc;
 use support::{Browser, TestServer, config_in, dev_idp_url};
+use timing::{report, sample};
 
 const REQUESTS: usize = 10_000;
-const SAMPLES: usize = 30;
 
 #[tokio::main]
 async fn main() {
@@ -80,31 +82,4 @@ async fn main() {
     .await;
     report("list_pending_requests server function, page 1", &timings, 0);
     server.stop().await;
-}
-
-async fn sample<F, Fut>(mut call: F) -> Vec<Duration>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = usize>,
-{
-    call().await; // warm-up
-    let mut timings = Vec::with_capacity(SAMPLES);
-    for _ in 0..SAMPLES {
-        let started = Instant::now();
-        call().await;
-        timings.push(started.elapsed());
-    }
-    timings.sort();
-    timings
-}
-
-fn report(what: &str, sorted: &[Duration], bytes: usize) {
-    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-    let size = if bytes > 0 { format!(", {:.1} KiB of HTML", bytes as f64 / 1024.0) } else { String::new() };
-    println!(
-        "FIGURE {what}: median {:.1} ms, p90 {:.1} ms, max {:.1} ms over {SAMPLES} renders{size}",
-        ms(sorted[sorted.len() / 2]),
-        ms(sorted[sorted.len() * 9 / 10]),
-        ms(sorted[sorted.len() - 1]),
-    );
 }

@@ -13,18 +13,20 @@
 #[path = "../tests/it/support.rs"]
 #[allow(dead_code)]
 mod support;
+#[path = "common/timing.rs"]
+mod timing;
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use berth_server::Berth;
 use chrono::{TimeDelta, Utc};
 use sqlx::Connection as _;
 use support::{Browser, TestServer, config_in};
+use timing::{report, sample};
 
 const GRANTS: usize = 10_000;
 const CREDENTIALS_PER_GRANT: usize = 5;
 const OWNERS: usize = 200;
-const SAMPLES: usize = 30;
 
 #[tokio::main]
 async fn main() {
@@ -220,31 +222,4 @@ async fn seed(db: &mut sqlx::SqliteConnection) {
         }
     }
     tx.commit().await.unwrap();
-}
-
-async fn sample<F, Fut>(mut call: F) -> Vec<Duration>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = usize>,
-{
-    call().await; // warm-up
-    let mut timings = Vec::with_capacity(SAMPLES);
-    for _ in 0..SAMPLES {
-        let started = Instant::now();
-        call().await;
-        timings.push(started.elapsed());
-    }
-    timings.sort();
-    timings
-}
-
-fn report(what: &str, sorted: &[Duration], bytes: usize) {
-    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-    let size = if bytes > 0 { format!(", {:.1} KiB of HTML", bytes as f64 / 1024.0) } else { String::new() };
-    println!(
-        "FIGURE {what}: median {:.1} ms, p90 {:.1} ms, max {:.1} ms over {SAMPLES} renders{size}",
-        ms(sorted[sorted.len() / 2]),
-        ms(sorted[sorted.len() * 9 / 10]),
-        ms(sorted[sorted.len() - 1]),
-    );
 }

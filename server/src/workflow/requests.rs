@@ -24,7 +24,7 @@ use crate::error::internal;
 use crate::notify::{Notice, Notifier};
 use crate::store::Store;
 use crate::store::grants::ExtensionDecision;
-use crate::store::requests::{NewRequest, RequestRecord, SubmitError, Transition};
+use crate::store::requests::{NewRequest, RequestRecord, Slice, SubmitError, Transition};
 
 /// Rows per page on My requests and Approvals.
 pub const PAGE_SIZE: u32 = 25;
@@ -98,6 +98,23 @@ impl RequestsService {
             Err(refused) => conflict(&now, refused),
             Ok(_) => ApiError::Conflict("This request changed meanwhile; reload the page and try again.".to_string()),
         })
+    }
+
+    /// Page `number` of things waiting for `caller`'s decision, each saying whether they may decide it.
+    fn approval_page(&self, caller: &Caller, slice: Slice<RequestRecord>, number: u32) -> Page<ApprovalItem> {
+        Page {
+            items: slice
+                .items
+                .into_iter()
+                .map(|record| ApprovalItem {
+                    decide_refusal: self.may_decide(caller, &record).err(),
+                    request: record.summary,
+                })
+                .collect(),
+            number,
+            size: PAGE_SIZE,
+            total: slice.total,
+        }
     }
 
     async fn decide(
@@ -314,19 +331,7 @@ impl RequestsPort for RequestsService {
     async fn pending(&self, caller: &Caller, page: u32) -> Result<Page<ApprovalItem>, ApiError> {
         let (number, offset) = page_bounds(page);
         let slice = self.store.requests_in(RequestState::Pending, PAGE_SIZE, offset).await.map_err(|e| internal(&e))?;
-        Ok(Page {
-            items: slice
-                .items
-                .into_iter()
-                .map(|record| ApprovalItem {
-                    decide_refusal: self.may_decide(caller, &record).err(),
-                    request: record.summary,
-                })
-                .collect(),
-            number,
-            size: PAGE_SIZE,
-            total: slice.total,
-        })
+        Ok(self.approval_page(caller, slice, number))
     }
 
     async fn extend(&self, caller: &Caller, id: &str, days: &str, reason: &str) -> Result<(), ApiError> {
@@ -405,19 +410,7 @@ impl RequestsPort for RequestsService {
 
     async fn pending_extensions(&self, caller: &Caller) -> Result<Page<ApprovalItem>, ApiError> {
         let slice = self.store.pending_extensions(PAGE_SIZE).await.map_err(|e| internal(&e))?;
-        Ok(Page {
-            items: slice
-                .items
-                .into_iter()
-                .map(|record| ApprovalItem {
-                    decide_refusal: self.may_decide(caller, &record).err(),
-                    request: record.summary,
-                })
-                .collect(),
-            number: 1,
-            size: PAGE_SIZE,
-            total: slice.total,
-        })
+        Ok(self.approval_page(caller, slice, 1))
     }
 
     async fn my_access(&self, caller: &Caller) -> Result<MyAccess, ApiError> {

@@ -1,0 +1,71 @@
+// What happens to a ready grant after its kubeconfigs, through the hydrated pages: alice asks for more time,
+// bob extends it from Approvals, and carol deletes the namespace, typing its name to confirm. The Rust tests
+// check the same rules over HTTP; this checks that the forms people use reach them.
+import type { Browser, Page } from "@playwright/test";
+import { expect, signIn, test, waitForHydration } from "./fixtures";
+
+async function personPage(browser: Browser, user: string): Promise<Page> {
+  const page = await (await browser.newContext()).newPage();
+  await signIn(page, user, true);
+  return page;
+}
+
+test("alice's grant is extended by bob, then carol deletes its namespace after typing its name", async ({ browser }) => {
+  test.slow();
+  const namespace = `life-${Date.now().toString(36)}`;
+  const [alice, bob, carol] = await Promise.all(["alice", "bob", "carol"].map((user) => personPage(browser, user)));
+
+  await alice.goto("/requests/new");
+  await waitForHydration(alice);
+  await alice.getByLabel("Namespace name").fill(namespace);
+  await alice.getByLabel("Purpose").fill("A short-lived test environment");
+  await alice.getByLabel("Stage").selectOption("test");
+  await alice.getByLabel("Helm 3 or later (no Tiller)").check();
+  await alice.getByRole("button", { name: "Submit request" }).click();
+  await alice.waitForURL(/\/requests\/[0-9a-f-]{36}$/);
+  const grantUrl = alice.url();
+  await bob.goto(grantUrl);
+  await waitForHydration(bob);
+  await bob.getByRole("button", { name: `Approve ${namespace}` }).click();
+  await expect(alice.getByTestId("state")).toHaveText("Ready", { timeout: 20_000 });
+  const ends = await alice.getByTestId("expires-at").textContent();
+
+  // alice asks for more time: the form refuses an empty reason next to its field, then sends the ask.
+  const extend = alice.getByTestId("extend-form");
+  await extend.getByLabel("More days").fill("30");
+  await extend.getByRole("button", { name: "Ask for an extension" }).click();
+  await expect(extend).toContainText("Say why you need it longer");
+  await extend.getByLabel("Why do you need it longer?").fill("The migration slipped a month");
+  await extend.getByRole("button", { name: "Ask for an extension" }).click();
+  await expect(alice.getByTestId("extension-pending")).toContainText("30 more days");
+
+  // bob finds it on Approvals and extends it; alice's page shows the later end.
+  await bob.goto("/approvals");
+  await waitForHydration(bob);
+  const ask = bob.getByTestId("extension").filter({ hasText: namespace });
+  await expect(ask).toContainText("The migration slipped a month");
+  await ask.getByRole("button", { name: `Extend ${namespace}` }).click();
+  await expect(bob.getByTestId("extension").filter({ hasText: namespace })).toHaveCount(0);
+  await alice.reload();
+  await waitForHydration(alice);
+  await expect(alice.getByTestId("expires-at")).not.toHaveText(ends ?? "");
+  await expect(alice.getByTestId("timeline")).toContainText("Bob Berg approved the extension");
+
+  // carol deletes the namespace: the button waits for its name, typed exactly.
+  await carol.goto(grantUrl);
+  await waitForHydration(carol);
+  const danger = carol.getByTestId("delete-namespace");
+  await danger.getByText("Delete the namespace").click();
+  const button = danger.getByRole("button", { name: "Delete namespace" });
+  await expect(button).toBeDisabled();
+  await danger.getByLabel(`Type ${namespace} to confirm`).fill(`${namespace}-x`);
+  await expect(button).toBeDisabled();
+  await danger.getByLabel(`Type ${namespace} to confirm`).fill(namespace);
+  await danger.getByLabel("Reason for deleting").fill("The environment is no longer needed");
+  await button.click();
+  await expect(carol.getByTestId("namespace-deletion")).toContainText("The namespace was deleted", { timeout: 20_000 });
+  await expect(carol.getByTestId("state")).toHaveText("Revoked");
+  await alice.reload();
+  await expect(alice.getByTestId("timeline")).toContainText("The environment is no longer needed");
+  await expect(alice.getByTestId("timeline")).toContainText("Berth deleted the namespace");
+});

@@ -109,6 +109,11 @@ async fn main() {
             "audit log",
             "SELECT e.id FROM audit_events e JOIN requests r ON r.id = e.request_id ORDER BY e.at DESC, e.id DESC LIMIT 50",
         ),
+        (
+            "audit log of a namespace",
+            "SELECT e.id FROM audit_events e JOIN requests r ON r.id = e.request_id WHERE e.request_id IN \
+             (SELECT id FROM requests WHERE LOWER(namespace) LIKE '%team-0042%') ORDER BY e.at DESC, e.id DESC LIMIT 50",
+        ),
     ] {
         let plan: Vec<(i64, i64, i64, String)> =
             sqlx::query_as(&format!("EXPLAIN QUERY PLAN {sql}")).fetch_all(&mut db).await.unwrap();

@@ -44,7 +44,7 @@ test("alice's grant is extended by bob, then carol deletes its namespace after t
   await waitForHydration(bob);
   const ask = bob.getByTestId("extension").filter({ hasText: namespace });
   await expect(ask).toContainText("The migration slipped a month");
-  await ask.getByRole("button", { name: `Extend ${namespace}` }).click();
+  await ask.getByRole("button", { name: `Extend ${namespace}`, exact: true }).click();
   await expect(bob.getByTestId("extension").filter({ hasText: namespace })).toHaveCount(0);
   await alice.reload();
   await waitForHydration(alice);

@@ -136,6 +136,10 @@ pub fn DeleteNamespaceForm(id: String, namespace: String, #[prop(into)] on_done:
     let typed = RwSignal::new(String::new());
     let expected = namespace.clone();
     let confirmed = move || typed.get().trim() == expected;
+    // Effects run in the browser only, after hydration: the page rendered without JavaScript keeps the button
+    // enabled (the server checks the name), the hydrated one disables it until the name is typed.
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
     let confirm_problem = move || field_problem(delete.value().get(), field::CONFIRM);
     let reason_problem = move || field_problem(delete.value().get(), field::REASON);
     view! {
@@ -161,9 +165,8 @@ pub fn DeleteNamespaceForm(id: String, namespace: String, #[prop(into)] on_done:
                         aria-invalid=move || reason_problem().is_some().to_string()></textarea>
                     <p class="field-problem" role="alert">{reason_problem}</p>
                 </div>
-                // Disabled only once hydrated: without JavaScript the server checks the name.
                 <button type="submit" class="button danger"
-                    disabled=move || delete.pending().get() || (cfg!(feature = "hydrate") && !confirmed())>
+                    disabled=move || delete.pending().get() || (hydrated.get() && !confirmed())>
                     "Delete namespace"
                 </button>
                 <p class="action-problem" role="alert">

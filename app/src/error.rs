@@ -36,6 +36,10 @@ pub enum ApiError {
     /// Something Berth depends on (the cluster) cannot be reached; nothing was changed. HTTP 503.
     #[error("{0}")]
     Unavailable(String),
+    /// Too many requests from this session or address in a short time (a rate limit). HTTP 429, with
+    /// `Retry-After`.
+    #[error("Too many requests. Wait {retry_after_seconds} seconds and try again.")]
+    TooManyRequests { retry_after_seconds: u64 },
     /// Something failed on the server. The cause is in the server's log, not here.
     #[error("Something went wrong on the server. It has been logged; please try again.")]
     Internal,
@@ -89,6 +93,7 @@ impl ApiError {
             ApiError::NotFound => 404,
             ApiError::Conflict(_) => 409,
             ApiError::Invalid(_) => 422,
+            ApiError::TooManyRequests { .. } => 429,
             ApiError::Unavailable(_) => 503,
             ApiError::Internal => 500,
             ApiError::Transport(_) => 502,

@@ -18,11 +18,13 @@ use app::auth::{Caller, Person, Role};
 use app::requests::{Action, HelmMode, RequestState};
 use berth_server::cluster::{Cluster, external_endpoint};
 use berth_server::config::{ClusterConfig, CredentialsConfig, NotificationsConfig, ProvisioningConfig, RequestsConfig};
+use berth_server::metrics::Metrics;
 use berth_server::notify::Notifier;
 use berth_server::store::Store;
 use berth_server::store::requests::{NewRequest, Transition};
 use berth_server::store::users::SignIn;
 use berth_server::workflow::credentials::{CredentialsService, DownloadForm};
+use berth_server::workflow::leader::Leadership;
 use berth_server::workflow::worker::{Outcome, Waker, Worker};
 use chrono::Utc;
 use kube::config::{KubeConfigOptions, Kubeconfig};
@@ -68,6 +70,8 @@ async fn main() {
         config: ProvisioningConfig::default(),
         notifier: Notifier::start(&NotificationsConfig::default(), &public_url).unwrap(),
         waker: Waker::default(),
+        leadership: Leadership::new(store.clone(), &ProvisioningConfig::default(), Metrics::new()),
+        metrics: Metrics::new(),
     };
     let credentials = CredentialsService {
         store: store.clone(),

@@ -9,8 +9,10 @@ pub mod auth;
 pub mod cluster;
 pub mod config;
 pub mod downloads;
+pub mod edge;
 pub mod error;
 pub mod health;
+pub mod metrics;
 pub mod notify;
 pub mod state;
 pub mod store;
@@ -20,6 +22,7 @@ pub mod users;
 pub mod workflow;
 
 use std::future::{Future, IntoFuture};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -28,9 +31,10 @@ use app::ports::Ports;
 use axum::{Router, http::HeaderName, middleware, routing::get};
 use chrono::Utc;
 use leptos::config::{Env, LeptosOptions};
-use leptos::prelude::provide_context;
+use leptos::prelude::{provide_context, use_context};
 use leptos_axum::{LeptosRoutes, file_and_error_handler_with_context, generate_route_list};
 use tokio::net::TcpListener;
+use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_sessions::ExpiredDeletion;
 
@@ -38,6 +42,9 @@ use crate::auth::Auth;
 use crate::auth::origin::PublicOrigin;
 use crate::cluster::Cluster;
 use crate::config::Config;
+use crate::edge::headers::{CspNonce, SecurityHeaders};
+use crate::edge::limits::Limiters;
+use crate::metrics::Metrics;
 use crate::notify::Notifier;
 use crate::state::AppState;
 use crate::store::Store;
@@ -45,6 +52,7 @@ use crate::system::SystemService;
 use crate::users::UsersService;
 use crate::workflow::admin::AdminService;
 use crate::workflow::credentials::CredentialsService;
+use crate::workflow::leader::Leadership;
 use crate::workflow::requests::RequestsService;
 use crate::workflow::validation::Rules;
 use crate::workflow::worker::{Waker, Worker};
@@ -59,8 +67,13 @@ pub struct Berth {
     router: Router,
     store: Store,
     sessions: store::sessions::SessionBackend,
-    /// The background worker, started with the server (unless switched off for this replica).
-    worker: Option<Arc<Worker>>,
+    /// The background worker, started with the server (unless switched off for this replica), and the
+    /// leader election that decides whether it works.
+    worker: Option<(Arc<Worker>, Arc<Leadership>)>,
+    limiters: Arc<Limiters>,
+    /// `/metrics`, served on `metrics_listen` when that is set.
+    metrics_router: Router,
+    metrics_listen: Option<SocketAddr>,
 }
 
 impl Berth {
@@ -84,9 +97,11 @@ impl Berth {
         let rules = Rules::new(&config.requests, &config.cluster).context("requests")?;
         let notifier = Notifier::start(&config.notifications, &config.public_url).context("notifications")?;
 
+        let metrics = Metrics::new();
         let waker = Waker::default();
         let worker = config.provisioning.enabled.then(|| {
-            Arc::new(Worker {
+            let leadership = Leadership::new(store.clone(), &config.provisioning, metrics.clone());
+            let worker = Arc::new(Worker {
                 store: store.clone(),
                 cluster: cluster.clone(),
                 settings: config.cluster.manifest_settings(),
@@ -94,7 +109,10 @@ impl Berth {
                 config: config.provisioning.clone(),
                 notifier: notifier.clone(),
                 waker: waker.clone(),
-            })
+                leadership: leadership.clone(),
+                metrics: metrics.clone(),
+            });
+            (worker, leadership)
         });
         let credentials = Arc::new(CredentialsService {
             store: store.clone(),
@@ -117,16 +135,42 @@ impl Berth {
             credentials: credentials.clone(),
             admin: Arc::new(AdminService { store: store.clone(), worker: waker }),
         };
-        let state = AppState { leptos: leptos_options(config), store: store.clone(), auth, credentials };
+        let state = AppState {
+            leptos: leptos_options(config),
+            store: store.clone(),
+            auth,
+            credentials,
+            metrics: metrics.clone(),
+        };
         let session_layer = auth::session::layer(sessions.clone(), &config.session, &config.public_url);
-        let router = router(state, ports)
+        let limiters = Limiters::new(&config.http, auth::session::cookie_name(&config.public_url), metrics.clone());
+        let security_headers = Arc::new(SecurityHeaders::new(&config.public_url, &auth_config.issuer_url));
+        // Layers run outside-in from the last one added: the headers go on every answer, including the
+        // refusals below them; the cheapest refusals come first, and a session is loaded last.
+        let router = router(state, ports, metrics.clone())
             .layer(session_layer)
-            // Outside the session layer: a cross-site request is refused before its session is even loaded.
             .layer(middleware::from_fn_with_state(
                 PublicOrigin::of(&config.public_url),
                 auth::origin::refuse_cross_site,
-            ));
-        Ok(Self { router: with_request_tracing(router), store, sessions, worker })
+            ))
+            .layer(middleware::from_fn_with_state(limiters.clone(), edge::limits::limit_rates))
+            .layer(RequestBodyLimitLayer::new(config.http.max_body_bytes))
+            .layer(middleware::from_fn_with_state(config.http.max_body_bytes, edge::limits::refuse_large_bodies))
+            .layer(middleware::from_fn_with_state(security_headers, edge::headers::set_security_headers));
+        Ok(Self {
+            router: with_request_tracing(router),
+            store: store.clone(),
+            sessions,
+            worker,
+            limiters,
+            metrics_router: metrics::router(metrics, store),
+            metrics_listen: config.metrics.listen,
+        })
+    }
+
+    /// `/metrics`, for tests that serve it on a listener of their own.
+    pub fn metrics_router(&self) -> Router {
+        self.metrics_router.clone()
     }
 
     /// The database, for tests that need to break it.
@@ -141,12 +185,37 @@ impl Berth {
         shutdown: impl Future<Output = ()> + Send + 'static,
         grace: Duration,
     ) -> anyhow::Result<()> {
-        let cleanup = tokio::spawn(self.sessions.clone().continuously_delete_expired(SESSION_CLEANUP_INTERVAL));
-        // Stopped with the server wherever it is: everything it does is idempotent and its lease runs out.
-        let worker = self.worker.map(|worker| tokio::spawn(worker.run()));
+        let mut background = tokio::task::JoinSet::new();
+        let sessions = self.sessions.clone();
+        background.spawn(async move {
+            if let Err(error) = sessions.continuously_delete_expired(SESSION_CLEANUP_INTERVAL).await {
+                tracing::error!(%error, "expired sessions are no longer deleted");
+            }
+        });
+        background.spawn(self.limiters.clone().forget_idle_clients());
+        if let Some(address) = self.metrics_listen {
+            let metrics_listener =
+                TcpListener::bind(address).await.with_context(|| format!("cannot listen for metrics on {address}"))?;
+            tracing::info!(%address, "serving /metrics");
+            let metrics_router = self.metrics_router.clone();
+            background.spawn(async move {
+                if let Err(error) = axum::serve(metrics_listener, metrics_router).await {
+                    tracing::error!(%error, "the metrics listener stopped");
+                }
+            });
+        }
+        // The worker is stopped with the server wherever it is: everything it does is idempotent, and the
+        // leases it holds run out.
+        let leadership = self.worker.as_ref().map(|(_, leadership)| leadership.clone());
+        if let Some((worker, leadership)) = self.worker {
+            background.spawn(leadership.run());
+            background.spawn(worker.run());
+        }
         let signalled = Arc::new(tokio::sync::Notify::new());
         let notify = signalled.clone();
-        let server = axum::serve(listener, self.router).with_graceful_shutdown(async move {
+        // The peer's address reaches the rate limits (`ConnectInfo`).
+        let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
+        let server = axum::serve(listener, service).with_graceful_shutdown(async move {
             shutdown.await;
             tracing::info!(grace_seconds = grace.as_secs(), "shutting down: finishing requests in flight");
             notify.notify_one();
@@ -159,9 +228,9 @@ impl Berth {
             result = server.into_future() => result.context("HTTP server")?,
             () = deadline => tracing::warn!("shutdown grace period over: closing remaining connections"),
         }
-        cleanup.abort();
-        if let Some(worker) = worker {
-            worker.abort();
+        background.abort_all();
+        if let Some(leadership) = leadership {
+            leadership.release().await;
         }
         self.store.close().await;
         tracing::info!("stopped");
@@ -183,8 +252,17 @@ fn leptos_options(config: &Config) -> LeptosOptions {
 
 /// Every route: probes, sign-in, pages, server functions, and static files (with the not-found page as
 /// fallback), each seeing the request's resolved session.
-fn router(state: AppState, ports: Ports) -> Router {
-    let context = move || provide_context(ports.clone());
+fn router(state: AppState, ports: Ports, metrics: Arc<Metrics>) -> Router {
+    let context = move || {
+        provide_context(ports.clone());
+        // The nonce of the response's Content-Security-Policy, for the inline scripts Leptos writes (it
+        // provides one of its own, which would not match the header).
+        let nonce =
+            use_context::<axum::http::request::Parts>().and_then(|parts| parts.extensions.get::<CspNonce>().cloned());
+        if let Some(CspNonce(nonce)) = nonce {
+            provide_context(leptos::nonce::Nonce::from_value(nonce));
+        }
+    };
     let leptos = state.leptos.clone();
     Router::new()
         .route("/healthz", get(health::healthz))
@@ -197,6 +275,8 @@ fn router(state: AppState, ports: Ports) -> Router {
         })
         .fallback(file_and_error_handler_with_context::<AppState, _>(context, app::shell))
         .layer(middleware::from_fn_with_state(state.clone(), auth::session::resolve))
+        // Per route (after routing), so it sees the route's pattern.
+        .layer(middleware::from_fn_with_state(metrics, metrics::count_requests))
         .with_state(state)
 }
 

@@ -16,6 +16,7 @@ pub struct AppState {
     pub auth: Arc<Auth>,
     /// Kubeconfig downloads (an axum route, not a server function: the answer is a file).
     pub credentials: Arc<CredentialsService>,
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl FromRef<AppState> for LeptosOptions {

@@ -72,6 +72,17 @@ async fn callback(
     session: Session,
     Query(query): Query<CallbackQuery>,
 ) -> Result<Response, AppError> {
+    let (outcome, response) = finish_sign_in(&state, session, query).await?;
+    state.metrics.sign_in(outcome);
+    Ok(response)
+}
+
+/// The callback's work; with the outcome for the metrics: `signed_in`, `no_role`, or why it failed.
+async fn finish_sign_in(
+    state: &AppState,
+    session: Session,
+    query: CallbackQuery,
+) -> Result<(&'static str, Response), AppError> {
     let now = Utc::now().timestamp();
     // The pending sign-in is consumed whatever happens next: a `state` works once.
     let mut in_flight: Vec<PendingSignIn> = session.get(PENDING_KEY).await?.unwrap_or_default();
@@ -86,21 +97,23 @@ async fn callback(
 
     let Some(pending) = pending.filter(|pending| !pending.expired(now)) else {
         tracing::warn!(state_given = query.state.is_some(), "sign-in callback with an unknown, used or stale state");
-        return Ok(failed_with("expired"));
+        return Ok(("expired", failed_with("expired")));
     };
     if let Some(error) = query.error {
         let error = SignInError::Refused(format!("{error} {}", query.error_description.unwrap_or_default()));
-        return Ok(failed(&error));
+        return Ok(failed_counted(&error));
     }
     if query.iss.as_deref().is_some_and(|iss| iss != state.auth.oidc.issuer()) {
-        return Ok(failed(&SignInError::Invalid("the callback's iss is not the configured issuer".to_string())));
+        return Ok(failed_counted(&SignInError::Invalid(
+            "the callback's iss is not the configured issuer".to_string(),
+        )));
     }
     let Some(code) = query.code.filter(|code| !code.is_empty() && code.len() <= 4096) else {
-        return Ok(failed(&SignInError::Invalid("the callback has no usable code".to_string())));
+        return Ok(failed_counted(&SignInError::Invalid("the callback has no usable code".to_string())));
     };
     let identity = match state.auth.oidc.finish(&pending, code).await {
         Ok(identity) => identity,
-        Err(error) => return Ok(failed(&error)),
+        Err(error) => return Ok(failed_counted(&error)),
     };
 
     let role = role_for(&state.auth.roles, &identity.groups);
@@ -129,7 +142,8 @@ async fn callback(
     tracing::info!(user = %user_id, role = role.map_or("none", |r| r.as_str()), "signed in");
 
     let destination = if role.is_some() { pending.return_to.as_str() } else { "/no-access" };
-    Ok(Redirect::to(destination).into_response())
+    let outcome = if role.is_some() { "signed_in" } else { "no_role" };
+    Ok((outcome, Redirect::to(destination).into_response()))
 }
 
 async fn logout(State(state): State<AppState>, session: Session) -> Result<Response, AppError> {
@@ -145,6 +159,10 @@ async fn logout(State(state): State<AppState>, session: Session) -> Result<Respo
 fn failed(error: &SignInError) -> Response {
     tracing::warn!(error = %error, "sign-in failed");
     failed_with(error.reason())
+}
+
+fn failed_counted(error: &SignInError) -> (&'static str, Response) {
+    (error.reason(), failed(error))
 }
 
 fn failed_with(reason: &str) -> Response {

@@ -5,7 +5,10 @@
 //! (`BERTH_DATABASE__URL` sets `database.url`). Unknown keys are errors that name the key and where it came
 //! from, so a typo never silently falls back to a default. Start-up stops at the first problem.
 
+mod http;
 mod workflow;
+
+pub use http::{HttpConfig, MetricsConfig, RateLimits};
 
 pub use workflow::{
     ClusterConfig, ContainerDefaults, CredentialsConfig, LifetimeDays, LifetimeHours, NotificationsConfig,
@@ -50,6 +53,8 @@ pub struct Config {
     pub cluster: ClusterConfig,
     pub provisioning: ProvisioningConfig,
     pub credentials: CredentialsConfig,
+    pub http: HttpConfig,
+    pub metrics: MetricsConfig,
 }
 
 /// The OpenID Connect provider and how its groups map to Berth's roles.
@@ -158,6 +163,8 @@ impl Default for Config {
             cluster: ClusterConfig::default(),
             provisioning: ProvisioningConfig::default(),
             credentials: CredentialsConfig::default(),
+            http: HttpConfig::default(),
+            metrics: MetricsConfig::default(),
         }
     }
 }
@@ -257,6 +264,7 @@ impl Config {
             &self.provisioning,
             &self.credentials,
         ));
+        problems.extend(http::problems(&self.http));
         if problems.is_empty() { Ok(()) } else { Err(ConfigError { problems }) }
     }
 }

@@ -206,6 +206,12 @@ pub struct ProvisioningConfig {
     pub max_backoff_seconds: u64,
     /// How long before a grant ends its owner is warned (on its page and through the webhook), once.
     pub expiry_warning_hours: u32,
+    /// Of the replicas that run the worker, one at a time reconciles: the holder of the leader lease in the
+    /// database. It renews the lease every `leader_renew_seconds`; the others try to take it as often, and
+    /// succeed once it has not been renewed for `leader_lease_seconds` (the leader died). A replica that
+    /// stops cleanly hands the lease back at once.
+    pub leader_lease_seconds: u64,
+    pub leader_renew_seconds: u64,
 }
 
 impl Default for ProvisioningConfig {
@@ -213,11 +219,15 @@ impl Default for ProvisioningConfig {
         Self {
             enabled: true,
             poll_seconds: 10,
-            lease_seconds: 30,
+            // Short, so that after a leader dies the next one takes over its request soon after the
+            // leadership (both run out within about `leader_lease_seconds` of the death).
+            lease_seconds: 15,
             max_attempts: 8,
             initial_backoff_ms: 1_000,
             max_backoff_seconds: 300,
             expiry_warning_hours: 72,
+            leader_lease_seconds: 15,
+            leader_renew_seconds: 5,
         }
     }
 }
@@ -317,6 +327,15 @@ pub(super) fn problems(
     }
     if provisioning.poll_seconds == 0 || provisioning.lease_seconds == 0 || provisioning.max_attempts == 0 {
         problems.push("  - provisioning: poll_seconds, lease_seconds and max_attempts must be at least 1".to_string());
+    }
+    if provisioning.leader_renew_seconds == 0
+        || provisioning.leader_lease_seconds < 2 * provisioning.leader_renew_seconds
+    {
+        problems.push(
+            "  - provisioning: leader_renew_seconds must be at least 1 and leader_lease_seconds at least twice it \
+             (a leader must be able to miss one renewal)"
+                .to_string(),
+        );
     }
     // A TokenRequest lives at least 10 minutes; the API server caps the longest (often at a year or less).
     for (key, hours) in [("personal_hours", credentials.personal_hours), ("ci_hours", credentials.ci_hours)] {

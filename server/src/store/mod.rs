@@ -9,7 +9,9 @@
 
 pub mod admin;
 pub mod credentials;
+pub mod gauges;
 pub mod grants;
+pub mod leader;
 pub mod provisioning;
 pub mod requests;
 pub mod sessions;

@@ -17,7 +17,7 @@
 //! lease, idempotent deletes, one versioned transition at the end; it is retried until it completes.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use app::requests::RequestState;
 use app::requests::lifecycle::{self, Action};
@@ -28,9 +28,11 @@ use tokio::task::JoinSet;
 use crate::cluster::manifests::{self, Grant, Object, Settings};
 use crate::cluster::{Cluster, ClusterError, NamespaceClaim, NamespaceDeletion};
 use crate::config::{ProvisioningConfig, QuotaProfile};
+use crate::metrics::Metrics;
 use crate::notify::{Notice, Notifier};
 use crate::store::requests::{RequestRecord, Transition};
 use crate::store::{Store, StoreError};
+use crate::workflow::leader::Leadership;
 
 /// How many requests one pass of the worker takes from the database.
 const BATCH: u32 = 20;
@@ -54,6 +56,9 @@ pub struct Worker {
     pub config: ProvisioningConfig,
     pub notifier: Notifier,
     pub waker: Waker,
+    /// Only the leader works ([`Self::run`]); the one-pass methods below work whoever calls them.
+    pub leadership: Arc<Leadership>,
+    pub metrics: Arc<Metrics>,
 }
 
 /// How one attempt at a request ended.
@@ -85,30 +90,36 @@ impl From<StoreError> for Stop {
 }
 
 impl Worker {
-    /// Runs until the task is dropped: a pass over due requests whenever woken, and at least every
-    /// `poll_seconds` (for requests another replica approved, and retries that came due).
+    /// Runs until the task is dropped: while this replica leads, a pass over due work whenever woken, and
+    /// at least every `poll_seconds` (for requests another replica approved, and retries that came due).
     pub async fn run(self: Arc<Self>) {
         let poll = Duration::from_secs(self.config.poll_seconds);
         loop {
-            if let Err(error) = self.run_once().await {
-                tracing::error!(error = %crate::telemetry::error_chain(&error), "provisioning: cannot read due requests");
-            }
-            if let Err(error) = self.expire_due(Utc::now()).await {
-                tracing::error!(error = %crate::telemetry::error_chain(&error), "expiry: cannot read grants");
-            }
-            if let Err(error) = self.revoke_due().await {
-                tracing::error!(error = %crate::telemetry::error_chain(&error), "revocation: cannot read due requests");
-            }
-            if let Err(error) = self.delete_namespaces_due().await {
-                tracing::error!(error = %crate::telemetry::error_chain(&error), "cannot read namespaces to delete");
-            }
-            if let Err(error) = self.withdraw_revoked().await {
-                tracing::error!(error = %crate::telemetry::error_chain(&error), "cannot read revoked credentials");
-            }
+            self.leadership.until_leading().await;
+            self.pass().await;
             tokio::select! {
                 () = self.waker.0.notified() => {}
                 () = tokio::time::sleep(poll) => {}
             }
+        }
+    }
+
+    /// Everything due now: provisioning, expiries, revocations, namespace deletions, withdrawn anchors.
+    async fn pass(&self) {
+        if let Err(error) = self.run_once().await {
+            tracing::error!(error = %crate::telemetry::error_chain(&error), "provisioning: cannot read due requests");
+        }
+        if let Err(error) = self.expire_due(Utc::now()).await {
+            tracing::error!(error = %crate::telemetry::error_chain(&error), "expiry: cannot read grants");
+        }
+        if let Err(error) = self.revoke_due().await {
+            tracing::error!(error = %crate::telemetry::error_chain(&error), "revocation: cannot read due requests");
+        }
+        if let Err(error) = self.delete_namespaces_due().await {
+            tracing::error!(error = %crate::telemetry::error_chain(&error), "cannot read namespaces to delete");
+        }
+        if let Err(error) = self.withdraw_revoked().await {
+            tracing::error!(error = %crate::telemetry::error_chain(&error), "cannot read revoked credentials");
         }
     }
 
@@ -176,12 +187,17 @@ impl Worker {
         let mut finished = Vec::new();
         for record in self.store.due_for_revocation(Utc::now(), BATCH).await? {
             let id = record.summary.id.clone();
+            let started = Instant::now();
             match self.revoke(record).await {
-                Ok(()) => finished.push(id),
+                Ok(()) => {
+                    self.metrics.revoked(started.elapsed());
+                    finished.push(id);
+                }
                 Err(Stop::Store(error)) => return Err(error),
                 Err(Stop::Changed) => {}
                 // Retried by the next pass, once the lease runs out: a revocation is never given up.
                 Err(Stop::Failed(message) | Stop::Transient(message)) => {
+                    self.metrics.revocation_failed();
                     tracing::warn!(request = %id, error = %message, "revocation will be retried");
                 }
             }
@@ -267,15 +283,28 @@ impl Worker {
     /// One attempt at one request, from wherever it stands.
     async fn attempt(&self, record: RequestRecord) -> Outcome {
         let id = record.summary.id.clone();
+        let started = Instant::now();
         match self.provision(record.clone()).await {
-            Ok(()) => Outcome::Ready,
+            Ok(()) => {
+                self.metrics.provisioned(started.elapsed());
+                Outcome::Ready
+            }
             Err(Stop::Changed) => Outcome::Skipped,
             Err(Stop::Failed(message)) => {
                 tracing::warn!(request = %id, namespace = %record.summary.namespace, error = %message, "provisioning failed");
+                self.metrics.provisioning_failed("failed");
                 self.fail(&id, &message).await;
                 Outcome::Failed(message)
             }
-            Err(Stop::Transient(message)) => self.retry_later(&id, message).await,
+            Err(Stop::Transient(message)) => {
+                let outcome = self.retry_later(&id, message).await;
+                self.metrics.provisioning_failed(if matches!(outcome, Outcome::Failed(_)) {
+                    "failed"
+                } else {
+                    "retrying"
+                });
+                outcome
+            }
             Err(Stop::Store(error)) => {
                 tracing::error!(request = %id, error = %crate::telemetry::error_chain(&error), "provisioning: database error");
                 Outcome::Deferred

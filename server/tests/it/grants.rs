@@ -771,6 +771,12 @@ async fn a_grant_is_warned_of_its_end_once_then_expires_once_and_its_kubeconfig_
         )
         .unwrap(),
         waker: Default::default(),
+        leadership: berth_server::workflow::leader::Leadership::new(
+            store.clone(),
+            &Default::default(),
+            berth_server::metrics::Metrics::new(),
+        ),
+        metrics: berth_server::metrics::Metrics::new(),
     };
     let hours = chrono::TimeDelta::hours;
     let ours = |ids: Vec<String>| ids.into_iter().filter(|x| *x == id).count();

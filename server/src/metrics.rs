@@ -1,0 +1,233 @@
+//! Prometheus metrics, served at `/metrics` on a listener of its own (`metrics.listen`), never on the
+//! public one.
+//!
+//! Counted in memory per replica (sum them across replicas): HTTP requests and their latency by route,
+//! sign-ins by outcome, provisioning and revocation durations and failures, answers refused by a rate
+//! limit, and whether this replica leads the reconciler. Read from the database at each scrape, so every
+//! replica reports the same: requests by state and the reconciler's queue depth.
+//!
+//! Labels come from closed sets only (a route's pattern, never its path), so nobody can grow the series
+//! by sending odd URLs.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::{Router, routing::get};
+use chrono::Utc;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+use crate::store::Store;
+use crate::telemetry::error_chain;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct HttpLabels {
+    method: String,
+    route: String,
+    status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabels {
+    method: String,
+    route: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabels {
+    outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StateLabels {
+    state: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct LimitLabels {
+    limit: &'static str,
+}
+
+type Histograms<L> = Family<L, Histogram, fn() -> Histogram>;
+
+/// Every metric Berth keeps. Cheap to clone (shared counters).
+pub struct Metrics {
+    registry: Registry,
+    http_requests: Family<HttpLabels, Counter>,
+    http_duration: Histograms<RouteLabels>,
+    sign_ins: Family<OutcomeLabels, Counter>,
+    provisioning_duration: Histogram,
+    provisioning_failures: Family<OutcomeLabels, Counter>,
+    revocation_duration: Histogram,
+    revocation_failures: Counter,
+    rate_limited: Family<LimitLabels, Counter>,
+    leader: Gauge,
+    requests: Family<StateLabels, Gauge>,
+    queue_depth: Gauge,
+}
+
+/// HTTP latency buckets: 1 ms to about 16 s.
+fn http_buckets() -> Histogram {
+    Histogram::new(exponential_buckets(0.001, 2.0, 15))
+}
+
+/// Reconcile buckets: 10 ms to about 80 s (a provisioning with retries takes seconds).
+fn work_buckets() -> Histogram {
+    Histogram::new(exponential_buckets(0.01, 2.0, 14))
+}
+
+impl Metrics {
+    pub fn new() -> Arc<Self> {
+        let mut registry = Registry::with_prefix("berth");
+        let metrics = Self {
+            http_requests: Family::default(),
+            http_duration: Histograms::new_with_constructor(http_buckets),
+            sign_ins: Family::default(),
+            provisioning_duration: work_buckets(),
+            provisioning_failures: Family::default(),
+            revocation_duration: work_buckets(),
+            revocation_failures: Counter::default(),
+            rate_limited: Family::default(),
+            leader: Gauge::default(),
+            requests: Family::default(),
+            queue_depth: Gauge::default(),
+            registry: Registry::default(),
+        };
+        registry.register(
+            "http_requests",
+            "HTTP requests answered, by route pattern and status",
+            metrics.http_requests.clone(),
+        );
+        registry.register(
+            "http_request_duration_seconds",
+            "Time to the response's head, by route pattern",
+            metrics.http_duration.clone(),
+        );
+        registry.register("sign_ins", "Sign-in round trips finished, by outcome", metrics.sign_ins.clone());
+        registry.register(
+            "provisioning_duration_seconds",
+            "From an attempt's start to the grant being ready",
+            metrics.provisioning_duration.clone(),
+        );
+        registry.register(
+            "provisioning_failures",
+            "Provisioning attempts that did not finish: failed (the cluster refused) or retrying (transient)",
+            metrics.provisioning_failures.clone(),
+        );
+        registry.register(
+            "revocation_duration_seconds",
+            "From an attempt's start to the access being gone",
+            metrics.revocation_duration.clone(),
+        );
+        registry.register(
+            "revocation_failures",
+            "Revocation attempts the cluster did not let finish (retried)",
+            metrics.revocation_failures.clone(),
+        );
+        registry.register("rate_limited", "Requests refused with 429, by limit", metrics.rate_limited.clone());
+        registry.register("leader", "1 if this replica's worker leads the reconciler, else 0", metrics.leader.clone());
+        registry.register("requests", "Namespace requests by state (from the database)", metrics.requests.clone());
+        registry.register(
+            "reconcile_queue_depth",
+            "Reconciler work due now: provisioning, revocations, namespace deletions, anchors (from the database)",
+            metrics.queue_depth.clone(),
+        );
+        Arc::new(Self { registry, ..metrics })
+    }
+
+    pub fn sign_in(&self, outcome: &'static str) {
+        self.sign_ins.get_or_create(&OutcomeLabels { outcome }).inc();
+    }
+
+    pub fn provisioned(&self, took: Duration) {
+        self.provisioning_duration.observe(took.as_secs_f64());
+    }
+
+    /// `outcome`: "failed" (given up, for an admin to retry) or "retrying".
+    pub fn provisioning_failed(&self, outcome: &'static str) {
+        self.provisioning_failures.get_or_create(&OutcomeLabels { outcome }).inc();
+    }
+
+    pub fn revoked(&self, took: Duration) {
+        self.revocation_duration.observe(took.as_secs_f64());
+    }
+
+    pub fn revocation_failed(&self) {
+        self.revocation_failures.inc();
+    }
+
+    pub fn rate_limited(&self, limit: &'static str) {
+        self.rate_limited.get_or_create(&LimitLabels { limit }).inc();
+    }
+
+    pub fn set_leader(&self, leading: bool) {
+        self.leader.set(i64::from(leading));
+    }
+
+    /// The text exposition, after reading the database's figures (left at their last values if it fails).
+    async fn render(&self, store: &Store) -> String {
+        match store.requests_by_state().await {
+            Ok(counts) => {
+                self.requests.clear();
+                for (state, count) in counts {
+                    self.requests.get_or_create(&StateLabels { state }).set(count);
+                }
+            }
+            Err(error) => tracing::warn!(error = %error_chain(&error), "metrics: cannot count requests"),
+        }
+        match store.reconcile_queue_depth(Utc::now()).await {
+            Ok(depth) => {
+                self.queue_depth.set(depth);
+            }
+            Err(error) => tracing::warn!(error = %error_chain(&error), "metrics: cannot read the queue depth"),
+        }
+        let mut text = String::new();
+        // Writing into a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut text, &self.registry);
+        text
+    }
+}
+
+/// Counts every request by its route pattern (what the router matched, or a fixed name for static files and
+/// everything unmatched) and times it to the response's head.
+pub async fn count_requests(State(metrics): State<Arc<Metrics>>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().as_str().to_string();
+    let route = match request.extensions().get::<MatchedPath>() {
+        Some(matched) => matched.as_str().to_string(),
+        None if request.uri().path().starts_with("/pkg/") => "/pkg/{file}".to_string(),
+        None => "unmatched".to_string(),
+    };
+    let response = next.run(request).await;
+    let status = response.status().as_u16();
+    metrics
+        .http_duration
+        .get_or_create(&RouteLabels { method: method.clone(), route: route.clone() })
+        .observe(started.elapsed().as_secs_f64());
+    metrics.http_requests.get_or_create(&HttpLabels { method, route, status }).inc();
+    response
+}
+
+/// The metrics listener's routes: `/metrics` only.
+pub fn router(metrics: Arc<Metrics>, store: Store) -> Router {
+    Router::new().route(
+        "/metrics",
+        get(move || {
+            let (metrics, store) = (metrics.clone(), store.clone());
+            async move {
+                let body = metrics.render(&store).await;
+                let content_type =
+                    HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8");
+                (StatusCode::OK, [(header::CONTENT_TYPE, content_type)], body).into_response()
+            }
+        }),
+    )
+}

@@ -9,7 +9,7 @@ use tokio::process::{Child, Command};
 use crate::support::{berth_kubeconfig, client, public_dir};
 
 /// The binary with a clean `BERTH_*` environment plus `vars`.
-fn berth(vars: &[(&str, String)]) -> Command {
+pub(crate) fn berth(vars: &[(&str, String)]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_berth"));
     for (key, _) in std::env::vars().filter(|(key, _)| key.starts_with("BERTH_")) {
         command.env_remove(key);
@@ -26,11 +26,11 @@ fn berth(vars: &[(&str, String)]) -> Command {
     command
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-async fn wait_ready(base: &str, child: &mut Child) {
+pub(crate) async fn wait_ready(base: &str, child: &mut Child) {
     let deadline = Instant::now() + Duration::from_secs(30);
     while Instant::now() < deadline {
         if let Ok(response) = client().get(format!("{base}/readyz")).send().await

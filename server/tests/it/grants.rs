@@ -40,7 +40,7 @@ pub(crate) async fn store_of(dir: &TempDir) -> Store {
 }
 
 /// alice requests `namespace` (Helm `helm_mode`) and bob approves; returns the request's id.
-async fn approved(server: &TestServer, alice: &Browser, namespace: &str, helm_mode: &str) -> String {
+pub(crate) async fn approved(server: &TestServer, alice: &Browser, namespace: &str, helm_mode: &str) -> String {
     let id = submit_ok(alice, server, &with(form(namespace), "helm_mode", helm_mode)).await;
     let bob = Browser::signed_in(server, "bob").await;
     let response = post(&bob, server, "requests/approve", &[("id", id.clone())]).await;
@@ -49,7 +49,7 @@ async fn approved(server: &TestServer, alice: &Browser, namespace: &str, helm_mo
 }
 
 /// Polls the request's page data until it reaches `state` (at most 30 s).
-async fn wait_for(browser: &Browser, server: &TestServer, id: &str, state: RequestState) -> RequestDetail {
+pub(crate) async fn wait_for(browser: &Browser, server: &TestServer, id: &str, state: RequestState) -> RequestDetail {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let now = detail(browser, server, id).await;
@@ -67,7 +67,7 @@ async fn wait_for(browser: &Browser, server: &TestServer, id: &str, state: Reque
 }
 
 /// Every object labelled with the request, as `Kind name` (namespaced ones as `Kind ns/name`), sorted.
-fn objects_of(request_id: &str) -> Vec<String> {
+pub(crate) fn objects_of(request_id: &str) -> Vec<String> {
     let selector = format!("berth.dev/request={request_id}");
     let output = kubectl_admin(&[
         "get",
@@ -104,7 +104,7 @@ fn kubectl_as(kubeconfig: &Path, args: &[&str]) -> (bool, String) {
     (output.status.success(), text)
 }
 
-fn expected_objects(namespace: &str, tiller: bool) -> Vec<String> {
+pub(crate) fn expected_objects(namespace: &str, tiller: bool) -> Vec<String> {
     let mut objects = vec![
         format!("Namespace {namespace}"),
         format!("ResourceQuota {namespace}/berth-quota"),

@@ -12,6 +12,7 @@ mod health;
 mod pages;
 mod postgres;
 mod provisioning;
+mod replicas;
 mod requests;
 mod server_fn;
 mod sign_in;

@@ -13,7 +13,7 @@ use crate::support::{Browser, TestServer};
 const POSTGRES_ENV: &str = "TEST_POSTGRES_URL";
 
 /// A new, empty database on the test server; its URL.
-async fn fresh_database() -> String {
+pub(crate) async fn fresh_database() -> String {
     let admin = std::env::var(POSTGRES_ENV).unwrap_or_else(|_| {
         panic!("{POSTGRES_ENV} is not set: run scripts/test.sh, or start PostgreSQL and export a superuser URL")
     });

@@ -136,6 +136,11 @@ impl TestServer {
         Self { base, stop: Some(stop), task: Some(task) }
     }
 
+    /// A server a test runs elsewhere (a `berth` process), reached at `base`; the helpers work with it alike.
+    pub fn at(base: String) -> Self {
+        Self { base, stop: None, task: None }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }

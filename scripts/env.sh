@@ -56,8 +56,11 @@ build_release() {
 start_release_server() {
   local port="$1" data="$2"
   mkdir -p "$data"
+  # Every person the browser tests (and a demo's visitors) play signs in from 127.0.0.1, so the sign-in limit
+  # per address is raised unless the caller set it; other BERTH_* variables of the caller pass through.
   # shellcheck disable=SC2046 # word splitting of the NAME=value list is intended
   env $(dev_idp_auth_env) \
+    BERTH_HTTP__RATE_LIMITS__SIGN_IN_PER_MINUTE="${BERTH_HTTP__RATE_LIMITS__SIGN_IN_PER_MINUTE:-600}" \
     BERTH_LISTEN="127.0.0.1:$port" \
     BERTH_PUBLIC_URL="http://127.0.0.1:$port" \
     BERTH_DATABASE__URL="sqlite://$data/berth.db" \

@@ -34,7 +34,6 @@ use leptos::config::{Env, LeptosOptions};
 use leptos::prelude::{provide_context, use_context};
 use leptos_axum::{LeptosRoutes, file_and_error_handler_with_context, generate_route_list};
 use tokio::net::TcpListener;
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_sessions::ExpiredDeletion;
 
@@ -154,7 +153,6 @@ impl Berth {
                 auth::origin::refuse_cross_site,
             ))
             .layer(middleware::from_fn_with_state(limiters.clone(), edge::limits::limit_rates))
-            .layer(RequestBodyLimitLayer::new(config.http.max_body_bytes))
             .layer(middleware::from_fn_with_state(config.http.max_body_bytes, edge::limits::refuse_large_bodies))
             .layer(middleware::from_fn_with_state(security_headers, edge::headers::set_security_headers));
         Ok(Self {

@@ -20,8 +20,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use app::error::ApiError;
+use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use governor::clock::{Clock, DefaultClock};
@@ -156,20 +157,30 @@ pub async fn limit_rates(State(limiters): State<Arc<Limiters>>, request: Request
         .into_response()
 }
 
-/// Refuses a body whose declared length is over `max` with a readable 413 before anything reads it (a
-/// body without a declared length is cut off at `max` by the layer inside this one).
+/// Refuses a body over `max` bytes with a readable 413 before any handler reads it. A declared length is
+/// checked as it stands (hyper never delivers more than it declares); a body without one (chunked) is
+/// read here up to `max` and passed on from memory, which costs little at Berth's sizes.
 pub async fn refuse_large_bodies(State(max): State<usize>, request: Request, next: Next) -> Response {
+    let too_large = || {
+        let message = format!("The request is larger than Berth accepts ({} KiB at most).", max / 1024);
+        (StatusCode::PAYLOAD_TOO_LARGE, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], message).into_response()
+    };
     let declared = request
         .headers()
         .get(header::CONTENT_LENGTH)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.parse::<u64>().ok());
-    if declared.is_some_and(|length| length > max as u64) {
-        let message = format!("The request is larger than Berth accepts ({} KiB at most).", max / 1024);
-        return (StatusCode::PAYLOAD_TOO_LARGE, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], message)
-            .into_response();
+        .map(|value| value.to_str().ok().and_then(|value| value.parse::<u64>().ok()).unwrap_or(u64::MAX));
+    match declared {
+        Some(length) if length > max as u64 => too_large(),
+        Some(_) => next.run(request).await,
+        None if matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS) => next.run(request).await,
+        None => {
+            let (parts, body) = request.into_parts();
+            match axum::body::to_bytes(body, max).await {
+                Ok(bytes) => next.run(Request::from_parts(parts, Body::from(bytes))).await,
+                Err(_) => too_large(),
+            }
+        }
     }
-    next.run(request).await
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 mod admin;
 mod binary;
 mod cluster;
+mod edge;
 mod forged_tokens;
 mod grants;
 mod health;

@@ -54,7 +54,7 @@ pub(crate) async fn detail(browser: &Browser, server: &TestServer, id: &str) -> 
     response.json().await.unwrap()
 }
 
-async fn mine(browser: &Browser, server: &TestServer) -> Page<RequestWithTimeline> {
+pub(crate) async fn mine(browser: &Browser, server: &TestServer) -> Page<RequestWithTimeline> {
     let response = post(browser, server, "requests/mine", &[("page", "1".to_string())]).await;
     assert_eq!(response.status(), 200);
     response.json().await.unwrap()

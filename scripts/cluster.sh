@@ -5,7 +5,7 @@
 #
 #   scripts/cluster.sh build            build the binaries (once per pinned version; cached)
 #   scripts/cluster.sh up     [DIR]     start (idempotent), wait until ready, write DIR/admin.kubeconfig; install
-#                                       Berth's access (deploy/rbac.yaml) and write DIR/berth.kubeconfig, a
+#                                       Berth's access (deploy/base/rbac.yaml) and write DIR/berth.kubeconfig, a
 #                                       token of Berth's own least-privilege ServiceAccount
 #   scripts/cluster.sh status [DIR]     what runs, and whether the API server is ready
 #   scripts/cluster.sh env    [DIR]     `export KUBECONFIG=...` for this cluster, for eval
@@ -226,13 +226,13 @@ up() {
   log "local cluster up in $((SECONDS - started)) s: $server (KUBECONFIG=$dir/admin.kubeconfig)"
 }
 
-# install_berth DIR: what a cluster admin does once to install Berth (deploy/rbac.yaml: its namespaces,
+# install_berth DIR: what a cluster admin does once to install Berth (deploy/base/rbac.yaml: its namespaces,
 # ServiceAccount and least-privilege roles), then DIR/berth.kubeconfig with a token of that ServiceAccount,
-# the only credential Berth gets here. Re-run by every `up`, so a changed deploy/rbac.yaml takes effect.
+# the only credential Berth gets here. Re-run by every `up`, so a changed deploy/base/rbac.yaml takes effect.
 install_berth() {
   local dir="$1"
   local kubectl=("$BIN_DIR/kubectl" --kubeconfig "$dir/admin.kubeconfig")
-  "${kubectl[@]}" apply --server-side --field-manager=cluster-admin -f "$REPO_ROOT/deploy/rbac.yaml" >/dev/null
+  "${kubectl[@]}" apply --server-side --field-manager=cluster-admin -f "$REPO_ROOT/deploy/base/rbac.yaml" >/dev/null
   local token
   token="$("${kubectl[@]}" create token berth -n berth --duration=8760h)"
   (

@@ -25,7 +25,7 @@ trap 'stop_release_server; stop_dev_idp; stop_test_postgres; bash scripts/cluste
 log "local control plane (built once per pinned version)"
 bash scripts/cluster.sh up "$work/cluster"
 export LOCAL_CLUSTER_KUBECONFIG="$work/cluster/admin.kubeconfig"
-# Berth itself runs with a token of its own ServiceAccount (deploy/rbac.yaml), never the admin credential.
+# Berth itself runs with a token of its own ServiceAccount (deploy/base/rbac.yaml), never the admin credential.
 export LOCAL_CLUSTER_BERTH_KUBECONFIG="$work/cluster/berth.kubeconfig"
 # kubectl of the same release, for the tests that act as an admin (installing deploy/) or as a user would.
 PATH="$(bash scripts/cluster.sh env "$work/cluster" | sed -n 's|^export PATH=\(.*\):\$PATH$|\1|p'):$PATH"

@@ -151,7 +151,7 @@ pub struct ClusterConfig {
     /// `pod-security.kubernetes.io/*` labels on every granted namespace.
     pub pod_security: BTreeMap<String, String>,
     /// The ClusterRole a requester's identity gets in a namespace without Tiller: `edit`, or `admin` (then
-    /// list `admin` in the `bind` rule of deploy/rbac.yaml too).
+    /// list `admin` in the `bind` rule of deploy/base/rbac.yaml too).
     pub identity_cluster_role: String,
     /// The image of the per-namespace Tiller.
     pub tiller_image: String,

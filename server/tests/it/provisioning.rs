@@ -1,5 +1,5 @@
 //! Provisioning against the real local control plane, with Berth's own least-privilege credential: the
-//! ServiceAccount and RBAC in `deploy/rbac.yaml`, installed the way an admin does (`kubectl apply
+//! ServiceAccount and RBAC in `deploy/base/rbac.yaml`, installed the way an admin does (`kubectl apply
 //! --server-side`, by `scripts/cluster.sh up`), and a token of that ServiceAccount. A permission missing
 //! from `deploy/` fails here.
 
@@ -19,7 +19,7 @@ use crate::support::berth_kubeconfig;
 
 const IDENTITIES: &str = "berth-identities";
 
-/// A client holding Berth's own credential (`scripts/cluster.sh up` installed `deploy/rbac.yaml` the way an
+/// A client holding Berth's own credential (`scripts/cluster.sh up` installed `deploy/base/rbac.yaml` the way an
 /// admin does and minted a token of Berth's ServiceAccount), nothing more.
 pub(crate) async fn berth_client() -> Client {
     client_from(Kubeconfig::read_from(berth_kubeconfig()).unwrap()).await

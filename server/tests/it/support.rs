@@ -48,7 +48,7 @@ pub fn local_cluster_kubeconfig() -> PathBuf {
 }
 
 /// Berth's own credential on the local control plane: a token of its least-privilege ServiceAccount
-/// (`deploy/rbac.yaml`), which `scripts/cluster.sh up` installs and writes. A permission missing from
+/// (`deploy/base/rbac.yaml`), which `scripts/cluster.sh up` installs and writes. A permission missing from
 /// `deploy/` fails the tests that provision or issue kubeconfigs.
 pub const BERTH_CLUSTER_ENV: &str = "LOCAL_CLUSTER_BERTH_KUBECONFIG";
 

@@ -35,10 +35,10 @@ export default defineConfig({
   },
   projects: [
     // The server-rendered page alone must be complete and usable, forms included (plain posts and redirects).
-    // requests.spec.ts, grants.spec.ts and grant-lifecycle.spec.ts exercise what only the hydrated page does (live checks, in-place
+    // requests.spec.ts, grants.spec.ts, grant-lifecycle.spec.ts and security.spec.ts exercise what only the hydrated page does (live checks, in-place
     // updates, the status turning ready while one watches), and
     // requests-no-js.spec.ts the same workflow as plain forms, so each runs in its own project only.
-    { name: "js-off", use: { javaScriptEnabled: false }, testIgnore: ["requests.spec.ts", "grants.spec.ts", "grant-lifecycle.spec.ts"] },
+    { name: "js-off", use: { javaScriptEnabled: false }, testIgnore: ["requests.spec.ts", "grants.spec.ts", "grant-lifecycle.spec.ts", "security.spec.ts"] },
     // The page hydrates and the client takes over.
     { name: "js-on", use: { javaScriptEnabled: true }, testIgnore: ["requests-no-js.spec.ts"] },
   ],

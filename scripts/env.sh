@@ -15,6 +15,7 @@ WASM_BINDGEN_FALLBACK_VERSION="0.2.130"
 # npm's `binaryen` is Binaryen compiled to WASM: installs in seconds, where the `wasm-opt` crate needs about 9
 # minutes of C++ compilation. Debian's binaryen (108) is too old: its output fails to hydrate.
 BINARYEN_NPM_VERSION="132.0.0"
+OHA_VERSION="1.16.0"
 
 wasm_bindgen_version() {
   local lock="$REPO_ROOT/Cargo.lock"

@@ -4,6 +4,7 @@
 #   scripts/tools.sh build    Rust targets and components, cargo-leptos, wasm-bindgen, wasm-opt
 #   scripts/tools.sh demo     the above, plus the Node packages of end2end/ (the development identity provider)
 #   scripts/tools.sh test     the above, plus Debian's Chromium and PostgreSQL server
+#   scripts/tools.sh load     the above, plus oha (the HTTP load generator scripts/load.sh runs)
 #
 # Nothing is downloaded at build time: cargo-leptos finds every helper on PATH (see scripts/env.sh).
 set -euo pipefail
@@ -42,6 +43,18 @@ install_crate_from_source() {
   done
   # Install into a temporary root, then rename: an interrupted install never looks complete.
   cargo install --quiet --locked --path "$src" --root "$root.partial" --target-dir "$work/target"
+  rm -rf "$root" && mv "$root.partial" "$root"
+  rm -rf "$work"
+}
+
+# oha, from crates.io with its own lockfile (it builds with our rustc as published).
+install_oha() {
+  local root="$TOOLS_DIR/oha-$OHA_VERSION"
+  [ -x "$root/bin/oha" ] && return 0
+  log "installing oha $OHA_VERSION (once per version; takes minutes)"
+  local work
+  work="$(mktemp -d)"
+  cargo install --quiet --locked oha --version "$OHA_VERSION" --root "$root.partial" --target-dir "$work/target"
   rm -rf "$root" && mv "$root.partial" "$root"
   rm -rf "$work"
 }
@@ -98,5 +111,6 @@ case "$want" in
   build) ;;
   demo) install_end2end_packages ;;
   test) install_end2end_packages; install_chromium; install_postgresql ;;
-  *) echo "usage: tools.sh build|demo|test" >&2; exit 2 ;;
+  load) install_end2end_packages; install_chromium; install_postgresql; install_oha ;;
+  *) echo "usage: tools.sh build|demo|test|load" >&2; exit 2 ;;
 esac

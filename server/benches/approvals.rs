@@ -9,6 +9,8 @@
 // Benchmark code: a panic is the failure report.
 #![allow(clippy::unwrap_used)]
 
+#[path = "common/seed.rs"]
+mod seed;
 #[path = "../tests/it/support.rs"]
 #[allow(dead_code)]
 mod support;
@@ -17,12 +19,7 @@ mod timing;
 
 use std::time::Instant;
 
-use app::auth::Role;
-use app::requests::HelmMode;
 use berth_server::Berth;
-use berth_server::store::requests::NewRequest;
-use berth_server::store::users::SignIn;
-use chrono::Utc;
 use support::{Browser, TestServer, config_in, dev_idp_url};
 use timing::{report, sample};
 
@@ -38,33 +35,8 @@ async fn main() {
     let server = TestServer::serve(listener, berth).await;
     let bob = Browser::signed_in(&server, "bob").await;
 
-    // 10,000 pending requests from one developer (the requester is the same person the provider signs in).
-    let issuer = dev_idp_url();
-    let alice = SignIn {
-        issuer: &issuer,
-        subject: "alice",
-        email: Some("alice@example.test"),
-        display_name: "Alice Anders",
-        role: Some(Role::Developer),
-        at: Utc::now(),
-    };
-    let alice_id = store.record_sign_in(&alice).await.unwrap();
     let seeding = Instant::now();
-    for n in 0..REQUESTS {
-        let (id, namespace) = (uuid::Uuid::new_v4().to_string(), format!("team-{n:05}"));
-        let request = NewRequest {
-            id: &id,
-            namespace: &namespace,
-            purpose: "Jenkins deploys the team's services here; staging first, then production.",
-            stage: "test",
-            helm_mode: if n % 2 == 0 { HelmMode::None } else { HelmMode::Tiller },
-            quota_profile: "small",
-            lifetime_days: 90,
-            requester_id: &alice_id,
-            at: Utc::now(),
-        };
-        store.submit_request(&request).await.unwrap();
-    }
+    seed::pending_requests(&store, &dev_idp_url(), REQUESTS).await;
     println!("seeded {REQUESTS} pending requests in {:.1} s", seeding.elapsed().as_secs_f64());
 
     for (label, path) in [("first page", "/approvals"), ("last page", "/approvals?page=400")] {

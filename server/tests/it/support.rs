@@ -177,6 +177,7 @@ pub fn client() -> reqwest::Client {
 /// of the sign-in round trip can be checked.
 pub struct Browser {
     pub http: reqwest::Client,
+    jar: std::sync::Arc<reqwest::cookie::Jar>,
 }
 
 impl Default for Browser {
@@ -187,13 +188,21 @@ impl Default for Browser {
 
 impl Browser {
     pub fn new() -> Self {
+        let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
         let http = reqwest::Client::builder()
-            .cookie_store(true)
+            .cookie_provider(jar.clone())
             .redirect(reqwest::redirect::Policy::none())
             .timeout(Duration::from_secs(20))
             .build()
             .expect("client");
-        Self { http }
+        Self { http, jar }
+    }
+
+    /// The `Cookie` header this browser sends to `server` (for a load tool acting as this browser).
+    pub fn cookie_header(&self, server: &TestServer) -> String {
+        use reqwest::cookie::CookieStore as _;
+        let url = Url::parse(&server.base).expect("the server's URL");
+        self.jar.cookies(&url).and_then(|value| value.to_str().ok().map(String::from)).unwrap_or_default()
     }
 
     pub async fn get(&self, url: &str) -> reqwest::Response {

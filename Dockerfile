@@ -38,6 +38,7 @@ ENV BERTH_LISTEN=0.0.0.0:3000 \
 
 USER 10001:10001
 WORKDIR /data
-EXPOSE 3000
+# 3000: the portal; 9090: /metrics once BERTH_METRICS__LISTEN=0.0.0.0:9090 is set (deploy/ sets it).
+EXPOSE 3000 9090
 VOLUME ["/data"]
 ENTRYPOINT ["/app/berth"]

@@ -149,16 +149,24 @@ async fn run() {
 
     let pid = berth.id();
     let rest_kib = memory_kib(pid, "VmRSS:");
-    let cookie = ["-H".to_string(), format!("Cookie: {}", bob.cookie_header(&server))];
-    let html = [cookie.clone(), ["-H".into(), "Accept: text/html".into()].into()].concat();
-    let call = [
-        cookie.clone(),
-        ["-m", "POST", "-H", &format!("Origin: {}", server.base), "-H", "Accept: application/json"]
-            .map(String::from)
-            .into(),
-        ["-T", "application/x-www-form-urlencoded", "-d", "page=1"].map(String::from).into(),
-    ]
-    .concat();
+    let strings = |args: &[&str]| args.iter().map(|arg| (*arg).to_string()).collect::<Vec<_>>();
+    let cookie = format!("Cookie: {}", bob.cookie_header(&server));
+    let origin = format!("Origin: {}", server.base);
+    let html = strings(&["-H", &cookie, "-H", "Accept: text/html"]);
+    let call = strings(&[
+        "-H",
+        &cookie,
+        "-m",
+        "POST",
+        "-H",
+        &origin,
+        "-H",
+        "Accept: application/json",
+        "-T",
+        "application/x-www-form-urlencoded",
+        "-d",
+        "page=1",
+    ]);
     let targets: [(&str, String, Vec<String>); 4] = [
         ("minimal axum handler (`GET /` → \"ok\")", baseline_url.clone(), vec![]),
         ("home page, signed in (`GET /`)", server.url("/"), html.clone()),
@@ -189,9 +197,11 @@ async fn run() {
         rest_kib as f64 / 1024.0,
         peak_kib as f64 / 1024.0
     );
+    for child in [&mut baseline, &mut berth] {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
     for (label, figures) in &rows {
         assert!(figures.success_rate > 0.999, "{label}: answers other than 200");
     }
-    let _ = baseline.kill();
-    let _ = berth.kill();
 }

@@ -596,6 +596,34 @@ mod tests {
     }
 
     #[test]
+    fn edge_and_leader_settings_are_checked_and_read_from_the_environment() {
+        in_jail(|jail: &mut Jail| {
+            jail.set_env("BERTH_HTTP__MAX_BODY_BYTES", "100");
+            jail.set_env("BERTH_HTTP__RATE_LIMITS__SIGN_IN_PER_MINUTE", "0");
+            jail.set_env("BERTH_PROVISIONING__LEADER_LEASE_SECONDS", "5");
+            let message = load_in(jail, None).expect_err("rejected").to_string();
+            for key in ["http.max_body_bytes", "http.rate_limits", "leader_lease_seconds at least twice"] {
+                assert!(message.contains(key), "{key}: {message}");
+            }
+            jail.set_env("BERTH_HTTP__MAX_BODY_BYTES", "4096");
+            jail.set_env("BERTH_HTTP__RATE_LIMITS__SIGN_IN_PER_MINUTE", "5");
+            jail.set_env("BERTH_HTTP__TRUSTED_PROXY_HOPS", "1");
+            jail.set_env("BERTH_PROVISIONING__LEADER_LEASE_SECONDS", "10");
+            jail.set_env("BERTH_METRICS__LISTEN", "0.0.0.0:9090");
+            let config = load_in(jail, None).expect("accepted");
+            assert_eq!((config.http.max_body_bytes, config.http.trusted_proxy_hops), (4096, 1));
+            assert_eq!(config.http.rate_limits.sign_in_per_minute, 5);
+            assert_eq!(
+                config.http.rate_limits.server_functions_per_session_per_minute, 600,
+                "the others keep defaults"
+            );
+            assert_eq!(config.provisioning.leader_lease_seconds, 10);
+            assert_eq!(config.metrics.listen.map(|a| a.to_string()).as_deref(), Some("0.0.0.0:9090"));
+            Ok(())
+        });
+    }
+
+    #[test]
     fn kubeconfig_settings_are_checked() {
         in_jail(|jail: &mut Jail| {
             jail.create_file(

@@ -227,6 +227,8 @@ impl Berth {
             () = deadline => tracing::warn!("shutdown grace period over: closing remaining connections"),
         }
         background.abort_all();
+        // Wait until they have stopped, so no work is in flight when the lease is handed back.
+        while background.join_next().await.is_some() {}
         if let Some(leadership) = leadership {
             leadership.release().await;
         }

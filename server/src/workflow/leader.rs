@@ -60,12 +60,6 @@ impl Leadership {
         let _ = leading.wait_for(|leading| *leading).await;
     }
 
-    /// Completes once this replica no longer leads.
-    pub async fn until_not_leading(&self) {
-        let mut leading = self.leading.subscribe();
-        let _ = leading.wait_for(|leading| !*leading).await;
-    }
-
     /// Takes or renews the lease every `renew` until the task is dropped.
     pub async fn run(self: Arc<Self>) {
         let mut tick = tokio::time::interval(self.renew);

@@ -31,10 +31,11 @@ impl Default for HttpConfig {
 pub struct RateLimits {
     /// Starts and ends of sign-ins (`/auth/login`, `/auth/callback`) per client address.
     pub sign_in_per_minute: u32,
-    /// Server function calls per session (signed in or not).
+    /// Server function calls, and the other POSTs (kubeconfig downloads, sign-out), per session (signed in
+    /// or not).
     pub server_functions_per_session_per_minute: u32,
-    /// Server function calls per client address, whatever the session (an office behind one NAT address
-    /// shares it, so it is larger).
+    /// The same per client address, whatever the session (an office behind one NAT address shares it, so it
+    /// is larger).
     pub server_functions_per_address_per_minute: u32,
 }
 

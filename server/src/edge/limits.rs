@@ -5,7 +5,8 @@
 //! (stopping a runaway script or a password-spraying loop through the sign-in, not metering). Keys:
 //!
 //! - sign-in (`/auth/login`, `/auth/callback`): the client's address;
-//! - server functions (`/api/...`): the session cookie (hashed; signed in or not), and the address.
+//! - server functions (`/api/...`) and every other POST (kubeconfig downloads, sign-out): the session cookie
+//!   (hashed; signed in or not), and the address.
 //!
 //! The client's address is the TCP peer's, or with `http.trusted_proxy_hops = N` the N-th entry from the
 //! right of `X-Forwarded-For` (each trusted proxy appends the address it saw; entries further left are
@@ -115,13 +116,19 @@ impl Limiters {
     }
 
     /// `Err(wait)`: the request is over a limit (named for the metrics) and may be retried after `wait`.
-    fn check(&self, path: &str, headers: &HeaderMap, peer: Option<SocketAddr>) -> Result<(), (&'static str, Duration)> {
+    fn check(
+        &self,
+        method: &Method,
+        path: &str,
+        headers: &HeaderMap,
+        peer: Option<SocketAddr>,
+    ) -> Result<(), (&'static str, Duration)> {
         let wait = |not_until: governor::NotUntil<_>| not_until.wait_time_from(self.clock.now());
         if matches!(path, "/auth/login" | "/auth/callback") {
             let address = self.client_address(headers, peer);
             return self.sign_in.check_key(&address).map_err(|limit| ("sign_in", wait(limit)));
         }
-        if path.starts_with("/api/") {
+        if path.starts_with("/api/") || method == Method::POST {
             if let Some(session) = self.session_key(headers) {
                 self.per_session.check_key(&session).map_err(|limit| ("server_functions_per_session", wait(limit)))?;
             }
@@ -135,7 +142,7 @@ impl Limiters {
 pub async fn limit_rates(State(limiters): State<Arc<Limiters>>, request: Request, next: Next) -> Response {
     let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|info| info.0);
     let path = request.uri().path();
-    let Err((limit, wait)) = limiters.check(path, request.headers(), peer) else {
+    let Err((limit, wait)) = limiters.check(request.method(), path, request.headers(), peer) else {
         return next.run(request).await;
     };
     limiters.metrics.rate_limited(limit);

@@ -173,6 +173,9 @@ async fn server_functions_are_limited_per_session() {
     let error: ApiError = refused.json().await.unwrap();
     assert!(matches!(error, ApiError::TooManyRequests { retry_after_seconds: 1..=12 }), "{error:?}");
     assert!(error.to_string().starts_with("Too many requests. Wait "), "what the page shows: {error}");
+    // The other POSTs count too: a kubeconfig download mints a token.
+    let download = alice.http.post(server.url("/requests/any/kubeconfig")).header("origin", &server.base).send().await;
+    assert_eq!(download.unwrap().status(), 429);
     // bob, from the same address, is not held up by alice.
     assert_eq!(bob.call(&server, "session").await.status(), 200);
 }

@@ -332,6 +332,24 @@ async fn ready_grant(dir: &TempDir, helm_mode: &str) -> (TestServer, Browser, St
     (server, alice, id, namespace)
 }
 
+/// The contents of every file of the SQLite database in `folder` (the database, its WAL and shared memory),
+/// read as one scan. SQLite may still be folding the WAL into the database and deleting it as the last
+/// connection closes, so a scan that finds a file gone is done again, until one reads every file it lists.
+async fn database_files(folder: &Path) -> Vec<Vec<u8>> {
+    for _ in 0..50 {
+        let scan: std::io::Result<Vec<Vec<u8>>> =
+            std::fs::read_dir(folder).unwrap().map(|entry| std::fs::read(entry?.path())).collect();
+        match scan {
+            Ok(contents) => return contents,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            Err(error) => panic!("reading {}: {error}", folder.display()),
+        }
+    }
+    panic!("the files in {} kept changing", folder.display());
+}
+
 fn anchors_of(request_id: &str) -> usize {
     let selector = format!("berth.dev/request={request_id}");
     kubectl_admin(&["get", "secrets", "-n", IDENTITIES, "-l", &selector, "-o", "name"]).lines().count()
@@ -380,8 +398,7 @@ async fn the_downloaded_kubeconfig_works_in_its_namespace_and_nowhere_else() {
     assert!(token.len() > 100, "a real token");
     assert!(!serde_json::to_string(&shown).unwrap().contains(&token));
     server.stop().await;
-    for file in std::fs::read_dir(dir.path().join("db")).unwrap() {
-        let bytes = std::fs::read(file.unwrap().path()).unwrap();
+    for bytes in database_files(&dir.path().join("db")).await {
         assert!(!bytes.windows(token.len()).any(|w| w == token.as_bytes()), "the token is not stored");
     }
     assert_eq!(anchors_of(&id), 1, "one anchor per credential");

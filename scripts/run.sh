@@ -35,7 +35,8 @@ if [ -z "${BERTH_AUTH__ISSUER_URL:-}" ] && [ -z "${BERTH_CONFIG:-}" ] && [[ " $*
   log "development identity provider on $DEV_IDP_URL: sign in as alice, bob, carol or dave (password: dev)"
 fi
 
-log "Berth on http://${BERTH_LISTEN:-127.0.0.1:3000} (Ctrl-C stops it)"
+export BERTH_METRICS__LISTEN="${BERTH_METRICS__LISTEN:-127.0.0.1:3001}"
+log "Berth on http://${BERTH_LISTEN:-127.0.0.1:3000}, its metrics on http://$BERTH_METRICS__LISTEN/metrics (Ctrl-C stops it)"
 export BERTH_SITE_ROOT="${BERTH_SITE_ROOT:-$REPO_ROOT/target/site}"
 export BERTH_PUBLIC_URL="${BERTH_PUBLIC_URL:-http://${BERTH_LISTEN:-127.0.0.1:3000}}"
 # Not exec: the trap above must run after the server stops.

@@ -58,7 +58,7 @@ struct LimitLabels {
 
 type Histograms<L> = Family<L, Histogram, fn() -> Histogram>;
 
-/// Every metric Berth keeps. Cheap to clone (shared counters).
+/// Every metric Berth keeps; shared by the HTTP layer, the sign-in, the worker and the leader election.
 pub struct Metrics {
     registry: Registry,
     http_requests: Family<HttpLabels, Counter>,
@@ -86,8 +86,8 @@ fn work_buckets() -> Histogram {
 
 impl Metrics {
     pub fn new() -> Arc<Self> {
-        let mut registry = Registry::with_prefix("berth");
         let metrics = Self {
+            registry: Registry::with_prefix("berth"),
             http_requests: Family::default(),
             http_duration: Histograms::new_with_constructor(http_buckets),
             sign_ins: Family::default(),
@@ -99,48 +99,53 @@ impl Metrics {
             leader: Gauge::default(),
             requests: Family::default(),
             queue_depth: Gauge::default(),
-            registry: Registry::default(),
         };
+        Arc::new(metrics.registered())
+    }
+
+    /// Registers every metric (each handle shares its value with the clone the registry keeps).
+    fn registered(mut self) -> Self {
+        let registry = &mut self.registry;
         registry.register(
             "http_requests",
             "HTTP requests answered, by route pattern and status",
-            metrics.http_requests.clone(),
+            self.http_requests.clone(),
         );
         registry.register(
             "http_request_duration_seconds",
             "Time to the response's head, by route pattern",
-            metrics.http_duration.clone(),
+            self.http_duration.clone(),
         );
-        registry.register("sign_ins", "Sign-in round trips finished, by outcome", metrics.sign_ins.clone());
+        registry.register("sign_ins", "Sign-in round trips finished, by outcome", self.sign_ins.clone());
         registry.register(
             "provisioning_duration_seconds",
             "From an attempt's start to the grant being ready",
-            metrics.provisioning_duration.clone(),
+            self.provisioning_duration.clone(),
         );
         registry.register(
             "provisioning_failures",
             "Provisioning attempts that did not finish: failed (the cluster refused) or retrying (transient)",
-            metrics.provisioning_failures.clone(),
+            self.provisioning_failures.clone(),
         );
         registry.register(
             "revocation_duration_seconds",
             "From an attempt's start to the access being gone",
-            metrics.revocation_duration.clone(),
+            self.revocation_duration.clone(),
         );
         registry.register(
             "revocation_failures",
             "Revocation attempts the cluster did not let finish (retried)",
-            metrics.revocation_failures.clone(),
+            self.revocation_failures.clone(),
         );
-        registry.register("rate_limited", "Requests refused with 429, by limit", metrics.rate_limited.clone());
-        registry.register("leader", "1 if this replica's worker leads the reconciler, else 0", metrics.leader.clone());
-        registry.register("requests", "Namespace requests by state (from the database)", metrics.requests.clone());
+        registry.register("rate_limited", "Requests refused with 429, by limit", self.rate_limited.clone());
+        registry.register("leader", "1 if this replica's worker leads the reconciler, else 0", self.leader.clone());
+        registry.register("requests", "Namespace requests by state (from the database)", self.requests.clone());
         registry.register(
             "reconcile_queue_depth",
             "Reconciler work due now: provisioning, revocations, namespace deletions, anchors (from the database)",
-            metrics.queue_depth.clone(),
+            self.queue_depth.clone(),
         );
-        Arc::new(Self { registry, ..metrics })
+        self
     }
 
     pub fn sign_in(&self, outcome: &'static str) {

@@ -218,7 +218,9 @@ impl Default for ProvisioningConfig {
     fn default() -> Self {
         Self {
             enabled: true,
-            poll_seconds: 10,
+            // Short: it is how soon the leader sees an approval made on another replica (a pass is a few
+            // indexed queries).
+            poll_seconds: 2,
             // Short, so that after a leader dies the next one takes over its request soon after the
             // leadership (both run out within about `leader_lease_seconds` of the death).
             lease_seconds: 15,

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 
 use super::{Result, Store, on_pool};
 
-/// The lease held: by whom, since when (this holder's term), until when.
+/// Who holds the lease, and in which term (a count of the changes of holder).
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct LeaderLease {
     pub holder: String,

@@ -110,3 +110,33 @@ impl Leadership {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::DatabaseConfig;
+
+    #[tokio::test]
+    async fn one_replica_leads_a_released_lease_moves_on_and_a_lost_database_means_stepping_down() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("berth.db").display());
+        let store = Store::open(&DatabaseConfig { url, max_connections: 2 }).await.unwrap();
+        let config = ProvisioningConfig::default();
+        let (a, b) = (
+            Leadership::new(store.clone(), &config, Metrics::new()),
+            Leadership::new(store.clone(), &config, Metrics::new()),
+        );
+
+        assert!(a.try_once().await && a.is_leader());
+        assert!(!b.try_once().await && !b.is_leader(), "one leader at a time");
+        assert!(a.try_once().await, "the leader renews");
+        a.until_leading().await; // at once: it leads
+
+        a.release().await;
+        assert!(!a.is_leader());
+        assert!(b.try_once().await, "a handed-back lease is taken at the next try");
+
+        store.close().await;
+        assert!(!b.try_once().await && !b.is_leader(), "no database, no leading");
+    }
+}

@@ -44,7 +44,8 @@ pub struct Limiters {
     hasher: std::hash::RandomState,
     clock: DefaultClock,
     trusted_proxy_hops: usize,
-    session_cookie: &'static str,
+    /// `name=` of the session cookie.
+    session_cookie_prefix: String,
     metrics: Arc<Metrics>,
 }
 
@@ -66,7 +67,7 @@ impl Limiters {
             hasher: std::hash::RandomState::new(),
             clock: DefaultClock::default(),
             trusted_proxy_hops: config.trusted_proxy_hops,
-            session_cookie,
+            session_cookie_prefix: format!("{session_cookie}="),
             metrics,
         })
     }
@@ -104,14 +105,13 @@ impl Limiters {
     }
 
     fn session_key(&self, headers: &HeaderMap) -> Option<u64> {
-        let prefix = format!("{}=", self.session_cookie);
         headers
             .get_all(header::COOKIE)
             .iter()
             .filter_map(|value| value.to_str().ok())
             .flat_map(|value| value.split(';'))
             .map(str::trim)
-            .find_map(|pair| pair.strip_prefix(prefix.as_str()))
+            .find_map(|pair| pair.strip_prefix(self.session_cookie_prefix.as_str()))
             .map(|value| self.hasher.hash_one(value))
     }
 

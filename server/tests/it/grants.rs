@@ -50,7 +50,18 @@ pub(crate) async fn approved(server: &TestServer, alice: &Browser, namespace: &s
 
 /// Polls the request's page data until it reaches `state` (at most 30 s).
 pub(crate) async fn wait_for(browser: &Browser, server: &TestServer, id: &str, state: RequestState) -> RequestDetail {
-    let deadline = Instant::now() + Duration::from_secs(30);
+    wait_for_within(browser, server, id, state, Duration::from_secs(30)).await
+}
+
+/// Polls the request's page data until it reaches `state`, for at most `within`.
+pub(crate) async fn wait_for_within(
+    browser: &Browser,
+    server: &TestServer,
+    id: &str,
+    state: RequestState,
+    within: Duration,
+) -> RequestDetail {
+    let deadline = Instant::now() + within;
     loop {
         let now = detail(browser, server, id).await;
         if now.request.state == state {

@@ -14,9 +14,8 @@ use tokio::process::Child;
 
 use crate::binary::{berth, free_port, wait_ready};
 use crate::cluster::unique;
-use crate::grants::{approved, expected_objects, objects_of};
+use crate::grants::{approved, expected_objects, objects_of, wait_for, wait_for_within};
 use crate::postgres::fresh_database;
-use crate::requests::detail;
 use crate::support::{Browser, DEV_IDP_CLIENT_SECRET, TestServer, berth_kubeconfig, client, dev_idp_url};
 
 /// One replica: the process, its public server, its metrics listener, and its log (printed if the test fails).
@@ -123,11 +122,7 @@ async fn a_session_from_one_replica_works_on_the_other_and_one_replica_leads() {
     let namespace = unique("replicas");
     let id = approved(&b.server, &alice, &namespace, "none").await;
     // Only a reconciles (b was never woken into leading), and the grant gets ready.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while detail(&alice, &b.server, &id).await.request.state != RequestState::Ready {
-        assert!(Instant::now() < deadline, "not ready within 30 s");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_for(&alice, &b.server, &id, RequestState::Ready).await;
     assert!(a.leads().await && !b.leads().await, "exactly one leader");
 
     // Signing out on b ends the session on a too.
@@ -156,21 +151,17 @@ async fn when_the_leader_dies_mid_provisioning_the_other_replica_finishes_the_gr
     let alice = Browser::signed_in(&b.server, "alice").await;
     let namespace = unique("failover");
     let id = approved(&b.server, &alice, &namespace, "tiller").await;
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while detail(&alice, &b.server, &id).await.request.state != RequestState::Provisioning {
-        assert!(Instant::now() < deadline, "the leader did not take the request up");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    // The leader takes the request up.
+    wait_for_within(&alice, &b.server, &id, RequestState::Provisioning, Duration::from_secs(15)).await;
 
     // SIGKILL: no lease handed back, nothing finished.
     a.process.start_kill().unwrap();
     let killed = Instant::now();
     let _ = a.process.wait().await;
     let took_over = b.until_leading(Duration::from_secs(30)).await;
-    while detail(&alice, &b.server, &id).await.request.state != RequestState::Ready {
-        assert!(killed.elapsed() < Duration::from_secs(30), "not ready 30 s after the leader died");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    // Ready at most 30 s after the leader died.
+    let left = Duration::from_secs(30).saturating_sub(killed.elapsed());
+    wait_for_within(&alice, &b.server, &id, RequestState::Ready, left).await;
     let ready = killed.elapsed();
     println!("FIGURE failover: leader killed → other replica leads in {:.1} s", took_over.as_secs_f64());
     println!("FIGURE failover: leader killed mid-provisioning → grant ready in {:.1} s", ready.as_secs_f64());

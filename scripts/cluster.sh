@@ -5,7 +5,7 @@
 #
 #   scripts/cluster.sh build            build the binaries (once per pinned version; cached)
 #   scripts/cluster.sh up     [DIR]     start (idempotent), wait until ready, write DIR/admin.kubeconfig; install
-#                                       Berth's access (deploy/base/rbac.yaml) and write DIR/berth.kubeconfig, a
+#                                       Berth's access (deploy/base/rbac.yaml, admission.yaml) and write DIR/berth.kubeconfig, a
 #                                       token of Berth's own least-privilege ServiceAccount
 #   scripts/cluster.sh status [DIR]     what runs, and whether the API server is ready
 #   scripts/cluster.sh env    [DIR]     `export KUBECONFIG=...` for this cluster, for eval
@@ -227,12 +227,14 @@ up() {
 }
 
 # install_berth DIR: what a cluster admin does once to install Berth (deploy/base/rbac.yaml: its namespaces,
-# ServiceAccount and least-privilege roles), then DIR/berth.kubeconfig with a token of that ServiceAccount,
+# ServiceAccount and least-privilege roles; deploy/base/admission.yaml: the admission policy that confines that
+# ServiceAccount to the namespaces Berth owns), then DIR/berth.kubeconfig with a token of that ServiceAccount,
 # the only credential Berth gets here. Re-run by every `up`, so a changed deploy/base/rbac.yaml takes effect.
 install_berth() {
   local dir="$1"
   local kubectl=("$BIN_DIR/kubectl" --kubeconfig "$dir/admin.kubeconfig")
-  "${kubectl[@]}" apply --server-side --field-manager=cluster-admin -f "$REPO_ROOT/deploy/base/rbac.yaml" >/dev/null
+  "${kubectl[@]}" apply --server-side --field-manager=cluster-admin -f "$REPO_ROOT/deploy/base/rbac.yaml" \
+    -f "$REPO_ROOT/deploy/base/admission.yaml" >/dev/null
   local token
   token="$("${kubectl[@]}" create token berth -n berth --duration=8760h)"
   (

@@ -87,3 +87,6 @@ cargo bench -q -p berth-server --bench dashboard 2>/dev/null |
 # makes (server/benches/provisioning.rs).
 PATH="$(bash scripts/cluster.sh env "$base/cluster" | sed -n 's|^export PATH=\(.*\):\$PATH$|\1|p'):$PATH" \
   cargo bench -q -p berth-server --bench provisioning 2>/dev/null | sed -n 's/^FIGURE \(.*\): \(median.*\)$/| \1 | \2 |/p'
+# The drift watch at 1,000 quiet ready grants: API calls and memory (server/benches/drift.rs).
+PATH="$(bash scripts/cluster.sh env "$base/cluster" | sed -n 's|^export PATH=\(.*\):\$PATH$|\1|p'):$PATH" \
+  cargo bench -q -p berth-server --bench drift 2>/dev/null | sed -n 's/^FIGURE \(.*\): \(.*\)$/| \1 | \2 |/p'

@@ -104,7 +104,7 @@ impl Berth {
                 store: store.clone(),
                 cluster: cluster.clone(),
                 settings: config.cluster.manifest_settings(),
-                profiles: config.requests.quota_profiles.clone(),
+                rules: rules.clone(),
                 config: config.provisioning.clone(),
                 notifier: notifier.clone(),
                 waker: waker.clone(),
@@ -148,11 +148,13 @@ impl Berth {
         // refusals below them; the cheapest refusals come first, and a session is loaded last.
         let router = router(state, ports, metrics.clone())
             .layer(session_layer)
+            .layer(middleware::from_fn_with_state(limiters.clone(), edge::limits::limit_rates))
+            // Before the rate limits: a cross-site request (another site's page posting in the person's
+            // browser) must not spend the person's allowance, which would lock them out.
             .layer(middleware::from_fn_with_state(
                 PublicOrigin::of(&config.public_url),
                 auth::origin::refuse_cross_site,
             ))
-            .layer(middleware::from_fn_with_state(limiters.clone(), edge::limits::limit_rates))
             .layer(middleware::from_fn_with_state(config.http.max_body_bytes, edge::limits::refuse_large_bodies))
             .layer(middleware::from_fn_with_state(security_headers, edge::headers::set_security_headers));
         Ok(Self {
@@ -161,7 +163,7 @@ impl Berth {
             sessions,
             worker,
             limiters,
-            metrics_router: metrics::router(metrics, store),
+            metrics_router: metrics::router(metrics, store, config.metrics.bearer_token.clone()),
             metrics_listen: config.metrics.listen,
         })
     }
@@ -207,6 +209,7 @@ impl Berth {
         let leadership = self.worker.as_ref().map(|(_, leadership)| leadership.clone());
         if let Some((worker, leadership)) = self.worker {
             background.spawn(leadership.run());
+            background.spawn(worker.clone().watch_drift());
             background.spawn(worker.run());
         }
         let signalled = Arc::new(tokio::sync::Notify::new());

@@ -3,7 +3,8 @@
 //!
 //! Counted in memory per replica (sum them across replicas): HTTP requests and their latency by route,
 //! sign-ins by outcome, provisioning and revocation durations and failures, answers refused by a rate
-//! limit, and whether this replica leads the reconciler. Read from the database at each scrape, so every
+//! limit, drift corrections and the objects the drift watch holds, and whether this replica leads the
+//! reconciler. Read from the database at each scrape, so every
 //! replica reports the same: requests by state and the reconciler's queue depth.
 //!
 //! Labels come from closed sets only (a route's pattern, never its path), so nobody can grow the series
@@ -13,7 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::{Router, routing::get};
@@ -24,6 +25,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
+use secrecy::{ExposeSecret, SecretString};
 
 use crate::store::Store;
 use crate::telemetry::error_chain;
@@ -56,6 +58,11 @@ struct LimitLabels {
     limit: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct KindLabels {
+    kind: &'static str,
+}
+
 type Histograms<L> = Family<L, Histogram, fn() -> Histogram>;
 
 /// Every metric Berth keeps; shared by the HTTP layer, the sign-in, the worker and the leader election.
@@ -69,6 +76,8 @@ pub struct Metrics {
     revocation_duration: Histogram,
     revocation_failures: Counter,
     rate_limited: Family<LimitLabels, Counter>,
+    drift_corrections: Family<KindLabels, Counter>,
+    watched_objects: Gauge,
     leader: Gauge,
     requests: Family<StateLabels, Gauge>,
     queue_depth: Gauge,
@@ -96,6 +105,8 @@ impl Metrics {
             revocation_duration: work_buckets(),
             revocation_failures: Counter::default(),
             rate_limited: Family::default(),
+            drift_corrections: Family::default(),
+            watched_objects: Gauge::default(),
             leader: Gauge::default(),
             requests: Family::default(),
             queue_depth: Gauge::default(),
@@ -138,6 +149,16 @@ impl Metrics {
             self.revocation_failures.clone(),
         );
         registry.register("rate_limited", "Requests refused with 429, by limit", self.rate_limited.clone());
+        registry.register(
+            "drift_corrections",
+            "Objects of a grant put back after a tenant changed or deleted them, by kind",
+            self.drift_corrections.clone(),
+        );
+        registry.register(
+            "drift_watched_objects",
+            "Objects Berth labelled that its drift watch holds in memory",
+            self.watched_objects.clone(),
+        );
         registry.register("leader", "1 if this replica's worker leads the reconciler, else 0", self.leader.clone());
         registry.register("requests", "Namespace requests by state (from the database)", self.requests.clone());
         registry.register(
@@ -171,6 +192,15 @@ impl Metrics {
 
     pub fn rate_limited(&self, limit: &'static str) {
         self.rate_limited.get_or_create(&LimitLabels { limit }).inc();
+    }
+
+    /// `kind`: the Kubernetes kind of the object put back.
+    pub fn drift_corrected(&self, kind: &'static str) {
+        self.drift_corrections.get_or_create(&KindLabels { kind }).inc();
+    }
+
+    pub fn set_watched_objects(&self, count: usize) {
+        self.watched_objects.set(i64::try_from(count).unwrap_or(i64::MAX));
     }
 
     pub fn set_leader(&self, leading: bool) {
@@ -221,13 +251,19 @@ pub async fn count_requests(State(metrics): State<Arc<Metrics>>, request: Reques
     response
 }
 
-/// The metrics listener's routes: `/metrics` only.
-pub fn router(metrics: Arc<Metrics>, store: Store) -> Router {
+/// The metrics listener's routes: `/metrics` only, behind `bearer_token` if there is one.
+pub fn router(metrics: Arc<Metrics>, store: Store, bearer_token: Option<SecretString>) -> Router {
     Router::new().route(
         "/metrics",
-        get(move || {
-            let (metrics, store) = (metrics.clone(), store.clone());
+        get(move |headers: HeaderMap| {
+            let (metrics, store, bearer_token) = (metrics.clone(), store.clone(), bearer_token.clone());
             async move {
+                if let Some(expected) = &bearer_token
+                    && !bears(&headers, expected)
+                {
+                    let challenge = HeaderValue::from_static("Bearer realm=\"berth-metrics\"");
+                    return (StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, challenge)]).into_response();
+                }
                 let body = metrics.render(&store).await;
                 let content_type =
                     HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8");
@@ -235,4 +271,13 @@ pub fn router(metrics: Arc<Metrics>, store: Store) -> Router {
             }
         }),
     )
+}
+
+/// Whether `headers` carry `Authorization: Bearer <expected>`, compared in constant time (the time taken
+/// tells nothing of how much of a guess was right).
+fn bears(headers: &HeaderMap, expected: &SecretString) -> bool {
+    let Some(given) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) else { return false };
+    let Some(given) = given.strip_prefix("Bearer ") else { return false };
+    let (given, expected) = (given.as_bytes(), expected.expose_secret().as_bytes());
+    given.len() == expected.len() && given.iter().zip(expected).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
 }

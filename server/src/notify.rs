@@ -43,6 +43,11 @@ pub enum Notice {
     ExpiringSoon(RequestSummary),
     /// The grant's lifetime ended; its access is being taken away.
     Expired(RequestSummary),
+    /// Nobody decided the request in time; its name is free again.
+    Lapsed {
+        request: RequestSummary,
+        days: u32,
+    },
     /// The owner of a ready grant asked for more time; an approver decides.
     ExtensionAsked {
         request: RequestSummary,
@@ -139,6 +144,11 @@ impl Notifier {
                 link = self.link(request),
                 requester = escape(&request.requester.display_name),
             ),
+            Notice::Lapsed { request, days } => format!(
+                "The request of {requester} for namespace {link} lapsed: nobody decided it within {days} days",
+                requester = escape(&request.requester.display_name),
+                link = self.link(request),
+            ),
             Notice::ExtensionAsked { request, days, reason } => format!(
                 "{requester} asks for {days} more days of namespace {link}: {reason}",
                 requester = escape(&request.requester.display_name),
@@ -174,9 +184,17 @@ impl Notifier {
     }
 }
 
-/// Slack's escaping: these three characters are markup in its messages.
+/// What people typed, made inert in a chat message: Slack's escaping (`&`, `<` and `>` are its markup, so no
+/// `<url|label>` link and no `<!channel>`); every `@` shown as a full-width `＠`, so no `@channel`, `@here`
+/// or `@someone` pings anyone (Mattermost and Rocket.Chat read them in plain text); `://` shown as `[:]//`,
+/// so no URL becomes a link; and `](` broken up, so no Markdown link (Mattermost renders Markdown).
 fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('@', "＠")
+        .replace("://", "[:]//")
+        .replace("](", "] (")
 }
 
 struct Delivery {
@@ -262,11 +280,11 @@ mod tests {
         let text = notifier().text(&Notice::Submitted(request("CI for <https://evil.example|click> & more")));
         assert!(
             text.starts_with(
-                "Alice &lt;@here&gt; requested namespace <https://berth.example.com/requests/r1|team-a-ci>"
+                "Alice &lt;＠here&gt; requested namespace <https://berth.example.com/requests/r1|team-a-ci>"
             ),
             "{text}"
         );
-        assert!(text.contains("&lt;https://evil.example|click&gt; &amp; more"), "{text}");
+        assert!(text.contains("&lt;https[:]//evil.example|click&gt; &amp; more"), "{text}");
         assert!(text.contains("test, Helm 2 with a Tiller in the namespace, quota small, 30 days"), "{text}");
     }
 
@@ -275,7 +293,7 @@ mod tests {
         let asked = Notice::ExtensionAsked { request: request("x"), days: 30, reason: "<!channel> release".into() };
         assert_eq!(
             notifier().text(&asked),
-            "Alice &lt;@here&gt; asks for 30 more days of namespace <https://berth.example.com/requests/r1|team-a-ci>: \
+            "Alice &lt;＠here&gt; asks for 30 more days of namespace <https://berth.example.com/requests/r1|team-a-ci>: \
              &lt;!channel&gt; release"
         );
         let ends = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap();
@@ -291,6 +309,18 @@ mod tests {
     }
 
     #[test]
+    fn typed_text_cannot_mention_everyone_or_smuggle_a_link() {
+        let text = notifier().text(&Notice::Submitted(request(
+            "@channel @here ping, see [the docs](https://evil.example/login) or http://evil.example",
+        )));
+        let purpose = text.split_once("days): ").map(|(_, p)| p).unwrap();
+        for live in ["@channel", "@here", "](https://", "http://", "https://evil"] {
+            assert!(!purpose.contains(live), "{live} in {purpose}");
+        }
+        assert!(purpose.contains("＠channel ＠here ping, see [the docs] (https[:]//evil.example/login)"), "{purpose}");
+    }
+
+    #[test]
     fn a_denial_says_who_denied_and_why() {
         let notice = Notice::Decided {
             request: request("x"),
@@ -301,7 +331,7 @@ mod tests {
         let text = notifier().text(&notice);
         assert_eq!(
             text,
-            "Bob denied namespace <https://berth.example.com/requests/r1|team-a-ci>, requested by Alice &lt;@here&gt;: \
+            "Bob denied namespace <https://berth.example.com/requests/r1|team-a-ci>, requested by Alice &lt;＠here&gt;: \
              Use the shared CI namespace"
         );
     }

@@ -4,7 +4,8 @@
 //! pending ──approve──▶ approved ──start──▶ provisioning ──ready──▶ ready ──revoke/expire──▶ revoking ──▶ revoked | expired
 //!    │                    │                    │   ▲                                          ▲
 //!    ├──deny──▶ denied    │                    │   └──retry (admin)── failed ──revoke─────────┤
-//!    └──cancel─▶ cancelled└──────revoke────────┴──fail──▶ failed                              │
+//!    ├──cancel─▶ cancelled└──────revoke────────┴──fail──▶ failed                              │
+//!    └──lapse (nobody decided in time)──▶ lapsed
 //! ```
 //!
 //! Who may take an action is decided elsewhere (the workflow's policy); this module only says which actions
@@ -33,10 +34,12 @@ pub enum RequestState {
     Expired,
     Denied,
     Cancelled,
+    /// Nobody decided it within the configured time; its name is free again.
+    Lapsed,
 }
 
 impl RequestState {
-    pub const ALL: [RequestState; 10] = [
+    pub const ALL: [RequestState; 11] = [
         RequestState::Pending,
         RequestState::Approved,
         RequestState::Provisioning,
@@ -47,6 +50,7 @@ impl RequestState {
         RequestState::Expired,
         RequestState::Denied,
         RequestState::Cancelled,
+        RequestState::Lapsed,
     ];
 
     /// The name in the database and on the wire.
@@ -62,6 +66,7 @@ impl RequestState {
             RequestState::Expired => "expired",
             RequestState::Denied => "denied",
             RequestState::Cancelled => "cancelled",
+            RequestState::Lapsed => "lapsed",
         }
     }
 
@@ -82,6 +87,7 @@ impl RequestState {
             RequestState::Expired => "Expired",
             RequestState::Denied => "Denied",
             RequestState::Cancelled => "Cancelled",
+            RequestState::Lapsed => "Lapsed",
         }
     }
 
@@ -93,7 +99,14 @@ impl RequestState {
 
     /// No action leads anywhere from here.
     pub fn is_final(self) -> bool {
-        matches!(self, RequestState::Revoked | RequestState::Expired | RequestState::Denied | RequestState::Cancelled)
+        matches!(
+            self,
+            RequestState::Revoked
+                | RequestState::Expired
+                | RequestState::Denied
+                | RequestState::Cancelled
+                | RequestState::Lapsed
+        )
     }
 }
 
@@ -107,6 +120,8 @@ pub enum Action {
     Deny,
     /// The requester withdraws it.
     Cancel,
+    /// Nobody decided it in time (the worker, after `requests.pending_lapse_days`).
+    Lapse,
     /// The worker starts provisioning.
     StartProvisioning,
     /// The worker found every object in place.
@@ -138,14 +153,17 @@ pub enum Action {
     DeleteNamespace,
     /// The worker deleted the namespace.
     NamespaceDeleted,
+    /// Berth put back what was changed of its objects in the namespace (drift), naming them and their fields.
+    CorrectDrift,
 }
 
 impl Action {
-    pub const ALL: [Action; 19] = [
+    pub const ALL: [Action; 21] = [
         Action::Submit,
         Action::Approve,
         Action::Deny,
         Action::Cancel,
+        Action::Lapse,
         Action::StartProvisioning,
         Action::MarkReady,
         Action::MarkFailed,
@@ -161,6 +179,7 @@ impl Action {
         Action::DenyExtension,
         Action::DeleteNamespace,
         Action::NamespaceDeleted,
+        Action::CorrectDrift,
     ];
 
     /// Whether this action changes a request's state (the others are records in its audit trail).
@@ -174,6 +193,7 @@ impl Action {
                 | Action::DenyExtension
                 | Action::DeleteNamespace
                 | Action::NamespaceDeleted
+                | Action::CorrectDrift
         )
     }
 
@@ -184,6 +204,7 @@ impl Action {
             Action::Approve => "approve",
             Action::Deny => "deny",
             Action::Cancel => "cancel",
+            Action::Lapse => "lapse",
             Action::StartProvisioning => "start_provisioning",
             Action::MarkReady => "mark_ready",
             Action::MarkFailed => "mark_failed",
@@ -199,6 +220,7 @@ impl Action {
             Action::DenyExtension => "deny_extension",
             Action::DeleteNamespace => "delete_namespace",
             Action::NamespaceDeleted => "namespace_deleted",
+            Action::CorrectDrift => "correct_drift",
         }
     }
 
@@ -213,6 +235,7 @@ impl Action {
             Action::Approve => "approved",
             Action::Deny => "denied",
             Action::Cancel => "cancelled",
+            Action::Lapse => "lapsed",
             Action::StartProvisioning => "started provisioning",
             Action::MarkReady => "ready",
             Action::MarkFailed => "provisioning failed",
@@ -228,6 +251,7 @@ impl Action {
             Action::DenyExtension => "denied the extension",
             Action::DeleteNamespace => "asked to delete the namespace",
             Action::NamespaceDeleted => "deleted the namespace",
+            Action::CorrectDrift => "restored what was changed",
         }
     }
 }
@@ -249,6 +273,7 @@ pub fn next(from: RequestState, action: Action) -> Result<RequestState, Refused>
         (S::Pending, A::Approve) => Ok(S::Approved),
         (S::Pending, A::Deny) => Ok(S::Denied),
         (S::Pending, A::Cancel) => Ok(S::Cancelled),
+        (S::Pending, A::Lapse) => Ok(S::Lapsed),
         (S::Approved, A::StartProvisioning) => Ok(S::Provisioning),
         (S::Provisioning, A::MarkReady) => Ok(S::Ready),
         (S::Provisioning, A::MarkFailed) => Ok(S::Failed),
@@ -273,10 +298,11 @@ mod tests {
     use RequestState as S;
 
     /// Every allowed transition, and nothing else: the table the rest of the tests check `next` against.
-    const ALLOWED: [(S, A, S); 14] = [
+    const ALLOWED: [(S, A, S); 15] = [
         (S::Pending, A::Approve, S::Approved),
         (S::Pending, A::Deny, S::Denied),
         (S::Pending, A::Cancel, S::Cancelled),
+        (S::Pending, A::Lapse, S::Lapsed),
         (S::Approved, A::StartProvisioning, S::Provisioning),
         (S::Approved, A::Revoke, S::Revoking),
         (S::Provisioning, A::MarkReady, S::Ready),
@@ -313,8 +339,8 @@ mod tests {
                 refused += 1;
             }
         }
-        // 10 states × 19 actions, minus the 14 allowed ones.
-        assert_eq!(refused, 10 * 19 - 14);
+        // 11 states × 21 actions, minus the 15 allowed ones.
+        assert_eq!(refused, 11 * 21 - 15);
     }
 
     #[test]

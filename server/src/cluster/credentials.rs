@@ -4,8 +4,10 @@
 //! grant's identity bound to that Secret: deleting the Secret kills the token (the API server refuses it
 //! within seconds), so revoking one credential never touches the others.
 
+use app::requests::HelmMode;
 use chrono::{DateTime, Utc};
 use k8s_openapi::api::authentication::v1::TokenRequest;
+use k8s_openapi::api::authorization::v1::SelfSubjectAccessReview;
 use k8s_openapi::api::core::v1::{Namespace, Pod, Secret, ServiceAccount};
 use kube::api::{Api, DeleteParams, ListParams, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
@@ -113,9 +115,17 @@ impl Cluster {
     }
 }
 
-/// Checks a kubeconfig the way its user will use it: a client built from that very file may list pods in
-/// `namespace`, and may neither list namespaces nor read Secrets in `kube-system`. Three API calls.
-pub async fn check_kubeconfig(kubeconfig: &SecretString, namespace: &str) -> Result<(), CheckFailed> {
+/// Checks a kubeconfig the way its user will use it, with a client built from that very file: it may list
+/// pods in `namespace` and do what its Helm mode needs there (create Deployments with Helm 3, port-forward
+/// to Tiller in Tiller mode), and it may not list namespaces, read Secrets in `kube-system`, or read anything
+/// in the identities namespace (where the other grants' identities and anchors live). A grant whose identity
+/// someone bound to more (a `view` ClusterRoleBinding, say) is refused here. Six API calls, at once.
+pub async fn check_kubeconfig(
+    kubeconfig: &SecretString,
+    namespace: &str,
+    helm_mode: HelmMode,
+    identities_namespace: &str,
+) -> Result<(), CheckFailed> {
     let parsed =
         Kubeconfig::from_yaml(kubeconfig.expose_secret()).map_err(|e| CheckFailed::Unreadable(e.to_string()))?;
     let mut config = kube::Config::from_custom_kubeconfig(parsed, &KubeConfigOptions::default())
@@ -126,13 +136,61 @@ pub async fn check_kubeconfig(kubeconfig: &SecretString, namespace: &str) -> Res
     let client = Client::try_from(config).map_err(|e| CheckFailed::Unreadable(e.to_string()))?;
     let one = ListParams::default().limit(1);
 
-    Api::<Pod>::namespaced(client.clone(), namespace).list_metadata(&one).await.map_err(|e| match e {
-        kube::Error::Api(status) if status.code == 401 || status.code == 403 => CheckFailed::CannotAct("list pods"),
-        other => CheckFailed::Cluster(other.into()),
-    })?;
-    refused(Api::<Namespace>::all(client.clone()).list_metadata(&one).await, "list namespaces")?;
-    refused(Api::<Secret>::namespaced(client, "kube-system").list_metadata(&one).await, "read Secrets in kube-system")?;
+    let (verb, group, resource, subresource, what) = match helm_mode {
+        HelmMode::None => ("create", "apps", "deployments", "", "create Deployments"),
+        HelmMode::Tiller => ("create", "", "pods", "portforward", "port-forward to Tiller"),
+    };
+    let lists_pods = async {
+        Api::<Pod>::namespaced(client.clone(), namespace).list_metadata(&one).await.map_err(|e| match e {
+            kube::Error::Api(status) if status.code == 401 || status.code == 403 => CheckFailed::CannotAct("list pods"),
+            other => CheckFailed::Cluster(other.into()),
+        })
+    };
+    let does_its_mode = async {
+        match may(&client, namespace, verb, group, resource, subresource).await? {
+            true => Ok(()),
+            false => Err(CheckFailed::CannotAct(what)),
+        }
+    };
+    let namespaces =
+        async { refused(Api::<Namespace>::all(client.clone()).list_metadata(&one).await, "list namespaces") };
+    let system_secrets = async {
+        let answer = Api::<Secret>::namespaced(client.clone(), "kube-system").list_metadata(&one).await;
+        refused(answer, "read Secrets in kube-system")
+    };
+    let anchors = async {
+        let answer = Api::<Secret>::namespaced(client.clone(), identities_namespace).list_metadata(&one).await;
+        refused(answer, "read the anchor Secrets of Berth's identities namespace")
+    };
+    let identities = async {
+        let answer = Api::<ServiceAccount>::namespaced(client.clone(), identities_namespace).list_metadata(&one).await;
+        refused(answer, "read the identities in Berth's identities namespace")
+    };
+    tokio::try_join!(lists_pods, does_its_mode, namespaces, system_secrets, anchors, identities)?;
     Ok(())
+}
+
+/// Whether the client's own user may take this action (a SelfSubjectAccessReview: what the API server would
+/// decide, without doing it).
+async fn may(
+    client: &Client,
+    namespace: &str,
+    verb: &str,
+    group: &str,
+    resource: &str,
+    subresource: &str,
+) -> Result<bool, CheckFailed> {
+    let review: SelfSubjectAccessReview = serde_json::from_value(json!({
+        "spec": { "resourceAttributes": {
+            "namespace": namespace, "verb": verb, "group": group, "resource": resource, "subresource": subresource,
+        } },
+    }))
+    .map_err(|e| CheckFailed::Unreadable(e.to_string()))?;
+    let answer = Api::<SelfSubjectAccessReview>::all(client.clone())
+        .create(&PostParams::default(), &review)
+        .await
+        .map_err(|e| CheckFailed::Cluster(e.into()))?;
+    Ok(answer.status.is_some_and(|status| status.allowed))
 }
 
 /// `Ok` when the API server refused (403), as it must.

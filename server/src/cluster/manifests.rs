@@ -113,17 +113,31 @@ pub enum Object {
 }
 
 impl Object {
+    /// Its Kubernetes kind.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Object::Namespace(_) => "Namespace",
+            Object::ResourceQuota(_) => "ResourceQuota",
+            Object::LimitRange(_) => "LimitRange",
+            Object::NetworkPolicy(_) => "NetworkPolicy",
+            Object::ServiceAccount(_) => "ServiceAccount",
+            Object::RoleBinding(_) => "RoleBinding",
+            Object::Deployment(_) => "Deployment",
+        }
+    }
+
     /// Its kind and name (`ResourceQuota team-a/berth-quota`), for progress and error messages.
     pub fn describe(&self) -> String {
-        let (kind, metadata) = match self {
-            Object::Namespace(o) => ("Namespace", &o.metadata),
-            Object::ResourceQuota(o) => ("ResourceQuota", &o.metadata),
-            Object::LimitRange(o) => ("LimitRange", &o.metadata),
-            Object::NetworkPolicy(o) => ("NetworkPolicy", &o.metadata),
-            Object::ServiceAccount(o) => ("ServiceAccount", &o.metadata),
-            Object::RoleBinding(o) => ("RoleBinding", &o.metadata),
-            Object::Deployment(o) => ("Deployment", &o.metadata),
+        let metadata = match self {
+            Object::Namespace(o) => &o.metadata,
+            Object::ResourceQuota(o) => &o.metadata,
+            Object::LimitRange(o) => &o.metadata,
+            Object::NetworkPolicy(o) => &o.metadata,
+            Object::ServiceAccount(o) => &o.metadata,
+            Object::RoleBinding(o) => &o.metadata,
+            Object::Deployment(o) => &o.metadata,
         };
+        let kind = self.kind();
         let name = metadata.name.as_deref().unwrap_or_default();
         match metadata.namespace.as_deref() {
             Some(namespace) => format!("{kind} {namespace}/{name}"),
@@ -190,7 +204,7 @@ fn resource_quota(grant: &Grant<'_>) -> ResourceQuota {
         "apiVersion": "v1",
         "kind": "ResourceQuota",
         "metadata": { "name": QUOTA_NAME, "namespace": grant.namespace, "labels": labels(grant) },
-        "spec": { "hard": grant.profile.quota },
+        "spec": { "hard": grant.profile.effective_quota() },
     }))
 }
 
@@ -211,27 +225,50 @@ fn limit_range(grant: &Grant<'_>) -> LimitRange {
     }))
 }
 
-/// Pods in X accept traffic from pods in X only; egress is open (pulling images, calling APIs).
+/// Pods in X accept traffic from pods in X only, Tiller's pod excepted (policies add up: a policy admitting
+/// the namespace's pods to every pod would admit them to Tiller too, whatever Tiller's own policy says).
+/// Egress is open (pulling images, calling APIs, every pod of the cluster) except to the profile's blocked
+/// addresses: by default the cloud metadata service, which hands out the node's cloud credentials.
 fn default_network_policy(grant: &Grant<'_>) -> NetworkPolicy {
+    let blocked = &grant.profile.network.blocked_egress;
+    let (v4, v6): (Vec<&String>, Vec<&String>) = blocked.iter().partition(|cidr| !cidr.contains(':'));
+    let block = |cidr: &str, except: Vec<&String>| match except.is_empty() {
+        true => json!({ "ipBlock": { "cidr": cidr } }),
+        false => json!({ "ipBlock": { "cidr": cidr, "except": except } }),
+    };
+    let egress = json!([
+        { "to": [{ "namespaceSelector": {} }] },
+        { "to": [block("0.0.0.0/0", v4), block("::/0", v6)] },
+    ]);
     typed(json!({
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",
         "metadata": { "name": DEFAULT_POLICY_NAME, "namespace": grant.namespace, "labels": labels(grant) },
         "spec": {
-            "podSelector": {},
-            "policyTypes": ["Ingress"],
+            "podSelector": not_tiller(),
+            "policyTypes": ["Ingress", "Egress"],
             "ingress": [{ "from": [{ "podSelector": {} }] }],
+            "egress": egress,
         },
     }))
 }
 
-/// The controller creates `default`; Berth owns only this one field of it, so workloads get no token unless
-/// they ask for one.
+/// Marks Tiller's pod, so that the namespace's policies can tell it apart (a pod template label, not part of
+/// the Deployment's selector, which cannot change once created).
+pub const TILLER_POD_LABEL: &str = "berth.dev/tiller";
+
+/// Every pod but Tiller's.
+fn not_tiller() -> serde_json::Value {
+    json!({ "matchExpressions": [{ "key": TILLER_POD_LABEL, "operator": "DoesNotExist" }] })
+}
+
+/// The controller creates `default`; Berth owns only this field of it (and its labels, which is how Berth's
+/// watch finds it again when a tenant changes it), so workloads get no token unless they ask for one.
 fn default_service_account(grant: &Grant<'_>) -> ServiceAccount {
     typed(json!({
         "apiVersion": "v1",
         "kind": "ServiceAccount",
-        "metadata": { "name": "default", "namespace": grant.namespace },
+        "metadata": { "name": "default", "namespace": grant.namespace, "labels": labels(grant) },
         "automountServiceAccountToken": false,
     }))
 }
@@ -280,8 +317,16 @@ fn tiller_binding(grant: &Grant<'_>) -> RoleBinding {
     }))
 }
 
+/// What `helm init` labels Tiller with: the Deployment's selector, and what `helm` v2 looks for when it
+/// port-forwards.
 fn tiller_pod_labels() -> serde_json::Value {
     json!({ "app": "helm", "name": "tiller" })
+}
+
+fn tiller_template_labels() -> serde_json::Value {
+    let mut labels = tiller_pod_labels();
+    labels[TILLER_POD_LABEL] = json!("true");
+    labels
 }
 
 /// Defence in depth: Tiller listens on the pod's loopback only, and no pod may connect to it at all (which
@@ -291,7 +336,7 @@ fn tiller_network_policy(grant: &Grant<'_>) -> NetworkPolicy {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",
         "metadata": { "name": TILLER_POLICY_NAME, "namespace": grant.namespace, "labels": labels(grant) },
-        "spec": { "podSelector": { "matchLabels": tiller_pod_labels() }, "policyTypes": ["Ingress"] },
+        "spec": { "podSelector": { "matchLabels": { TILLER_POD_LABEL: "true" } }, "policyTypes": ["Ingress"] },
     }))
 }
 
@@ -312,7 +357,7 @@ fn tiller_deployment(grant: &Grant<'_>, settings: &Settings) -> Deployment {
             "replicas": 1,
             "selector": { "matchLabels": tiller_pod_labels() },
             "template": {
-                "metadata": { "labels": tiller_pod_labels() },
+                "metadata": { "labels": tiller_template_labels() },
                 "spec": {
                     "serviceAccountName": TILLER_NAME,
                     // Tiller talks to the API server with its own token.
@@ -365,6 +410,7 @@ mod tests {
                 default: map(&[("cpu", "500m"), ("memory", "512Mi")]),
                 default_request: map(&[("cpu", "100m"), ("memory", "128Mi")]),
             },
+            network: Default::default(),
         }
     }
 
@@ -396,14 +442,11 @@ mod tests {
     }
 
     #[test]
-    fn every_object_but_default_is_labelled_with_its_request_and_owner() {
+    fn every_object_is_labelled_with_its_request_and_owner() {
         let profile = profile();
         for object in objects(&grant(HelmMode::Tiller, &profile), &Settings::default()) {
             let value = serde_json::to_value(&object).unwrap();
             let name = value["metadata"]["name"].as_str().unwrap().to_string();
-            if name == "default" {
-                continue; // owned by the controller; Berth sets one field only
-            }
             let labels = &value["metadata"]["labels"];
             assert_eq!(labels[MANAGED_BY.0], MANAGED_BY.1, "{name}");
             assert_eq!(labels[REQUEST_LABEL], "0b8f8a4e-5d0c-4a59-9f3e-2f1c7d9b6a11", "{name}");

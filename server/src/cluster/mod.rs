@@ -4,6 +4,7 @@
 //! apply, [`credentials`] mints and checks the tokens of kubeconfigs, and [`kubeconfig`] renders them.
 
 pub mod credentials;
+pub mod drift;
 pub mod kubeconfig;
 pub mod manifests;
 pub mod revocation;

@@ -1,26 +1,74 @@
-//! Taking a grant's access away (DESIGN.md, "Credentials"): the identity's RoleBinding in the namespace,
-//! every anchor Secret of its kubeconfigs, and the identity itself (which kills every token minted for it);
-//! in Tiller mode also Tiller's ServiceAccount, recreated with a new uid (so tokens anyone minted for the
-//! old one die) and Tiller restarted to pick it up. The namespace and its workloads stay: deleting them is
-//! a separate, explicit admin action. Every step tolerates what an earlier, interrupted run already did.
+//! Taking a grant's access away (DESIGN.md, "Credentials"). The namespace and its workloads stay: deleting
+//! them is a separate, explicit admin action. Every step tolerates what an earlier, interrupted run did.
+//!
+//! In the identities namespace (Berth's own): every anchor Secret of the grant's kubeconfigs, and the
+//! identity itself (which kills every token minted for it), if its label says it is this grant's.
+//!
+//! In the granted namespace, only if it is this grant's (its `berth.dev/request` label names the request):
+//! every RoleBinding whose subject is the grant's identity or its `tiller` account, whatever its name (a
+//! binding an admin added by hand would otherwise outlive the grant, and bind a later grant's identity of the
+//! same name); in Tiller mode Tiller is scaled to zero and its ServiceAccount deleted, so nothing that runs as
+//! `tiller` (a CronJob, a sidecar someone patched in, a token minted earlier) keeps `edit`. A namespace that
+//! is not this grant's (the request failed because someone else created it first) is not touched at all: its
+//! `tiller` and `berth-identity` are someone else's.
 
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{Secret, ServiceAccount};
-use k8s_openapi::api::rbac::v1::RoleBinding;
-use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
+use k8s_openapi::api::core::v1::{Namespace, Secret, ServiceAccount};
+use k8s_openapi::api::rbac::v1::{RoleBinding, Subject};
+use kube::ResourceExt;
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, Preconditions};
 use serde_json::json;
 
-use super::manifests::{self, Grant, IDENTITY_BINDING_NAME, REQUEST_LABEL, TILLER_DEPLOYMENT_NAME, TILLER_NAME};
+use super::manifests::{Grant, REQUEST_LABEL, TILLER_DEPLOYMENT_NAME, TILLER_NAME};
 use super::{Cluster, ClusterError, FIELD_MANAGER};
 
-/// Annotates Tiller's pod template when its ServiceAccount is recreated, which rolls its pod.
-pub const RESTARTED_AT: &str = "berth.dev/restarted-at";
+/// What a revocation did in the granted namespace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NamespaceScope {
+    /// It was this grant's: its bindings (and Tiller) are gone.
+    Revoked,
+    /// There is no such namespace (never created, or deleted).
+    Gone,
+    /// It exists but is not this grant's; nothing in it was touched.
+    NotOurs,
+}
+
+impl NamespaceScope {
+    /// What the audit trail says about the namespace, when there is more to say than "access removed".
+    pub fn note(&self, namespace: &str) -> Option<String> {
+        match self {
+            NamespaceScope::Revoked => None,
+            NamespaceScope::Gone => Some(format!(
+                "The namespace '{namespace}' does not exist; the identity and its kubeconfigs were removed."
+            )),
+            NamespaceScope::NotOurs => Some(format!(
+                "The namespace '{namespace}' was not created by Berth for this request (its berth.dev/request label \
+                 does not name it), so nothing in it was touched; the identity and its kubeconfigs were removed."
+            )),
+        }
+    }
+}
 
 impl Cluster {
     /// Removes `grant`'s access, as described above. Idempotent.
-    pub async fn revoke_grant(&self, grant: &Grant<'_>, identities_namespace: &str) -> Result<(), ClusterError> {
-        let bindings = Api::<RoleBinding>::namespaced(self.client.clone(), grant.namespace);
-        gone(bindings.delete(IDENTITY_BINDING_NAME, &DeleteParams::default()).await)?;
+    pub async fn revoke_grant(
+        &self,
+        grant: &Grant<'_>,
+        identities_namespace: &str,
+    ) -> Result<NamespaceScope, ClusterError> {
+        let namespaces = Api::<Namespace>::all(self.client.clone());
+        let scope = match namespaces.get_opt(grant.namespace).await? {
+            None => NamespaceScope::Gone,
+            Some(namespace) if namespace.labels().get(REQUEST_LABEL).map(String::as_str) == Some(grant.request_id) => {
+                // The bindings first: from this moment every token of the grant is forbidden in the namespace.
+                self.unbind_grant_accounts(grant, identities_namespace).await?;
+                if grant.helm_mode == app::requests::HelmMode::Tiller {
+                    self.stop_tiller(grant).await?;
+                }
+                NamespaceScope::Revoked
+            }
+            Some(_) => NamespaceScope::NotOurs,
+        };
 
         let secrets = Api::<Secret>::namespaced(self.client.clone(), identities_namespace);
         let anchors = secrets
@@ -32,34 +80,71 @@ impl Cluster {
             }
         }
         let identities = Api::<ServiceAccount>::namespaced(self.client.clone(), identities_namespace);
-        gone(identities.delete(&grant.identity_name(), &DeleteParams::default()).await)?;
-
-        if grant.helm_mode == app::requests::HelmMode::Tiller {
-            let accounts = Api::<ServiceAccount>::namespaced(self.client.clone(), grant.namespace);
-            // Delete, wait until it is gone, create anew: a new uid, so the old account's tokens are refused.
-            gone(accounts.delete(TILLER_NAME, &DeleteParams::foreground()).await)?;
-            for _ in 0..50 {
-                if accounts.get_opt(TILLER_NAME).await?.is_none() {
-                    break;
-                }
-                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-            }
-            let account = manifests::tiller_service_account(grant);
-            accounts.patch(TILLER_NAME, &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(&account)).await?;
-            let restart = json!({ "spec": { "template": { "metadata": { "annotations": {
-                RESTARTED_AT: chrono::Utc::now().to_rfc3339(),
-            }}}}});
-            let deployments = Api::<Deployment>::namespaced(self.client.clone(), grant.namespace);
-            gone(
-                deployments.patch(TILLER_DEPLOYMENT_NAME, &restart_params(), &Patch::Merge(&restart)).await.map(|_| ()),
-            )?;
+        if let Some(identity) = identities.get_opt(&grant.identity_name()).await?
+            && identity.labels().get(REQUEST_LABEL).map(String::as_str) == Some(grant.request_id)
+        {
+            gone(identities.delete(&grant.identity_name(), &unchanged_since(&identity.metadata)).await)?;
         }
+        Ok(scope)
+    }
+
+    /// Deletes every RoleBinding in the grant's namespace that binds its identity or its `tiller` account; a
+    /// binding that also names others loses only those subjects.
+    async fn unbind_grant_accounts(&self, grant: &Grant<'_>, identities_namespace: &str) -> Result<(), ClusterError> {
+        let bindings = Api::<RoleBinding>::namespaced(self.client.clone(), grant.namespace);
+        let identity = grant.identity_name();
+        let is_grants = |subject: &Subject| {
+            subject.kind == "ServiceAccount"
+                && ((subject.name == identity && subject.namespace.as_deref() == Some(identities_namespace))
+                    || (subject.name == TILLER_NAME && subject.namespace.as_deref() == Some(grant.namespace)))
+        };
+        for binding in bindings.list(&ListParams::default()).await? {
+            let subjects = binding.subjects.clone().unwrap_or_default();
+            if !subjects.iter().any(is_grants) {
+                continue;
+            }
+            let name = binding.name_any();
+            let others: Vec<&Subject> = subjects.iter().filter(|subject| !is_grants(subject)).collect();
+            if others.is_empty() {
+                gone(bindings.delete(&name, &unchanged_since(&binding.metadata)).await)?;
+            } else {
+                // The resourceVersion makes the patch fail (409, retried by the next pass) if the binding
+                // changed since it was read.
+                let patch = json!({
+                    "metadata": { "resourceVersion": binding.metadata.resource_version },
+                    "subjects": others,
+                });
+                gone(bindings.patch(&name, &plain_patch(), &Patch::Merge(&patch)).await)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Scales Tiller to zero and deletes its ServiceAccount: tokens minted for it die (Unauthorized within the
+    /// API server's token cache, about 10 s), and no pod may run as it any more.
+    async fn stop_tiller(&self, grant: &Grant<'_>) -> Result<(), ClusterError> {
+        let deployments = Api::<Deployment>::namespaced(self.client.clone(), grant.namespace);
+        let scale = json!({ "spec": { "replicas": 0 } });
+        gone(deployments.patch(TILLER_DEPLOYMENT_NAME, &plain_patch(), &Patch::Merge(&scale)).await)?;
+        let accounts = Api::<ServiceAccount>::namespaced(self.client.clone(), grant.namespace);
+        gone(accounts.delete(TILLER_NAME, &DeleteParams::default()).await)?;
         Ok(())
     }
 }
 
-/// A plain patch (not an apply: the annotation is a one-off nudge, not a field Berth keeps), under Berth's name.
-fn restart_params() -> PatchParams {
+/// A delete that happens only if the object is still the one read (same uid and resourceVersion).
+fn unchanged_since(metadata: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> DeleteParams {
+    DeleteParams {
+        preconditions: Some(Preconditions {
+            uid: metadata.uid.clone(),
+            resource_version: metadata.resource_version.clone(),
+        }),
+        ..Default::default()
+    }
+}
+
+/// A plain patch (not an apply: a one-off change, not a field Berth keeps), under Berth's name.
+fn plain_patch() -> PatchParams {
     PatchParams { field_manager: Some(FIELD_MANAGER.to_string()), ..Default::default() }
 }
 

@@ -49,16 +49,25 @@ impl Default for RateLimits {
     }
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct MetricsConfig {
     /// Where `/metrics` (Prometheus text format) is served: a listener of its own, so the ingress that
     /// publishes Berth never publishes its metrics. Unset: no metrics listener.
     pub listen: Option<SocketAddr>,
+    /// If set, `/metrics` answers only requests with `Authorization: Bearer <this>` (Prometheus'
+    /// `authorization` setting), others get 401. A secret: never serialized, never logged.
+    #[serde(default, skip_serializing)]
+    pub bearer_token: Option<secrecy::SecretString>,
 }
 
-pub(super) fn problems(http: &HttpConfig) -> Vec<String> {
+pub(super) fn problems(http: &HttpConfig, metrics: &MetricsConfig) -> Vec<String> {
     let mut problems = Vec::new();
+    if let Some(token) = &metrics.bearer_token
+        && secrecy::ExposeSecret::expose_secret(token).len() < 16
+    {
+        problems.push("  - metrics.bearer_token: at least 16 characters (a random string)".to_string());
+    }
     if http.max_body_bytes < 1024 {
         problems.push("  - http.max_body_bytes: must be at least 1024".to_string());
     }

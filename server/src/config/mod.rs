@@ -219,6 +219,15 @@ impl Config {
                 self.public_url.as_str()
             ));
         }
+        // Over plain http the session cookie and every kubeconfig would cross the network readable; only a
+        // demo on this machine may do without TLS.
+        if self.public_url.scheme() == "http" && self.public_url.host().is_some() && !is_loopback(&self.public_url) {
+            problems.push(format!(
+                "  - public_url: {:?} must use https (put a TLS proxy in front of Berth); plain http is only for \
+                 127.0.0.1 or localhost",
+                self.public_url.as_str()
+            ));
+        }
         match &self.auth {
             None => problems.push(
                 "  - auth: single sign-on is not configured: set auth.issuer_url, auth.client_id and \
@@ -264,7 +273,7 @@ impl Config {
             &self.provisioning,
             &self.credentials,
         ));
-        problems.extend(http::problems(&self.http));
+        problems.extend(http::problems(&self.http, &self.metrics));
         if problems.is_empty() { Ok(()) } else { Err(ConfigError { problems }) }
     }
 }
@@ -466,6 +475,31 @@ mod tests {
                 jail.set_env("BERTH_PUBLIC_URL", bad);
                 let message = load_in(jail, None).expect_err("rejected").to_string();
                 assert!(message.contains("public_url"), "{bad}: {message}");
+                Ok(())
+            });
+        }
+    }
+
+    #[test]
+    fn a_plain_http_public_url_is_accepted_on_loopback_only() {
+        for (url, accepted) in [
+            ("http://127.0.0.1:3000", true),
+            ("http://localhost:8080", true),
+            ("http://[::1]:3000", true),
+            ("https://berth.example.com", true),
+            ("http://berth.example.com", false),
+            ("http://10.0.0.5:3000", false),
+        ] {
+            in_jail(|jail: &mut Jail| {
+                jail.set_env("BERTH_PUBLIC_URL", url);
+                match load_in(jail, None) {
+                    Ok(_) => assert!(accepted, "{url} must be refused"),
+                    Err(error) => {
+                        let message = error.to_string();
+                        assert!(!accepted, "{url}: {message}");
+                        assert!(message.contains("public_url") && message.contains("https"), "{message}");
+                    }
+                }
                 Ok(())
             });
         }

@@ -24,7 +24,9 @@ pub struct RequestsConfig {
     /// The longest purpose accepted, in characters.
     pub purpose_max_chars: u32,
     /// Names nobody may request, besides Kubernetes' own (`default`, `kube-*`, `openshift-*`) and Berth's
-    /// (`cluster.namespace`, `cluster.identities_namespace`). An entry ending in `*` is a prefix.
+    /// (`cluster.namespace`, `cluster.identities_namespace`). `*` stands for any characters (`ingress-*`,
+    /// `*-system`). Default: [`DEFAULT_RESERVED_NAMES`], the usual platform add-ons; a list given in the
+    /// configuration replaces it.
     pub reserved_names: Vec<String>,
     /// A regular expression every requested name must match as a whole, for example `^team-[a-z0-9-]+$`.
     pub name_pattern: Option<String>,
@@ -32,6 +34,11 @@ pub struct RequestsConfig {
     pub name_pattern_hint: Option<String>,
     /// Whether an approver may decide their own request. Off by default: four eyes.
     pub approvers_may_decide_own: bool,
+    /// Requests one person may have waiting for a decision at once: each holds a name nobody else may ask for.
+    pub max_pending_per_person: u32,
+    /// A request nobody decided within this many days lapses (a final state, with its audit event and a
+    /// notice), and its name is free again.
+    pub pending_lapse_days: u32,
 }
 
 /// A ResourceQuota and LimitRange pair a namespace is created with.
@@ -47,6 +54,39 @@ pub struct QuotaProfile {
     /// The LimitRange's container defaults: `default` (limits) and `default_request` (requests).
     #[serde(default)]
     pub container_defaults: ContainerDefaults,
+    /// The default NetworkPolicy's choices.
+    #[serde(default)]
+    pub network: NetworkDefaults,
+}
+
+/// Quota entries every profile gets unless it sets them itself: no Service of type LoadBalancer or NodePort
+/// (each opens the namespace to the world outside the cluster, past its NetworkPolicies).
+pub const QUOTA_DEFAULTS: [(&str, &str); 2] = [("services.loadbalancers", "0"), ("services.nodeports", "0")];
+
+impl QuotaProfile {
+    /// The ResourceQuota's `spec.hard`: the profile's entries over [`QUOTA_DEFAULTS`].
+    pub fn effective_quota(&self) -> BTreeMap<String, String> {
+        let mut quota: BTreeMap<String, String> =
+            QUOTA_DEFAULTS.iter().map(|(key, value)| (key.to_string(), value.to_string())).collect();
+        quota.extend(self.quota.clone());
+        quota
+    }
+}
+
+/// What the namespace's default NetworkPolicy lets out.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkDefaults {
+    /// Addresses (CIDRs, IPv4 or IPv6) no pod of the namespace may connect to. Default: the cloud metadata
+    /// service (`169.254.169.254/32`, and `fd00:ec2::254/128` on AWS's IPv6), which hands out the node's
+    /// cloud credentials.
+    pub blocked_egress: Vec<String>,
+}
+
+impl Default for NetworkDefaults {
+    fn default() -> Self {
+        Self { blocked_egress: vec!["169.254.169.254/32".to_string(), "fd00:ec2::254/128".to_string()] }
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -74,38 +114,95 @@ impl Default for RequestsConfig {
             quota_profiles: builtin_profiles(),
             lifetime_days: LifetimeDays { min: 1, max: 365, default: 90 },
             purpose_max_chars: 500,
-            reserved_names: Vec::new(),
+            reserved_names: DEFAULT_RESERVED_NAMES.map(String::from).to_vec(),
             name_pattern: None,
             name_pattern_hint: None,
             approvers_may_decide_own: false,
+            max_pending_per_person: 10,
+            pending_lapse_days: 14,
         }
     }
 }
 
+/// Namespaces the usual platform add-ons install into, so that an installation can add them later without
+/// finding the name taken by a tenant (who would then own, say, `cert-manager`'s Secrets).
+pub const DEFAULT_RESERVED_NAMES: [&str; 28] = [
+    "*-system",
+    "*-operator",
+    "argocd",
+    "argo-*",
+    "calico-*",
+    "cattle-*",
+    "cert-manager",
+    "external-dns",
+    "external-secrets",
+    "flux-*",
+    "gatekeeper-*",
+    "grafana",
+    "ingress-*",
+    "istio-*",
+    "keda",
+    "knative-*",
+    "kyverno",
+    "linkerd*",
+    "local-path-storage",
+    "logging",
+    "loki",
+    "monitoring",
+    "olm",
+    "operators",
+    "prometheus",
+    "tekton-*",
+    "vault",
+    "velero",
+];
+
 fn builtin_profiles() -> Vec<QuotaProfile> {
-    let profile =
-        |name: &str, description: &str, cpu: &str, memory: &str, pods: &str, limit_cpu: &str, limit_memory: &str| {
-            let map = |pairs: &[(&str, &str)]| pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-            QuotaProfile {
-                name: name.to_string(),
-                description: description.to_string(),
-                quota: map(&[
-                    ("requests.cpu", cpu),
-                    ("requests.memory", memory),
-                    ("limits.cpu", limit_cpu),
-                    ("limits.memory", limit_memory),
-                    ("pods", pods),
-                ]),
-                container_defaults: ContainerDefaults {
-                    default: map(&[("cpu", "500m"), ("memory", "512Mi")]),
-                    default_request: map(&[("cpu", "100m"), ("memory", "128Mi")]),
-                },
-            }
-        };
+    // (name, description, [requests.cpu, requests.memory, limits.cpu, limits.memory, pods], object counts
+    // [services, secrets, configmaps]: Helm keeps every release revision in a Secret.)
+    let profile = |name: &str, description: &str, compute: [&str; 5], objects: [&str; 3]| {
+        let map = |pairs: &[(&str, &str)]| pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let [cpu, memory, limit_cpu, limit_memory, pods] = compute;
+        let [services, secrets, configmaps] = objects;
+        QuotaProfile {
+            name: name.to_string(),
+            description: description.to_string(),
+            quota: map(&[
+                ("requests.cpu", cpu),
+                ("requests.memory", memory),
+                ("limits.cpu", limit_cpu),
+                ("limits.memory", limit_memory),
+                ("pods", pods),
+                ("services", services),
+                ("secrets", secrets),
+                ("configmaps", configmaps),
+            ]),
+            container_defaults: ContainerDefaults {
+                default: map(&[("cpu", "500m"), ("memory", "512Mi")]),
+                default_request: map(&[("cpu", "100m"), ("memory", "128Mi")]),
+            },
+            network: NetworkDefaults::default(),
+        }
+    };
     vec![
-        profile("small", "Up to 2 CPUs and 4 GiB requested, 20 pods", "2", "4Gi", "20", "4", "8Gi"),
-        profile("medium", "Up to 8 CPUs and 16 GiB requested, 50 pods", "8", "16Gi", "50", "16", "32Gi"),
-        profile("large", "Up to 32 CPUs and 64 GiB requested, 200 pods", "32", "64Gi", "200", "64", "128Gi"),
+        profile(
+            "small",
+            "Up to 2 CPUs and 4 GiB requested, 20 pods",
+            ["2", "4Gi", "4", "8Gi", "20"],
+            ["20", "100", "100"],
+        ),
+        profile(
+            "medium",
+            "Up to 8 CPUs and 16 GiB requested, 50 pods",
+            ["8", "16Gi", "16", "32Gi", "50"],
+            ["50", "250", "250"],
+        ),
+        profile(
+            "large",
+            "Up to 32 CPUs and 64 GiB requested, 200 pods",
+            ["32", "64Gi", "64", "128Gi", "200"],
+            ["200", "1000", "1000"],
+        ),
     ]
 }
 
@@ -212,6 +309,10 @@ pub struct ProvisioningConfig {
     /// stops cleanly hands the lease back at once.
     pub leader_lease_seconds: u64,
     pub leader_renew_seconds: u64,
+    /// How often the leader checks every ready grant for drift (what a tenant changed of Berth's objects)
+    /// besides the changes its watches report: in memory, no API call unless something drifted. It catches a
+    /// deletion a restarted watch did not report.
+    pub drift_full_check_seconds: u64,
 }
 
 impl Default for ProvisioningConfig {
@@ -230,6 +331,7 @@ impl Default for ProvisioningConfig {
             expiry_warning_hours: 72,
             leader_lease_seconds: 15,
             leader_renew_seconds: 5,
+            drift_full_check_seconds: 600,
         }
     }
 }
@@ -250,6 +352,9 @@ pub struct CredentialsConfig {
     pub personal_hours: LifetimeHours,
     /// For a CI system such as Jenkins: longer, still bounded.
     pub ci_hours: LifetimeHours,
+    /// Kubeconfigs of one grant that may be in force at once (neither revoked nor expired): each is a token
+    /// and an anchor Secret in the cluster, and a grant rarely needs more than a few.
+    pub max_active_per_grant: u32,
 }
 
 impl Default for CredentialsConfig {
@@ -257,6 +362,7 @@ impl Default for CredentialsConfig {
         Self {
             personal_hours: LifetimeHours { min: 1, max: 24, default: 8 },
             ci_hours: LifetimeHours { min: 1, max: 90 * 24, default: 30 * 24 },
+            max_active_per_grant: 20,
         }
     }
 }
@@ -288,6 +394,15 @@ pub(super) fn problems(
                 profile.name
             ));
         }
+        for cidr in &profile.network.blocked_egress {
+            if !is_cidr(cidr) {
+                problems.push(format!(
+                    "  - requests.quota_profiles: {:?} network.blocked_egress: {cidr:?} is not a CIDR such as \
+                     169.254.169.254/32",
+                    profile.name
+                ));
+            }
+        }
         if !names.insert(profile.name.as_str()) {
             problems.push(format!("  - requests.quota_profiles: {:?} is listed twice", profile.name));
         }
@@ -295,6 +410,9 @@ pub(super) fn problems(
     let lifetime = requests.lifetime_days;
     if !(1 <= lifetime.min && lifetime.min <= lifetime.default && lifetime.default <= lifetime.max) {
         problems.push("  - requests.lifetime_days: needs 1 <= min <= default <= max".to_string());
+    }
+    if requests.max_pending_per_person == 0 || requests.pending_lapse_days == 0 {
+        problems.push("  - requests: max_pending_per_person and pending_lapse_days must be at least 1".to_string());
     }
     if !(1..=10_000).contains(&requests.purpose_max_chars) {
         problems.push("  - requests.purpose_max_chars: must be between 1 and 10000".to_string());
@@ -327,8 +445,16 @@ pub(super) fn problems(
     if notifications.max_attempts == 0 || notifications.timeout_seconds == 0 {
         problems.push("  - notifications: max_attempts and timeout_seconds must be at least 1".to_string());
     }
-    if provisioning.poll_seconds == 0 || provisioning.lease_seconds == 0 || provisioning.max_attempts == 0 {
-        problems.push("  - provisioning: poll_seconds, lease_seconds and max_attempts must be at least 1".to_string());
+    if provisioning.poll_seconds == 0
+        || provisioning.lease_seconds == 0
+        || provisioning.max_attempts == 0
+        || provisioning.drift_full_check_seconds == 0
+    {
+        problems.push(
+            "  - provisioning: poll_seconds, lease_seconds, max_attempts and drift_full_check_seconds must be at \
+             least 1"
+                .to_string(),
+        );
     }
     if provisioning.leader_renew_seconds == 0
         || provisioning.leader_lease_seconds < 2 * provisioning.leader_renew_seconds
@@ -339,6 +465,9 @@ pub(super) fn problems(
                 .to_string(),
         );
     }
+    if credentials.max_active_per_grant == 0 {
+        problems.push("  - credentials.max_active_per_grant: must be at least 1".to_string());
+    }
     // A TokenRequest lives at least 10 minutes; the API server caps the longest (often at a year or less).
     for (key, hours) in [("personal_hours", credentials.personal_hours), ("ci_hours", credentials.ci_hours)] {
         if !(1 <= hours.min && hours.min <= hours.default && hours.default <= hours.max && hours.max <= 366 * 24) {
@@ -346,4 +475,15 @@ pub(super) fn problems(
         }
     }
     problems
+}
+
+/// An IPv4 or IPv6 address with a prefix length that fits it (`10.0.0.0/8`, `fd00::/8`).
+fn is_cidr(text: &str) -> bool {
+    let Some((address, length)) = text.split_once('/') else { return false };
+    let Ok(length) = length.parse::<u8>() else { return false };
+    match address.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(_)) => length <= 32,
+        Ok(std::net::IpAddr::V6(_)) => length <= 128,
+        Err(_) => false,
+    }
 }

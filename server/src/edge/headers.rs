@@ -11,6 +11,8 @@
 //! the same-origin check on state-changing requests keeps its `Referer` fallback (`no-referrer` would also
 //! turn their `Origin` into `null`).
 //!
+//! Pages and API answers carry `Cache-Control: private, no-store` unless they chose otherwise.
+//!
 //! HSTS only when the public URL is https: over plain http a browser ignores it anyway, and on a loopback
 //! demo it would pin `localhost` to https for a year.
 
@@ -89,7 +91,21 @@ pub async fn set_security_headers(
     request.extensions_mut().insert(CspNonce(nonce.clone()));
     let mut response = next.run(request).await;
     policy.apply(response.headers_mut(), &nonce);
+    keep_out_of_caches(response.headers_mut());
     response
+}
+
+/// Pages and API answers show a signed-in person's data (their requests, kubeconfigs' facts): no browser or
+/// proxy cache keeps them, so nobody reads them later from a shared machine's history or a proxy. Static
+/// assets (the bundle, the stylesheet) and answers that chose their own caching keep theirs.
+fn keep_out_of_caches(headers: &mut HeaderMap) {
+    let personal = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|kind| kind.starts_with("text/html") || kind.starts_with("application/json"));
+    if personal && !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+    }
 }
 
 #[cfg(test)]
@@ -105,6 +121,25 @@ mod tests {
         assert!(!policy.contains("'unsafe-eval'") && !policy.contains("'unsafe-inline'"), "{policy}");
         assert!(policy.contains("form-action 'self' https://sso.example.com;"), "{policy}");
         assert!(policy.ends_with("frame-ancestors 'none'"), "{policy}");
+    }
+
+    #[test]
+    fn pages_and_api_answers_are_kept_out_of_caches_and_assets_are_not() {
+        let with_type = |kind: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::CONTENT_TYPE, HeaderValue::from_str(kind).unwrap());
+            keep_out_of_caches(&mut headers);
+            headers.get(header::CACHE_CONTROL).map(|v| v.to_str().unwrap().to_string())
+        };
+        assert_eq!(with_type("text/html; charset=utf-8").as_deref(), Some("private, no-store"));
+        assert_eq!(with_type("application/json").as_deref(), Some("private, no-store"));
+        assert_eq!(with_type("application/wasm"), None);
+        assert_eq!(with_type("text/css"), None);
+        let mut chosen = HeaderMap::new();
+        chosen.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html"));
+        chosen.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        keep_out_of_caches(&mut chosen);
+        assert_eq!(chosen[header::CACHE_CONTROL], "no-store", "an answer's own choice stands");
     }
 
     #[test]

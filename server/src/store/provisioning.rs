@@ -158,4 +158,51 @@ impl Store {
         .map(|done| done.rows_affected()))?;
         Ok(updated == 1)
     }
+
+    /// Requests still waiting for a decision that were submitted before `submitted_before`, oldest first.
+    pub async fn pending_since_before(
+        &self,
+        submitted_before: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<RequestRecord>> {
+        let query =
+            format!("{SELECT_REQUESTS} WHERE r.state = $1 AND r.created_at < $2 ORDER BY r.created_at, r.id LIMIT $3");
+        let rows = on_pool!(self, pool => sqlx::query_as::<_, RequestRow>(&query)
+            .bind(RequestState::Pending.as_str())
+            .bind(submitted_before)
+            .bind(i64::from(limit))
+            .fetch_all(pool)
+            .await)?;
+        rows.into_iter().map(RequestRecord::try_from).collect()
+    }
+
+    /// The ready grant of `namespace`, if there is one (at most one request holds a name at a time).
+    pub async fn ready_grant_in(&self, namespace: &str) -> Result<Option<RequestRecord>> {
+        let query = format!("{SELECT_REQUESTS} WHERE r.namespace = $1 AND r.state = $2");
+        let row = on_pool!(self, pool => sqlx::query_as::<_, RequestRow>(&query)
+            .bind(namespace)
+            .bind(RequestState::Ready.as_str())
+            .fetch_optional(pool)
+            .await)?;
+        row.map(RequestRecord::try_from).transpose()
+    }
+
+    /// The namespaces of every ready grant: what the drift watch checks in full.
+    pub async fn ready_namespaces(&self) -> Result<Vec<String>> {
+        let namespaces = on_pool!(self, pool => sqlx::query_scalar(
+            "SELECT namespace FROM requests WHERE state = $1 ORDER BY namespace",
+        )
+        .bind(RequestState::Ready.as_str())
+        .fetch_all(pool)
+        .await)?;
+        Ok(namespaces)
+    }
+
+    /// Records in the grant's audit trail that Berth put back what was changed (`note` names the objects and
+    /// fields).
+    pub async fn record_drift_correction(&self, request_id: &str, note: &str, at: DateTime<Utc>) -> Result<()> {
+        on_pool!(self, pool => super::append_record!(pool, request_id, None::<&str>,
+            app::requests::Action::CorrectDrift, None::<&str>, Some(note), at).await.map(|_| ()))?;
+        Ok(())
+    }
 }

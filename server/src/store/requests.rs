@@ -354,6 +354,17 @@ impl Store {
         Ok(held.is_some())
     }
 
+    /// How many of `requester_id`'s requests wait for a decision.
+    pub async fn pending_count_of(&self, requester_id: &str) -> Result<u32> {
+        let count: i64 = on_pool!(self, pool => sqlx::query_scalar(
+            "SELECT COUNT(*) FROM requests WHERE requester_id = $1 AND state = 'pending'",
+        )
+        .bind(requester_id)
+        .fetch_one(pool)
+        .await)?;
+        Ok(u32::try_from(count).unwrap_or(u32::MAX))
+    }
+
     /// One page of `requester_id`'s requests, newest first, each with its audit trail.
     pub async fn requests_of(
         &self,

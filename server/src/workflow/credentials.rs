@@ -17,7 +17,7 @@ use secrecy::SecretString;
 use super::validation::{MAX_REASON_CHARS, text_problem};
 use super::worker::Waker;
 use crate::cluster::Cluster;
-use crate::cluster::credentials::{TokenFor, check_kubeconfig};
+use crate::cluster::credentials::{CheckFailed, TokenFor, check_kubeconfig};
 use crate::cluster::kubeconfig::{self, Parts};
 use crate::config::CredentialsConfig;
 use crate::error::internal;
@@ -71,6 +71,16 @@ impl CredentialsService {
         let record = self.own_ready_grant(caller, request_id).await?;
         let valid = self.check(form, record.summary.expires_at, Utc::now())?;
         let summary = &record.summary;
+        let now = Utc::now();
+        let in_force = self.store.credentials_of(&summary.id).await.map_err(|e| internal(&e))?;
+        let in_force = in_force.iter().filter(|c| c.revoked_at.is_none() && c.expires_at > now).count();
+        let cap = self.config.max_active_per_grant;
+        if in_force >= cap as usize {
+            return Err(ApiError::Conflict(format!(
+                "This namespace already has {in_force} kubeconfigs in force, the most one grant may hold at once \
+                 ({cap}). Revoke one you no longer use, then download again."
+            )));
+        }
         let credential_id = uuid::Uuid::new_v4().to_string();
         let identity = format!("ns-{}", summary.namespace);
         let minted = self
@@ -102,13 +112,23 @@ impl CredentialsService {
             namespace: &summary.namespace,
             token: &minted.token,
         });
-        if let Err(failed) = check_kubeconfig(&kubeconfig, &summary.namespace).await {
+        let checked =
+            check_kubeconfig(&kubeconfig, &summary.namespace, summary.helm_mode, &self.identities_namespace).await;
+        if let Err(failed) = checked {
             tracing::error!(request = %summary.id, credential = %credential_id, error = %error_chain(&failed), "a kubeconfig failed its check; not handed out");
             self.withdraw(&credential_id).await;
-            return Err(ApiError::Unavailable(format!(
-                "The new kubeconfig failed Berth's check ({failed}), so it was withdrawn and nothing was issued. \
-                 Try again in a minute; if it keeps failing, tell an admin."
-            )));
+            return Err(match failed {
+                // Someone gave the identity more than its namespace, outside Berth: trying again will not help.
+                CheckFailed::MayTooMuch(what) => ApiError::NotAllowed(format!(
+                    "Berth refused to hand out this kubeconfig: it may {what}, more than its namespace allows \
+                     (someone bound this grant's identity to more, outside Berth). Nothing was issued; tell an \
+                     admin, who must remove that binding."
+                )),
+                failed => ApiError::Unavailable(format!(
+                    "The new kubeconfig failed Berth's check ({failed}), so it was withdrawn and nothing was \
+                     issued. Try again in a minute; if it keeps failing, tell an admin."
+                )),
+            });
         }
         let credential = NewCredential {
             id: &credential_id,

@@ -53,6 +53,11 @@ impl Leadership {
         *self.leading.borrow()
     }
 
+    /// Follows whether this replica leads.
+    pub fn subscribe(&self) -> watch::Receiver<bool> {
+        self.leading.subscribe()
+    }
+
     /// Completes once this replica leads (at once if it does).
     pub async fn until_leading(&self) {
         let mut leading = self.leading.subscribe();

@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod credentials;
+pub mod drift;
 pub mod leader;
 pub mod requests;
 pub mod validation;

@@ -126,6 +126,12 @@ impl RequestsService {
     ) -> Result<RequestState, ApiError> {
         let record = self.visible(caller, id).await?;
         self.may_decide(caller, &record).map_err(ApiError::NotAllowed)?;
+        if approve {
+            // The rules of this moment, not of the submission: an operator may have reserved the name since.
+            self.rules.still_allowed(&record.summary.namespace, record.summary.helm_mode).map_err(|why| {
+                ApiError::NotAllowed(format!("{why} It cannot be approved; deny it with that reason."))
+            })?;
+        }
         let action = if approve { Action::Approve } else { Action::Deny };
         let state = self.transition(caller, &record, action, reason).await?;
         if approve {
@@ -158,8 +164,10 @@ fn conflict(record: &RequestRecord, refused: lifecycle::Refused) -> ApiError {
 /// Whether an admin may ask for the namespace of `record` to be deleted: Berth was told to create it (the
 /// request was approved), and nobody asked yet.
 pub fn may_delete_namespace(record: &RequestRecord) -> bool {
-    let approved_once =
-        !matches!(record.summary.state, RequestState::Pending | RequestState::Denied | RequestState::Cancelled);
+    let approved_once = !matches!(
+        record.summary.state,
+        RequestState::Pending | RequestState::Denied | RequestState::Cancelled | RequestState::Lapsed
+    );
     approved_once && record.summary.namespace_deletion.is_none()
 }
 
@@ -197,6 +205,14 @@ impl RequestsPort for RequestsService {
 
     async fn submit(&self, caller: &Caller, form: RequestForm) -> Result<String, ApiError> {
         let valid = self.rules.check(&form).map_err(ApiError::Invalid)?;
+        let cap = self.rules.config().max_pending_per_person;
+        let waiting = self.store.pending_count_of(&caller.person.id).await.map_err(|e| internal(&e))?;
+        if waiting >= cap {
+            return Err(ApiError::Conflict(format!(
+                "You have {waiting} requests waiting for a decision, the most one person may have at once ({cap}). \
+                 Cancel one you no longer need, or wait until an approver decides; nothing was stored."
+            )));
+        }
         let taken =
             || ApiError::invalid(field::NAMESPACE, format!("'{}' is already requested or granted.", valid.namespace));
         if self.store.namespace_held(&valid.namespace).await.map_err(|e| internal(&e))? {

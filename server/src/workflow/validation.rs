@@ -12,6 +12,7 @@ use crate::config::{ClusterConfig, RequestsConfig};
 pub const MAX_REASON_CHARS: usize = 1_000;
 
 /// The rules of this installation, compiled once.
+#[derive(Clone)]
 pub struct Rules {
     config: RequestsConfig,
     profiles: Vec<String>,
@@ -108,6 +109,20 @@ impl Rules {
         }
     }
 
+    /// Whether a request submitted earlier still meets the rules that may have changed since (an operator
+    /// reserved its name, tightened the naming policy or switched Tiller off): checked again when an approver
+    /// decides and when the worker provisions, so the rule of the moment wins. The message says why.
+    pub fn still_allowed(&self, namespace: &str, helm_mode: HelmMode) -> Result<(), String> {
+        if let Some(problem) = self.name_problem(namespace) {
+            return Err(format!("The name '{namespace}' is no longer allowed: {problem}"));
+        }
+        if helm_mode == HelmMode::Tiller && !self.config.tiller_enabled {
+            return Err("Helm 2 with Tiller has been switched off in this installation since this request was made."
+                .to_string());
+        }
+        Ok(())
+    }
+
     /// Why `name` may not be requested here, apart from being taken.
     fn name_problem(&self, name: &str) -> Option<String> {
         if let Some(message) = naming::shape_problem(name) {
@@ -116,17 +131,11 @@ impl Rules {
         if self.own_namespaces.iter().any(|own| own == name) {
             return Some(format!("'{name}' is Berth's own namespace."));
         }
-        for reserved in &self.config.reserved_names {
-            let taken = match reserved.strip_suffix('*') {
-                Some(prefix) => name.starts_with(prefix),
-                None => name == reserved,
-            };
-            if taken {
-                return Some(match reserved.strip_suffix('*') {
-                    Some(prefix) => format!("Names starting with '{prefix}' are reserved in this installation."),
-                    None => format!("'{name}' is reserved in this installation."),
-                });
-            }
+        if let Some(reserved) = self.config.reserved_names.iter().find(|pattern| glob_matches(pattern, name)) {
+            return Some(match reserved.contains('*') {
+                true => format!("Names like '{reserved}' are reserved in this installation."),
+                false => format!("'{name}' is reserved in this installation."),
+            });
         }
         if let Some(pattern) = &self.pattern
             && !pattern.is_match(name)
@@ -140,8 +149,26 @@ impl Rules {
     }
 }
 
-/// Why free text (a purpose, a reason) is not acceptable: missing, too long, or holding control characters
-/// (a NUL cannot even be stored in PostgreSQL). Line breaks and tabs are fine.
+/// Whether `name` matches `pattern`, where each `*` stands for any characters (none included).
+fn glob_matches(pattern: &str, name: &str) -> bool {
+    let mut parts = pattern.split('*');
+    let first = parts.next().unwrap_or_default();
+    let Some(mut rest) = name.strip_prefix(first) else { return false };
+    let mut parts: Vec<&str> = parts.collect();
+    let Some(last) = parts.pop() else { return rest.is_empty() };
+    for middle in parts {
+        match rest.find(middle) {
+            Some(at) => rest = &rest[at + middle.len()..],
+            None => return false,
+        }
+    }
+    rest.len() >= last.len() && rest.ends_with(last)
+}
+
+/// Why free text (a purpose, a reason) is not acceptable: missing, too long, holding control characters (a
+/// NUL cannot even be stored in PostgreSQL), or invisible formatting characters that make text read
+/// differently from what it holds (a bidi override turning "approve" around for the approver, a zero-width
+/// space hiding a word from a search). Line breaks and tabs are fine.
 pub fn text_problem(text: &str, max_chars: usize, when_empty: &str) -> Option<String> {
     let length = text.chars().count();
     if text.is_empty() {
@@ -150,9 +177,24 @@ pub fn text_problem(text: &str, max_chars: usize, when_empty: &str) -> Option<St
         Some(format!("At most {max_chars} characters; this has {length}."))
     } else if text.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
         Some("Remove the control characters (invisible characters other than line breaks and tabs).".to_string())
+    } else if let Some(hidden) = text.chars().find(|c| is_invisible_format(*c)) {
+        Some(format!(
+            "Remove the invisible character U+{:04X} (a direction override or a zero-width character): it makes \
+             the text read differently from what it says.",
+            u32::from(hidden)
+        ))
     } else {
         None
     }
+}
+
+/// Unicode's invisible formatting characters that change how text reads: the bidirectional embeddings,
+/// overrides, isolates and marks, and the zero-width characters (space, joiners, word joiner, byte-order mark,
+/// soft hyphen, Mongolian vowel separator).
+fn is_invisible_format(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{061C}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
 }
 
 #[cfg(test)]
@@ -209,6 +251,68 @@ mod tests {
     }
 
     #[test]
+    fn the_usual_platform_add_ons_are_reserved_by_default() {
+        let rules = rules(|_| {});
+        let name = |n: &str| RequestForm { namespace: n.into(), ..form() };
+        for taken in [
+            "cert-manager",
+            "flux-system",
+            "crossplane-system",
+            "ingress-nginx",
+            "istio-ingress",
+            "argocd",
+            "monitoring",
+            "velero",
+            "gatekeeper-system",
+            "logging",
+            "linkerd",
+            "tigera-operator",
+        ] {
+            assert!(rules.check(&name(taken)).is_err(), "{taken} is reserved");
+        }
+        assert_eq!(
+            problem(&rules, name("flux-system"), "namespace"),
+            "Names like '*-system' are reserved in this installation."
+        );
+        for free in ["team-a-ci", "systems-team", "my-monitoring", "certs"] {
+            assert!(rules.check(&name(free)).is_ok(), "{free} is free");
+        }
+        assert!(self::rules(|c| c.reserved_names.clear()).check(&name("monitoring")).is_ok(), "configurable");
+    }
+
+    #[test]
+    fn globs_match_anywhere_a_star_stands() {
+        for (pattern, name, matches) in [
+            ("a*", "a", true),
+            ("a*", "abc", true),
+            ("*-system", "-system", true),
+            ("*-system", "kube-systems", false),
+            ("x*y*z", "xaybz", true),
+            ("x*y*z", "xz", false),
+            ("exact", "exact", true),
+            ("exact", "exactly", false),
+            ("a*a", "a", false),
+        ] {
+            assert_eq!(glob_matches(pattern, name), matches, "{pattern} ~ {name}");
+        }
+    }
+
+    #[test]
+    fn a_rule_changed_after_submission_wins_later() {
+        let now = rules(|c| {
+            c.reserved_names = vec!["team-a-*".into()];
+            c.tiller_enabled = false;
+        });
+        let error = now.still_allowed("team-a-ci", HelmMode::None).unwrap_err();
+        assert_eq!(
+            error,
+            "The name 'team-a-ci' is no longer allowed: Names like 'team-a-*' are reserved in this installation."
+        );
+        assert!(now.still_allowed("team-b-ci", HelmMode::Tiller).unwrap_err().contains("switched off"));
+        assert!(now.still_allowed("team-b-ci", HelmMode::None).is_ok());
+    }
+
+    #[test]
     fn berth_s_own_and_configured_reserved_names_are_refused() {
         let rules = rules(|c| c.reserved_names = vec!["platform".into(), "monitoring-*".into()]);
         let name = |n: &str| RequestForm { namespace: n.into(), ..form() };
@@ -218,7 +322,7 @@ mod tests {
             "'berth-identities' is Berth's own namespace."
         );
         assert_eq!(problem(&rules, name("platform"), "namespace"), "'platform' is reserved in this installation.");
-        assert!(problem(&rules, name("monitoring-x"), "namespace").contains("starting with 'monitoring-'"));
+        assert!(problem(&rules, name("monitoring-x"), "namespace").contains("like 'monitoring-*'"));
         assert!(rules.check(&name("platform-x")).is_ok(), "an exact entry is not a prefix");
     }
 
@@ -243,6 +347,11 @@ mod tests {
         assert!(problem(&rules, purpose(""), "purpose").starts_with("Say what the namespace is for"));
         assert_eq!(problem(&rules, purpose("12345678901"), "purpose"), "At most 10 characters; this has 11.");
         assert!(problem(&rules, purpose("a\0b"), "purpose").contains("control characters"));
+        for hidden in ["ok\u{202E}evil", "a\u{200B}b", "x\u{2066}y", "\u{FEFF}z", "soft\u{00AD}y"] {
+            let message = problem(&rules, purpose(hidden), "purpose");
+            assert!(message.starts_with("Remove the invisible character U+"), "{hidden:?}: {message}");
+        }
+        assert!(rules.check(&purpose("נמל 港")).is_ok(), "right-to-left and CJK text as such are fine");
         assert!(rules.check(&purpose("two\nlines")).is_ok());
         assert!(rules.check(&purpose("éééééééééé")).is_ok(), "characters, not bytes");
     }
@@ -275,6 +384,7 @@ mod tests {
                 description: "CI".into(),
                 quota: [("pods".to_string(), "10".to_string())].into(),
                 container_defaults: Default::default(),
+                network: Default::default(),
             }];
         });
         assert!(rules.check(&RequestForm { quota_profile: "ci".into(), ..form() }).is_ok());

@@ -1,5 +1,5 @@
 //! The background worker that reconciles grants with the cluster: it provisions approved requests (DESIGN.md,
-//! "What the portal creates"), warns of and starts expiries, takes the access of revoked and expired grants
+//! "What the portal creates"), lapses requests nobody decided in time, warns of and starts expiries, takes the access of revoked and expired grants
 //! away, deletes the namespaces admins asked to delete (after their access is gone: the same pass, right after
 //! the revocations), and deletes the anchors of kubeconfigs whose revocation the cluster did not let Berth
 //! finish at once.
@@ -33,6 +33,7 @@ use crate::notify::{Notice, Notifier};
 use crate::store::requests::{RequestRecord, Transition};
 use crate::store::{Store, StoreError};
 use crate::workflow::leader::Leadership;
+use crate::workflow::validation::Rules;
 
 /// How many requests one pass of the worker takes from the database.
 const BATCH: u32 = 20;
@@ -52,7 +53,8 @@ pub struct Worker {
     pub store: Store,
     pub cluster: Cluster,
     pub settings: Settings,
-    pub profiles: Vec<QuotaProfile>,
+    /// What may be requested (the quota profiles, names, Tiller), as the configuration says now.
+    pub rules: Rules,
     pub config: ProvisioningConfig,
     pub notifier: Notifier,
     pub waker: Waker,
@@ -111,6 +113,9 @@ impl Worker {
         }
         if let Err(error) = self.expire_due(Utc::now()).await {
             tracing::error!(error = %crate::telemetry::error_chain(&error), "expiry: cannot read grants");
+        }
+        if let Err(error) = self.lapse_due(Utc::now()).await {
+            tracing::error!(error = %crate::telemetry::error_chain(&error), "cannot read pending requests");
         }
         if let Err(error) = self.revoke_due().await {
             tracing::error!(error = %crate::telemetry::error_chain(&error), "revocation: cannot read due requests");
@@ -181,6 +186,27 @@ impl Worker {
         Ok((warned, expired))
     }
 
+    /// As of `now`: lapses the requests nobody decided within `requests.pending_lapse_days`, freeing their
+    /// names, each with its audit event and a notice. Returns their ids.
+    pub async fn lapse_due(&self, now: DateTime<Utc>) -> Result<Vec<String>, StoreError> {
+        let days = self.rules.config().pending_lapse_days;
+        let mut lapsed = Vec::new();
+        for record in self.store.pending_since_before(now - TimeDelta::days(i64::from(days)), BATCH).await? {
+            let reason = format!("Nobody decided this request within {days} days; its name is free again.");
+            match self.transition_at(&record, Action::Lapse, Some(&reason), now, None).await {
+                Ok(done) => {
+                    tracing::info!(request = %done.summary.id, namespace = %done.summary.namespace, "request lapsed");
+                    self.notifier.send(&Notice::Lapsed { request: done.summary, days });
+                    lapsed.push(record.summary.id);
+                }
+                Err(Stop::Store(error)) => return Err(error),
+                // Decided or cancelled meanwhile: that stands.
+                Err(_) => {}
+            }
+        }
+        Ok(lapsed)
+    }
+
     /// Takes away the access of every grant being revoked (or expired), then marks it revoked (or expired)
     /// and its credentials with it. Returns the ids it finished.
     pub async fn revoke_due(&self) -> Result<Vec<String>, StoreError> {
@@ -209,12 +235,21 @@ impl Worker {
         self.claim(&record).await?;
         let summary = &record.summary;
         // Only the Tiller ServiceAccount is rebuilt from the manifests, and it does not depend on the profile.
-        let profile = self.profiles.first().ok_or_else(|| Stop::Failed("no quota profile configured".to_string()))?;
-        self.cluster.revoke_grant(&grant_of(&record, profile), &self.settings.identities_namespace).await.map_err(
-            |error| {
-                Stop::Transient(format!("revoking {}: {}", summary.namespace, crate::telemetry::error_chain(&error)))
-            },
-        )?;
+        let profile = self
+            .rules
+            .config()
+            .quota_profiles
+            .first()
+            .ok_or_else(|| Stop::Failed("no quota profile configured".to_string()))?;
+        let scope = self
+            .cluster
+            .revoke_grant(&grant_of(&record, profile), &self.settings.identities_namespace)
+            .await
+            .map_err(|error| {
+            Stop::Transient(format!("revoking {}: {}", summary.namespace, crate::telemetry::error_chain(&error)))
+        })?;
+        // Said in the history when the namespace was not this grant's (or is gone): why nothing was done there.
+        let note = scope.note(&summary.namespace);
         // Expiry and revocation end the same way, in their own words.
         let expired = self
             .store
@@ -230,7 +265,7 @@ impl Worker {
             (Action::FinishRevocation, "the grant was revoked")
         };
         self.store.revoke_credentials_of(&summary.id, why, Utc::now()).await?;
-        let done = self.transition(&record, action, None).await?;
+        let done = self.transition(&record, action, note.as_deref()).await?;
         tracing::info!(request = %done.summary.id, namespace = %done.summary.namespace, state = done.summary.state.as_str(), "access removed");
         Ok(())
     }
@@ -329,13 +364,16 @@ impl Worker {
             record = self.transition(&record, Action::StartProvisioning, None).await?;
         }
         let summary = &record.summary;
-        let profile = self.profiles.iter().find(|p| p.name == summary.quota_profile).ok_or_else(|| {
-            Stop::Failed(format!(
-                "The quota profile '{}' is no longer in Berth's configuration; an admin must add it back and \
+        // A rule changed since the approval (a name reserved, Tiller switched off) wins: nothing is created.
+        self.rules.still_allowed(&summary.namespace, summary.helm_mode).map_err(Stop::Failed)?;
+        let profile =
+            self.rules.config().quota_profiles.iter().find(|p| p.name == summary.quota_profile).ok_or_else(|| {
+                Stop::Failed(format!(
+                    "The quota profile '{}' is no longer in Berth's configuration; an admin must add it back and \
                  retry, or revoke the request.",
-                summary.quota_profile
-            ))
-        })?;
+                    summary.quota_profile
+                ))
+            })?;
         let objects = manifests::objects(&grant_of(&record, profile), &self.settings);
         self.apply_all(&record, objects, lease).await?;
 
@@ -479,7 +517,7 @@ impl Worker {
 }
 
 /// The grant `record` asks for, with its quota `profile`.
-fn grant_of<'a>(record: &'a RequestRecord, profile: &'a QuotaProfile) -> Grant<'a> {
+pub(crate) fn grant_of<'a>(record: &'a RequestRecord, profile: &'a QuotaProfile) -> Grant<'a> {
     Grant {
         request_id: &record.summary.id,
         namespace: &record.summary.namespace,

@@ -37,11 +37,14 @@ fn the_example_overlay_applies_cleanly_with_a_server_side_dry_run() {
         "ingress.networking.k8s.io/berth",
         "namespace/berth",
         "namespace/berth-identities",
+        "networkpolicy.networking.k8s.io/berth",
         "poddisruptionbudget.policy/berth",
         "role.rbac.authorization.k8s.io/berth-credentials",
         "rolebinding.rbac.authorization.k8s.io/berth-credentials",
         "service/berth",
         "serviceaccount/berth",
+        "validatingadmissionpolicy.admissionregistration.k8s.io/berth-confinement",
+        "validatingadmissionpolicybinding.admissionregistration.k8s.io/berth-confinement",
     ];
     let names: Vec<&str> = applied
         .iter()

@@ -260,7 +260,37 @@ async fn metrics_are_served_on_their_own_listener_in_prometheus_format() {
         "berth_leader 0",
         "# TYPE berth_provisioning_duration_seconds histogram",
         "# TYPE berth_revocation_failures counter",
+        "# TYPE berth_drift_corrections counter",
     ] {
         assert!(text.lines().any(|line| line == expected), "missing {expected:?} in\n{text}");
     }
+}
+
+#[tokio::test]
+async fn metrics_answer_only_the_bearer_of_the_configured_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let mut config = config_in(dir.path(), listener.local_addr().unwrap());
+    config.metrics.bearer_token = Some("s3cret-token-for-prometheus".to_string().into());
+    let berth = Berth::build(&config).await.unwrap();
+    let metrics = berth.metrics_router();
+    let metrics_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let metrics_url = format!("http://{}/metrics", metrics_listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(metrics_listener, metrics).await });
+
+    for authorization in
+        [None, Some("Bearer wrong"), Some("Bearer s3cret-token-for-prometheu"), Some("s3cret-token-for-prometheus")]
+    {
+        let mut request = client().get(&metrics_url);
+        if let Some(value) = authorization {
+            request = request.header("authorization", value);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), 401, "{authorization:?}");
+        assert_eq!(header(response.headers(), "www-authenticate"), "Bearer realm=\"berth-metrics\"");
+    }
+    let response =
+        client().get(&metrics_url).header("authorization", "Bearer s3cret-token-for-prometheus").send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(response.text().await.unwrap().contains("berth_leader"));
 }

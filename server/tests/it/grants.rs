@@ -121,7 +121,9 @@ pub(crate) fn expected_objects(namespace: &str, tiller: bool) -> Vec<String> {
         format!("ResourceQuota {namespace}/berth-quota"),
         format!("LimitRange {namespace}/berth-limits"),
         format!("NetworkPolicy {namespace}/berth-default"),
-        // (The `default` ServiceAccount is the namespace's, not Berth's: Berth sets only its automount.)
+        // (The `default` ServiceAccount is the namespace's: Berth sets only its automount, and labels it to
+        // watch it.)
+        format!("ServiceAccount {namespace}/default"),
         format!("ServiceAccount {IDENTITIES}/ns-{namespace}"),
     ];
     if tiller {
@@ -671,6 +673,17 @@ async fn a_revoked_kubeconfig_is_refused_within_seconds_while_another_of_the_gra
 // ---------------------------------------------------------------------------------------------------------
 // Revoking a grant.
 
+/// `kubectl auth can-i VERB RESOURCE -n NAMESPACE --as USER`, as an admin asks it.
+fn can_i(user: &str, verb: &str, resource: &str, namespace: &str) -> bool {
+    let output = Command::new("kubectl")
+        .arg("--kubeconfig")
+        .arg(local_cluster_kubeconfig())
+        .args(["auth", "can-i", verb, resource, "-n", namespace, "--as", user])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&output.stdout).trim() == "yes"
+}
+
 #[tokio::test]
 async fn a_revoked_grant_refuses_every_kubeconfig_and_tokens_of_the_old_tiller_account() {
     let dir = tempfile::tempdir().unwrap();
@@ -685,11 +698,33 @@ async fn a_revoked_grant_refuses_every_kubeconfig_and_tokens_of_the_old_tiller_a
     assert!(
         kubectl_as(&tiller_file, &["config", "set-credentials", &user, &format!("--token={}", tiller_token.trim())]).0
     );
-    let old_uid =
-        kubectl_admin(&["get", "serviceaccount", "tiller", "-n", &namespace, "-o", "jsonpath={.metadata.uid}"]);
     for file in [&first, &second, &tiller_file] {
         assert!(kubectl_as(file, &["get", "pods"]).0, "{} works before", file.display());
     }
+    // Something else that runs as `tiller` with its rights (say, a binding an admin added by hand for a CronJob
+    // of the tenant's), and a binding of the identity under another name: both must go with the grant.
+    let identity = format!("system:serviceaccount:{IDENTITIES}:ns-{namespace}");
+    let tiller = format!("system:serviceaccount:{namespace}:tiller");
+    kubectl_admin(&[
+        "create",
+        "rolebinding",
+        "cron-as-tiller",
+        "-n",
+        &namespace,
+        "--clusterrole=view",
+        &format!("--serviceaccount={namespace}:tiller"),
+    ]);
+    kubectl_admin(&[
+        "create",
+        "rolebinding",
+        "extra-for-identity",
+        "-n",
+        &namespace,
+        "--clusterrole=view",
+        &format!("--serviceaccount={IDENTITIES}:ns-{namespace}"),
+        "--serviceaccount=kube-system:someone-else",
+    ]);
+    assert!(can_i(&tiller, "create", "deployments", &namespace) && can_i(&identity, "list", "pods", &namespace));
 
     // Only an admin revokes a grant, and says why.
     for who in ["alice", "bob"] {
@@ -726,23 +761,16 @@ async fn a_revoked_grant_refuses_every_kubeconfig_and_tokens_of_the_old_tiller_a
     assert!(revoked.credentials.iter().all(|c| c.revoked_at.is_some()), "{:?}", revoked.credentials);
     assert!(!revoked.may.download && !revoked.may.revoke);
 
-    // From the moment it is revoked the kubeconfigs may do nothing (the identity's binding is gone:
-    // Forbidden), and within seconds their tokens are dead (identity and anchors gone: Unauthorized). The old
-    // Tiller token is refused once the API server's token cache (about 10 s) lets it see the new uid; until
-    // then it still acts as `tiller` (its binding is by name).
+    // From the moment it is revoked the kubeconfigs and the old Tiller token may do nothing (every binding of
+    // the identity and of `tiller` is gone: Forbidden), and within seconds their tokens are dead (identity,
+    // anchors and Tiller's account gone: Unauthorized, once the API server's token cache lets go, about 10 s).
     for file in [&first, &second, &tiller_file] {
         loop {
             let (ok, out) = kubectl_as(file, &["get", "pods", "--request-timeout=5s"]);
             if out.contains("Unauthorized") || out.contains("must be logged in") {
                 break;
             }
-            if file != &tiller_file {
-                assert!(
-                    !ok && out.contains("Forbidden"),
-                    "{} still allowed after the revocation: {out}",
-                    file.display()
-                );
-            }
+            assert!(!ok && out.contains("Forbidden"), "{} still allowed after the revocation: {out}", file.display());
             assert!(started.elapsed() < Duration::from_secs(15), "{} still authenticated after 15 s", file.display());
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
@@ -752,46 +780,45 @@ async fn a_revoked_grant_refuses_every_kubeconfig_and_tokens_of_the_old_tiller_a
         started.elapsed().as_millis()
     );
     assert_eq!(anchors_of(&id), 0);
-    let new_uid =
-        kubectl_admin(&["get", "serviceaccount", "tiller", "-n", &namespace, "-o", "jsonpath={.metadata.uid}"]);
-    assert!(!new_uid.is_empty() && new_uid != old_uid, "Tiller's account was recreated");
-    let restarted = kubectl_admin(&[
+    for (user, verb, resource) in
+        [(&identity, "list", "pods"), (&tiller, "create", "deployments"), (&tiller, "get", "pods")]
+    {
+        assert!(!can_i(user, verb, resource, &namespace), "{user} may still {verb} {resource}");
+    }
+    let replicas =
+        kubectl_admin(&["get", "deployment", "tiller-deploy", "-n", &namespace, "-o", "jsonpath={.spec.replicas}"]);
+    assert_eq!(replicas, "0", "Tiller is stopped, not restarted");
+    let accounts = kubectl_admin(&["get", "serviceaccounts", "-n", &namespace, "-o", "name"]);
+    assert!(!accounts.contains("serviceaccount/tiller"), "Tiller's account is gone: {accounts}");
+    let bindings = kubectl_admin(&[
         "get",
-        "deployment",
-        "tiller-deploy",
+        "rolebindings",
         "-n",
         &namespace,
         "-o",
-        "jsonpath={.spec.template.metadata.annotations.berth\\.dev/restarted-at}",
+        "jsonpath={range .items[*]}{.metadata.name}={.subjects[*].name}{\"\\n\"}{end}",
     ]);
-    assert!(!restarted.is_empty(), "Tiller restarted");
-    assert!(
-        kubectl_admin(&["get", "rolebindings", "-n", &namespace, "-o", "name"]).trim()
-            == "rolebinding.rbac.authorization.k8s.io/tiller-edit",
-        "the identity's binding is gone, Tiller's stays"
+    assert_eq!(
+        bindings.trim(),
+        "extra-for-identity=someone-else",
+        "every binding of the identity and of tiller is gone; another subject of a shared binding keeps its place"
     );
     server.stop().await;
     clean_up(&namespace).await;
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// Expiry, with the clock under the test's control.
+// Expiry and lapsing, with the clock under the test's control.
 
-#[tokio::test]
-async fn a_grant_is_warned_of_its_end_once_then_expires_once_and_its_kubeconfig_stops_working() {
-    let dir = tempfile::tempdir().unwrap();
-    let (server, alice, id, namespace) = ready_grant(&dir, "none").await;
-    let file = kubeconfig_file(&server, &alice, &id, dir.path(), "jenkins").await;
-    let ends = detail(&alice, &server, &id).await.request.expires_at.unwrap();
-    assert!(!detail(&alice, &server, &id).await.request.expiry_warned);
-
-    // A worker of the test's own over the same database and cluster, driven with a clock it sets.
-    let store = store_of(&dir).await;
-    let worker = berth_server::workflow::worker::Worker {
+/// A worker of the test's own over the database of the server in `dir` and the cluster (with Berth's
+/// credential), with the default configuration; its one-pass methods take the time as a parameter.
+async fn test_worker(dir: &TempDir) -> berth_server::workflow::worker::Worker {
+    let store = store_of(dir).await;
+    berth_server::workflow::worker::Worker {
         store: store.clone(),
         cluster: crate::provisioning::berth_cluster().await,
         settings: Default::default(),
-        profiles: RequestsConfig::default().quota_profiles,
+        rules: berth_server::workflow::validation::Rules::new(&RequestsConfig::default(), &Default::default()).unwrap(),
         config: berth_server::config::ProvisioningConfig { expiry_warning_hours: 72, ..Default::default() },
         notifier: berth_server::notify::Notifier::start(
             &Default::default(),
@@ -805,7 +832,48 @@ async fn a_grant_is_warned_of_its_end_once_then_expires_once_and_its_kubeconfig_
             berth_server::metrics::Metrics::new(),
         ),
         metrics: berth_server::metrics::Metrics::new(),
-    };
+    }
+}
+
+#[tokio::test]
+async fn a_request_nobody_decides_in_time_lapses_once_and_frees_its_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&dir).await;
+    let alice = Browser::signed_in(&server, "alice").await;
+    let namespace = unique("lapsing");
+    let id = submit_ok(&alice, &server, &form(&namespace)).await;
+    let submitted = detail(&alice, &server, &id).await.request.created_at;
+    let worker = test_worker(&dir).await;
+    let ours = |ids: Vec<String>| ids.into_iter().filter(|x| *x == id).count();
+    let days = chrono::TimeDelta::days;
+
+    assert_eq!(ours(worker.lapse_due(submitted + days(13)).await.unwrap()), 0, "still within 14 days");
+    assert_eq!(ours(worker.lapse_due(submitted + days(14) + chrono::TimeDelta::seconds(1)).await.unwrap()), 1);
+    assert_eq!(ours(worker.lapse_due(submitted + days(15)).await.unwrap()), 0, "once");
+    let lapsed = detail(&alice, &server, &id).await;
+    assert_eq!(lapsed.request.state, RequestState::Lapsed);
+    let last = lapsed.events.last().unwrap();
+    assert_eq!(
+        (last.action, last.actor.as_deref(), last.reason.as_deref()),
+        (Action::Lapse, None, Some("Nobody decided this request within 14 days; its name is free again."))
+    );
+    let bob = Browser::signed_in(&server, "bob").await;
+    let response = post(&bob, &server, "requests/approve", &[("id", id.clone())]).await;
+    assert_eq!(response.status(), 409, "a lapsed request cannot be approved any more");
+    submit_ok(&alice, &server, &form(&namespace)).await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_grant_is_warned_of_its_end_once_then_expires_once_and_its_kubeconfig_stops_working() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, alice, id, namespace) = ready_grant(&dir, "none").await;
+    let file = kubeconfig_file(&server, &alice, &id, dir.path(), "jenkins").await;
+    let ends = detail(&alice, &server, &id).await.request.expires_at.unwrap();
+    assert!(!detail(&alice, &server, &id).await.request.expiry_warned);
+
+    // A worker of the test's own over the same database and cluster, driven with a clock it sets.
+    let worker = test_worker(&dir).await;
     let hours = chrono::TimeDelta::hours;
     let ours = |ids: Vec<String>| ids.into_iter().filter(|x| *x == id).count();
 
@@ -943,6 +1011,204 @@ async fn deleting_the_namespace_of_a_request_that_never_got_it_leaves_the_one_so
     assert!(note.contains("Berth did not create it for this request, so it was left alone"), "{note}");
     let still = namespaces.get(&namespace).await.unwrap();
     assert!(still.metadata.deletion_timestamp.is_none(), "someone else's namespace is never deleted");
+    server.stop().await;
+    clean_up(&namespace).await;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Berth touches only what it owns.
+
+/// The resourceVersion of each object, as `kind/name=version`: equal before and after means untouched.
+fn versions_in(namespace: &str, kinds: &str) -> String {
+    kubectl_admin(&[
+        "get",
+        kinds,
+        "-n",
+        namespace,
+        "-o",
+        "jsonpath={range .items[*]}{.kind}/{.metadata.name}={.metadata.resourceVersion} {end}",
+    ])
+}
+
+#[tokio::test]
+async fn revoking_a_grant_whose_namespace_someone_else_made_leaves_everything_in_it_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server_with_worker(&dir).await;
+    let alice = Browser::signed_in(&server, "alice").await;
+    let bob = Browser::signed_in(&server, "bob").await;
+    let carol = Browser::signed_in(&server, "carol").await;
+    for helm_mode in ["tiller", "none"] {
+        let namespace = unique("others");
+        let id = submit_ok(&alice, &server, &with(form(&namespace), "helm_mode", helm_mode)).await;
+        // Another team made the namespace first, with a Tiller of its own and a binding that happens to be
+        // called like Berth's (and even names the identity Berth would use).
+        kubectl_admin(&["create", "namespace", &namespace]);
+        kubectl_admin(&["create", "serviceaccount", "tiller", "-n", &namespace]);
+        kubectl_admin(&[
+            "create",
+            "deployment",
+            "tiller-deploy",
+            "-n",
+            &namespace,
+            "--image=ghcr.io/helm/tiller:v2.17.0",
+        ]);
+        kubectl_admin(&[
+            "create",
+            "rolebinding",
+            "berth-identity",
+            "-n",
+            &namespace,
+            "--clusterrole=edit",
+            &format!("--serviceaccount={IDENTITIES}:ns-{namespace}"),
+            &format!("--serviceaccount={namespace}:tiller"),
+        ]);
+        let kinds = "serviceaccounts,deployments,rolebindings,networkpolicies,resourcequotas";
+        let before = versions_in(&namespace, kinds);
+        assert!(
+            before.contains("ServiceAccount/tiller=") && before.contains("RoleBinding/berth-identity="),
+            "{before}"
+        );
+
+        assert_eq!(post(&bob, &server, "requests/approve", &[("id", id.clone())]).await.status(), 200);
+        wait_for(&alice, &server, &id, RequestState::Failed).await;
+        let reason = "The request failed; clean up";
+        let response = post(&carol, &server, "requests/revoke", &[("id", id.clone()), ("reason", reason.into())]).await;
+        assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+        let revoked = wait_for(&carol, &server, &id, RequestState::Revoked).await;
+
+        assert_eq!(versions_in(&namespace, kinds), before, "{helm_mode}: not one object was changed, byte for byte");
+        let finished = revoked.events.last().unwrap();
+        assert_eq!(finished.action, Action::FinishRevocation);
+        let note = finished.reason.clone().unwrap_or_default();
+        assert!(
+            note.contains(&format!("The namespace '{namespace}' was not created by Berth for this request"))
+                && note.contains("nothing in it was touched"),
+            "the admin sees why nothing was done: {note}"
+        );
+        clean_up(&namespace).await;
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_kubeconfig_whose_identity_was_given_more_than_its_namespace_is_refused_and_leaves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, alice, id, namespace) = ready_grant(&dir, "none").await;
+    // Outside Berth, an admin binds the grant's identity to `view` across the cluster.
+    let binding = unique("it-too-much");
+    kubectl_admin(&[
+        "create",
+        "clusterrolebinding",
+        &binding,
+        "--clusterrole=view",
+        &format!("--serviceaccount={IDENTITIES}:ns-{namespace}"),
+    ]);
+    let response =
+        download(&alice, &server, &id, &[("purpose", "ci"), ("name", "jenkins"), ("lifetime_hours", "24")]).await;
+    let error = refusal(response, 403).await;
+    assert_eq!(
+        error.to_string(),
+        "Berth refused to hand out this kubeconfig: it may list namespaces, more than its namespace allows (someone \
+         bound this grant's identity to more, outside Berth). Nothing was issued; tell an admin, who must remove \
+         that binding."
+    );
+    assert_eq!(anchors_of(&id), 0, "no anchor Secret left behind");
+    assert!(detail(&alice, &server, &id).await.credentials.is_empty(), "nothing recorded");
+
+    // Once the binding is gone, the download works (and the check passed the mode's own needs).
+    kubectl_admin(&["delete", "clusterrolebinding", &binding]);
+    let response =
+        download(&alice, &server, &id, &[("purpose", "ci"), ("name", "jenkins"), ("lifetime_hours", "24")]).await;
+    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+    assert_eq!(anchors_of(&id), 1);
+    server.stop().await;
+    clean_up(&namespace).await;
+}
+
+#[tokio::test]
+async fn what_the_tenant_changes_of_berth_s_objects_comes_back_within_seconds_and_the_audit_log_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, alice, id, namespace) = ready_grant(&dir, "none").await;
+    let file = kubeconfig_file(&server, &alice, &id, dir.path(), "jenkins").await;
+    // A quiet grant: nothing to put back.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let quiet = detail(&alice, &server, &id).await;
+    assert!(quiet.events.iter().all(|e| e.action != Action::CorrectDrift), "no correction without a change");
+
+    // As the grant's identity (edit in the namespace): delete the default NetworkPolicy, mount tokens again.
+    let changed = Instant::now();
+    let (ok, out) = kubectl_as(&file, &["delete", "networkpolicy", "berth-default"]);
+    assert!(ok, "edit may delete it: {out}");
+    let (ok, out) =
+        kubectl_as(&file, &["patch", "serviceaccount", "default", "-p", r#"{"automountServiceAccountToken":true}"#]);
+    assert!(ok, "edit may patch it: {out}");
+
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let policy = kubectl_as(&file, &["get", "networkpolicy", "berth-default", "-o", "name"]).0;
+        let automount = kubectl_admin(&[
+            "get",
+            "serviceaccount",
+            "default",
+            "-n",
+            &namespace,
+            "-o",
+            "jsonpath={.automountServiceAccountToken}",
+        ]);
+        if policy && automount == "false" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "not restored within 15 s: policy {policy}, automount {automount}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    println!(
+        "FIGURE drift: a deleted NetworkPolicy and a changed ServiceAccount restored after {} ms",
+        changed.elapsed().as_millis()
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let notes = loop {
+        let events = detail(&alice, &server, &id).await.events;
+        let notes: Vec<String> =
+            events.iter().filter(|e| e.action == Action::CorrectDrift).filter_map(|e| e.reason.clone()).collect();
+        let all = notes.join(" ");
+        if all.contains("berth-default (deleted)") && all.contains("default (automountServiceAccountToken)") {
+            break notes;
+        }
+        assert!(Instant::now() < deadline, "the audit log does not say so: {notes:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let event =
+        detail(&alice, &server, &id).await.events.into_iter().find(|e| e.action == Action::CorrectDrift).unwrap();
+    assert_eq!(event.actor, None, "by Berth");
+    assert!(notes[0].starts_with("Put back what was changed in the namespace: "), "{notes:?}");
+    server.stop().await;
+    clean_up(&namespace).await;
+}
+
+#[tokio::test]
+async fn a_tenant_gets_no_load_balancer_or_node_port_and_a_bounded_number_of_objects() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, alice, id, namespace) = ready_grant(&dir, "none").await;
+    let file = kubeconfig_file(&server, &alice, &id, dir.path(), "jenkins").await;
+    for kind in ["loadbalancer", "nodeport"] {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        let out = loop {
+            let (ok, out) = kubectl_as(&file, &["create", "service", kind, &format!("open-{kind}"), "--tcp=80:80"]);
+            assert!(!ok, "{kind} must be refused: {out}");
+            // Until the quota controller has counted the namespace, the API server refuses everything.
+            if !out.contains("status unknown for quota") || Instant::now() > deadline {
+                break out;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        };
+        assert!(out.contains("exceeded quota") && out.contains(&format!("services.{kind}s=0")), "{kind}: {out}");
+    }
+    let (ok, out) = kubectl_as(&file, &["create", "service", "clusterip", "inside", "--tcp=80:80"]);
+    assert!(ok, "a ClusterIP Service is fine: {out}");
+    let hard = kubectl_admin(&["get", "resourcequota", "berth-quota", "-n", &namespace, "-o", "jsonpath={.spec.hard}"]);
+    for cap in [r#""services":"20""#, r#""secrets":"100""#, r#""configmaps":"100""#] {
+        assert!(hard.contains(cap), "{cap} in {hard}");
+    }
     server.stop().await;
     clean_up(&namespace).await;
 }

@@ -6,6 +6,7 @@
 mod admin;
 mod binary;
 mod cluster;
+mod confinement;
 mod deploy;
 mod edge;
 mod forged_tokens;

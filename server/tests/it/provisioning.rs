@@ -167,3 +167,63 @@ async fn the_identity_acts_in_its_namespace_only_and_tiller_cannot_touch_the_quo
     clean_up(&plain).await;
     clean_up(&tiller_ns).await;
 }
+
+#[tokio::test]
+async fn objects_as_the_api_server_stores_them_show_no_drift_and_a_tenant_s_change_does() {
+    use berth_server::cluster::drift;
+    let berth = berth_cluster().await;
+    let admin = admin().await;
+    let namespace = provision(&berth, HelmMode::Tiller).await;
+    let profile = small_profile();
+    let grant = Grant {
+        request_id: "r-1",
+        namespace: &namespace,
+        owner_id: "owner-1",
+        helm_mode: HelmMode::Tiller,
+        profile: &profile,
+    };
+    // Read back as stored (defaults filled in), the way the watch holds them.
+    let live = |object: &manifests::Object| {
+        let admin = admin.clone();
+        let (kind, name) = (object.kind(), object.describe().rsplit('/').next().unwrap().to_string());
+        let namespace = namespace.clone();
+        async move {
+            let value = match kind {
+                "NetworkPolicy" => serde_json::to_value(
+                    Api::<k8s_openapi::api::networking::v1::NetworkPolicy>::namespaced(admin, &namespace)
+                        .get(&name)
+                        .await
+                        .unwrap(),
+                ),
+                "ServiceAccount" => {
+                    serde_json::to_value(Api::<ServiceAccount>::namespaced(admin, &namespace).get(&name).await.unwrap())
+                }
+                _ => serde_json::to_value(
+                    Api::<k8s_openapi::api::apps::v1::Deployment>::namespaced(admin, &namespace)
+                        .get(&name)
+                        .await
+                        .unwrap(),
+                ),
+            };
+            value.unwrap()
+        }
+    };
+    let objects = manifests::objects(&grant, &Settings::default());
+    let watched: Vec<_> = objects.iter().filter(|o| drift::is_watched(o, &namespace)).collect();
+    assert_eq!(watched.len(), 5, "two NetworkPolicies, default and tiller, Tiller's Deployment");
+    for object in &watched {
+        let stored = live(object).await;
+        assert_eq!(drift::drift(object, Some(&stored)), None, "{} as stored: {stored:#}", object.describe());
+    }
+    // A tenant's edit of Tiller (kubectl set image) is drift.
+    let tiller = watched.iter().find(|o| o.kind() == "Deployment").unwrap();
+    let patch =
+        json!({ "spec": { "template": { "spec": { "containers": [{ "name": "tiller", "image": "evil/tiller" }] } } } });
+    Api::<k8s_openapi::api::apps::v1::Deployment>::namespaced(admin.clone(), &namespace)
+        .patch("tiller-deploy", &kube::api::PatchParams::default(), &kube::api::Patch::Strategic(&patch))
+        .await
+        .unwrap();
+    let found = drift::drift(tiller, Some(&live(tiller).await)).expect("drift");
+    assert_eq!(found.fields, ["spec.template.spec.containers.image"]);
+    clean_up(&namespace).await;
+}

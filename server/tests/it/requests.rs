@@ -537,7 +537,8 @@ async fn an_approver_decides_their_own_request_only_when_the_config_allows() {
 #[tokio::test]
 async fn approvals_are_paged_oldest_first() {
     let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start(&dir).await;
+    // One person fills more than a page, beyond the default cap on pending requests.
+    let server = TestServer::start_with(&dir, |config| config.requests.max_pending_per_person = 30).await;
     let alice = Browser::signed_in(&server, "alice").await;
     let bob = Browser::signed_in(&server, "bob").await;
     for n in 0..27 {
@@ -554,6 +555,31 @@ async fn approvals_are_paged_oldest_first() {
     let html = bob.get(&server.url("/approvals?page=2")).await.text().await.unwrap();
     assert!(html.contains("Page 2 of 2 · 27 pending"), "{html}");
     assert!(html.contains("ns-26") && !html.contains("ns-00"), "page 2 only");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn one_person_s_pending_requests_are_capped_and_a_decision_frees_a_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start_with(&dir, |config| config.requests.max_pending_per_person = 2).await;
+    let alice = Browser::signed_in(&server, "alice").await;
+    let first = submit_ok(&alice, &server, &form("capped-1")).await;
+    submit_ok(&alice, &server, &form("capped-2")).await;
+    let response = post(&alice, &server, "requests/submit", &form("capped-3")).await;
+    let error = refusal(response, 409).await;
+    assert_eq!(
+        error.to_string(),
+        "You have 2 requests waiting for a decision, the most one person may have at once (2). Cancel one you no \
+         longer need, or wait until an approver decides; nothing was stored."
+    );
+    let bob = Browser::signed_in(&server, "bob").await;
+    assert_eq!(post(&bob, &server, "requests/submit", &form("capped-3")).await.status(), 200, "per person");
+    let pending: Page<ApprovalItem> =
+        post(&bob, &server, "requests/pending", &[("page", "1".to_string())]).await.json().await.unwrap();
+    assert_eq!(pending.total, 3, "alice's third was not stored");
+    let response = post(&alice, &server, "requests/cancel", &[("id", first)]).await;
+    assert_eq!(response.status(), 200);
+    submit_ok(&alice, &server, &form("capped-4")).await;
     server.stop().await;
 }
 
@@ -676,5 +702,43 @@ async fn a_webhook_that_hangs_never_delays_the_workflow() {
     assert!(receiver.bodies.lock().unwrap().is_empty(), "the webhook has not answered yet");
     receiver.release.add_permits(1_000);
     receiver.texts(1).await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_name_reserved_after_the_submission_is_refused_at_approval_and_at_provisioning() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&dir).await;
+    let alice = Browser::signed_in(&server, "alice").await;
+    let bob = Browser::signed_in(&server, "bob").await;
+    let pending = submit_ok(&alice, &server, &form("late-pending")).await;
+    let approved = submit_ok(&alice, &server, &form("late-approved")).await;
+    assert_eq!(post(&bob, &server, "requests/approve", &[("id", approved.clone())]).await.status(), 200);
+    server.stop().await;
+
+    // The operator reserves `late-*` and restarts Berth (with its worker) before anyone decides the other.
+    let server = TestServer::start_with(&dir, |config| {
+        config.requests.reserved_names.push("late-*".to_string());
+        config.provisioning.enabled = true;
+        config.provisioning.poll_seconds = 1;
+    })
+    .await;
+    let bob = Browser::signed_in(&server, "bob").await;
+    let error = refusal(post(&bob, &server, "requests/approve", &[("id", pending.clone())]).await, 403).await;
+    assert_eq!(
+        error.to_string(),
+        "The name 'late-pending' is no longer allowed: Names like 'late-*' are reserved in this installation. It \
+         cannot be approved; deny it with that reason."
+    );
+    let alice = Browser::signed_in(&server, "alice").await;
+    assert_eq!(detail(&alice, &server, &pending).await.request.state, RequestState::Pending, "nothing changed");
+    let failed = crate::grants::wait_for(&alice, &server, &approved, RequestState::Failed).await;
+    assert_eq!(
+        failed.request.last_error.as_deref(),
+        Some("The name 'late-approved' is no longer allowed: Names like 'late-*' are reserved in this installation."),
+        "the reason is on the request"
+    );
+    let namespaces = kube::Api::<k8s_openapi::api::core::v1::Namespace>::all(crate::cluster::admin().await);
+    assert!(namespaces.get_opt("late-approved").await.unwrap().is_none(), "nothing was created in the cluster");
     server.stop().await;
 }

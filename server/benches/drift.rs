@@ -1,0 +1,212 @@
+//! The drift watch at scale, against the local control plane with Berth's own credential: what a quiet
+//! cluster with many ready grants costs. Run by `scripts/figures.sh` (or `cargo bench -p berth-server --bench
+//! drift` with LOCAL_CLUSTER_KUBECONFIG and LOCAL_CLUSTER_BERTH_KUBECONFIG set, as for the tests);
+//! `DRIFT_BENCH_GRANTS` sets how many grants (default 1,000).
+//!
+//! It provisions the grants (Helm 3 mode), records them ready in a SQLite database, starts the watches and
+//! prints: the API calls and time to list Berth's objects, the memory the watch caches take (the process's
+//! resident memory before and after), the API calls and time of a full check of every grant (in memory), and
+//! the API calls over a quiet minute. API calls are counted by a layer around the client.
+
+// Benchmark code: a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use app::auth::Role;
+use app::requests::{Action, HelmMode, RequestState};
+use berth_server::cluster::manifests::{self, Grant, Settings};
+use berth_server::cluster::{Cluster, external_endpoint};
+use berth_server::config::{ClusterConfig, NotificationsConfig, ProvisioningConfig, RequestsConfig};
+use berth_server::metrics::Metrics;
+use berth_server::notify::Notifier;
+use berth_server::store::Store;
+use berth_server::store::requests::{NewRequest, Transition};
+use berth_server::store::users::SignIn;
+use berth_server::workflow::leader::Leadership;
+use berth_server::workflow::validation::Rules;
+use berth_server::workflow::worker::{Waker, Worker};
+use chrono::Utc;
+use futures_util::StreamExt;
+use kube::config::{KubeConfigOptions, Kubeconfig};
+
+fn env_path(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: start the local control plane (see the header)"))
+}
+
+/// This process's resident memory, in KiB.
+fn rss_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    status.lines().find_map(|line| line.strip_prefix("VmRSS:")).unwrap().trim().trim_end_matches(" kB").parse().unwrap()
+}
+
+#[tokio::main]
+async fn main() {
+    let grants: usize = std::env::var("DRIFT_BENCH_GRANTS").ok().and_then(|n| n.parse().ok()).unwrap_or(1_000);
+    let kubeconfig = Kubeconfig::read_from(env_path("LOCAL_CLUSTER_BERTH_KUBECONFIG")).unwrap();
+    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default()).await.unwrap();
+    let endpoint = external_endpoint(&ClusterConfig::default(), &config).unwrap();
+    let calls = Arc::new(AtomicU64::new(0));
+    let counter = calls.clone();
+    let counting = tower::util::MapRequestLayer::new(move |request: http::Request<kube::client::Body>| {
+        counter.fetch_add(1, Ordering::Relaxed);
+        request
+    });
+    let client = kube::client::ClientBuilder::try_from(config).unwrap().with_layer(&counting).build();
+    let cluster = Cluster::from_client(client, endpoint);
+
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("berth.db").display());
+    let store = Store::open(&berth_server::config::DatabaseConfig { url, max_connections: 4 }).await.unwrap();
+    let sign_in = SignIn {
+        issuer: "https://idp.example",
+        subject: "alice",
+        email: None,
+        display_name: "Alice Anders",
+        role: Some(Role::Developer),
+        at: Utc::now(),
+    };
+    let alice = store.record_sign_in(&sign_in).await.unwrap();
+    let requests = RequestsConfig::default();
+    let profile = requests.quota_profiles[0].clone();
+
+    // The grants: in the database as ready, in the cluster as Berth provisions them.
+    let run = uuid::Uuid::new_v4().simple().to_string()[..6].to_string();
+    let started = Instant::now();
+    let mut seeded = Vec::new();
+    for n in 0..grants {
+        let id = uuid::Uuid::new_v4().to_string();
+        let namespace = format!("drift-{run}-{n}");
+        let now = Utc::now();
+        let new = NewRequest {
+            id: &id,
+            namespace: &namespace,
+            purpose: "benchmark",
+            stage: "test",
+            helm_mode: HelmMode::None,
+            quota_profile: &profile.name,
+            lifetime_days: 30,
+            requester_id: &alice,
+            at: now,
+        };
+        store.submit_request(&new).await.unwrap();
+        let steps = [
+            (RequestState::Pending, RequestState::Approved, Action::Approve),
+            (RequestState::Approved, RequestState::Provisioning, Action::StartProvisioning),
+            (RequestState::Provisioning, RequestState::Ready, Action::MarkReady),
+        ];
+        for (version, (from, to, action)) in (1..).zip(steps) {
+            let step = Transition {
+                request_id: &id,
+                version,
+                from,
+                to,
+                action,
+                actor_id: None,
+                reason: None,
+                at: now,
+                expires_at: Some(now + chrono::TimeDelta::days(30)),
+            };
+            assert!(store.apply(&step).await.unwrap());
+        }
+        seeded.push((id, namespace));
+    }
+    let settings = Settings::default();
+    futures_util::stream::iter(&seeded)
+        .for_each_concurrent(16, |(id, namespace)| {
+            let (cluster, profile, settings, alice) = (&cluster, &profile, &settings, &alice);
+            async move {
+                let grant = Grant { request_id: id, namespace, owner_id: alice, helm_mode: HelmMode::None, profile };
+                for object in manifests::objects(&grant, settings) {
+                    cluster.apply(&object).await.unwrap();
+                }
+            }
+        })
+        .await;
+    println!("(seeded {grants} ready grants in {:.0} s)", started.elapsed().as_secs_f64());
+
+    let public_url = url::Url::parse("http://127.0.0.1:3000").unwrap();
+    let worker = Worker {
+        store: store.clone(),
+        cluster: cluster.clone(),
+        settings,
+        rules: Rules::new(&requests, &ClusterConfig::default()).unwrap(),
+        config: ProvisioningConfig::default(),
+        notifier: Notifier::start(&NotificationsConfig::default(), &public_url).unwrap(),
+        waker: Waker::default(),
+        leadership: Leadership::new(store.clone(), &ProvisioningConfig::default(), Metrics::new()),
+        metrics: Metrics::new(),
+    };
+
+    // Listing: the watches start, and their caches fill.
+    let rss_before = rss_kib();
+    calls.store(0, Ordering::Relaxed);
+    let started = Instant::now();
+    let (live, changes) = cluster.watch_grant_objects();
+    let changed = Arc::new(AtomicU64::new(0));
+    let seen = changed.clone();
+    tokio::spawn(async move {
+        let mut changes = std::pin::pin!(changes);
+        while changes.next().await.is_some() {
+            seen.fetch_add(1, Ordering::Relaxed);
+        }
+    });
+    live.until_ready().await;
+    let listed = started.elapsed();
+    let list_calls = calls.load(Ordering::Relaxed);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let rss_after = rss_kib();
+    println!(
+        "FIGURE drift watch start at {grants} grants: {} objects listed in {} ms with {list_calls} API calls (a list and a watch per kind)",
+        live.len(),
+        listed.as_millis(),
+    );
+    println!(
+        "FIGURE drift watch caches at {grants} grants: {:.1} MiB resident ({} objects)",
+        rss_after.saturating_sub(rss_before) as f64 / 1024.0,
+        live.len()
+    );
+
+    // A full check of every grant, as the leader does when it starts leading and every 10 minutes.
+    calls.store(0, Ordering::Relaxed);
+    let started = Instant::now();
+    let mut corrected = 0;
+    for namespace in store.ready_namespaces().await.unwrap() {
+        corrected += worker.correct_drift(&live, &namespace).await.unwrap().len();
+    }
+    println!(
+        "FIGURE drift full check at {grants} quiet grants: {} ms, {} API calls, {corrected} corrections",
+        started.elapsed().as_millis(),
+        calls.load(Ordering::Relaxed),
+    );
+
+    // A quiet minute: the watches stay open and nothing else is asked.
+    calls.store(0, Ordering::Relaxed);
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    println!(
+        "FIGURE drift watch at {grants} quiet grants: {} API calls per minute (the open watches aside)",
+        calls.load(Ordering::Relaxed)
+    );
+
+    // Clean up as an admin (the namespaces, and the identities in Berth's namespace).
+    let admin = env_path("LOCAL_CLUSTER_KUBECONFIG");
+    for (_, namespace) in &seeded {
+        let _ = std::process::Command::new("kubectl")
+            .args(["--kubeconfig", &admin, "delete", "namespace", namespace, "--wait=false"])
+            .output();
+    }
+    let _ = std::process::Command::new("kubectl")
+        .args([
+            "--kubeconfig",
+            &admin,
+            "delete",
+            "serviceaccounts",
+            "-n",
+            "berth-identities",
+            "-l",
+            "app.kubernetes.io/managed-by=berth",
+        ])
+        .output();
+}

@@ -22,7 +22,10 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::Connection as _;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 use tower_sessions_sqlx_store::{PostgresStore, SqliteStore};
 
 use crate::config::DatabaseConfig;
@@ -100,14 +103,12 @@ impl Store {
     /// Opens (creating a SQLite file if needed) the database and brings its schema up to date.
     pub async fn open(config: &DatabaseConfig) -> Result<Self> {
         let pool = if config.url.starts_with("postgres:") || config.url.starts_with("postgresql:") {
-            Pool::Postgres(open_postgres(config).await?)
+            let pool = open_postgres(config).await?;
+            sqlx::migrate!("../migrations/postgres").run(&pool).await?;
+            Pool::Postgres(pool)
         } else {
             Pool::Sqlite(open_sqlite(config).await?)
         };
-        match &pool {
-            Pool::Sqlite(pool) => sqlx::migrate!("../migrations/sqlite").run(pool).await?,
-            Pool::Postgres(pool) => sqlx::migrate!("../migrations/postgres").run(pool).await?,
-        }
         Ok(Self { pool })
     }
 
@@ -182,6 +183,12 @@ async fn open_sqlite(config: &DatabaseConfig) -> Result<SqlitePool> {
         std::fs::create_dir_all(folder)
             .map_err(|source| StoreError::CreateFolder { path: folder.display().to_string(), source })?;
     }
+    // NB: migrations run on a connection of their own, closed before the pool opens: a migration may edit a
+    // table's definition in place (20261202000001_lapsed.sql), which a connection that had already read the
+    // schema would not see.
+    let mut migrating = SqliteConnection::connect_with(&options).await.map_err(StoreError::Connect)?;
+    sqlx::migrate!("../migrations/sqlite").run(&mut migrating).await?;
+    migrating.close().await.map_err(StoreError::Connect)?;
     SqlitePoolOptions::new()
         .max_connections(config.max_connections)
         .acquire_timeout(Duration::from_secs(5))

@@ -7,7 +7,8 @@
 //! In the granted namespace, only if it is this grant's (its `berth.dev/request` label names the request):
 //! every RoleBinding whose subject is the grant's identity or its `tiller` account, whatever its name (a
 //! binding an admin added by hand would otherwise outlive the grant, and bind a later grant's identity of the
-//! same name); in Tiller mode Tiller is scaled to zero and its ServiceAccount deleted, so nothing that runs as
+//! same name; one that also binds others is deleted too, and the history names them: Berth may not rewrite a
+//! binding to a role it cannot bind, and the namespace is Berth's); in Tiller mode Tiller is scaled to zero and its ServiceAccount deleted, so nothing that runs as
 //! `tiller` (a CronJob, a sidecar someone patched in, a token minted earlier) keeps `edit`. A namespace that
 //! is not this grant's (the request failed because someone else created it first) is not touched at all: its
 //! `tiller` and `berth-identity` are someone else's.
@@ -25,8 +26,9 @@ use super::{Cluster, ClusterError, FIELD_MANAGER};
 /// What a revocation did in the granted namespace.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NamespaceScope {
-    /// It was this grant's: its bindings (and Tiller) are gone.
-    Revoked,
+    /// It was this grant's: its bindings (and Tiller) are gone. Bindings that also bound others, each as
+    /// `name (the others)`, deleted with them.
+    Revoked { shared_bindings: Vec<String> },
     /// There is no such namespace (never created, or deleted).
     Gone,
     /// It exists but is not this grant's; nothing in it was touched.
@@ -37,7 +39,12 @@ impl NamespaceScope {
     /// What the audit trail says about the namespace, when there is more to say than "access removed".
     pub fn note(&self, namespace: &str) -> Option<String> {
         match self {
-            NamespaceScope::Revoked => None,
+            NamespaceScope::Revoked { shared_bindings } if shared_bindings.is_empty() => None,
+            NamespaceScope::Revoked { shared_bindings } => Some(format!(
+                "Also deleted, as they bound this grant's accounts: RoleBinding {}. They bound others too; an admin \
+                 re-creates them without this grant's accounts if those still need them.",
+                shared_bindings.join(", RoleBinding ")
+            )),
             NamespaceScope::Gone => Some(format!(
                 "The namespace '{namespace}' does not exist; the identity and its kubeconfigs were removed."
             )),
@@ -61,11 +68,11 @@ impl Cluster {
             None => NamespaceScope::Gone,
             Some(namespace) if namespace.labels().get(REQUEST_LABEL).map(String::as_str) == Some(grant.request_id) => {
                 // The bindings first: from this moment every token of the grant is forbidden in the namespace.
-                self.unbind_grant_accounts(grant, identities_namespace).await?;
+                let shared_bindings = self.unbind_grant_accounts(grant, identities_namespace).await?;
                 if grant.helm_mode == app::requests::HelmMode::Tiller {
                     self.stop_tiller(grant).await?;
                 }
-                NamespaceScope::Revoked
+                NamespaceScope::Revoked { shared_bindings }
             }
             Some(_) => NamespaceScope::NotOurs,
         };
@@ -88,9 +95,13 @@ impl Cluster {
         Ok(scope)
     }
 
-    /// Deletes every RoleBinding in the grant's namespace that binds its identity or its `tiller` account; a
-    /// binding that also names others loses only those subjects.
-    async fn unbind_grant_accounts(&self, grant: &Grant<'_>, identities_namespace: &str) -> Result<(), ClusterError> {
+    /// Deletes every RoleBinding in the grant's namespace that binds its identity or its `tiller` account.
+    /// Returns those that bound others too, as `name (the others)`.
+    async fn unbind_grant_accounts(
+        &self,
+        grant: &Grant<'_>,
+        identities_namespace: &str,
+    ) -> Result<Vec<String>, ClusterError> {
         let bindings = Api::<RoleBinding>::namespaced(self.client.clone(), grant.namespace);
         let identity = grant.identity_name();
         let is_grants = |subject: &Subject| {
@@ -98,26 +109,26 @@ impl Cluster {
                 && ((subject.name == identity && subject.namespace.as_deref() == Some(identities_namespace))
                     || (subject.name == TILLER_NAME && subject.namespace.as_deref() == Some(grant.namespace)))
         };
+        let mut shared = Vec::new();
         for binding in bindings.list(&ListParams::default()).await? {
             let subjects = binding.subjects.clone().unwrap_or_default();
             if !subjects.iter().any(is_grants) {
                 continue;
             }
-            let name = binding.name_any();
-            let others: Vec<&Subject> = subjects.iter().filter(|subject| !is_grants(subject)).collect();
-            if others.is_empty() {
-                gone(bindings.delete(&name, &unchanged_since(&binding.metadata)).await)?;
-            } else {
-                // The resourceVersion makes the patch fail (409, retried by the next pass) if the binding
-                // changed since it was read.
-                let patch = json!({
-                    "metadata": { "resourceVersion": binding.metadata.resource_version },
-                    "subjects": others,
-                });
-                gone(bindings.patch(&name, &plain_patch(), &Patch::Merge(&patch)).await)?;
+            let others: Vec<String> = subjects
+                .iter()
+                .filter(|subject| !is_grants(subject))
+                .map(|subject| match &subject.namespace {
+                    Some(namespace) => format!("{} {namespace}/{}", subject.kind, subject.name),
+                    None => format!("{} {}", subject.kind, subject.name),
+                })
+                .collect();
+            gone(bindings.delete(&binding.name_any(), &unchanged_since(&binding.metadata)).await)?;
+            if !others.is_empty() {
+                shared.push(format!("{} ({})", binding.name_any(), others.join(", ")));
             }
         }
-        Ok(())
+        Ok(shared)
     }
 
     /// Scales Tiller to zero and deletes its ServiceAccount: tokens minted for it die (Unauthorized within the

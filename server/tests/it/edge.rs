@@ -260,7 +260,7 @@ async fn metrics_are_served_on_their_own_listener_in_prometheus_format() {
         "berth_leader 0",
         "# TYPE berth_provisioning_duration_seconds histogram",
         "# TYPE berth_revocation_failures counter",
-        "# TYPE berth_drift_corrections counter",
+        "# TYPE berth_drift_watched_objects gauge",
     ] {
         assert!(text.lines().any(|line| line == expected), "missing {expected:?} in\n{text}");
     }

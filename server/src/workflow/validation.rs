@@ -177,14 +177,14 @@ pub fn text_problem(text: &str, max_chars: usize, when_empty: &str) -> Option<St
         Some(format!("At most {max_chars} characters; this has {length}."))
     } else if text.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
         Some("Remove the control characters (invisible characters other than line breaks and tabs).".to_string())
-    } else if let Some(hidden) = text.chars().find(|c| is_invisible_format(*c)) {
-        Some(format!(
-            "Remove the invisible character U+{:04X} (a direction override or a zero-width character): it makes \
-             the text read differently from what it says.",
-            u32::from(hidden)
-        ))
     } else {
-        None
+        text.chars().find(|c| is_invisible_format(*c)).map(|hidden| {
+            format!(
+                "Remove the invisible character U+{:04X} (a direction override or a zero-width character): it \
+                 makes the text read differently from what it says.",
+                u32::from(hidden)
+            )
+        })
     }
 }
 

@@ -509,4 +509,59 @@ mod tests {
             .collect();
         assert!(names.iter().all(|name| !name.starts_with("tiller")), "{names:?}");
     }
+
+    /// Whether `selector` (a LabelSelector as JSON) selects a pod with `labels`: matchLabels, and the
+    /// matchExpressions operators Berth's policies use.
+    fn selects(selector: &serde_json::Value, labels: &serde_json::Value) -> bool {
+        let wanted = selector["matchLabels"].as_object().into_iter().flatten();
+        let expressions = selector["matchExpressions"].as_array().into_iter().flatten();
+        wanted.into_iter().all(|(key, value)| labels.get(key) == Some(value))
+            && expressions.into_iter().all(|e| match e["operator"].as_str() {
+                Some("DoesNotExist") => labels.get(e["key"].as_str().unwrap()).is_none(),
+                Some("Exists") => labels.get(e["key"].as_str().unwrap()).is_some(),
+                other => panic!("operator {other:?} not handled here"),
+            })
+    }
+
+    #[test]
+    fn no_policy_of_the_namespace_admits_anything_to_tiller_and_other_pods_keep_their_own() {
+        let profile = profile();
+        let objects = objects(&grant(HelmMode::Tiller, &profile), &Settings::default());
+        let policies: Vec<serde_json::Value> = objects
+            .iter()
+            .filter(|o| matches!(o, Object::NetworkPolicy(_)))
+            .map(|o| serde_json::to_value(o).unwrap())
+            .collect();
+        let tiller = objects
+            .iter()
+            .find_map(|o| match o {
+                Object::Deployment(d) => Some(serde_json::to_value(&d.spec.template.metadata).unwrap()),
+                _ => None,
+            })
+            .unwrap()["labels"]
+            .clone();
+        let app = serde_json::json!({ "app": "web" });
+        // Policies add up: a pod is reachable from wherever any policy selecting it admits traffic.
+        let admitted = |pod: &serde_json::Value| -> Vec<String> {
+            policies
+                .iter()
+                .filter(|p| selects(&p["spec"]["podSelector"], pod))
+                .filter(|p| p["spec"]["ingress"].as_array().is_some_and(|rules| !rules.is_empty()))
+                .map(|p| p["metadata"]["name"].as_str().unwrap().to_string())
+                .collect()
+        };
+        assert!(admitted(&tiller).is_empty(), "Tiller's pod is admitted by {:?}", admitted(&tiller));
+        let selecting_tiller: Vec<_> = policies
+            .iter()
+            .filter(|p| selects(&p["spec"]["podSelector"], &tiller))
+            .map(|p| &p["metadata"]["name"])
+            .collect();
+        assert_eq!(selecting_tiller, ["tiller-deny-ingress"], "Tiller is isolated for ingress");
+        assert_eq!(admitted(&app), ["berth-default"], "the namespace's other pods accept its own traffic");
+        let default = policies.iter().find(|p| p["metadata"]["name"] == DEFAULT_POLICY_NAME).unwrap();
+        assert_eq!(
+            default["spec"]["egress"][1]["to"][0]["ipBlock"]["except"],
+            serde_json::json!(["169.254.169.254/32"])
+        );
+    }
 }

@@ -294,3 +294,35 @@ async fn metrics_answer_only_the_bearer_of_the_configured_token() {
     assert_eq!(response.status(), 200);
     assert!(response.text().await.unwrap().contains("berth_leader"));
 }
+
+#[tokio::test]
+async fn cross_site_requests_are_refused_before_they_spend_the_person_s_allowance() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start_with(&dir, |config| {
+        config.http.rate_limits.server_functions_per_session_per_minute = 3;
+    })
+    .await;
+    let alice = Browser::signed_in(&server, "alice").await;
+    // Another site's page makes alice's browser post again and again (her session cookie goes along).
+    for _ in 0..10 {
+        let forged =
+            alice.http.post(server.url("/api/session")).header("origin", "https://evil.example").send().await.unwrap();
+        assert_eq!(forged.status(), 403, "refused as cross-site, and not counted");
+    }
+    for _ in 0..3 {
+        assert_eq!(alice.call(&server, "session").await.status(), 200, "her own allowance is whole");
+    }
+}
+
+#[tokio::test]
+async fn pages_and_answers_with_a_person_s_data_are_kept_out_of_caches() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&dir).await;
+    let alice = Browser::signed_in(&server, "alice").await;
+    for path in ["/", "/requests", "/access", "/requests/new"] {
+        let page = alice.get(&server.url(path)).await;
+        assert_eq!(header(page.headers(), "cache-control"), "private, no-store", "{path}");
+    }
+    let answer = alice.call(&server, "session").await;
+    assert_eq!(header(answer.headers(), "cache-control"), "private, no-store", "a server function's answer");
+}

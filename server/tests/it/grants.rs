@@ -1203,3 +1203,38 @@ async fn a_tenant_gets_no_load_balancer_or_node_port_and_a_bounded_number_of_obj
     server.stop().await;
     clean_up(&namespace).await;
 }
+
+#[tokio::test]
+async fn a_grant_holds_at_most_the_configured_number_of_kubeconfigs_in_force() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start_with(&dir, |config| {
+        config.provisioning.enabled = true;
+        config.provisioning.lease_seconds = 1;
+        config.provisioning.poll_seconds = 1;
+        config.credentials.max_active_per_grant = 2;
+    })
+    .await;
+    let alice = Browser::signed_in(&server, "alice").await;
+    let namespace = unique("capped");
+    let id = approved(&server, &alice, &namespace, "none").await;
+    wait_for(&alice, &server, &id, RequestState::Ready).await;
+    let ci = |name: &'static str| [("purpose", "ci"), ("name", name), ("lifetime_hours", "24")];
+    for name in ["jenkins-a", "jenkins-b"] {
+        let response = download(&alice, &server, &id, &ci(name)).await;
+        assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+    }
+    let error = refusal(download(&alice, &server, &id, &ci("jenkins-c")).await, 409).await;
+    assert_eq!(
+        error.to_string(),
+        "This namespace already has 2 kubeconfigs in force, the most one grant may hold at once (2). Revoke one \
+         you no longer use, then download again."
+    );
+    assert_eq!(anchors_of(&id), 2, "no token minted for the refused one");
+    let first = detail(&alice, &server, &id).await.credentials[0].id.clone();
+    let revoked = post(&alice, &server, "credentials/revoke", &[("id", first), ("reason", "Not used".into())]).await;
+    assert_eq!(revoked.status(), 200);
+    let response = download(&alice, &server, &id, &ci("jenkins-c")).await;
+    assert_eq!(response.status(), 200, "a revoked one frees its place: {}", response.text().await.unwrap());
+    server.stop().await;
+    clean_up(&namespace).await;
+}

@@ -1,8 +1,8 @@
 //! The background worker that reconciles grants with the cluster: it provisions approved requests (DESIGN.md,
-//! "What the portal creates"), lapses requests nobody decided in time, warns of and starts expiries, takes the access of revoked and expired grants
-//! away, deletes the namespaces admins asked to delete (after their access is gone: the same pass, right after
-//! the revocations), and deletes the anchors of kubeconfigs whose revocation the cluster did not let Berth
-//! finish at once.
+//! "What the portal creates"), lapses requests nobody decided in time, warns of and starts expiries, takes the
+//! access of revoked and expired grants away, deletes the namespaces admins asked to delete (after their access
+//! is gone: the same pass, right after the revocations), and deletes the anchors of kubeconfigs whose
+//! revocation the cluster did not let Berth finish at once. The drift watch (`drift.rs`) is its other half.
 //!
 //! Provisioning: for each approved request it takes a lease, moves it to provisioning, applies every object of the grant
 //! with server-side apply (the namespace first, then all the others at once: they depend only on the
@@ -234,18 +234,15 @@ impl Worker {
     async fn revoke(&self, record: RequestRecord) -> Result<(), Stop> {
         self.claim(&record).await?;
         let summary = &record.summary;
-        // Only the Tiller ServiceAccount is rebuilt from the manifests, and it does not depend on the profile.
+        // Revoking needs the grant's names only, which do not depend on its quota profile.
         let profile = self
             .rules
             .config()
             .quota_profiles
             .first()
             .ok_or_else(|| Stop::Failed("no quota profile configured".to_string()))?;
-        let scope = self
-            .cluster
-            .revoke_grant(&grant_of(&record, profile), &self.settings.identities_namespace)
-            .await
-            .map_err(|error| {
+        let revoked = self.cluster.revoke_grant(&grant_of(&record, profile), &self.settings.identities_namespace).await;
+        let scope = revoked.map_err(|error| {
             Stop::Transient(format!("revoking {}: {}", summary.namespace, crate::telemetry::error_chain(&error)))
         })?;
         // Said in the history when the namespace was not this grant's (or is gone): why nothing was done there.
@@ -366,14 +363,14 @@ impl Worker {
         let summary = &record.summary;
         // A rule changed since the approval (a name reserved, Tiller switched off) wins: nothing is created.
         self.rules.still_allowed(&summary.namespace, summary.helm_mode).map_err(Stop::Failed)?;
-        let profile =
-            self.rules.config().quota_profiles.iter().find(|p| p.name == summary.quota_profile).ok_or_else(|| {
-                Stop::Failed(format!(
-                    "The quota profile '{}' is no longer in Berth's configuration; an admin must add it back and \
+        let profiles = &self.rules.config().quota_profiles;
+        let profile = profiles.iter().find(|p| p.name == summary.quota_profile).ok_or_else(|| {
+            Stop::Failed(format!(
+                "The quota profile '{}' is no longer in Berth's configuration; an admin must add it back and \
                  retry, or revoke the request.",
-                    summary.quota_profile
-                ))
-            })?;
+                summary.quota_profile
+            ))
+        })?;
         let objects = manifests::objects(&grant_of(&record, profile), &self.settings);
         self.apply_all(&record, objects, lease).await?;
 

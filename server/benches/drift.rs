@@ -159,7 +159,7 @@ async fn main() {
     tokio::time::sleep(Duration::from_secs(2)).await;
     let rss_after = rss_kib();
     println!(
-        "FIGURE drift watch start at {grants} grants: {} objects listed in {} ms with {list_calls} API calls (a list and a watch per kind)",
+        "FIGURE drift watch start at {grants} grants: {} objects listed in {} ms with {list_calls} API calls (a paged list, 500 a page, and a watch per kind)",
         live.len(),
         listed.as_millis(),
     );

@@ -10,58 +10,31 @@
 // Benchmark code: a panic is the failure report.
 #![allow(clippy::unwrap_used)]
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+mod support;
+
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use app::auth::{Caller, Person, Role};
 use app::requests::{Action, HelmMode, RequestState};
-use berth_server::cluster::{Cluster, external_endpoint};
 use berth_server::config::{ClusterConfig, CredentialsConfig, NotificationsConfig, ProvisioningConfig, RequestsConfig};
 use berth_server::metrics::Metrics;
 use berth_server::notify::Notifier;
-use berth_server::store::Store;
 use berth_server::store::requests::{NewRequest, Transition};
-use berth_server::store::users::SignIn;
 use berth_server::workflow::credentials::{CredentialsService, DownloadForm};
 use berth_server::workflow::leader::Leadership;
 use berth_server::workflow::validation::Rules;
 use berth_server::workflow::worker::{Outcome, Waker, Worker};
 use chrono::Utc;
-use kube::config::{KubeConfigOptions, Kubeconfig};
 
 const SAMPLES: usize = 15;
 
-fn env_path(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: start the local control plane (see the header)"))
-}
-
 #[tokio::main]
 async fn main() {
-    let kubeconfig = Kubeconfig::read_from(env_path("LOCAL_CLUSTER_BERTH_KUBECONFIG")).unwrap();
-    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default()).await.unwrap();
-    let endpoint = external_endpoint(&ClusterConfig::default(), &config).unwrap();
-    let calls = Arc::new(AtomicU64::new(0));
-    let counter = calls.clone();
-    let counting = tower::util::MapRequestLayer::new(move |request: http::Request<kube::client::Body>| {
-        counter.fetch_add(1, Ordering::Relaxed);
-        request
-    });
-    let client = kube::client::ClientBuilder::try_from(config).unwrap().with_layer(&counting).build();
-    let cluster = Cluster::from_client(client, endpoint);
+    let (cluster, calls) = support::counted_berth_cluster().await;
 
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("berth.db").display());
-    let store = Store::open(&berth_server::config::DatabaseConfig { url, max_connections: 4 }).await.unwrap();
-    let sign_in = SignIn {
-        issuer: "https://idp.example",
-        subject: "alice",
-        email: None,
-        display_name: "Alice Anders",
-        role: Some(Role::Developer),
-        at: Utc::now(),
-    };
-    let alice = store.record_sign_in(&sign_in).await.unwrap();
+    let (store, alice) = support::store_with_alice(dir.path()).await;
     let public_url = url::Url::parse("http://127.0.0.1:3000").unwrap();
     let worker = Worker {
         store: store.clone(),
@@ -152,7 +125,7 @@ async fn main() {
     }
 
     // Clean up as an admin (Berth's own credential may not delete identities wholesale).
-    let admin = env_path("LOCAL_CLUSTER_KUBECONFIG");
+    let admin = support::env_path("LOCAL_CLUSTER_KUBECONFIG");
     for namespace in &namespaces {
         let _ = std::process::Command::new("kubectl")
             .args(["--kubeconfig", &admin, "delete", "namespace", namespace, "--wait=false"])

@@ -84,10 +84,12 @@ impl Worker {
                     Err(error) => tracing::warn!(error = %error_chain(&error), "drift watch: cannot list grants"),
                 }
             }
-            for namespace in pending.take() {
+            let mut due = pending.take().into_iter();
+            while let Some(namespace) = due.next() {
                 if let Err(error) = self.correct_drift(&live, &namespace).await {
+                    // The database did not answer: this namespace and the rest wait for the next round.
                     tracing::warn!(%namespace, error = %error_chain(&error), "drift watch: cannot read the grant");
-                    pending.add([namespace]);
+                    pending.add(std::iter::once(namespace).chain(due));
                     tokio::time::sleep(Duration::from_secs(1)).await;
                     break;
                 }

@@ -52,8 +52,8 @@ pub enum CheckFailed {
     Unreadable(String),
     #[error("the kubeconfig's token may not {0} in its namespace")]
     CannotAct(&'static str),
-    #[error("the kubeconfig's token may {0}, which it must not")]
-    MayTooMuch(&'static str),
+    #[error("the kubeconfig's token may {}, which it must not", in_words(.0))]
+    MayTooMuch(Vec<&'static str>),
     #[error(transparent)]
     Cluster(#[from] ClusterError),
 }
@@ -119,7 +119,8 @@ impl Cluster {
 /// pods in `namespace` and do what its Helm mode needs there (create Deployments with Helm 3, port-forward
 /// to Tiller in Tiller mode), and it may not list namespaces, read Secrets in `kube-system`, or read anything
 /// in the identities namespace (where the other grants' identities and anchors live). A grant whose identity
-/// someone bound to more (a `view` ClusterRoleBinding, say) is refused here. Six API calls, at once.
+/// someone bound to more (a `view` ClusterRoleBinding, say) is refused here, naming everything it may do
+/// beyond its namespace. Six API calls, at once; the answer does not depend on which returns first.
 pub async fn check_kubeconfig(
     kubeconfig: &SecretString,
     namespace: &str,
@@ -166,8 +167,34 @@ pub async fn check_kubeconfig(
         let answer = Api::<ServiceAccount>::namespaced(client.clone(), identities_namespace).list_metadata(&one).await;
         refused(answer, "read the identities in Berth's identities namespace")
     };
-    tokio::try_join!(lists_pods, does_its_mode, namespaces, system_secrets, anchors, identities)?;
-    Ok(())
+    let (lists_pods, does_its_mode, namespaces, system_secrets, anchors, identities) =
+        tokio::join!(lists_pods, does_its_mode, namespaces, system_secrets, anchors, identities);
+    // Too much access outranks everything else: it is what an admin must act on, and retrying cannot help.
+    let mut too_much = Vec::new();
+    let mut first_other = None;
+    for answer in [lists_pods, does_its_mode, namespaces, system_secrets, anchors, identities] {
+        match answer {
+            Ok(()) => {}
+            Err(CheckFailed::MayTooMuch(what)) => too_much.extend(what),
+            Err(other) => {
+                first_other.get_or_insert(other);
+            }
+        }
+    }
+    match (too_much.is_empty(), first_other) {
+        (false, _) => Err(CheckFailed::MayTooMuch(too_much)),
+        (true, Some(other)) => Err(other),
+        (true, None) => Ok(()),
+    }
+}
+
+/// "a", "a and b", "a, b and c".
+pub fn in_words(items: &[&str]) -> String {
+    match items {
+        [] => String::new(),
+        [only] => (*only).to_string(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
 }
 
 /// Whether the client's own user may take this action (a SelfSubjectAccessReview: what the API server would
@@ -197,7 +224,24 @@ async fn may(
 fn refused<T>(answer: Result<T, kube::Error>, what: &'static str) -> Result<(), CheckFailed> {
     match answer {
         Err(kube::Error::Api(status)) if status.code == 403 => Ok(()),
-        Ok(_) => Err(CheckFailed::MayTooMuch(what)),
+        Ok(_) => Err(CheckFailed::MayTooMuch(vec![what])),
         Err(other) => Err(CheckFailed::Cluster(other.into())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn everything_a_kubeconfig_may_do_too_much_reads_as_one_phrase() {
+        assert_eq!(in_words(&["list namespaces"]), "list namespaces");
+        assert_eq!(in_words(&["list namespaces", "read Secrets"]), "list namespaces and read Secrets");
+        assert_eq!(in_words(&["a", "b", "c"]), "a, b and c");
+        let failed = CheckFailed::MayTooMuch(vec!["list namespaces", "read Secrets in kube-system"]);
+        assert_eq!(
+            failed.to_string(),
+            "the kubeconfig's token may list namespaces and read Secrets in kube-system, which it must not"
+        );
     }
 }

@@ -17,7 +17,7 @@ use secrecy::SecretString;
 use super::validation::{MAX_REASON_CHARS, text_problem};
 use super::worker::Waker;
 use crate::cluster::Cluster;
-use crate::cluster::credentials::{CheckFailed, TokenFor, check_kubeconfig};
+use crate::cluster::credentials::{CheckFailed, TokenFor, check_kubeconfig, in_words};
 use crate::cluster::kubeconfig::{self, Parts};
 use crate::config::CredentialsConfig;
 use crate::error::internal;
@@ -120,9 +120,10 @@ impl CredentialsService {
             return Err(match failed {
                 // Someone gave the identity more than its namespace, outside Berth: trying again will not help.
                 CheckFailed::MayTooMuch(what) => ApiError::NotAllowed(format!(
-                    "Berth refused to hand out this kubeconfig: it may {what}, more than its namespace allows \
+                    "Berth refused to hand out this kubeconfig: it may {}, more than its namespace allows \
                      (someone bound this grant's identity to more, outside Berth). Nothing was issued; tell an \
-                     admin, who must remove that binding."
+                     admin, who must remove that binding.",
+                    in_words(&what)
                 )),
                 failed => ApiError::Unavailable(format!(
                     "The new kubeconfig failed Berth's check ({failed}), so it was withdrawn and nothing was \

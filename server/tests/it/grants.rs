@@ -1099,7 +1099,8 @@ async fn a_kubeconfig_whose_identity_was_given_more_than_its_namespace_is_refuse
     let error = refusal(response, 403).await;
     assert_eq!(
         error.to_string(),
-        "Berth refused to hand out this kubeconfig: it may list namespaces, more than its namespace allows (someone \
+        "Berth refused to hand out this kubeconfig: it may list namespaces and read the identities in Berth's \
+         identities namespace, more than its namespace allows (someone \
          bound this grant's identity to more, outside Berth). Nothing was issued; tell an admin, who must remove \
          that binding."
     );

@@ -31,6 +31,12 @@ export LOCAL_CLUSTER_BERTH_KUBECONFIG="$work/cluster/berth.kubeconfig"
 PATH="$(bash scripts/cluster.sh env "$work/cluster" | sed -n 's|^export PATH=\(.*\):\$PATH$|\1|p'):$PATH"
 export PATH
 
+log "Helm 3, Helm 4, Helm 2 and Tiller (built once per pinned version)"
+bash scripts/helm.sh build
+# The tests that run real Helm find the four binaries (helm3, helm4, helm2, tiller) here.
+HELM_BIN_DIR="$(bash scripts/helm.sh bin)"
+export HELM_BIN_DIR
+
 log "PostgreSQL (the store tests run on SQLite and on PostgreSQL)"
 start_test_postgres "$work/postgres" "$(free_port)"
 

@@ -12,6 +12,7 @@ use crate::requests::HelmMode;
 use crate::requests::credentials::{
     CredentialOptions, CredentialPurpose, CredentialSummary, MAX_NAME_CHARS, describe_hours, field, name_problem,
 };
+use crate::requests::usage::{self, Usage};
 
 #[component]
 pub fn DownloadForm(id: String, options: CredentialOptions) -> impl IntoView {
@@ -146,32 +147,21 @@ fn RevokeForm(id: String, on_revoked: Callback<()>) -> impl IntoView {
     }
 }
 
-/// How to use the downloaded file, for the namespace's Helm mode.
+/// How to use the downloaded file, for the namespace's Helm mode (the text comes from `requests::usage`, which
+/// the tests execute line by line).
 #[component]
 pub fn UsageHelp(namespace: String, helm_mode: HelmMode) -> impl IntoView {
-    let file = format!("{namespace}.kubeconfig");
-    let helm = match helm_mode {
-        HelmMode::None => format!(
-            "# Helm 3: releases live in {namespace}, the context's namespace\nhelm upgrade --install my-app ./chart"
-        ),
-        HelmMode::Tiller => format!(
-            "# Helm 2: reach this namespace's own Tiller (it accepts no connections from elsewhere)\n\
-             helm --tiller-namespace {namespace} upgrade --install my-app ./chart"
-        ),
-    };
-    let helm_in_ci = match helm_mode {
-        HelmMode::None => "helm upgrade --install my-app ./chart".to_string(),
-        HelmMode::Tiller => format!("helm --tiller-namespace {namespace} upgrade --install my-app ./chart"),
-    };
+    let usage = Usage::for_namespace(&namespace, helm_mode);
+    let jenkinsfile = usage.jenkinsfile(&namespace);
+    let credential = usage::jenkins_credential(&namespace);
     view! {
         <h3>"Using it"</h3>
-        <pre class="usage" data-testid="usage-kubectl">{format!(
-            "export KUBECONFIG=$PWD/{file}\nkubectl get pods            # in {namespace}, the context's namespace\n{helm}"
-        )}</pre>
-        <p>"In Jenkins: add the file as a “Secret file” credential (say "<code>{format!("berth-{namespace}")}</code>"), then:"</p>
-        <pre class="usage" data-testid="usage-jenkins">{format!(
-            "withCredentials([file(credentialsId: 'berth-{namespace}', variable: 'KUBECONFIG')]) {{\n    \
-             sh 'kubectl apply -f k8s/'\n    sh '{helm_in_ci}'\n}}"
-        )}</pre>
+        <p>"On your machine, in the folder with "<code>{usage.personal_file.clone()}</code>":"</p>
+        <pre class="usage" data-testid="usage-shell">{usage.shell_text()}</pre>
+        <p>
+            "In Jenkins: add the kubeconfig you downloaded for CI ("<code>{usage.ci_file.clone()}</code>") as a "
+            "“Secret file” credential named "<code>{credential}</code>", then in the Jenkinsfile:"
+        </p>
+        <pre class="usage" data-testid="usage-jenkins">{jenkinsfile}</pre>
     }
 }

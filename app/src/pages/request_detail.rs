@@ -15,7 +15,7 @@ use crate::components::requests::{
     CancelForm, DecisionForms, ProvisioningStatus, RequestFacts, RetryForm, RevokeGrantForm, StateBadge, Timeline,
 };
 use crate::components::session::RequireRole;
-use crate::requests::{RequestDetail, RequestState};
+use crate::requests::{RequestDetail, RequestState, TillerRollout, TillerState};
 
 #[component]
 pub fn RequestDetailPage() -> impl IntoView {
@@ -92,6 +92,7 @@ fn DetailView(detail: RequestDetail, on_done: Callback<RequestState>) -> impl In
         {request.extension.clone().map(|ask| view! { <ExtensionNotice ask /> })}
         {request.namespace_deletion.map(|deletion| view! { <NamespaceDeletionNotice deletion /> })}
         <ProvisioningStatus request=request.clone() />
+        {detail.tiller.map(|rollout| view! { <TillerStatus rollout /> })}
         {detail.may.decide_extension.then(|| view! {
             <ExtensionDecisionForms id=request.id.clone() namespace=request.namespace.clone() on_done=refresh />
         })}
@@ -119,5 +120,29 @@ fn DetailView(detail: RequestDetail, on_done: Callback<RequestState>) -> impl In
         })}
         <h2>"History"</h2>
         <Timeline events=detail.events />
+    }
+}
+
+/// Tiller's rollout on a ready Tiller-mode grant: what `helm` will find when it looks for Tiller.
+#[component]
+fn TillerStatus(rollout: TillerRollout) -> impl IntoView {
+    let class = match rollout.state {
+        TillerState::Available => "tiller-status available",
+        TillerState::Failing => "tiller-status notice error",
+        TillerState::Waiting | TillerState::Unknown => "tiller-status notice",
+    };
+    let advice = match rollout.state {
+        TillerState::Available => "helm v2 can reach it.",
+        TillerState::Waiting => {
+            "helm v2 answers \u{201c}could not find a ready tiller pod\u{201d} until it is available."
+        }
+        TillerState::Failing => "It will not start by itself: tell an admin.",
+        TillerState::Unknown => "",
+    };
+    view! {
+        <p class=class role="status" data-testid="tiller-status" data-state=rollout.state.label()>
+            <strong>{format!("Tiller is {}. ", rollout.state.label())}</strong>
+            {format!("{} {advice}", rollout.detail)}
+        </p>
     }
 }

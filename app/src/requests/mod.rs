@@ -3,6 +3,7 @@
 pub mod credentials;
 pub mod lifecycle;
 pub mod naming;
+pub mod usage;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -207,6 +208,40 @@ pub struct RequestDetail {
     pub credential_options: Option<credentials::CredentialOptions>,
     /// The most days one extension may add (the longest lifetime a request may ask for).
     pub max_extension_days: u32,
+    /// How the namespace's Tiller is doing, for a ready grant in Tiller mode (as its Deployment reports it).
+    pub tiller: Option<TillerRollout>,
+}
+
+/// Tiller's rollout, as its Deployment's status reports it: the grant's objects can all exist while Tiller's
+/// pod is still pulling its image, or never starts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TillerRollout {
+    pub state: TillerState,
+    /// What the Deployment says, in a sentence ("0 of 1 replicas available: …").
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TillerState {
+    /// Its pod is not available yet (being scheduled, pulling, starting, not ready).
+    Waiting,
+    /// Available: `helm` can reach it.
+    Available,
+    /// The Deployment reports it cannot progress (its pod cannot be created, or the rollout timed out).
+    Failing,
+    /// Berth could not read the Deployment just now.
+    Unknown,
+}
+
+impl TillerState {
+    pub fn label(self) -> &'static str {
+        match self {
+            TillerState::Waiting => "starting",
+            TillerState::Available => "available",
+            TillerState::Failing => "failing",
+            TillerState::Unknown => "unknown",
+        }
+    }
 }
 
 /// A pending request, or a ready grant's pending extension, on the Approvals page.

@@ -142,10 +142,13 @@ pub async fn check_kubeconfig(
         HelmMode::Tiller => ("create", "", "pods", "portforward", "port-forward to Tiller"),
     };
     let lists_pods = async {
-        Api::<Pod>::namespaced(client.clone(), namespace).list_metadata(&one).await.map_err(|e| match e {
-            kube::Error::Api(status) if status.code == 401 || status.code == 403 => CheckFailed::CannotAct("list pods"),
-            other => CheckFailed::Cluster(other.into()),
-        })
+        match Api::<Pod>::namespaced(client.clone(), namespace).list_metadata(&one).await {
+            Ok(_) => Ok(()),
+            Err(kube::Error::Api(status)) if status.code == 401 || status.code == 403 => {
+                Err(CheckFailed::CannotAct("list pods"))
+            }
+            Err(other) => Err(CheckFailed::Cluster(other.into())),
+        }
     };
     let does_its_mode = async {
         match may(&client, namespace, verb, group, resource, subresource).await? {

@@ -1,13 +1,15 @@
 //! Berth's access to the cluster: the only place that holds a Kubernetes credential.
 //!
 //! [`manifests`] builds every object of a grant (pure), [`Cluster::apply`] writes one with server-side
-//! apply, [`credentials`] mints and checks the tokens of kubeconfigs, and [`kubeconfig`] renders them.
+//! apply, [`credentials`] mints and checks the tokens of kubeconfigs, [`kubeconfig`] renders them, and
+//! [`tiller`] reads how a namespace's Tiller is doing.
 
 pub mod credentials;
 pub mod drift;
 pub mod kubeconfig;
 pub mod manifests;
 pub mod revocation;
+pub mod tiller;
 
 use std::time::Duration;
 

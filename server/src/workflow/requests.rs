@@ -11,8 +11,8 @@ use app::error::ApiError;
 use app::ports::RequestsPort;
 use app::requests::lifecycle::{self, Action};
 use app::requests::{
-    ApprovalItem, GrantWithCredentials, LifetimeBounds, MyAccess, Page, Permissions, PersonRef, QuotaProfileSummary,
-    RequestDetail, RequestOptions, RequestState, RequestSummary, RequestWithTimeline, field,
+    ApprovalItem, GrantWithCredentials, HelmMode, LifetimeBounds, MyAccess, Page, Permissions, PersonRef,
+    QuotaProfileSummary, RequestDetail, RequestOptions, RequestState, RequestSummary, RequestWithTimeline, field,
 };
 use chrono::{TimeDelta, Utc};
 
@@ -454,6 +454,12 @@ impl RequestsPort for RequestsService {
         let own = record.requester_id == caller.person.id;
         let decidable = self.may_decide(caller, &record);
         let download = own && state == RequestState::Ready;
+        let tiller = match (state, record.summary.helm_mode) {
+            (RequestState::Ready, HelmMode::Tiller) => {
+                Some(self.cluster.tiller_rollout(&record.summary.namespace).await)
+            }
+            _ => None,
+        };
         Ok(RequestDetail {
             may: Permissions {
                 cancel: pending && own,
@@ -475,6 +481,7 @@ impl RequestsPort for RequestsService {
             request: record.summary,
             events,
             credentials,
+            tiller,
         })
     }
 }

@@ -21,7 +21,7 @@ use crate::cluster::{admin, delete_namespace, unique};
 use crate::requests::{detail, form, post, refusal, submit_ok, with};
 use crate::support::{Browser, TestServer, local_cluster_kubeconfig};
 
-const IDENTITIES: &str = "berth-identities";
+pub(crate) const IDENTITIES: &str = "berth-identities";
 
 /// A server whose provisioning worker runs, with a short lease so a restart takes up a request quickly.
 async fn server_with_worker(dir: &TempDir) -> TestServer {
@@ -101,7 +101,7 @@ fn assert_default_account_mounts_nothing(namespace: &str) {
     assert_eq!(automount, "false", "{namespace}");
 }
 
-fn kubectl_admin(args: &[&str]) -> String {
+pub(crate) fn kubectl_admin(args: &[&str]) -> String {
     let output =
         Command::new("kubectl").arg("--kubeconfig").arg(local_cluster_kubeconfig()).args(args).output().unwrap();
     assert!(output.status.success(), "kubectl {args:?}: {}", String::from_utf8_lossy(&output.stderr));
@@ -109,7 +109,7 @@ fn kubectl_admin(args: &[&str]) -> String {
 }
 
 /// Runs kubectl with `kubeconfig`, as a user would; (succeeded, stdout + stderr).
-fn kubectl_as(kubeconfig: &Path, args: &[&str]) -> (bool, String) {
+pub(crate) fn kubectl_as(kubeconfig: &Path, args: &[&str]) -> (bool, String) {
     let output = Command::new("kubectl").arg("--kubeconfig").arg(kubeconfig).args(args).output().unwrap();
     let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
     (output.status.success(), text)
@@ -139,7 +139,7 @@ pub(crate) fn expected_objects(namespace: &str, tiller: bool) -> Vec<String> {
     objects
 }
 
-async fn clean_up(namespace: &str) {
+pub(crate) async fn clean_up(namespace: &str) {
     let admin = admin().await;
     delete_namespace(&admin, namespace).await;
     kubectl_admin(&["delete", "serviceaccount", "-n", IDENTITIES, &format!("ns-{namespace}"), "--ignore-not-found"]);
@@ -324,7 +324,12 @@ async fn an_object_the_api_server_rejects_fails_the_request_with_the_api_server_
 // Kubeconfigs.
 
 /// Posts the download form as a script would (JSON errors).
-async fn download(browser: &Browser, server: &TestServer, id: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+pub(crate) async fn download(
+    browser: &Browser,
+    server: &TestServer,
+    id: &str,
+    fields: &[(&str, &str)],
+) -> reqwest::Response {
     browser
         .http
         .post(server.url(&format!("/requests/{id}/kubeconfig")))
@@ -336,7 +341,7 @@ async fn download(browser: &Browser, server: &TestServer, id: &str, fields: &[(&
 }
 
 /// A ready grant of alice's: (server, alice, id, namespace).
-async fn ready_grant(dir: &TempDir, helm_mode: &str) -> (TestServer, Browser, String, String) {
+pub(crate) async fn ready_grant(dir: &TempDir, helm_mode: &str) -> (TestServer, Browser, String, String) {
     let server = server_with_worker(dir).await;
     let alice = Browser::signed_in(&server, "alice").await;
     let namespace = unique("kc");
@@ -597,7 +602,13 @@ async fn downloads_that_must_be_refused_are_refused_and_leave_nothing_behind() {
 // Revoking a kubeconfig.
 
 /// Downloads a CI kubeconfig named `name` and writes it to `dir/name.kubeconfig`; returns its path.
-async fn kubeconfig_file(server: &TestServer, alice: &Browser, id: &str, dir: &Path, name: &str) -> std::path::PathBuf {
+pub(crate) async fn kubeconfig_file(
+    server: &TestServer,
+    alice: &Browser,
+    id: &str,
+    dir: &Path,
+    name: &str,
+) -> std::path::PathBuf {
     let response = download(alice, server, id, &[("purpose", "ci"), ("name", name), ("lifetime_hours", "24")]).await;
     assert_eq!(response.status(), 200);
     let file = dir.join(format!("{name}.kubeconfig"));
@@ -674,7 +685,7 @@ async fn a_revoked_kubeconfig_is_refused_within_seconds_while_another_of_the_gra
 // Revoking a grant.
 
 /// `kubectl auth can-i VERB RESOURCE -n NAMESPACE --as USER`, as an admin asks it.
-fn can_i(user: &str, verb: &str, resource: &str, namespace: &str) -> bool {
+pub(crate) fn can_i(user: &str, verb: &str, resource: &str, namespace: &str) -> bool {
     let output = Command::new("kubectl")
         .arg("--kubeconfig")
         .arg(local_cluster_kubeconfig())

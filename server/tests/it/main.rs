@@ -12,6 +12,7 @@ mod edge;
 mod forged_tokens;
 mod grants;
 mod health;
+mod helm;
 mod pages;
 mod postgres;
 mod provisioning;

@@ -61,6 +61,22 @@ pub fn berth_kubeconfig() -> PathBuf {
     })
 }
 
+/// Where `scripts/helm.sh` built the real Helm clients and Tiller (`helm3`, `helm4`, `helm2`, `tiller`).
+pub const HELM_BIN_ENV: &str = "HELM_BIN_DIR";
+
+/// The built `name` (`helm3`, `helm4`, `helm2` or `tiller`).
+pub fn helm_tool(name: &str) -> PathBuf {
+    let dir = std::env::var_os(HELM_BIN_ENV).map(PathBuf::from).unwrap_or_else(|| {
+        panic!(
+            "{HELM_BIN_ENV} is not set: these tests run the real Helm. Run `make test`, or `scripts/helm.sh build` \
+             and set {HELM_BIN_ENV}=$(scripts/helm.sh bin)"
+        )
+    });
+    let tool = dir.join(name);
+    assert!(tool.is_file(), "{} is missing: run `scripts/helm.sh build`", tool.display());
+    tool
+}
+
 /// Single sign-on against `issuer` with the dev provider's client and the default role groups.
 pub fn auth_config(issuer: &str) -> AuthConfig {
     AuthConfig {

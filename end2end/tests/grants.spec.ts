@@ -126,3 +126,36 @@ test("alice's approved namespace becomes ready while she watches, and her kubeco
   expect(lines).toHaveLength(2);
   expect(lines[1]).toContain(`revoke_credential,${namespace}`);
 });
+
+test("a Tiller-mode grant says how Tiller is doing and shows Helm 2 usage that goes through Tiller only", async ({ browser }, testInfo) => {
+  const namespace = `tiller-${Date.now().toString(36)}`;
+  const alice = await personPage(browser, "alice");
+  const bob = await personPage(browser, "bob");
+  await alice.goto("/requests/new");
+  await waitForHydration(alice);
+  await alice.getByLabel("Namespace name").fill(namespace);
+  await alice.getByLabel("Purpose").fill("Helm 2 releases of the old shop");
+  await alice.getByLabel("Stage").selectOption("test");
+  await alice.getByLabel("Helm 2 with a Tiller in the namespace").check();
+  await alice.getByRole("button", { name: "Submit request" }).click();
+  await alice.waitForURL(/\/requests\/[0-9a-f-]{36}$/);
+  await bob.goto(alice.url());
+  await waitForHydration(bob);
+  await bob.getByRole("button", { name: `Approve ${namespace}` }).click();
+
+  await alice.reload();
+  await expect(alice.getByTestId("state")).toHaveText("Ready", { timeout: 20_000 });
+  // Ready means the grant's objects exist; Tiller itself is still starting (here, for good: no kubelet runs
+  // its pod), and the page says so with what the Deployment reports.
+  await alice.reload();
+  const tiller = alice.getByTestId("tiller-status");
+  await expect(tiller).toHaveAttribute("data-state", "starting");
+  await expect(tiller).toContainText("Tiller is starting. 0 of 1 replicas available");
+  await expect(alice.getByTestId("usage-shell")).toContainText(`helm --tiller-namespace ${namespace} upgrade --install my-app ./chart`);
+  const jenkins = alice.getByTestId("usage-jenkins");
+  await expect(jenkins).toContainText(`sh 'helm --tiller-namespace ${namespace} upgrade --install my-app ./chart'`);
+  await expect(jenkins).not.toContainText("kubectl apply");
+  await expect(alice.getByText(`${namespace}-<name>.kubeconfig`)).toBeVisible();
+  const shot = await alice.screenshot({ path: "artifacts/tiller-grant.png", fullPage: true });
+  await testInfo.attach("Tiller-mode grant: Tiller's rollout and the Helm 2 usage", { body: shot, contentType: "image/png" });
+});

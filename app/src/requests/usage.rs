@@ -86,7 +86,10 @@ mod tests {
         let usage = Usage::for_namespace("team-a-ci", HelmMode::None);
         assert_eq!(usage.personal_file, "team-a-ci.kubeconfig");
         assert_eq!(usage.ci_file, "team-a-ci-<name>.kubeconfig");
-        assert!(usage.shell.iter().all(|line| !line.contains("--namespace ") && !line.contains(" -n ")));
+        // The context presets the namespace: no command names one (comments may say so).
+        let commands = usage.shell.iter().map(|line| line.split('#').next().unwrap_or_default());
+        assert!(commands.clone().all(|command| !command.contains("--namespace") && !command.contains(" -n ")));
+        assert_eq!(commands.filter(|command| !command.trim().is_empty()).count(), 4);
         assert_eq!(
             usage.jenkinsfile("team-a-ci"),
             "stage('Deploy') {\n    withCredentials([file(credentialsId: 'berth-team-a-ci', variable: 'KUBECONFIG')]) {\n        \

@@ -1,4 +1,4 @@
-import { test as base, expect, type Page } from "@playwright/test";
+import { test as base, expect, type Browser, type Page } from "@playwright/test";
 
 type Fixtures = {
   /** Console messages a test expects (for example the 404 of a not-found page); others fail the test. */
@@ -70,4 +70,42 @@ export async function signIn(page: Page, user: string, javaScriptEnabled: boolea
   const took = await signInAtProvider(page, user, landing);
   if (javaScriptEnabled) await waitForHydration(page);
   return took;
+}
+
+/** A browser context of its own, signed in as `user` with JavaScript on. */
+export async function personPage(browser: Browser, user: string): Promise<Page> {
+  const page = await (await browser.newContext()).newPage();
+  await signIn(page, user, true);
+  return page;
+}
+
+/** `requester` asks for `namespace` through the form (stage test) and lands on the request's page; its URL. */
+export async function submitRequest(
+  requester: Page,
+  namespace: string,
+  options: { tiller?: boolean; purpose?: string } = {},
+): Promise<string> {
+  await requester.goto("/requests/new");
+  await waitForHydration(requester);
+  await requester.getByLabel("Namespace name").fill(namespace);
+  await requester.getByLabel("Purpose").fill(options.purpose ?? `Jenkins deploys ${namespace}`);
+  await requester.getByLabel("Stage").selectOption("test");
+  await requester.getByLabel(options.tiller ? "Helm 2 with a Tiller in the namespace" : "Helm 3 or later (no Tiller)").check();
+  await requester.getByRole("button", { name: "Submit request" }).click();
+  await requester.waitForURL(/\/requests\/[0-9a-f-]{36}$/);
+  return requester.url();
+}
+
+/** As `submitRequest`, then `approver` approves it from the request's page. Returns the page's URL. */
+export async function requestApproved(
+  requester: Page,
+  approver: Page,
+  namespace: string,
+  options: { tiller?: boolean; purpose?: string } = {},
+): Promise<string> {
+  const url = await submitRequest(requester, namespace, options);
+  await approver.goto(url);
+  await waitForHydration(approver);
+  await approver.getByRole("button", { name: `Approve ${namespace}` }).click();
+  return url;
 }

@@ -1,32 +1,14 @@
 // What happens to a ready grant after its kubeconfigs, through the hydrated pages: alice asks for more time,
 // bob extends it from Approvals, and carol deletes the namespace, typing its name to confirm. The Rust tests
 // check the same rules over HTTP; this checks that the forms people use reach them.
-import type { Browser, Page } from "@playwright/test";
-import { expect, signIn, test, waitForHydration } from "./fixtures";
-
-async function personPage(browser: Browser, user: string): Promise<Page> {
-  const page = await (await browser.newContext()).newPage();
-  await signIn(page, user, true);
-  return page;
-}
+import { expect, personPage, requestApproved, test, waitForHydration } from "./fixtures";
 
 test("alice's grant is extended by bob, then carol deletes its namespace after typing its name", async ({ browser }) => {
   test.slow();
   const namespace = `life-${Date.now().toString(36)}`;
   const [alice, bob, carol] = await Promise.all(["alice", "bob", "carol"].map((user) => personPage(browser, user)));
 
-  await alice.goto("/requests/new");
-  await waitForHydration(alice);
-  await alice.getByLabel("Namespace name").fill(namespace);
-  await alice.getByLabel("Purpose").fill("A short-lived test environment");
-  await alice.getByLabel("Stage").selectOption("test");
-  await alice.getByLabel("Helm 3 or later (no Tiller)").check();
-  await alice.getByRole("button", { name: "Submit request" }).click();
-  await alice.waitForURL(/\/requests\/[0-9a-f-]{36}$/);
-  const grantUrl = alice.url();
-  await bob.goto(grantUrl);
-  await waitForHydration(bob);
-  await bob.getByRole("button", { name: `Approve ${namespace}` }).click();
+  const grantUrl = await requestApproved(alice, bob, namespace, { purpose: "A short-lived test environment" });
   await expect(alice.getByTestId("state")).toHaveText("Ready", { timeout: 20_000 });
   const ends = await alice.getByTestId("expires-at").textContent();
 

@@ -3,15 +3,7 @@
 // kubectl as Jenkins would (the local control plane's kubectl is on PATH; scripts/test.sh puts it there).
 import { execFileSync, spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
-import type { Browser, Page } from "@playwright/test";
-import { expect, signIn, test, waitForHydration } from "./fixtures";
-
-async function personPage(browser: Browser, user: string): Promise<Page> {
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  await signIn(page, user, true);
-  return page;
-}
+import { expect, personPage, requestApproved, test, waitForHydration } from "./fixtures";
 
 function kubectl(kubeconfig: string, ...args: string[]): { ok: boolean; output: string } {
   const run = spawnSync("kubectl", ["--kubeconfig", kubeconfig, ...args], { encoding: "utf8" });
@@ -129,21 +121,8 @@ test("alice's approved namespace becomes ready while she watches, and her kubeco
 
 test("a Tiller-mode grant says how Tiller is doing and shows Helm 2 usage that goes through Tiller only", async ({ browser }, testInfo) => {
   const namespace = `tiller-${Date.now().toString(36)}`;
-  const alice = await personPage(browser, "alice");
-  const bob = await personPage(browser, "bob");
-  await alice.goto("/requests/new");
-  await waitForHydration(alice);
-  await alice.getByLabel("Namespace name").fill(namespace);
-  await alice.getByLabel("Purpose").fill("Helm 2 releases of the old shop");
-  await alice.getByLabel("Stage").selectOption("test");
-  await alice.getByLabel("Helm 2 with a Tiller in the namespace").check();
-  await alice.getByRole("button", { name: "Submit request" }).click();
-  await alice.waitForURL(/\/requests\/[0-9a-f-]{36}$/);
-  await bob.goto(alice.url());
-  await waitForHydration(bob);
-  await bob.getByRole("button", { name: `Approve ${namespace}` }).click();
-
-  await alice.reload();
+  const [alice, bob] = await Promise.all(["alice", "bob"].map((user) => personPage(browser, user)));
+  await requestApproved(alice, bob, namespace, { tiller: true, purpose: "Helm 2 releases of the old shop" });
   await expect(alice.getByTestId("state")).toHaveText("Ready", { timeout: 20_000 });
   // Ready means the grant's objects exist; Tiller itself is still starting (here, for good: no kubelet runs
   // its pod), and the page says so with what the Deployment reports.

@@ -1,28 +1,14 @@
 // The request workflow through the browser: alice asks for namespaces, bob decides, alice sees the outcome.
 // Two people at once: each has a browser context (cookie jar) of their own.
-import type { Browser, Page } from "@playwright/test";
-import { expect, signIn, test, waitForHydration } from "./fixtures";
+import type { Page } from "@playwright/test";
+import { expect, personPage, submitRequest, test, waitForHydration } from "./fixtures";
 
 // The request pages are interactive forms (Leptos ActionForms): this suite runs with JavaScript only
 // (see playwright.config.ts).
 
-async function personPage(browser: Browser, user: string): Promise<Page> {
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  await signIn(page, user, true);
-  return page;
-}
-
 /** Fills in and submits the New request form; returns the new request's detail URL. */
 async function request(page: Page, namespace: string, options: { tiller?: boolean; purpose?: string } = {}) {
-  await page.goto("/requests/new");
-  await waitForHydration(page);
-  await page.getByLabel("Namespace name").fill(namespace);
-  await page.getByLabel("Purpose").fill(options.purpose ?? `Jenkins deploys ${namespace}`);
-  await page.getByLabel("Stage").selectOption("test");
-  await page.getByLabel(options.tiller ? "Helm 2 with a Tiller in the namespace" : "Helm 3 or later (no Tiller)").check();
-  await page.getByRole("button", { name: "Submit request" }).click();
-  await page.waitForURL(/\/requests\/[0-9a-f-]{36}$/);
+  await submitRequest(page, namespace, options);
   await expect(page.getByTestId("namespace")).toHaveText(namespace);
   await expect(page.getByTestId("state")).toHaveText("Pending");
   return page.url();

@@ -160,7 +160,7 @@ pub fn UsageHelp(namespace: String, helm_mode: HelmMode) -> impl IntoView {
         <pre class="usage" data-testid="usage-shell">{usage.shell_text()}</pre>
         <p>
             "In Jenkins: add the kubeconfig you downloaded for CI ("<code>{usage.ci_file.clone()}</code>") as a "
-            "“Secret file” credential named "<code>{credential}</code>", then in the Jenkinsfile:"
+            "“Secret file” credential named "<code>{credential}</code>", then in the pipeline's steps:"
         </p>
         <pre class="usage" data-testid="usage-jenkins">{jenkinsfile}</pre>
     }

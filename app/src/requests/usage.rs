@@ -67,11 +67,12 @@ impl Usage {
         self.shell.join("\n")
     }
 
-    /// A Jenkins pipeline stage running the CI steps with the kubeconfig from Jenkins' credential store.
+    /// The Jenkins pipeline steps (inside a declarative `steps { }` or a scripted `node { }`): the CI steps
+    /// with `KUBECONFIG` naming the file from Jenkins' credential store for the block.
     pub fn jenkinsfile(&self, namespace: &str) -> String {
-        let steps: String = self.ci_steps.iter().map(|step| format!("        sh '{step}'\n")).collect();
+        let steps: String = self.ci_steps.iter().map(|step| format!("    sh '{step}'\n")).collect();
         format!(
-            "stage('Deploy') {{\n    withCredentials([file(credentialsId: '{}', variable: 'KUBECONFIG')]) {{\n{steps}    }}\n}}",
+            "withCredentials([file(credentialsId: '{}', variable: 'KUBECONFIG')]) {{\n{steps}}}",
             jenkins_credential(namespace)
         )
     }
@@ -92,8 +93,8 @@ mod tests {
         assert_eq!(commands.filter(|command| !command.trim().is_empty()).count(), 4);
         assert_eq!(
             usage.jenkinsfile("team-a-ci"),
-            "stage('Deploy') {\n    withCredentials([file(credentialsId: 'berth-team-a-ci', variable: 'KUBECONFIG')]) {\n        \
-             sh 'kubectl apply -f k8s/'\n        sh 'helm upgrade --install my-app ./chart'\n    }\n}"
+            "withCredentials([file(credentialsId: 'berth-team-a-ci', variable: 'KUBECONFIG')]) {\n    \
+             sh 'kubectl apply -f k8s/'\n    sh 'helm upgrade --install my-app ./chart'\n}"
         );
     }
 

@@ -74,6 +74,21 @@ impl Helm {
     }
 }
 
+/// The release's objects of `kinds` in `namespace` (the chart labels them `app=<release>`), as an admin sees them.
+fn objects_of_release(namespace: &str, release: &str, kinds: &str) -> String {
+    kubectl_admin(&["get", kinds, "-n", namespace, "-l", &format!("app={release}"), "-o", "name"])
+}
+
+/// carol, an admin, revokes the grant; when she did.
+async fn revoke_grant(server: &TestServer, id: &str) -> Instant {
+    let carol = Browser::signed_in(server, "carol").await;
+    let revoked_at = Instant::now();
+    let response =
+        post(&carol, server, "requests/revoke", &[("id", id.to_string()), ("reason", "Project over".into())]).await;
+    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+    revoked_at
+}
+
 fn config_map_value(namespace: &str, name: &str) -> String {
     kubectl_admin(&["get", "configmap", name, "-n", namespace, "-o", "jsonpath={.data.message}"])
 }
@@ -84,16 +99,11 @@ fn helm_3_or_later_in(helm: &Helm, version: &str, namespace: &str) {
     let release = format!("web{version}");
     let started = Instant::now();
     helm.ok(&["install", &release, chart("webapp").to_str().unwrap()]);
-    let objects = kubectl_admin(&[
-        "get",
-        "deployment,service,configmap,secret,ingress,networkpolicy,serviceaccount",
-        "-n",
+    let objects = objects_of_release(
         namespace,
-        "-l",
-        &format!("app={release}"),
-        "-o",
-        "name",
-    ]);
+        &release,
+        "deployment,service,configmap,secret,ingress,networkpolicy,serviceaccount",
+    );
     for kind in ["deployment.apps", "service", "configmap", "secret", "ingress.networking.k8s.io"] {
         assert!(objects.contains(&format!("{kind}/{release}")), "{kind} of {release} in {namespace}: {objects}");
     }
@@ -143,21 +153,12 @@ fn helm_3_or_later_in(helm: &Helm, version: &str, namespace: &str) {
             && cluster_wide.contains("at the cluster scope"),
         "{cluster_wide}"
     );
-    let stray = kubectl_admin(&["get", "all", "-n", "default", "-l", &format!("app={release}-stray"), "-o", "name"]);
+    let stray = objects_of_release("default", &format!("{release}-stray"), "all");
     assert_eq!(stray, "", "nothing of the stray release in default");
 
     let uninstalling = Instant::now();
     helm.ok(&["uninstall", &release]);
-    let left = kubectl_admin(&[
-        "get",
-        "deployment,service,configmap",
-        "-n",
-        namespace,
-        "-l",
-        &format!("app={release}"),
-        "-o",
-        "name",
-    ]);
+    let left = objects_of_release(namespace, &release, "deployment,service,configmap");
     assert_eq!(left, "", "uninstall removed the release's objects");
     println!(
         "FIGURE helm {version}: install, upgrade, rollback, list in {} ms; uninstall {} ms",
@@ -182,11 +183,7 @@ async fn helm_3_and_4_deploy_in_the_granted_namespace_only_and_stop_at_revocatio
     // Revoked: the next `helm list` is refused, within the revocation bound (the API server caches a token's
     // authentication for about 10 s).
     helm3.ok(&["install", "kept", chart("webapp").to_str().unwrap()]);
-    let carol = Browser::signed_in(&server, "carol").await;
-    let revoked_at = Instant::now();
-    let response =
-        post(&carol, &server, "requests/revoke", &[("id", id.clone()), ("reason", "Project over".into())]).await;
-    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+    let revoked_at = revoke_grant(&server, &id).await;
     for helm in [&helm3, &helm4] {
         loop {
             let (succeeded, output) = run(&mut helm.command(&["list"]));
@@ -475,7 +472,7 @@ async fn helm_2_deploys_through_the_namespace_s_own_tiller_and_nowhere_else() {
     assert_eq!(records.lines().count(), 3, "{records}");
     assert_eq!(kubectl_admin(&["get", "configmaps", "-n", "kube-system", "-l", "OWNER=TILLER", "-o", "name"]), "");
     helm.ok(&["delete", "--purge", "web2"]);
-    assert_eq!(kubectl_admin(&["get", "deployment,configmap", "-n", &namespace, "-l", "app=web2", "-o", "name"]), "");
+    assert_eq!(objects_of_release(&namespace, "web2", "deployment,configmap"), "");
     println!(
         "FIGURE helm 2 through Tiller: install, upgrade, rollback, delete in {} ms",
         started.elapsed().as_millis()
@@ -488,7 +485,7 @@ async fn helm_2_deploys_through_the_namespace_s_own_tiller_and_nowhere_else() {
     assert!(!installed && elsewhere.contains("is forbidden"), "{elsewhere}");
     assert!(elsewhere.contains(&format!("User \"system:serviceaccount:{namespace}:tiller\"")), "{elsewhere}");
     assert!(elsewhere.contains("in the namespace \"default\""), "{elsewhere}");
-    assert_eq!(kubectl_admin(&["get", "deployment,configmap", "-n", "default", "-l", "app=stray", "-o", "name"]), "");
+    assert_eq!(objects_of_release("default", "stray", "deployment,configmap"), "");
 
     // The usage help, as shown: the shell session, then the Jenkins steps with the CI kubeconfig.
     let helm_dir = helm_named_helm("helm2");
@@ -508,11 +505,7 @@ async fn helm_2_deploys_through_the_namespace_s_own_tiller_and_nowhere_else() {
     }
 
     // Revoked: Tiller's account is gone, so the running Tiller's token is refused and its next install fails.
-    let carol = Browser::signed_in(&server, "carol").await;
-    let revoked_at = Instant::now();
-    let response =
-        post(&carol, &server, "requests/revoke", &[("id", id.clone()), ("reason", "Project over".into())]).await;
-    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+    let revoked_at = revoke_grant(&server, &id).await;
     let refused = loop {
         let (installed, output) = run(&mut helm.command(&["install", webapp, "--name", "after"]));
         // client-go's words for a 401 Unauthorized, passed on by Tiller.

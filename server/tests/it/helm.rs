@@ -585,6 +585,14 @@ async fn the_grant_page_says_how_tiller_s_rollout_is_going() {
     // A quota that admits no pod, and the pod gone: the ReplicaSet cannot create another, and the page says
     // Tiller is failing, with the API server's reason.
     kubectl_admin(&["create", "quota", "no-pods", "-n", &namespace, "--hard=pods=0"]);
+    // Until the quota controller has counted the namespace, the API server refuses a pod with "status unknown
+    // for quota", and the ReplicaSet keeps its first failure's words: wait for the count.
+    let counted = Instant::now();
+    while kubectl_admin(&["get", "quota", "no-pods", "-n", &namespace, "-o", "jsonpath={.status.used.pods}"]).is_empty()
+    {
+        assert!(counted.elapsed() < Duration::from_secs(20), "the quota controller never counted {namespace}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     kubectl_admin(&["delete", "pod", &pod, "-n", &namespace, "--wait=false"]);
     let failing = rollout(TillerState::Failing).await;
     assert!(failing.detail.contains("exceeded quota: no-pods"), "{failing:?}");

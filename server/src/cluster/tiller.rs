@@ -37,23 +37,22 @@ pub fn rollout_of(deployment: Option<&Deployment>) -> TillerRollout {
     let status = deployment.status.clone().unwrap_or_default();
     let conditions = status.conditions.unwrap_or_default();
     let condition = |kind: &str| conditions.iter().find(|c| c.type_.as_deref() == Some(kind));
-    let is = |c: &&DeploymentCondition, status: &str| c.status.as_deref() == Some(status);
+    let with_status = |kind: &str, status: &str| condition(kind).filter(|c| c.status.as_deref() == Some(status));
     let said = |c: &DeploymentCondition| c.message.clone().unwrap_or_else(|| c.reason.clone().unwrap_or_default());
     let available = status.available_replicas.unwrap_or(0);
     let counted = format!("{available} of {wanted} replicas available");
 
-    if let Some(failure) = condition("ReplicaFailure").filter(|c| is(c, "True")) {
+    if let Some(failure) = with_status("ReplicaFailure", "True") {
         return TillerRollout { state: TillerState::Failing, detail: format!("{counted}: {}", said(failure)) };
     }
-    if let Some(stuck) = condition("Progressing").filter(|c| is(c, "False")) {
+    if let Some(stuck) = with_status("Progressing", "False") {
         return TillerRollout { state: TillerState::Failing, detail: format!("{counted}: {}", said(stuck)) };
     }
     let observed = status.observed_generation.unwrap_or(0) >= deployment.metadata.generation.unwrap_or(0);
-    let available_condition = condition("Available");
-    if observed && wanted > 0 && available >= wanted && available_condition.is_some_and(|c| is(&c, "True")) {
+    if observed && wanted > 0 && available >= wanted && with_status("Available", "True").is_some() {
         return TillerRollout { state: TillerState::Available, detail: format!("{counted}.") };
     }
-    let why = available_condition.filter(|c| !is(c, "True")).map(said);
+    let why = condition("Available").filter(|c| c.status.as_deref() != Some("True")).map(said);
     TillerRollout {
         state: TillerState::Waiting,
         detail: match why {

@@ -19,7 +19,7 @@ use tempfile::TempDir;
 
 use crate::cluster::{admin, delete_namespace, unique};
 use crate::requests::{detail, form, post, refusal, submit_ok, with};
-use crate::support::{Browser, TestServer, local_cluster_kubeconfig};
+use crate::support::{Browser, TestServer, local_cluster_kubeconfig, run};
 
 pub(crate) const IDENTITIES: &str = "berth-identities";
 
@@ -110,9 +110,7 @@ pub(crate) fn kubectl_admin(args: &[&str]) -> String {
 
 /// Runs kubectl with `kubeconfig`, as a user would; (succeeded, stdout + stderr).
 pub(crate) fn kubectl_as(kubeconfig: &Path, args: &[&str]) -> (bool, String) {
-    let output = Command::new("kubectl").arg("--kubeconfig").arg(kubeconfig).args(args).output().unwrap();
-    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
-    (output.status.success(), text)
+    run(Command::new("kubectl").arg("--kubeconfig").arg(kubeconfig).args(args))
 }
 
 pub(crate) fn expected_objects(namespace: &str, tiller: bool) -> Vec<String> {

@@ -5,6 +5,7 @@
 //!
 //! The binaries come from `scripts/helm.sh` (`HELM_BIN_DIR`); the charts from `server/tests/charts/`.
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -17,17 +18,11 @@ use crate::grants::{
     IDENTITIES, clean_up, download, kubeconfig_file, kubectl_admin, kubectl_as, ready_grant, wait_for,
 };
 use crate::requests::{detail, post};
-use crate::support::{Browser, TestServer, helm_tool};
+use crate::support::{Browser, TestServer, helm_tool, run};
 
-fn chart(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/charts").join(name)
-}
-
-/// Runs `command`; (succeeded, stdout + stderr).
-fn run(command: &mut Command) -> (bool, String) {
-    let output = command.output().unwrap_or_else(|e| panic!("cannot run {command:?}: {e}"));
-    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
-    (output.status.success(), text)
+/// The path of the chart `name`, as `helm` takes it.
+fn chart(name: &str) -> String {
+    format!("{}/tests/charts/{name}", env!("CARGO_MANIFEST_DIR"))
 }
 
 /// Runs `command` and insists it succeeds; its output.
@@ -57,9 +52,7 @@ impl Helm {
             .env("HELM_CONFIG_HOME", self.home.path().join("config"))
             .env("HELM_CACHE_HOME", self.home.path().join("cache"))
             .env("HELM_DATA_HOME", self.home.path().join("data"))
-            .env_remove("HELM_NAMESPACE")
-            // Bounded: a hung API call fails the test instead of stalling the suite.
-            .env("HELM_KUBEREQUESTTIMEOUT", "20s");
+            .env_remove("HELM_NAMESPACE");
         command
     }
 
@@ -98,7 +91,7 @@ fn config_map_value(namespace: &str, name: &str) -> String {
 fn helm_3_or_later_in(helm: &Helm, version: &str, namespace: &str) {
     let release = format!("web{version}");
     let started = Instant::now();
-    helm.ok(&["install", &release, chart("webapp").to_str().unwrap()]);
+    helm.ok(&["install", &release, &chart("webapp")]);
     let objects = objects_of_release(
         namespace,
         &release,
@@ -112,7 +105,7 @@ fn helm_3_or_later_in(helm: &Helm, version: &str, namespace: &str) {
     let records = kubectl_admin(&["get", "secrets", "-n", namespace, "-l", &format!("owner=helm,name={release}")]);
     assert!(records.contains(&format!("sh.helm.release.v1.{release}.v1")), "release record in {namespace}: {records}");
 
-    helm.ok(&["upgrade", &release, chart("webapp").to_str().unwrap(), "--set", "message=the second release"]);
+    helm.ok(&["upgrade", &release, &chart("webapp"), "--set", "message=the second release"]);
     assert_eq!(config_map_value(namespace, &format!("{release}-config")), "the second release");
     helm.ok(&["rollback", &release, "1"]);
     assert_eq!(config_map_value(namespace, &format!("{release}-config")), "hello from the first release");
@@ -125,13 +118,7 @@ fn helm_3_or_later_in(helm: &Helm, version: &str, namespace: &str) {
 
     // A Role and RoleBinding in its own namespace: `edit` may not create them (RBAC objects are `admin`'s, so
     // a tenant cannot grant itself more), and the release fails with the API server's reason.
-    let rbac = helm.refused(&[
-        "install",
-        &format!("{release}-rbac"),
-        chart("webapp").to_str().unwrap(),
-        "--set",
-        "rbac.create=true",
-    ]);
+    let rbac = helm.refused(&["install", &format!("{release}-rbac"), &chart("webapp"), "--set", "rbac.create=true"]);
     println!("MESSAGE helm {version}, a Role in its own namespace: {}", rbac.trim());
     assert!(rbac.contains("roles.rbac.authorization.k8s.io") && rbac.contains("is forbidden"), "{rbac}");
     // (Helm first reads whether the Role exists: `edit` may not even read Roles.)
@@ -139,13 +126,12 @@ fn helm_3_or_later_in(helm: &Helm, version: &str, namespace: &str) {
         format!("resource \"roles\" in API group \"rbac.authorization.k8s.io\" in the namespace \"{namespace}\"");
     assert!(rbac.contains(&role), "{rbac}");
     // Another namespace: refused before anything is written there.
-    let elsewhere =
-        helm.refused(&["install", &format!("{release}-stray"), chart("webapp").to_str().unwrap(), "-n", "default"]);
+    let elsewhere = helm.refused(&["install", &format!("{release}-stray"), &chart("webapp"), "-n", "default"]);
     println!("MESSAGE helm {version} install -n default: {}", elsewhere.trim());
     assert!(elsewhere.contains("is forbidden") && elsewhere.contains("in the namespace \"default\""), "{elsewhere}");
     assert!(elsewhere.contains(&format!("User \"system:serviceaccount:{IDENTITIES}:ns-{namespace}\"")), "{elsewhere}");
     // A chart with a ClusterRole.
-    let cluster_wide = helm.refused(&["install", &format!("{release}-cw"), chart("cluster-wide").to_str().unwrap()]);
+    let cluster_wide = helm.refused(&["install", &format!("{release}-cw"), &chart("cluster-wide")]);
     println!("MESSAGE helm {version}, a ClusterRole: {}", cluster_wide.trim());
     assert!(
         cluster_wide.contains("clusterroles.rbac.authorization.k8s.io")
@@ -182,7 +168,7 @@ async fn helm_3_and_4_deploy_in_the_granted_namespace_only_and_stop_at_revocatio
 
     // Revoked: the next `helm list` is refused, within the revocation bound (the API server caches a token's
     // authentication for about 10 s).
-    helm3.ok(&["install", "kept", chart("webapp").to_str().unwrap()]);
+    helm3.ok(&["install", "kept", &chart("webapp")]);
     let revoked_at = revoke_grant(&server, &id).await;
     for helm in [&helm3, &helm4] {
         loop {
@@ -219,7 +205,7 @@ fn helm_named_helm(tool: &str) -> TempDir {
 }
 
 /// `bash -euo pipefail -c script` in `workspace`, with `helm_dir` first on PATH and `env` set.
-fn shell(workspace: &Path, helm_dir: &Path, script: &str, env: &[(&str, &Path)]) -> String {
+fn shell(workspace: &Path, helm_dir: &Path, script: &str, env: &[(&str, &OsStr)]) -> String {
     let path = format!("{}:{}", helm_dir.display(), std::env::var("PATH").unwrap());
     let mut command = Command::new("bash");
     command.args(["-euo", "pipefail", "-c", script]).current_dir(workspace).env("PATH", path).env_remove("KUBECONFIG");
@@ -262,7 +248,8 @@ async fn the_usage_help_of_a_helm_3_grant_runs_as_shown_with_helm_3_and_4() {
     for tool in ["helm3", "helm4"] {
         let helm = helm_named_helm(tool);
         let helm_home = tempfile::tempdir().unwrap();
-        let output = shell(&laptop, helm.path(), &usage.shell_text(), &[("HELM_CONFIG_HOME", helm_home.path())]);
+        let output =
+            shell(&laptop, helm.path(), &usage.shell_text(), &[("HELM_CONFIG_HOME", helm_home.path().as_os_str())]);
         assert!(output.contains("my-app"), "{tool}: helm list shows the release:\n{output}");
     }
 
@@ -277,7 +264,7 @@ async fn the_usage_help_of_a_helm_3_grant_runs_as_shown_with_helm_3_and_4() {
     let jenkins = workspace(dir.path(), "jenkins-workspace");
     let helm = helm_named_helm("helm3");
     for step in &usage.ci_steps {
-        shell(&jenkins, helm.path(), step, &[("KUBECONFIG", &secret_file)]);
+        shell(&jenkins, helm.path(), step, &[("KUBECONFIG", secret_file.as_os_str())]);
     }
     assert_eq!(
         kubectl_admin(&["get", "configmap", "ci-settings", "-n", &namespace, "-o", "jsonpath={.data.from}"]),
@@ -458,7 +445,7 @@ async fn helm_2_deploys_through_the_namespace_s_own_tiller_and_nowhere_else() {
     let helm = Helm2::new(&personal, Some(&tiller.address));
     let started = Instant::now();
     let webapp = chart("webapp");
-    let webapp = webapp.to_str().unwrap();
+    let webapp = webapp.as_str();
     helm.ok(&["install", webapp, "--name", "web2"]);
     assert!(kubectl_admin(&["get", "deployment", "web2", "-n", &namespace, "-o", "name"]).contains("web2"));
     helm.ok(&["upgrade", "web2", webapp, "--set", "message=the second release"]);
@@ -489,9 +476,13 @@ async fn helm_2_deploys_through_the_namespace_s_own_tiller_and_nowhere_else() {
 
     // The usage help, as shown: the shell session, then the Jenkins steps with the CI kubeconfig.
     let helm_dir = helm_named_helm("helm2");
-    let host: &Path = Path::new(&tiller.address);
-    let output =
-        shell(&laptop, helm_dir.path(), &usage.shell_text(), &[("HELM_HOME", helm.home.path()), ("HELM_HOST", host)]);
+    let host = OsStr::new(&tiller.address);
+    let output = shell(
+        &laptop,
+        helm_dir.path(),
+        &usage.shell_text(),
+        &[("HELM_HOME", helm.home.path().as_os_str()), ("HELM_HOST", host)],
+    );
     assert!(output.contains("my-app"), "helm list shows the release:\n{output}");
     let ci = kubeconfig_file(&server, &alice, &id, dir.path(), "jenkins").await;
     let jenkins = workspace(dir.path(), "jenkins-workspace");
@@ -500,7 +491,7 @@ async fn helm_2_deploys_through_the_namespace_s_own_tiller_and_nowhere_else() {
             &jenkins,
             helm_dir.path(),
             step,
-            &[("KUBECONFIG", &ci), ("HELM_HOME", helm.home.path()), ("HELM_HOST", host)],
+            &[("KUBECONFIG", ci.as_os_str()), ("HELM_HOME", helm.home.path().as_os_str()), ("HELM_HOST", host)],
         );
     }
 

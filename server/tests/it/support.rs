@@ -61,6 +61,13 @@ pub fn berth_kubeconfig() -> PathBuf {
     })
 }
 
+/// Runs `command` to its end; (succeeded, stdout + stderr), as a person at a terminal would read it.
+pub fn run(command: &mut std::process::Command) -> (bool, String) {
+    let output = command.output().unwrap_or_else(|e| panic!("cannot run {command:?}: {e}"));
+    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    (output.status.success(), text)
+}
+
 /// Where `scripts/helm.sh` built the real Helm clients and Tiller (`helm3`, `helm4`, `helm2`, `tiller`).
 pub const HELM_BIN_ENV: &str = "HELM_BIN_DIR";
 

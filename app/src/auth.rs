@@ -2,7 +2,7 @@
 //!
 //! The server resolves the session on every request (`server/src/auth/session.rs`) and hands the result to the
 //! app as a [`SessionView`] in the request's extensions. Server functions call [`require`] before anything
-//! else; the UI uses the same types to decide what to show, which is a courtesy and never the check.
+//! else, which asks `crate::policy`; the UI uses the same types to decide what to show, which is a courtesy and never the check.
 
 use serde::{Deserialize, Serialize};
 
@@ -98,19 +98,15 @@ pub fn current_session() -> SessionView {
         .unwrap_or(SessionView::Anonymous)
 }
 
-/// The check at the top of every protected server function: the caller if their role includes `needed`;
-/// otherwise [`ApiError::SignInRequired`] (HTTP 401) or [`ApiError::Forbidden`] (HTTP 403).
+/// The gate at the top of every protected server function: the caller if the policy lets their role ask for
+/// `use_case` at all; otherwise [`ApiError::SignInRequired`] (HTTP 401) or [`ApiError::Forbidden`] (HTTP 403).
+/// What they may do to a particular record is decided once the workflow has read it (`crate::policy`).
 ///
 /// [`ApiError::SignInRequired`]: crate::error::ApiError::SignInRequired
 /// [`ApiError::Forbidden`]: crate::error::ApiError::Forbidden
 #[cfg(feature = "ssr")]
-pub fn require(needed: Role) -> Result<Caller, crate::error::ApiError> {
-    use crate::error::{ApiError, with_status};
-    match current_session() {
-        SessionView::SignedIn(person, role) if role.includes(needed) => Ok(Caller { person, role }),
-        SessionView::Anonymous => Err(with_status(ApiError::SignInRequired)),
-        SessionView::NoAccess(_) | SessionView::SignedIn(..) => Err(with_status(ApiError::Forbidden)),
-    }
+pub fn require(use_case: crate::policy::UseCase) -> Result<Caller, crate::error::ApiError> {
+    crate::policy::authorize(&current_session(), use_case).map_err(|refusal| crate::error::with_status(refusal.into()))
 }
 
 /// Sets the HTTP status of the page being rendered on the server (a no-op in the browser), so a page that

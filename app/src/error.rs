@@ -40,6 +40,9 @@ pub enum ApiError {
     /// `Retry-After`.
     #[error("Too many requests. Wait {retry_after_seconds} seconds and try again.")]
     TooManyRequests { retry_after_seconds: u64 },
+    /// The request's body is larger than Berth accepts. HTTP 413.
+    #[error("The request is larger than Berth accepts ({max_kib} KiB at most).")]
+    TooLarge { max_kib: u64 },
     /// Something failed on the server. The cause is in the server's log, not here.
     #[error("Something went wrong on the server. It has been logged; please try again.")]
     Internal,
@@ -85,7 +88,8 @@ impl ApiError {
         }
     }
 
-    /// The HTTP status the server answers with.
+    /// The HTTP status the server answers with: the one table, used by server functions (`with_status`) and
+    /// by the server's own routes and middleware alike.
     pub fn status(&self) -> u16 {
         match self {
             ApiError::SignInRequired => 401,
@@ -93,6 +97,7 @@ impl ApiError {
             ApiError::NotFound => 404,
             ApiError::Conflict(_) => 409,
             ApiError::Invalid(_) => 422,
+            ApiError::TooLarge { .. } => 413,
             ApiError::TooManyRequests { .. } => 429,
             ApiError::Unavailable(_) => 503,
             ApiError::Internal => 500,

@@ -12,6 +12,7 @@ pub mod components;
 pub mod error;
 pub mod navigation;
 pub mod pages;
+pub mod policy;
 #[cfg(feature = "ssr")]
 pub mod ports;
 pub mod requests;

@@ -1,24 +1,33 @@
-//! The pages behind sign-in and the role each needs: one table for the navigation (which shows only what the
-//! role may use) and for the server, which sends anonymous visitors of these pages to sign in first.
+//! The pages behind sign-in and the use case each serves: one table for the navigation (which shows only what
+//! the role may use) and for the server, which sends anonymous visitors of these pages to sign in first. The
+//! role each needs is the policy's (`crate::policy`).
 
 use crate::auth::Role;
+use crate::policy::UseCase;
 
-/// A section of the site: its path (and everything below it) needs `role`.
+/// A section of the site: its path (and everything below it) serves `use_case`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Section {
     pub path: &'static str,
     pub label: &'static str,
-    pub role: Role,
+    pub use_case: UseCase,
+}
+
+impl Section {
+    /// The lowest role that may use it.
+    pub const fn role(self) -> Role {
+        self.use_case.min_role()
+    }
 }
 
 /// In navigation order.
 pub const SECTIONS: [Section; 6] = [
-    Section { path: "/requests/new", label: "New request", role: Role::Developer },
-    Section { path: "/requests", label: "My requests", role: Role::Developer },
-    Section { path: "/access", label: "My access", role: Role::Developer },
-    Section { path: "/approvals", label: "Approvals", role: Role::Approver },
-    Section { path: "/admin", label: "Admin", role: Role::Admin },
-    Section { path: "/admin/audit", label: "Audit log", role: Role::Admin },
+    Section { path: "/requests/new", label: "New request", use_case: UseCase::SubmitRequest },
+    Section { path: "/requests", label: "My requests", use_case: UseCase::ListOwnRequests },
+    Section { path: "/access", label: "My access", use_case: UseCase::ListOwnAccess },
+    Section { path: "/approvals", label: "Approvals", use_case: UseCase::ListPending },
+    Section { path: "/admin", label: "Admin", use_case: UseCase::ListGrants },
+    Section { path: "/admin/audit", label: "Audit log", use_case: UseCase::ReadAudit },
 ];
 
 /// The role a page at `path` needs, or `None` for public pages (home, sign-in problems, not found).
@@ -29,13 +38,13 @@ pub fn required_role(path: &str) -> Option<Role> {
             path == section.path
                 || path.strip_prefix(section.path).is_some_and(|rest| rest.starts_with('/') || rest.starts_with('?'))
         })
-        .map(|section| section.role)
+        .map(|section| section.role())
         .max()
 }
 
 /// The sections someone with `role` may use.
 pub fn sections_for(role: Role) -> impl Iterator<Item = Section> {
-    SECTIONS.into_iter().filter(move |section| role.includes(section.role))
+    SECTIONS.into_iter().filter(move |section| role.includes(section.role()))
 }
 
 /// Where the sign-in button starts: Berth's own route, which remembers the page to come back to.

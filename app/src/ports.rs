@@ -13,7 +13,7 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::requests::{
     ApprovalItem, GrantWithCredentials, MyAccess, Page, RequestDetail, RequestOptions, RequestState,
-    RequestWithTimeline,
+    RequestWithTimeline, Verdict,
 };
 
 /// Facts about the running server.
@@ -28,16 +28,17 @@ pub trait UsersPort: Send + Sync + 'static {
     async fn list_users(&self) -> Result<Vec<UserSummary>, ApiError>;
 }
 
-/// Namespace requests and their decisions. The server function has checked the caller's role; the port
-/// applies every finer rule (ownership, no self-approval) and validates all input.
+/// Namespace requests and their decisions. The server function has passed the policy's gate for its use case;
+/// the port asks the policy again with the record it reads (ownership, no self-approval, state) and validates
+/// all input.
 #[async_trait::async_trait]
 pub trait RequestsPort: Send + Sync + 'static {
     async fn options(&self) -> Result<RequestOptions, ApiError>;
     /// Returns the new request's id.
     async fn submit(&self, caller: &Caller, form: RequestForm) -> Result<String, ApiError>;
     async fn cancel(&self, caller: &Caller, id: &str) -> Result<RequestState, ApiError>;
-    async fn approve(&self, caller: &Caller, id: &str) -> Result<RequestState, ApiError>;
-    async fn deny(&self, caller: &Caller, id: &str, reason: &str) -> Result<RequestState, ApiError>;
+    /// An approver approves or denies (saying why) someone else's pending request.
+    async fn decide(&self, caller: &Caller, id: &str, verdict: Verdict) -> Result<RequestState, ApiError>;
     /// Provisioning a failed request again (admins only).
     async fn retry(&self, caller: &Caller, id: &str) -> Result<RequestState, ApiError>;
     /// Taking a grant's access away (admins only), with a reason.
@@ -48,21 +49,15 @@ pub trait RequestsPort: Send + Sync + 'static {
     /// The owner of a ready grant asks for `days` more (as typed), saying why; it goes to the approvers.
     async fn extend(&self, caller: &Caller, id: &str, days: &str, reason: &str) -> Result<(), ApiError>;
     /// An approver grants or refuses an extension (a reason is required to refuse).
-    async fn decide_extension(
-        &self,
-        caller: &Caller,
-        id: &str,
-        approve: bool,
-        reason: Option<&str>,
-    ) -> Result<(), ApiError>;
+    async fn decide_extension(&self, caller: &Caller, id: &str, verdict: Verdict) -> Result<(), ApiError>;
     /// Ready grants whose owners asked for more time, oldest ask first (at most one page).
     async fn pending_extensions(&self, caller: &Caller) -> Result<Page<ApprovalItem>, ApiError>;
     /// The caller's grants that give access now (or are being set up), with their kubeconfigs.
     async fn my_access(&self, caller: &Caller) -> Result<MyAccess, ApiError>;
 }
 
-/// What only admins do: the dashboard, the audit log, deleting a namespace. The server function has checked
-/// the role; the port checks it again (it is the last line).
+/// What only admins do: the dashboard, the audit log, deleting a namespace. The server function has passed
+/// the policy's gate; the port asks the policy again (it is the last line, and has the record).
 #[async_trait::async_trait]
 pub trait AdminPort: Send + Sync + 'static {
     async fn grants(&self, caller: &Caller, filter: GrantFilter) -> Result<Page<GrantWithCredentials>, ApiError>;

@@ -49,6 +49,7 @@ async fn main() {
     };
     let credentials = CredentialsService {
         store: store.clone(),
+        policy: Default::default(),
         cluster: cluster.clone(),
         config: CredentialsConfig::default(),
         identities_namespace: "berth-identities".to_string(),

@@ -1,20 +1,21 @@
 //! `GET /admin/audit/export.csv` and `.json`: the audit log as a file, for admins, with the same filters as
 //! the audit log page (`person`, `namespace`, `kind`, `from`, `to`), newest first.
 //!
-//! Not a server function: the answer is a file the browser saves. The session's role is checked here like
-//! every server function does. At most [`EXPORT_MAX_EVENTS`] events; `X-Total-Count` says how many matched,
+//! Not a server function: the answer is a file the browser saves. The policy's gate for reading the audit log
+//! runs here, as in the audit log's server function. At most [`EXPORT_MAX_EVENTS`] events; `X-Total-Count` says how many matched,
 //! so a cut export is never mistaken for the whole log.
 
 use app::admin::{AuditEntry, AuditFilter};
-use app::auth::{Role, SessionView};
+use app::auth::SessionView;
 use app::error::ApiError;
+use app::policy::{UseCase, authorize};
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Router, routing::get};
 use chrono::Utc;
 
-use crate::error::internal;
+use crate::error::ErrorReply;
 use crate::state::AppState;
 use crate::store::admin::EXPORT_MAX_EVENTS;
 
@@ -28,13 +29,9 @@ async fn export(
     Path(file): Path<String>,
     Query(query): Query<std::collections::HashMap<String, String>>,
 ) -> Response {
-    let refuse = |error: ApiError| {
-        (StatusCode::from_u16(error.status()).unwrap_or(StatusCode::FORBIDDEN), axum::Json(error)).into_response()
-    };
-    match session {
-        SessionView::SignedIn(_, role) if role.includes(Role::Admin) => {}
-        SessionView::Anonymous => return refuse(ApiError::SignInRequired),
-        _ => return refuse(ApiError::Forbidden),
+    let refuse = |error: ApiError| ErrorReply::json(error).into_response();
+    if let Err(refusal) = authorize(&session, UseCase::ReadAudit) {
+        return refuse(refusal.into());
     }
     let (content_type, extension) = match file.as_str() {
         "export.csv" => ("text/csv; charset=utf-8", "csv"),
@@ -44,7 +41,7 @@ async fn export(
     let filter = AuditFilter::from_query(|key| query.get(key).cloned());
     let slice = match state.store.audit_events(&filter, EXPORT_MAX_EVENTS, 0).await {
         Ok(slice) => slice,
-        Err(error) => return refuse(internal(&error)),
+        Err(error) => return refuse(error.into()),
     };
     let body = if extension == "csv" {
         csv(&slice.items)

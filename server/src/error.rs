@@ -1,16 +1,29 @@
-//! The one place where server-side failures become responses.
+//! The one place where failures become HTTP answers.
 //!
-//! A failure the person cannot fix (database, session store) is logged with its whole cause chain and
-//! answered with a generic message; nothing internal reaches the response.
+//! Every refusal and failure is an [`ApiError`] first: the policy's refusals convert into it
+//! (`app::policy::Refusal`), store failures convert into it with `?` (logged here with their whole cause
+//! chain, answered with a generic message: nothing internal reaches the response), and [`ApiError::status`]
+//! is the one table from error to status. Server functions set that status through `app::error::with_status`;
+//! Berth's own routes and middleware answer with an [`ErrorReply`], which adds the body in the form the client
+//! reads.
 
 use app::error::ApiError;
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
 
 use crate::store::StoreError;
 use crate::telemetry::error_chain;
 
-/// An error in an axum handler or middleware of Berth's own (not a server function).
+/// A database failure, inside a use case: logged with its causes, answered as [`ApiError::Internal`].
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        tracing::error!(error = %error_chain(&error), "database failure");
+        ApiError::Internal
+    }
+}
+
+/// An error in an axum handler or middleware of Berth's own (not a server function), before any use case
+/// runs: the session store or the database.
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     #[error("session store")]
@@ -22,12 +35,118 @@ pub enum AppError {
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         tracing::error!(error = %error_chain(&self), "request failed");
-        (StatusCode::INTERNAL_SERVER_ERROR, ApiError::Internal.to_string()).into_response()
+        ErrorReply::text(ApiError::Internal).into_response()
     }
 }
 
-/// For server functions: logs `error` with its causes and returns the generic [`ApiError::Internal`].
-pub fn internal(error: &(dyn std::error::Error + 'static)) -> ApiError {
-    tracing::error!(error = %error_chain(error), "server function failed");
-    ApiError::Internal
+/// The status of `error`, from the one table in [`ApiError::status`].
+pub fn status_of(error: &ApiError) -> StatusCode {
+    StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+}
+
+/// An error answered by one of Berth's own routes, in the form its client reads.
+pub struct ErrorReply {
+    error: ApiError,
+    form: Form,
+}
+
+enum Form {
+    /// The server functions' format (what API clients and the UI read).
+    Json,
+    /// A line of text (for clients that asked for no particular format).
+    Text,
+    /// A short page with the message and a link back, for a browser that posted a plain form.
+    Page { title: &'static str, back: String, back_label: &'static str },
+}
+
+impl ErrorReply {
+    pub fn json(error: ApiError) -> Self {
+        Self { error, form: Form::Json }
+    }
+
+    pub fn text(error: ApiError) -> Self {
+        Self { error, form: Form::Text }
+    }
+
+    /// A page titled `title` listing what went wrong, with a link to `back`.
+    pub fn page(error: ApiError, title: &'static str, back: String, back_label: &'static str) -> Self {
+        Self { error, form: Form::Page { title, back, back_label } }
+    }
+}
+
+impl IntoResponse for ErrorReply {
+    fn into_response(self) -> Response {
+        let status = status_of(&self.error);
+        let mut response = match self.form {
+            Form::Json => {
+                ([(header::CONTENT_TYPE, "application/json")], serde_json::to_string(&self.error).unwrap_or_default())
+                    .into_response()
+            }
+            Form::Text => {
+                ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], self.error.to_string()).into_response()
+            }
+            Form::Page { title, back, back_label } => Html(page(&self.error, title, &back, back_label)).into_response(),
+        };
+        *response.status_mut() = status;
+        if let ApiError::TooManyRequests { retry_after_seconds } = self.error {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after_seconds));
+        }
+        response
+    }
+}
+
+fn page(error: &ApiError, title: &str, back: &str, back_label: &str) -> String {
+    let messages: Vec<String> = match error {
+        ApiError::Invalid(problems) => problems.iter().map(|p| p.message.clone()).collect(),
+        other => vec![other.to_string()],
+    };
+    let items: String = messages.iter().map(|m| format!("<li>{}</li>", escape(m))).collect();
+    format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title} · Berth</title>\
+         <link rel=\"stylesheet\" href=\"/pkg/{bundle}.css\"></head><body><main class=\"page\">\
+         <h1>{title}</h1><ul class=\"field-error\" data-testid=\"download-refusal\">{items}</ul>\
+         <p><a href=\"{back}\">{back_label}</a></p></main></body></html>",
+        title = escape(title),
+        back = escape(back),
+        bundle = app::BUNDLE_NAME,
+    )
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn body(response: Response) -> String {
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 16).await.expect("body");
+        String::from_utf8(bytes.to_vec()).expect("utf-8")
+    }
+
+    #[tokio::test]
+    async fn a_json_reply_carries_the_status_and_the_error_the_ui_reads() {
+        let response = ErrorReply::json(ApiError::NotFound).into_response();
+        assert_eq!(response.status(), StatusCode::NOT_FOUND);
+        let error: ApiError = serde_json::from_str(&body(response).await).expect("the server functions' format");
+        assert_eq!(error, ApiError::NotFound);
+    }
+
+    #[tokio::test]
+    async fn a_rate_limit_says_when_to_come_back() {
+        let response = ErrorReply::text(ApiError::TooManyRequests { retry_after_seconds: 7 }).into_response();
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "7");
+        assert_eq!(body(response).await, "Too many requests. Wait 7 seconds and try again.");
+    }
+
+    #[tokio::test]
+    async fn a_page_escapes_what_it_repeats() {
+        let error = ApiError::Conflict("<script>".into());
+        let response = ErrorReply::page(error, "No kubeconfig was issued", "/requests".into(), "Back").into_response();
+        assert_eq!(response.status(), StatusCode::CONFLICT);
+        let page = body(response).await;
+        assert!(page.contains("<li>&lt;script&gt;</li>") && page.contains("<a href=\"/requests\">Back</a>"), "{page}");
+    }
 }

@@ -113,8 +113,10 @@ impl Berth {
             });
             (worker, leadership)
         });
+        let policy = rules.policy();
         let credentials = Arc::new(CredentialsService {
             store: store.clone(),
+            policy,
             cluster: cluster.clone(),
             config: config.credentials.clone(),
             identities_namespace: config.cluster.identities_namespace.clone(),
@@ -132,7 +134,7 @@ impl Berth {
                 credentials: config.credentials.clone(),
             }),
             credentials: credentials.clone(),
-            admin: Arc::new(AdminService { store: store.clone(), worker: waker }),
+            admin: Arc::new(AdminService { store: store.clone(), policy, worker: waker }),
         };
         let state = AppState {
             leptos: leptos_options(config),

@@ -13,6 +13,6 @@ pub struct UsersService {
 #[async_trait::async_trait]
 impl UsersPort for UsersService {
     async fn list_users(&self) -> Result<Vec<UserSummary>, ApiError> {
-        self.store.list_users().await.map_err(|error| crate::error::internal(&error))
+        Ok(self.store.list_users().await?)
     }
 }

@@ -7,6 +7,6 @@ use crate::requests::MyAccess;
 
 #[server(endpoint = "access")]
 pub async fn get_my_access() -> Result<MyAccess, ApiError> {
-    let caller = crate::auth::require(crate::auth::Role::Developer)?;
+    let caller = crate::auth::require(crate::policy::UseCase::ListOwnAccess)?;
     crate::ports::Ports::current()?.requests.my_access(&caller).await.map_err(crate::error::with_status)
 }

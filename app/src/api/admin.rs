@@ -21,7 +21,7 @@ pub async fn list_grants(
     #[server(default)] sort: String,
     #[server(default)] page: String,
 ) -> Result<Page<GrantWithCredentials>, ApiError> {
-    let caller = crate::auth::require(crate::auth::Role::Admin)?;
+    let caller = crate::auth::require(crate::policy::UseCase::ListGrants)?;
     let values = [("q", q), ("state", state), ("stage", stage), ("owner", owner), ("sort", sort), ("page", page)];
     let filter = crate::admin::GrantFilter::from_query(|key| lookup(&values, key));
     crate::ports::Ports::current()?.admin.grants(&caller, filter).await.map_err(crate::error::with_status)
@@ -37,7 +37,7 @@ pub async fn list_audit_events(
     #[server(default)] to: String,
     #[server(default)] page: String,
 ) -> Result<Page<AuditEntry>, ApiError> {
-    let caller = crate::auth::require(crate::auth::Role::Admin)?;
+    let caller = crate::auth::require(crate::policy::UseCase::ReadAudit)?;
     let values =
         [("person", person), ("namespace", namespace), ("kind", kind), ("from", from), ("to", to), ("page", page)];
     let filter = crate::admin::AuditFilter::from_query(|key| lookup(&values, key));
@@ -52,7 +52,7 @@ pub async fn delete_namespace(
     #[server(default)] confirm: String,
     #[server(default)] reason: String,
 ) -> Result<(), ApiError> {
-    let caller = crate::auth::require(crate::auth::Role::Admin)?;
+    let caller = crate::auth::require(crate::policy::UseCase::DeleteNamespace)?;
     crate::ports::Ports::current()?
         .admin
         .delete_namespace(&caller, &id, &confirm, &reason)

@@ -12,6 +12,6 @@ pub async fn revoke_credential(
     #[server(default)] id: String,
     #[server(default)] reason: String,
 ) -> Result<(), ApiError> {
-    let caller = crate::auth::require(crate::auth::Role::Developer)?;
+    let caller = crate::auth::require(crate::policy::UseCase::RevokeCredential)?;
     crate::ports::Ports::current()?.credentials.revoke(&caller, &id, &reason).await.map_err(crate::error::with_status)
 }

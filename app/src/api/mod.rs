@@ -1,5 +1,6 @@
-//! Server functions: Berth's API, one module per use case. Each checks the caller's role on the server first
-//! (`crate::auth::require`) and delegates to a port.
+//! Server functions: Berth's API, one module per use case. Each first passes the policy's gate for its use case
+//! (`crate::auth::require`, by role alone), then delegates to a port, which asks the policy again about the
+//! record it reads (`crate::policy`).
 
 pub mod access;
 pub mod admin;

@@ -25,7 +25,7 @@ pub struct RequestForm {
 /// What the New request form offers (stages, quota profiles, lifetimes, whether Tiller may be chosen).
 #[server(endpoint = "requests/options")]
 pub async fn get_request_options() -> Result<RequestOptions, ApiError> {
-    crate::auth::require(crate::auth::Role::Developer)?;
+    crate::auth::require(crate::policy::UseCase::SubmitRequest)?;
     crate::ports::Ports::current()?.requests.options().await
 }
 
@@ -40,7 +40,7 @@ pub async fn submit_request(
     #[server(default)] quota_profile: String,
     #[server(default)] lifetime_days: String,
 ) -> Result<String, ApiError> {
-    let caller = crate::auth::require(crate::auth::Role::Developer)?;
+    let caller = crate::auth::require(crate::policy::UseCase::SubmitRequest)?;
     let form = RequestForm { namespace, purpose, stage, helm_mode, quota_profile, lifetime_days };
     let id = crate::ports::Ports::current()?.requests.submit(&caller, form).await.map_err(crate::error::with_status)?;
     // To the new request's page: a plain form post (no JavaScript) follows the 302; the hydrated page's
@@ -52,15 +52,19 @@ pub async fn submit_request(
 /// The requester withdraws their pending request.
 #[server(endpoint = "requests/cancel")]
 pub async fn cancel_request(#[server(default)] id: String) -> Result<RequestState, ApiError> {
-    let caller = crate::auth::require(crate::auth::Role::Developer)?;
+    let caller = crate::auth::require(crate::policy::UseCase::CancelRequest)?;
     crate::ports::Ports::current()?.requests.cancel(&caller, &id).await.map_err(crate::error::with_status)
 }
 
 /// An approver approves someone else's pending request.
 #[server(endpoint = "requests/approve")]
 pub async fn approve_request(#[server(default)] id: String) -> Result<RequestState, ApiError> {
-    let caller = crate::auth::require(crate::auth::Role::Approver)?;
-    crate::ports::Ports::current()?.requests.approve(&caller, &id).await.map_err(crate::error::with_status)
+    let caller = crate::auth::require(crate::policy::UseCase::DecideRequest)?;
+    crate::ports::Ports::current()?
+        .requests
+        .decide(&caller, &id, crate::requests::Verdict::Approve)
+        .await
+        .map_err(crate::error::with_status)
 }
 
 /// An approver denies someone else's pending request, saying why.
@@ -69,14 +73,18 @@ pub async fn deny_request(
     #[server(default)] id: String,
     #[server(default)] reason: String,
 ) -> Result<RequestState, ApiError> {
-    let caller = crate::auth::require(crate::auth::Role::Approver)?;
-    crate::ports::Ports::current()?.requests.deny(&caller, &id, &reason).await.map_err(crate::error::with_status)
+    let caller = crate::auth::require(crate::policy::UseCase::DecideRequest)?;
+    crate::ports::Ports::current()?
+        .requests
+        .decide(&caller, &id, crate::requests::Verdict::Deny { reason })
+        .await
+        .map_err(crate::error::with_status)
 }
 
 /// An admin starts provisioning a failed request again (after fixing what the cluster refused).
 #[server(endpoint = "requests/retry")]
 pub async fn retry_request(#[server(default)] id: String) -> Result<RequestState, ApiError> {
-    let caller = crate::auth::require(crate::auth::Role::Admin)?;
+    let caller = crate::auth::require(crate::policy::UseCase::RetryProvisioning)?;
     crate::ports::Ports::current()?.requests.retry(&caller, &id).await.map_err(crate::error::with_status)
 }
 
@@ -87,7 +95,7 @@ pub async fn revoke_request(
     #[server(default)] id: String,
     #[server(default)] reason: String,
 ) -> Result<RequestState, ApiError> {
-    let caller = crate::auth::require(crate::auth::Role::Admin)?;
+    let caller = crate::auth::require(crate::policy::UseCase::RevokeGrant)?;
     crate::ports::Ports::current()?.requests.revoke(&caller, &id, &reason).await.map_err(crate::error::with_status)
 }
 
@@ -98,7 +106,7 @@ pub async fn extend_request(
     #[server(default)] days: String,
     #[server(default)] reason: String,
 ) -> Result<(), ApiError> {
-    let caller = crate::auth::require(crate::auth::Role::Developer)?;
+    let caller = crate::auth::require(crate::policy::UseCase::AskExtension)?;
     crate::ports::Ports::current()?
         .requests
         .extend(&caller, &id, &days, &reason)
@@ -109,10 +117,10 @@ pub async fn extend_request(
 /// An approver grants the extension someone else asked for: the grant ends that many days later.
 #[server(endpoint = "requests/approve_extension")]
 pub async fn approve_extension(#[server(default)] id: String) -> Result<(), ApiError> {
-    let caller = crate::auth::require(crate::auth::Role::Approver)?;
+    let caller = crate::auth::require(crate::policy::UseCase::DecideExtension)?;
     crate::ports::Ports::current()?
         .requests
-        .decide_extension(&caller, &id, true, None)
+        .decide_extension(&caller, &id, crate::requests::Verdict::Approve)
         .await
         .map_err(crate::error::with_status)
 }
@@ -120,10 +128,10 @@ pub async fn approve_extension(#[server(default)] id: String) -> Result<(), ApiE
 /// An approver refuses an extension, saying why; the grant ends as planned.
 #[server(endpoint = "requests/deny_extension")]
 pub async fn deny_extension(#[server(default)] id: String, #[server(default)] reason: String) -> Result<(), ApiError> {
-    let caller = crate::auth::require(crate::auth::Role::Approver)?;
+    let caller = crate::auth::require(crate::policy::UseCase::DecideExtension)?;
     crate::ports::Ports::current()?
         .requests
-        .decide_extension(&caller, &id, false, Some(&reason))
+        .decide_extension(&caller, &id, crate::requests::Verdict::Deny { reason })
         .await
         .map_err(crate::error::with_status)
 }
@@ -131,27 +139,27 @@ pub async fn deny_extension(#[server(default)] id: String, #[server(default)] re
 /// Extensions waiting for a decision, oldest ask first.
 #[server(endpoint = "requests/pending_extensions")]
 pub async fn list_pending_extensions() -> Result<Page<ApprovalItem>, ApiError> {
-    let caller = crate::auth::require(crate::auth::Role::Approver)?;
+    let caller = crate::auth::require(crate::policy::UseCase::ListPending)?;
     crate::ports::Ports::current()?.requests.pending_extensions(&caller).await.map_err(crate::error::with_status)
 }
 
 /// The caller's own requests, newest first, each with its audit trail.
 #[server(endpoint = "requests/mine")]
 pub async fn list_my_requests(#[server(default)] page: u32) -> Result<Page<RequestWithTimeline>, ApiError> {
-    let caller = crate::auth::require(crate::auth::Role::Developer)?;
+    let caller = crate::auth::require(crate::policy::UseCase::ListOwnRequests)?;
     crate::ports::Ports::current()?.requests.mine(&caller, page).await.map_err(crate::error::with_status)
 }
 
 /// Requests waiting for a decision, oldest first.
 #[server(endpoint = "requests/pending")]
 pub async fn list_pending_requests(#[server(default)] page: u32) -> Result<Page<ApprovalItem>, ApiError> {
-    let caller = crate::auth::require(crate::auth::Role::Approver)?;
+    let caller = crate::auth::require(crate::policy::UseCase::ListPending)?;
     crate::ports::Ports::current()?.requests.pending(&caller, page).await.map_err(crate::error::with_status)
 }
 
 /// One request with its audit trail: for its requester, and for approvers and admins.
 #[server(endpoint = "requests/detail")]
 pub async fn get_request(#[server(default)] id: String) -> Result<RequestDetail, ApiError> {
-    let caller = crate::auth::require(crate::auth::Role::Developer)?;
+    let caller = crate::auth::require(crate::policy::UseCase::ViewRequest)?;
     crate::ports::Ports::current()?.requests.detail(&caller, &id).await.map_err(crate::error::with_status)
 }

@@ -23,6 +23,6 @@ pub struct UserSummary {
 /// Admins only. Most recent sign-in first.
 #[server(endpoint = "users")]
 pub async fn list_users() -> Result<Vec<UserSummary>, ApiError> {
-    crate::auth::require(Role::Admin)?;
+    crate::auth::require(crate::policy::UseCase::ListUsers)?;
     crate::ports::Ports::current()?.users.list_users().await
 }

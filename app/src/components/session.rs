@@ -7,9 +7,10 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_location;
 
 use crate::api::session::get_session;
-use crate::auth::{Person, Role, SessionView};
+use crate::auth::{Person, SessionView};
 use crate::error::ApiError;
 use crate::navigation::sign_in_href;
+use crate::policy::UseCase;
 
 /// The current session, loaded by [`provide_session`].
 #[derive(Clone, Copy)]
@@ -86,9 +87,11 @@ fn SignOutButton() -> impl IntoView {
     }
 }
 
-/// Shows `children` only to someone whose role includes `role`; everyone else learns why not and what to do.
+/// Shows `children` only to someone whose role the policy lets ask for `use_case`; everyone else learns why
+/// not and what to do. (A courtesy: the server functions behind the page check again.)
 #[component]
-pub fn RequireRole(role: Role, children: ChildrenFn) -> impl IntoView {
+pub fn RequireRole(use_case: UseCase, children: ChildrenFn) -> impl IntoView {
+    let role = use_case.min_role();
     let session = use_session();
     let page = current_page();
     let children = StoredValue::new(children);

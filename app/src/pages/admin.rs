@@ -17,6 +17,7 @@ use crate::auth::Role;
 use crate::components::error_view::ErrorView;
 use crate::components::requests::{Pager, StateBadge, minute};
 use crate::components::session::RequireRole;
+use crate::policy::UseCase;
 use crate::requests::credentials::{CredentialPurpose, CredentialSummary};
 use crate::requests::{GrantWithCredentials, RequestState};
 
@@ -24,7 +25,7 @@ use crate::requests::{GrantWithCredentials, RequestState};
 pub fn AdminPage() -> impl IntoView {
     view! {
         <Title text="Admin" />
-        <RequireRole role=Role::Admin>
+        <RequireRole use_case=UseCase::ListGrants>
             <section class="page">
                 <h1>"Admin"</h1>
                 <Grants />

@@ -4,19 +4,19 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::api::requests::{list_pending_extensions, list_pending_requests};
-use crate::auth::Role;
 use crate::components::error_view::ErrorView;
 use crate::components::grant_actions::{ExtensionDecisionForms, ExtensionNotice};
 use crate::components::requests::{DecisionForms, Pager, RequestFacts, minute};
 use crate::components::session::RequireRole;
 use crate::pages::my_requests::page_number;
+use crate::policy::UseCase;
 use crate::requests::{ApprovalItem, RequestState};
 
 #[component]
 pub fn ApprovalsPage() -> impl IntoView {
     view! {
         <Title text="Approvals" />
-        <RequireRole role=Role::Approver>
+        <RequireRole use_case=UseCase::ListPending>
             <section class="page">
                 <h1>"Approvals"</h1>
                 <p class="muted">"Requests waiting for a decision, oldest first."</p>

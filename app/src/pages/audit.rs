@@ -8,17 +8,17 @@ use leptos_router::hooks::use_query_map;
 
 use crate::admin::{AuditEntry, AuditFilter, MAX_FILTER_CHARS};
 use crate::api::admin::list_audit_events;
-use crate::auth::Role;
 use crate::components::error_view::ErrorView;
 use crate::components::requests::{Pager, minute};
 use crate::components::session::RequireRole;
+use crate::policy::UseCase;
 use crate::requests::Action;
 
 #[component]
 pub fn AuditLogPage() -> impl IntoView {
     view! {
         <Title text="Audit log" />
-        <RequireRole role=Role::Admin>
+        <RequireRole use_case=UseCase::ReadAudit>
             <section class="page">
                 <h1>"Audit log"</h1>
                 <p class="muted">"Who did what to which namespace, and why. Times are UTC."</p>

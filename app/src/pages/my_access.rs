@@ -5,18 +5,18 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::api::access::get_my_access;
-use crate::auth::Role;
 use crate::components::credentials::CredentialList;
 use crate::components::error_view::ErrorView;
 use crate::components::requests::{StateBadge, minute};
 use crate::components::session::RequireRole;
+use crate::policy::UseCase;
 use crate::requests::{GrantWithCredentials, time_left};
 
 #[component]
 pub fn MyAccessPage() -> impl IntoView {
     view! {
         <Title text="My access" />
-        <RequireRole role=Role::Developer>
+        <RequireRole use_case=UseCase::ListOwnAccess>
             <section class="page">
                 <h1>"My access"</h1>
                 <p class="muted">"Your namespaces and the kubeconfigs you hold for them, ending soonest first."</p>

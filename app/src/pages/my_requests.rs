@@ -5,10 +5,10 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::requests::list_my_requests;
-use crate::auth::Role;
 use crate::components::error_view::ErrorView;
 use crate::components::requests::{CancelForm, Pager, StateBadge, Timeline, minute};
 use crate::components::session::RequireRole;
+use crate::policy::UseCase;
 use crate::requests::{RequestState, RequestWithTimeline};
 
 /// The `page` query parameter; anything unparsable is the first page.
@@ -21,7 +21,7 @@ pub fn page_number() -> Memo<u32> {
 pub fn MyRequestsPage() -> impl IntoView {
     view! {
         <Title text="My requests" />
-        <RequireRole role=Role::Developer>
+        <RequireRole use_case=UseCase::ListOwnRequests>
             <section class="page">
                 <div class="page-heading">
                     <h1>"My requests"</h1>

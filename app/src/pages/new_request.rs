@@ -8,17 +8,17 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::api::requests::{SubmitRequest, get_request_options};
-use crate::auth::Role;
 use crate::components::error_view::ErrorView;
 use crate::components::session::RequireRole;
 use crate::error::ApiError;
+use crate::policy::UseCase;
 use crate::requests::{HelmMode, RequestOptions, field, naming};
 
 #[component]
 pub fn NewRequestPage() -> impl IntoView {
     view! {
         <Title text="New request" />
-        <RequireRole role=Role::Developer>
+        <RequireRole use_case=UseCase::SubmitRequest>
             <section class="page">
                 <h1>"New request"</h1>
                 <p class="muted">

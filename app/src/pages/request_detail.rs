@@ -5,7 +5,6 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
 use crate::api::requests::get_request;
-use crate::auth::Role;
 use crate::components::credentials::{CredentialList, DownloadForm, UsageHelp};
 use crate::components::error_view::ErrorView;
 use crate::components::grant_actions::{
@@ -15,13 +14,14 @@ use crate::components::requests::{
     CancelForm, DecisionForms, ProvisioningStatus, RequestFacts, RetryForm, RevokeGrantForm, StateBadge, Timeline,
 };
 use crate::components::session::RequireRole;
+use crate::policy::UseCase;
 use crate::requests::{RequestDetail, RequestState, TillerRollout, TillerState};
 
 #[component]
 pub fn RequestDetailPage() -> impl IntoView {
     view! {
         <Title text="Request" />
-        <RequireRole role=Role::Developer>
+        <RequireRole use_case=UseCase::ViewRequest>
             <section class="page">
                 <Detail />
             </section>

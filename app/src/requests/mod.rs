@@ -58,6 +58,22 @@ pub mod field {
     pub const CONFIRM: &str = "confirm";
 }
 
+/// An approver's answer to a request, or to the extension of a grant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Verdict {
+    Approve,
+    /// Refused, saying why (as typed; the server checks it).
+    Deny {
+        reason: String,
+    },
+}
+
+impl Verdict {
+    pub fn approves(&self) -> bool {
+        matches!(self, Verdict::Approve)
+    }
+}
+
 /// What the New request form offers, from the server's configuration.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RequestOptions {

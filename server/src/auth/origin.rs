@@ -9,10 +9,12 @@
 
 use app::error::ApiError;
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::http::{HeaderMap, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use url::Url;
+
+use crate::error::ErrorReply;
 
 /// Berth's own origin (`scheme://host[:port]`), derived from the public URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,9 +53,7 @@ pub async fn refuse_cross_site(State(ours): State<PublicOrigin>, request: Reques
         "refused a cross-site request"
     );
     // The server-function error format, which the UI shows as a message (other routes read the same text).
-    let error = ApiError::CrossSiteRequest;
-    let body = serde_json::to_string(&error).unwrap_or_default();
-    (StatusCode::FORBIDDEN, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+    ErrorReply::json(ApiError::CrossSiteRequest).into_response()
 }
 
 #[cfg(test)]

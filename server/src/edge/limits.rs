@@ -23,13 +23,14 @@ use std::time::Duration;
 use app::error::ApiError;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderMap, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use crate::config::{HttpConfig, RateLimits};
+use crate::error::ErrorReply;
 use crate::metrics::Metrics;
 
 /// How often buckets that are full again are dropped, so idle clients cost no memory.
@@ -150,28 +151,14 @@ pub async fn limit_rates(State(limiters): State<Arc<Limiters>>, request: Request
     let retry_after_seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
     tracing::warn!(path, limit, retry_after_seconds, "rate limit reached");
     let error = ApiError::TooManyRequests { retry_after_seconds };
-    let (content_type, body) = if path.starts_with("/api/") {
-        ("application/json", serde_json::to_string(&error).unwrap_or_default())
-    } else {
-        ("text/plain; charset=utf-8", error.to_string())
-    };
-    let retry_after = HeaderValue::from(retry_after_seconds);
-    (
-        StatusCode::TOO_MANY_REQUESTS,
-        [(header::CONTENT_TYPE, HeaderValue::from_static(content_type)), (header::RETRY_AFTER, retry_after)],
-        body,
-    )
-        .into_response()
+    if path.starts_with("/api/") { ErrorReply::json(error) } else { ErrorReply::text(error) }.into_response()
 }
 
 /// Refuses a body over `max` bytes with a readable 413 before any handler reads it. A declared length is
 /// checked as it stands (hyper never delivers more than it declares); a body without one (chunked) is
 /// read here up to `max` and passed on from memory, which costs little at Berth's sizes.
 pub async fn refuse_large_bodies(State(max): State<usize>, request: Request, next: Next) -> Response {
-    let too_large = || {
-        let message = format!("The request is larger than Berth accepts ({} KiB at most).", max / 1024);
-        (StatusCode::PAYLOAD_TOO_LARGE, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], message).into_response()
-    };
+    let too_large = || ErrorReply::text(ApiError::TooLarge { max_kib: (max / 1024) as u64 }).into_response();
     let declared = request
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -193,6 +180,7 @@ pub async fn refuse_large_bodies(State(max): State<usize>, request: Request, nex
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::http::HeaderValue;
 
     fn limiters(hops: usize) -> Arc<Limiters> {
         let config = HttpConfig { trusted_proxy_hops: hops, ..HttpConfig::default() };

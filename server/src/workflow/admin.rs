@@ -1,28 +1,25 @@
-//! What only admins do: implements [`app::ports::AdminPort`]. The server function has checked the role;
-//! each method checks it again, since this is where the data is.
+//! What only admins do: implements [`app::ports::AdminPort`]. The server function has passed the policy's
+//! gate; each method asks the policy again, since this is where the data is.
 
 use app::admin::{AuditEntry, AuditFilter, EVENTS_PER_PAGE, GRANTS_PER_PAGE, GrantFilter};
-use app::auth::{Caller, Role};
+use app::auth::Caller;
 use app::error::{ApiError, FieldProblem};
+use app::policy::{Policy, Target, UseCase};
 use app::ports::AdminPort;
 use app::requests::lifecycle::{self, Action};
 use app::requests::{GrantWithCredentials, Page, field};
 use chrono::Utc;
 
-use super::requests::may_delete_namespace;
+use super::requests::target;
 use super::validation::{MAX_REASON_CHARS, text_problem};
 use super::worker::Waker;
-use crate::error::internal;
 use crate::store::Store;
 
 pub struct AdminService {
     pub store: Store,
+    pub policy: Policy,
     /// Wakes the worker after a namespace deletion is asked for.
     pub worker: Waker,
-}
-
-fn admin_only(caller: &Caller) -> Result<(), ApiError> {
-    if caller.role.includes(Role::Admin) { Ok(()) } else { Err(ApiError::Forbidden) }
 }
 
 /// The offset of `page`'s first row (pages are 1-based; 0 counts as 1).
@@ -34,11 +31,11 @@ fn offset(page: u32, size: u32) -> (u32, u64) {
 #[async_trait::async_trait]
 impl AdminPort for AdminService {
     async fn grants(&self, caller: &Caller, filter: GrantFilter) -> Result<Page<GrantWithCredentials>, ApiError> {
-        admin_only(caller)?;
+        self.policy.check(caller, UseCase::ListGrants, Target::Nothing)?;
         let (number, skip) = offset(filter.page, GRANTS_PER_PAGE);
-        let slice = self.store.grants(&filter, GRANTS_PER_PAGE, skip).await.map_err(|e| internal(&e))?;
+        let slice = self.store.grants(&filter, GRANTS_PER_PAGE, skip).await?;
         let ids: Vec<String> = slice.items.iter().map(|r| r.summary.id.clone()).collect();
-        let mut credentials = self.store.credentials_of_grants(&ids).await.map_err(|e| internal(&e))?;
+        let mut credentials = self.store.credentials_of_grants(&ids).await?;
         Ok(Page {
             items: slice
                 .items
@@ -55,18 +52,17 @@ impl AdminPort for AdminService {
     }
 
     async fn audit(&self, caller: &Caller, filter: AuditFilter) -> Result<Page<AuditEntry>, ApiError> {
-        admin_only(caller)?;
+        self.policy.check(caller, UseCase::ReadAudit, Target::Nothing)?;
         let (number, skip) = offset(filter.page, EVENTS_PER_PAGE);
-        let slice = self.store.audit_events(&filter, EVENTS_PER_PAGE, skip).await.map_err(|e| internal(&e))?;
+        let slice = self.store.audit_events(&filter, EVENTS_PER_PAGE, skip).await?;
         Ok(Page { items: slice.items, number, size: EVENTS_PER_PAGE, total: slice.total })
     }
 
     async fn delete_namespace(&self, caller: &Caller, id: &str, confirm: &str, reason: &str) -> Result<(), ApiError> {
-        admin_only(caller)?;
         if uuid::Uuid::parse_str(id).is_err() {
             return Err(ApiError::NotFound);
         }
-        let record = self.store.request(id).await.map_err(|e| internal(&e))?.ok_or(ApiError::NotFound)?;
+        let record = self.store.request(id).await?.ok_or(ApiError::NotFound)?;
         let namespace = &record.summary.namespace;
         let mut problems = Vec::new();
         if confirm.trim() != namespace {
@@ -82,24 +78,11 @@ impl AdminPort for AdminService {
         if !problems.is_empty() {
             return Err(ApiError::Invalid(problems));
         }
-        if !may_delete_namespace(&record) {
-            return Err(ApiError::Conflict(match record.summary.namespace_deletion {
-                Some(_) => "Deleting this namespace was already asked for.".to_string(),
-                None => format!(
-                    "This request is {}: Berth never created its namespace, so there is nothing to delete.",
-                    record.summary.state.label().to_lowercase()
-                ),
-            }));
-        }
+        self.policy.check(caller, UseCase::DeleteNamespace, target(&record))?;
         // Access first: a grant still in force is revoked in the same step, and the worker deletes the
         // namespace once the identity, its bindings and its kubeconfigs are gone.
         let revoke = lifecycle::next(record.summary.state, Action::Revoke).is_ok();
-        let asked = self
-            .store
-            .ask_namespace_deletion(&record, &caller.person.id, reason, revoke, Utc::now())
-            .await
-            .map_err(|e| internal(&e))?;
-        if !asked {
+        if !self.store.ask_namespace_deletion(&record, &caller.person.id, reason, revoke, Utc::now()).await? {
             return Err(ApiError::Conflict(
                 "This request changed meanwhile; reload the page and try again.".to_string(),
             ));

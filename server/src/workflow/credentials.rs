@@ -6,21 +6,21 @@
 //! only then records the credential's metadata and hands the file out. If any step fails, the anchor is
 //! deleted (killing the token) and nothing is recorded. The token is never stored or logged.
 
-use app::auth::{Caller, Role};
+use app::auth::Caller;
 use app::error::{ApiError, FieldProblem};
+use app::policy::{Policy, Target, UseCase};
 use app::ports::CredentialsPort;
-use app::requests::RequestState;
 use app::requests::credentials::{self, CredentialOptions, CredentialPurpose, LifetimeHours, describe_hours, field};
 use chrono::{DateTime, TimeDelta, Utc};
 use secrecy::SecretString;
 
+use super::requests::target;
 use super::validation::{MAX_REASON_CHARS, text_problem};
 use super::worker::Waker;
 use crate::cluster::Cluster;
 use crate::cluster::credentials::{CheckFailed, TokenFor, check_kubeconfig, in_words};
 use crate::cluster::kubeconfig::{self, Parts};
 use crate::config::CredentialsConfig;
-use crate::error::internal;
 use crate::store::Store;
 use crate::store::credentials::NewCredential;
 use crate::store::requests::RequestRecord;
@@ -28,6 +28,7 @@ use crate::telemetry::error_chain;
 
 pub struct CredentialsService {
     pub store: Store,
+    pub policy: Policy,
     pub cluster: Cluster,
     pub config: CredentialsConfig,
     pub identities_namespace: String,
@@ -72,7 +73,7 @@ impl CredentialsService {
         let valid = self.check(form, record.summary.expires_at, Utc::now())?;
         let summary = &record.summary;
         let now = Utc::now();
-        let in_force = self.store.credentials_of(&summary.id).await.map_err(|e| internal(&e))?;
+        let in_force = self.store.credentials_of(&summary.id).await?;
         let in_force = in_force.iter().filter(|c| c.revoked_at.is_none() && c.expires_at > now).count();
         let cap = self.config.max_active_per_grant;
         if in_force >= cap as usize {
@@ -142,7 +143,7 @@ impl CredentialsService {
         };
         if let Err(error) = self.store.record_credential(&credential).await {
             self.withdraw(&credential_id).await;
-            return Err(internal(&error));
+            return Err(error.into());
         }
         tracing::info!(
             request = %summary.id, credential = %credential_id, purpose = valid.purpose.as_str(), name = %valid.name,
@@ -155,29 +156,16 @@ impl CredentialsService {
         Ok(Download { filename, kubeconfig })
     }
 
-    /// The grant, if `caller` requested it and it is ready. Someone else's grant is "not found" to a
-    /// developer (ids reveal nothing) and "not yours" to approvers and admins, who can see it.
+    /// The grant, if the policy lets `caller` download its kubeconfigs: its requester, while it is ready.
+    /// Someone else's grant is "not found" to a developer (ids reveal nothing) and "not yours" to approvers and
+    /// admins, who can see it.
     async fn own_ready_grant(&self, caller: &Caller, request_id: &str) -> Result<RequestRecord, ApiError> {
         if uuid::Uuid::parse_str(request_id).is_err() {
             return Err(ApiError::NotFound);
         }
-        let record = self.store.request(request_id).await.map_err(|e| internal(&e))?.ok_or(ApiError::NotFound)?;
-        if record.requester_id != caller.person.id {
-            return Err(if caller.role.includes(Role::Approver) {
-                ApiError::NotAllowed(
-                    "Only the person who requested this namespace can download its kubeconfigs.".to_string(),
-                )
-            } else {
-                ApiError::NotFound
-            });
-        }
-        match record.summary.state {
-            RequestState::Ready => Ok(record),
-            state => Err(ApiError::Conflict(format!(
-                "Kubeconfigs can be downloaded only while the namespace is ready; this request is {}.",
-                state.label().to_lowercase()
-            ))),
-        }
+        let record = self.store.request(request_id).await?.ok_or(ApiError::NotFound)?;
+        self.policy.check(caller, UseCase::DownloadKubeconfig, target(&record))?;
+        Ok(record)
     }
 
     /// Checks every field; all problems at once.
@@ -255,27 +243,20 @@ impl CredentialsPort for CredentialsService {
         if uuid::Uuid::parse_str(id).is_err() {
             return Err(ApiError::NotFound);
         }
-        let record = self.store.credential(id).await.map_err(|e| internal(&e))?.ok_or(ApiError::NotFound)?;
-        if record.owner_id != caller.person.id && !caller.role.includes(Role::Admin) {
-            // Approvers see the grant's page (and its credentials); to a developer it does not exist.
-            return Err(if caller.role.includes(Role::Approver) {
-                ApiError::NotAllowed("Only the credential's owner or an admin can revoke it.".to_string())
-            } else {
-                ApiError::NotFound
-            });
-        }
+        let record = self.store.credential(id).await?.ok_or(ApiError::NotFound)?;
+        self.policy.check(caller, UseCase::RevokeCredential, Target::Credential { owner_id: &record.owner_id })?;
         let reason = reason.trim();
         if let Some(message) = text_problem(reason, MAX_REASON_CHARS, "Say why, so the owner knows what happened.") {
             return Err(ApiError::invalid(app::requests::field::REASON, message));
         }
         let at = Utc::now();
-        if !self.store.revoke_credential(id, &caller.person.id, reason, at).await.map_err(|e| internal(&e))? {
+        if !self.store.revoke_credential(id, &caller.person.id, reason, at).await? {
             return Err(ApiError::Conflict("This kubeconfig was already revoked.".to_string()));
         }
         tracing::info!(credential = %id, request = %record.request_id, actor = %caller.person.id, "credential revoked");
         // Recorded first, so the worker finishes the job if the cluster does not answer now (or Berth stops).
         match self.cluster.delete_anchor(&self.identities_namespace, id).await {
-            Ok(()) => self.store.mark_anchor_deleted(id, Utc::now()).await.map_err(|e| internal(&e))?,
+            Ok(()) => self.store.mark_anchor_deleted(id, Utc::now()).await?,
             Err(error) => {
                 tracing::warn!(credential = %id, error = %error_chain(&error), "cannot delete an anchor now; the worker will");
                 self.worker.wake();

@@ -1,18 +1,18 @@
 //! Namespace requests: implements [`app::ports::RequestsPort`].
 //!
-//! The server function has already checked the caller's role; here are the finer rules: the requester is
-//! the caller, only the requester cancels, nobody decides their own request (unless the configuration allows
-//! it), a developer sees only their own requests. A request another developer owns answers 404, the same as
-//! one that does not exist, so ids reveal nothing.
+//! The server function has passed the policy's gate; here each use case reads its record and asks the policy
+//! (`app::policy`) whether the caller may act on it, then validates the input and makes the change. The
+//! requester of a new request is always the caller.
 
 use app::api::requests::RequestForm;
-use app::auth::{Caller, Role};
+use app::auth::Caller;
 use app::error::ApiError;
+use app::policy::{Target, UseCase};
 use app::ports::RequestsPort;
 use app::requests::lifecycle::{self, Action};
 use app::requests::{
-    ApprovalItem, GrantWithCredentials, HelmMode, LifetimeBounds, MyAccess, Page, Permissions, PersonRef,
-    QuotaProfileSummary, RequestDetail, RequestOptions, RequestState, RequestSummary, RequestWithTimeline, field,
+    ApprovalItem, GrantWithCredentials, HelmMode, LifetimeBounds, MyAccess, Page, PersonRef, QuotaProfileSummary,
+    RequestDetail, RequestOptions, RequestState, RequestSummary, RequestWithTimeline, Verdict, field,
 };
 use chrono::{TimeDelta, Utc};
 
@@ -20,7 +20,6 @@ use super::validation::{MAX_REASON_CHARS, Rules, text_problem};
 use super::worker::Waker;
 use crate::cluster::Cluster;
 use crate::config::CredentialsConfig;
-use crate::error::internal;
 use crate::notify::{Notice, Notifier};
 use crate::store::Store;
 use crate::store::grants::ExtensionDecision;
@@ -40,31 +39,16 @@ pub struct RequestsService {
     pub credentials: CredentialsConfig,
 }
 
-const OWN_REQUEST: &str = "You cannot decide your own request; another approver must.";
-
 impl RequestsService {
-    /// The request `id` if `caller` may see it: its requester, approvers and admins.
-    async fn visible(&self, caller: &Caller, id: &str) -> Result<RequestRecord, ApiError> {
+    /// The request `id` if `caller` may do `use_case` to it (by the policy: who, then state).
+    async fn authorized(&self, caller: &Caller, id: &str, use_case: UseCase) -> Result<RequestRecord, ApiError> {
         // Ids are UUIDs; anything else cannot exist, and need not reach the database.
         if uuid::Uuid::parse_str(id).is_err() {
             return Err(ApiError::NotFound);
         }
-        match self.store.request(id).await.map_err(|e| internal(&e))? {
-            Some(record) if record.requester_id == caller.person.id || caller.role.includes(Role::Approver) => {
-                Ok(record)
-            }
-            _ => Err(ApiError::NotFound),
-        }
-    }
-
-    fn may_decide(&self, caller: &Caller, record: &RequestRecord) -> Result<(), String> {
-        if !caller.role.includes(Role::Approver) {
-            return Err("Only approvers decide requests.".to_string());
-        }
-        if record.requester_id == caller.person.id && !self.rules.config().approvers_may_decide_own {
-            return Err(OWN_REQUEST.to_string());
-        }
-        Ok(())
+        let record = self.store.request(id).await?.ok_or(ApiError::NotFound)?;
+        self.rules.policy().check(caller, use_case, target(&record))?;
+        Ok(record)
     }
 
     /// Moves the request along `action` if it is still where it was read; otherwise says what happened.
@@ -72,11 +56,11 @@ impl RequestsService {
         &self,
         caller: &Caller,
         record: &RequestRecord,
-        action: Action,
+        (use_case, action): (UseCase, Action),
         reason: Option<&str>,
     ) -> Result<RequestState, ApiError> {
         let from = record.summary.state;
-        let to = lifecycle::next(from, action).map_err(|refused| conflict(record, refused))?;
+        let to = lifecycle::next(from, action).map_err(|refused| ApiError::Conflict(refused.to_string()))?;
         let transition = Transition {
             request_id: &record.summary.id,
             version: record.version,
@@ -88,26 +72,25 @@ impl RequestsService {
             at: Utc::now(),
             expires_at: None,
         };
-        if self.store.apply(&transition).await.map_err(|e| internal(&e))? {
+        if self.store.apply(&transition).await? {
             tracing::info!(request = %record.summary.id, action = action.as_str(), from = from.as_str(), to = to.as_str(), actor = %caller.person.id, "request changed");
             return Ok(to);
         }
-        // Someone else changed it between our read and our write: tell the caller what happened.
-        let now = self.store.request(&record.summary.id).await.map_err(|e| internal(&e))?.ok_or(ApiError::NotFound)?;
-        Err(match lifecycle::next(now.summary.state, action) {
-            Err(refused) => conflict(&now, refused),
-            Ok(_) => ApiError::Conflict("This request changed meanwhile; reload the page and try again.".to_string()),
-        })
+        // Someone else changed it between our read and our write: the policy, asked again, says what happened.
+        let now = self.store.request(&record.summary.id).await?.ok_or(ApiError::NotFound)?;
+        self.rules.policy().check(caller, use_case, target(&now))?;
+        Err(ApiError::Conflict("This request changed meanwhile; reload the page and try again.".to_string()))
     }
 
-    /// Page `number` of things waiting for `caller`'s decision, each saying whether they may decide it.
+    /// Page `number` of things waiting for `caller`'s decision, each saying why they may not decide it, if so.
     fn approval_page(&self, caller: &Caller, slice: Slice<RequestRecord>, number: u32) -> Page<ApprovalItem> {
+        let policy = self.rules.policy();
         Page {
             items: slice
                 .items
                 .into_iter()
                 .map(|record| ApprovalItem {
-                    decide_refusal: self.may_decide(caller, &record).err(),
+                    decide_refusal: policy.decide_refusal(caller, &record.requester_id, &record.summary),
                     request: record.summary,
                 })
                 .collect(),
@@ -116,59 +99,20 @@ impl RequestsService {
             total: slice.total,
         }
     }
+}
 
-    async fn decide(
-        &self,
-        caller: &Caller,
-        id: &str,
-        approve: bool,
-        reason: Option<&str>,
-    ) -> Result<RequestState, ApiError> {
-        let record = self.visible(caller, id).await?;
-        self.may_decide(caller, &record).map_err(ApiError::NotAllowed)?;
-        if approve {
-            // The rules of this moment, not of the submission: an operator may have reserved the name since.
-            self.rules.still_allowed(&record.summary.namespace, record.summary.helm_mode).map_err(|why| {
-                ApiError::NotAllowed(format!("{why} It cannot be approved; deny it with that reason."))
-            })?;
-        }
-        let action = if approve { Action::Approve } else { Action::Deny };
-        let state = self.transition(caller, &record, action, reason).await?;
-        if approve {
-            self.worker.wake();
-        }
-        self.notifier.send(&Notice::Decided {
-            request: record.summary,
-            approved: approve,
-            by: caller.person.display_name.clone(),
-            reason: reason.map(str::to_string),
-        });
-        Ok(state)
+/// What the policy needs to know of `record`.
+pub(super) fn target(record: &RequestRecord) -> Target<'_> {
+    Target::Request { requester_id: &record.requester_id, request: &record.summary }
+}
+
+/// The reason typed for a denial or a revocation, trimmed, or the problem with it.
+pub(super) fn reason<'a>(typed: &'a str, why_needed: &str) -> Result<&'a str, ApiError> {
+    let reason = typed.trim();
+    match text_problem(reason, MAX_REASON_CHARS, why_needed) {
+        Some(message) => Err(ApiError::invalid(field::REASON, message)),
+        None => Ok(reason),
     }
-}
-
-/// Why `refused` could not be taken on `record`, worded for the person who tried: a decision that came too
-/// late names the decision that came first.
-fn conflict(record: &RequestRecord, refused: lifecycle::Refused) -> ApiError {
-    let state = record.summary.state;
-    let decided = matches!(refused.action, Action::Approve | Action::Deny) && state != RequestState::Pending;
-    ApiError::Conflict(match (&record.summary.decision, decided) {
-        (Some(decision), true) => {
-            let verdict = if state == RequestState::Denied { "denied" } else { "approved" };
-            format!("Already decided: this request was {verdict} by {}.", decision.by.display_name)
-        }
-        _ => refused.to_string(),
-    })
-}
-
-/// Whether an admin may ask for the namespace of `record` to be deleted: Berth was told to create it (the
-/// request was approved), and nobody asked yet.
-pub fn may_delete_namespace(record: &RequestRecord) -> bool {
-    let approved_once = !matches!(
-        record.summary.state,
-        RequestState::Pending | RequestState::Denied | RequestState::Cancelled | RequestState::Lapsed
-    );
-    approved_once && record.summary.namespace_deletion.is_none()
 }
 
 /// The 1-based page number asked for, and the offset of its first row.
@@ -206,7 +150,7 @@ impl RequestsPort for RequestsService {
     async fn submit(&self, caller: &Caller, form: RequestForm) -> Result<String, ApiError> {
         let valid = self.rules.check(&form).map_err(ApiError::Invalid)?;
         let cap = self.rules.config().max_pending_per_person;
-        let waiting = self.store.pending_count_of(&caller.person.id).await.map_err(|e| internal(&e))?;
+        let waiting = self.store.pending_count_of(&caller.person.id).await?;
         if waiting >= cap {
             return Err(ApiError::Conflict(format!(
                 "You have {waiting} requests waiting for a decision, the most one person may have at once ({cap}). \
@@ -215,7 +159,7 @@ impl RequestsPort for RequestsService {
         }
         let taken =
             || ApiError::invalid(field::NAMESPACE, format!("'{}' is already requested or granted.", valid.namespace));
-        if self.store.namespace_held(&valid.namespace).await.map_err(|e| internal(&e))? {
+        if self.store.namespace_held(&valid.namespace).await? {
             return Err(taken());
         }
         match self.cluster.namespace_exists(&valid.namespace).await {
@@ -251,7 +195,7 @@ impl RequestsPort for RequestsService {
             Ok(()) => {}
             // Another submission of the same name won the race past the check above.
             Err(SubmitError::NameHeld) => return Err(taken()),
-            Err(SubmitError::Store(error)) => return Err(internal(&error)),
+            Err(SubmitError::Store(error)) => return Err(error.into()),
         }
         tracing::info!(request = %id, namespace = %valid.namespace, requester = %caller.person.id, "request submitted");
         let at = new.at;
@@ -285,53 +229,55 @@ impl RequestsPort for RequestsService {
     }
 
     async fn cancel(&self, caller: &Caller, id: &str) -> Result<RequestState, ApiError> {
-        let record = self.visible(caller, id).await?;
-        if record.requester_id != caller.person.id {
-            return Err(ApiError::NotAllowed("Only the person who made a request can cancel it.".to_string()));
-        }
-        self.transition(caller, &record, Action::Cancel, None).await
+        let record = self.authorized(caller, id, UseCase::CancelRequest).await?;
+        self.transition(caller, &record, (UseCase::CancelRequest, Action::Cancel), None).await
     }
 
-    async fn approve(&self, caller: &Caller, id: &str) -> Result<RequestState, ApiError> {
-        self.decide(caller, id, true, None).await
-    }
-
-    async fn deny(&self, caller: &Caller, id: &str, reason: &str) -> Result<RequestState, ApiError> {
-        let reason = reason.trim();
-        if let Some(message) = text_problem(reason, MAX_REASON_CHARS, "Say why, so the requester knows what to change.")
-        {
-            return Err(ApiError::invalid(field::REASON, message));
+    async fn decide(&self, caller: &Caller, id: &str, verdict: Verdict) -> Result<RequestState, ApiError> {
+        let record = self.authorized(caller, id, UseCase::DecideRequest).await?;
+        let (action, reason) = match &verdict {
+            Verdict::Approve => {
+                // The rules of this moment, not of the submission: an operator may have reserved the name since.
+                self.rules.still_allowed(&record.summary.namespace, record.summary.helm_mode).map_err(|why| {
+                    ApiError::NotAllowed(format!("{why} It cannot be approved; deny it with that reason."))
+                })?;
+                (Action::Approve, None)
+            }
+            Verdict::Deny { reason: typed } => {
+                (Action::Deny, Some(reason(typed, "Say why, so the requester knows what to change.")?))
+            }
+        };
+        let state = self.transition(caller, &record, (UseCase::DecideRequest, action), reason).await?;
+        if verdict.approves() {
+            self.worker.wake();
         }
-        self.decide(caller, id, false, Some(reason)).await
+        self.notifier.send(&Notice::Decided {
+            request: record.summary,
+            approved: verdict.approves(),
+            by: caller.person.display_name.clone(),
+            reason: reason.map(str::to_string),
+        });
+        Ok(state)
     }
 
     async fn retry(&self, caller: &Caller, id: &str) -> Result<RequestState, ApiError> {
-        if !caller.role.includes(Role::Admin) {
-            return Err(ApiError::NotAllowed("Only admins retry provisioning.".to_string()));
-        }
-        let record = self.visible(caller, id).await?;
-        let state = self.transition(caller, &record, Action::Retry, None).await?;
+        let record = self.authorized(caller, id, UseCase::RetryProvisioning).await?;
+        let state = self.transition(caller, &record, (UseCase::RetryProvisioning, Action::Retry), None).await?;
         self.worker.wake();
         Ok(state)
     }
 
     async fn revoke(&self, caller: &Caller, id: &str, reason: &str) -> Result<RequestState, ApiError> {
-        if !caller.role.includes(Role::Admin) {
-            return Err(ApiError::NotAllowed("Only admins revoke a grant.".to_string()));
-        }
-        let reason = reason.trim();
-        if let Some(message) = text_problem(reason, MAX_REASON_CHARS, "Say why, so the owner knows what happened.") {
-            return Err(ApiError::invalid(field::REASON, message));
-        }
-        let record = self.visible(caller, id).await?;
-        let state = self.transition(caller, &record, Action::Revoke, Some(reason)).await?;
+        let record = self.authorized(caller, id, UseCase::RevokeGrant).await?;
+        let reason = self::reason(reason, "Say why, so the owner knows what happened.")?;
+        let state = self.transition(caller, &record, (UseCase::RevokeGrant, Action::Revoke), Some(reason)).await?;
         self.worker.wake();
         Ok(state)
     }
 
     async fn mine(&self, caller: &Caller, page: u32) -> Result<Page<RequestWithTimeline>, ApiError> {
         let (number, offset) = page_bounds(page);
-        let slice = self.store.requests_of(&caller.person.id, PAGE_SIZE, offset).await.map_err(|e| internal(&e))?;
+        let slice = self.store.requests_of(&caller.person.id, PAGE_SIZE, offset).await?;
         Ok(Page {
             items: slice
                 .items
@@ -346,15 +292,12 @@ impl RequestsPort for RequestsService {
 
     async fn pending(&self, caller: &Caller, page: u32) -> Result<Page<ApprovalItem>, ApiError> {
         let (number, offset) = page_bounds(page);
-        let slice = self.store.requests_in(RequestState::Pending, PAGE_SIZE, offset).await.map_err(|e| internal(&e))?;
+        let slice = self.store.requests_in(RequestState::Pending, PAGE_SIZE, offset).await?;
         Ok(self.approval_page(caller, slice, number))
     }
 
     async fn extend(&self, caller: &Caller, id: &str, days: &str, reason: &str) -> Result<(), ApiError> {
-        let record = self.visible(caller, id).await?;
-        if record.requester_id != caller.person.id {
-            return Err(ApiError::NotAllowed("Only the person who requested a namespace can extend it.".to_string()));
-        }
+        let record = self.authorized(caller, id, UseCase::AskExtension).await?;
         let max = self.rules.config().lifetime_days.max;
         let mut problems = Vec::new();
         let days = match days.trim().parse::<u32>() {
@@ -370,16 +313,7 @@ impl RequestsPort for RequestsService {
             problems.push(app::error::FieldProblem::new(field::REASON, message));
         }
         let Some(days) = days.filter(|_| problems.is_empty()) else { return Err(ApiError::Invalid(problems)) };
-        if record.summary.state != RequestState::Ready {
-            return Err(ApiError::Conflict(format!(
-                "Only a ready grant can be extended; this one is {}.",
-                record.summary.state.label().to_lowercase()
-            )));
-        }
-        if record.summary.extension.is_some() {
-            return Err(ApiError::Conflict("An extension is already waiting for an approver.".to_string()));
-        }
-        if !self.store.ask_extension(&record, days, reason, Utc::now()).await.map_err(|e| internal(&e))? {
+        if !self.store.ask_extension(&record, days, reason, Utc::now()).await? {
             return Err(ApiError::Conflict("This grant changed meanwhile; reload the page and try again.".to_string()));
         }
         tracing::info!(request = %record.summary.id, days, requester = %caller.person.id, "extension asked for");
@@ -387,36 +321,27 @@ impl RequestsPort for RequestsService {
         Ok(())
     }
 
-    async fn decide_extension(
-        &self,
-        caller: &Caller,
-        id: &str,
-        approve: bool,
-        reason: Option<&str>,
-    ) -> Result<(), ApiError> {
-        let reason = reason.map(str::trim);
-        if let Some(reason) = reason
-            && let Some(message) = text_problem(reason, MAX_REASON_CHARS, "Say why, so the owner knows what to do.")
-        {
-            return Err(ApiError::invalid(field::REASON, message));
-        }
-        let record = self.visible(caller, id).await?;
-        self.may_decide(caller, &record).map_err(ApiError::NotAllowed)?;
+    async fn decide_extension(&self, caller: &Caller, id: &str, verdict: Verdict) -> Result<(), ApiError> {
+        let record = self.authorized(caller, id, UseCase::DecideExtension).await?;
+        let reason = match &verdict {
+            Verdict::Approve => None,
+            Verdict::Deny { reason: typed } => Some(reason(typed, "Say why, so the owner knows what to do.")?),
+        };
         let (Some(ask), Some(ends)) = (&record.summary.extension, record.summary.expires_at) else {
             return Err(ApiError::Conflict("No extension of this grant is waiting for a decision.".to_string()));
         };
-        let new_expires_at = approve.then(|| ends + TimeDelta::days(i64::from(ask.days)));
+        let new_expires_at = verdict.approves().then(|| ends + TimeDelta::days(i64::from(ask.days)));
         let decision =
             ExtensionDecision { record: &record, actor_id: &caller.person.id, new_expires_at, reason, at: Utc::now() };
-        if !self.store.decide_extension(&decision).await.map_err(|e| internal(&e))? {
+        if !self.store.decide_extension(&decision).await? {
             return Err(ApiError::Conflict(
                 "This extension was decided meanwhile, or the grant changed; reload the page.".to_string(),
             ));
         }
-        tracing::info!(request = %record.summary.id, approve, actor = %caller.person.id, "extension decided");
+        tracing::info!(request = %record.summary.id, approve = verdict.approves(), actor = %caller.person.id, "extension decided");
         self.notifier.send(&Notice::ExtensionDecided {
             request: record.summary,
-            approved: approve,
+            approved: verdict.approves(),
             by: caller.person.display_name.clone(),
             ends: new_expires_at.unwrap_or(ends),
             reason: reason.map(str::to_string),
@@ -425,14 +350,14 @@ impl RequestsPort for RequestsService {
     }
 
     async fn pending_extensions(&self, caller: &Caller) -> Result<Page<ApprovalItem>, ApiError> {
-        let slice = self.store.pending_extensions(PAGE_SIZE).await.map_err(|e| internal(&e))?;
+        let slice = self.store.pending_extensions(PAGE_SIZE).await?;
         Ok(self.approval_page(caller, slice, 1))
     }
 
     async fn my_access(&self, caller: &Caller) -> Result<MyAccess, ApiError> {
-        let records = self.store.access_of(&caller.person.id).await.map_err(|e| internal(&e))?;
+        let records = self.store.access_of(&caller.person.id).await?;
         let ids: Vec<String> = records.iter().map(|r| r.summary.id.clone()).collect();
-        let mut credentials = self.store.credentials_of_grants(&ids).await.map_err(|e| internal(&e))?;
+        let mut credentials = self.store.credentials_of_grants(&ids).await?;
         Ok(MyAccess {
             grants: records
                 .into_iter()
@@ -446,37 +371,24 @@ impl RequestsPort for RequestsService {
     }
 
     async fn detail(&self, caller: &Caller, id: &str) -> Result<RequestDetail, ApiError> {
-        let record = self.visible(caller, id).await?;
-        let events = self.store.events(id).await.map_err(|e| internal(&e))?;
-        let credentials = self.store.credentials_of(id).await.map_err(|e| internal(&e))?;
-        let state = record.summary.state;
-        let pending = state == RequestState::Pending;
-        let own = record.requester_id == caller.person.id;
-        let decidable = self.may_decide(caller, &record);
-        let download = own && state == RequestState::Ready;
-        let tiller = match (state, record.summary.helm_mode) {
+        let record = self.authorized(caller, id, UseCase::ViewRequest).await?;
+        let events = self.store.events(id).await?;
+        let credentials = self.store.credentials_of(id).await?;
+        let policy = self.rules.policy();
+        let may = policy.permissions(caller, &record.requester_id, &record.summary);
+        let tiller = match (record.summary.state, record.summary.helm_mode) {
             (RequestState::Ready, HelmMode::Tiller) => {
                 Some(self.cluster.tiller_rollout(&record.summary.namespace).await)
             }
             _ => None,
         };
         Ok(RequestDetail {
-            may: Permissions {
-                cancel: pending && own,
-                decide: pending && decidable.is_ok(),
-                retry: state == RequestState::Failed && caller.role.includes(Role::Admin),
-                download,
-                revoke_credentials: own || caller.role.includes(Role::Admin),
-                revoke: caller.role.includes(Role::Admin) && lifecycle::next(state, Action::Revoke).is_ok(),
-                extend: own && state == RequestState::Ready && record.summary.extension.is_none(),
-                decide_extension: state == RequestState::Ready
-                    && record.summary.extension.is_some()
-                    && self.may_decide(caller, &record).is_ok(),
-                delete_namespace: caller.role.includes(Role::Admin) && may_delete_namespace(&record),
-            },
-            // Why an approver may not decide this pending request (developers are simply not offered it).
-            decide_refusal: decidable.err().filter(|_| pending && caller.role.includes(Role::Approver)),
-            credential_options: download.then(|| super::credentials::options(&self.credentials)),
+            may,
+            // Why an approver may not decide this request (developers are simply not offered it).
+            decide_refusal: policy
+                .decide_refusal(caller, &record.requester_id, &record.summary)
+                .filter(|_| record.summary.state == RequestState::Pending),
+            credential_options: may.download.then(|| super::credentials::options(&self.credentials)),
             max_extension_days: self.rules.config().lifetime_days.max,
             request: record.summary,
             events,

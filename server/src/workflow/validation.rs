@@ -3,6 +3,7 @@
 
 use app::api::requests::RequestForm;
 use app::error::FieldProblem;
+use app::policy::Policy;
 use app::requests::{HelmMode, field, naming};
 use regex::Regex;
 
@@ -46,6 +47,11 @@ impl Rules {
 
     pub fn config(&self) -> &RequestsConfig {
         &self.config
+    }
+
+    /// The policy this configuration sets (who may decide their own requests).
+    pub fn policy(&self) -> Policy {
+        Policy { approvers_may_decide_own: self.config.approvers_may_decide_own }
     }
 
     pub fn check(&self, form: &RequestForm) -> Result<ValidRequest, Vec<FieldProblem>> {

@@ -1,0 +1,346 @@
+//! Who may do what to which record: the one place Berth decides authorization.
+//!
+//! Every entry point asks here: server functions and the file routes before they parse anything
+//! ([`authorize`], by role alone), the workflow once it has read the record ([`Policy::check`]), and the
+//! request page's buttons ([`Policy::permissions`]), which are therefore exactly what the server would allow.
+//! The navigation and the sign-in redirect take each page's role from its [`UseCase`] as well.
+//!
+//! A refusal says how it should look to the caller: a record someone may not see is "not found" (ids reveal
+//! nothing), a rule they break is named, and a record in the wrong state says what state it is in.
+
+use crate::auth::{Caller, Role, SessionView};
+use crate::error::ApiError;
+use crate::requests::lifecycle::{self, Action, Refused};
+use crate::requests::{Permissions, RequestState, RequestSummary};
+
+/// Something a person asks Berth to do (or to show them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum UseCase {
+    /// Request a namespace (and see what the form offers).
+    SubmitRequest,
+    /// List one's own requests.
+    ListOwnRequests,
+    /// List one's own grants and kubeconfigs.
+    ListOwnAccess,
+    /// See one request with its audit trail.
+    ViewRequest,
+    /// Withdraw a pending request.
+    CancelRequest,
+    /// Approve or deny a pending request.
+    DecideRequest,
+    /// Send a failed request back to provisioning.
+    RetryProvisioning,
+    /// Take a grant's access away.
+    RevokeGrant,
+    /// Ask for more time on a ready grant.
+    AskExtension,
+    /// Grant or refuse the extension someone asked for.
+    DecideExtension,
+    /// Delete a grant's namespace (once its access is gone).
+    DeleteNamespace,
+    /// Download a kubeconfig for a ready grant.
+    DownloadKubeconfig,
+    /// Revoke one kubeconfig.
+    RevokeCredential,
+    /// See what waits for a decision: requests and extensions.
+    ListPending,
+    /// See every grant and kubeconfig (the admin dashboard).
+    ListGrants,
+    /// Read and export the audit log.
+    ReadAudit,
+    /// See everyone who has signed in.
+    ListUsers,
+}
+
+impl UseCase {
+    pub const ALL: [UseCase; 17] = [
+        UseCase::SubmitRequest,
+        UseCase::ListOwnRequests,
+        UseCase::ListOwnAccess,
+        UseCase::ViewRequest,
+        UseCase::CancelRequest,
+        UseCase::DecideRequest,
+        UseCase::RetryProvisioning,
+        UseCase::RevokeGrant,
+        UseCase::AskExtension,
+        UseCase::DecideExtension,
+        UseCase::DeleteNamespace,
+        UseCase::DownloadKubeconfig,
+        UseCase::RevokeCredential,
+        UseCase::ListPending,
+        UseCase::ListGrants,
+        UseCase::ReadAudit,
+        UseCase::ListUsers,
+    ];
+
+    /// The lowest role that may ask at all. Asking about a record narrows it further (see [`Policy::check`]).
+    pub const fn min_role(self) -> Role {
+        match self {
+            UseCase::SubmitRequest
+            | UseCase::ListOwnRequests
+            | UseCase::ListOwnAccess
+            | UseCase::ViewRequest
+            | UseCase::CancelRequest
+            | UseCase::AskExtension
+            | UseCase::DownloadKubeconfig
+            | UseCase::RevokeCredential => Role::Developer,
+            UseCase::DecideRequest | UseCase::DecideExtension | UseCase::ListPending => Role::Approver,
+            UseCase::RetryProvisioning
+            | UseCase::RevokeGrant
+            | UseCase::DeleteNamespace
+            | UseCase::ListGrants
+            | UseCase::ReadAudit
+            | UseCase::ListUsers => Role::Admin,
+        }
+    }
+
+    /// What the use case acts on, which [`Policy::check`] must be given.
+    const fn target_kind(self) -> TargetKind {
+        match self {
+            UseCase::SubmitRequest
+            | UseCase::ListOwnRequests
+            | UseCase::ListOwnAccess
+            | UseCase::ListPending
+            | UseCase::ListGrants
+            | UseCase::ReadAudit
+            | UseCase::ListUsers => TargetKind::Nothing,
+            UseCase::RevokeCredential => TargetKind::Credential,
+            _ => TargetKind::Request,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TargetKind {
+    Nothing,
+    Request,
+    Credential,
+}
+
+/// The record a use case acts on, as far as the policy needs to know it.
+#[derive(Debug, Clone, Copy)]
+pub enum Target<'a> {
+    /// Lists and forms: the role decides.
+    Nothing,
+    /// A request (or grant), with the id of the person who made it.
+    Request { requester_id: &'a str, request: &'a RequestSummary },
+    /// A kubeconfig, with the id of the person it was issued to.
+    Credential { owner_id: &'a str },
+}
+
+impl Target<'_> {
+    fn kind(&self) -> TargetKind {
+        match self {
+            Target::Nothing => TargetKind::Nothing,
+            Target::Request { .. } => TargetKind::Request,
+            Target::Credential { .. } => TargetKind::Credential,
+        }
+    }
+}
+
+/// Why the policy said no, and so what the caller is told.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// Nobody is signed in (HTTP 401).
+    SignInRequired,
+    /// The caller's role (or lack of one) never allows this (HTTP 403).
+    RoleTooLow,
+    /// The caller may not know the record exists (HTTP 404, like an id that does not exist).
+    Hidden,
+    /// The caller sees the record, but a rule forbids this to them (HTTP 403 with the rule).
+    NotAllowed(&'static str),
+    /// The record is not in a state that allows this (HTTP 409, saying which state).
+    WrongState(String),
+}
+
+impl Refusal {
+    /// The rule in words, when the refusal names one.
+    pub fn rule(&self) -> Option<&'static str> {
+        match self {
+            Refusal::NotAllowed(rule) => Some(rule),
+            _ => None,
+        }
+    }
+}
+
+impl From<Refusal> for ApiError {
+    fn from(refusal: Refusal) -> Self {
+        match refusal {
+            Refusal::SignInRequired => ApiError::SignInRequired,
+            Refusal::RoleTooLow => ApiError::Forbidden,
+            Refusal::Hidden => ApiError::NotFound,
+            Refusal::NotAllowed(rule) => ApiError::NotAllowed(rule.to_string()),
+            Refusal::WrongState(why) => ApiError::Conflict(why),
+        }
+    }
+}
+
+pub const OWN_DECISION: &str = "You cannot decide your own request; another approver must.";
+const ONLY_REQUESTER_CANCELS: &str = "Only the person who made a request can cancel it.";
+const ONLY_REQUESTER_EXTENDS: &str = "Only the person who requested a namespace can extend it.";
+const ONLY_REQUESTER_DOWNLOADS: &str = "Only the person who requested this namespace can download its kubeconfigs.";
+const ONLY_OWNER_OR_ADMIN_REVOKES: &str = "Only the credential's owner or an admin can revoke it.";
+
+/// The signed-in caller if their role allows `use_case` at all: the gate every entry point passes before it
+/// reads its input.
+pub fn authorize(session: &SessionView, use_case: UseCase) -> Result<Caller, Refusal> {
+    match session {
+        SessionView::SignedIn(person, role) if role.includes(use_case.min_role()) => {
+            Ok(Caller { person: person.clone(), role: *role })
+        }
+        SessionView::Anonymous => Err(Refusal::SignInRequired),
+        SessionView::NoAccess(_) | SessionView::SignedIn(..) => Err(Refusal::RoleTooLow),
+    }
+}
+
+/// The installation's choices that change who may do what.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Policy {
+    /// Approvers may decide their own requests (small teams with one approver).
+    pub approvers_may_decide_own: bool,
+}
+
+impl Policy {
+    /// Whether `caller` may do `use_case` to `target`: their role, then whether the record is theirs to see
+    /// and to act on, then whether its state allows it.
+    pub fn check(&self, caller: &Caller, use_case: UseCase, target: Target<'_>) -> Result<(), Refusal> {
+        if !caller.role.includes(use_case.min_role()) {
+            return Err(Refusal::RoleTooLow);
+        }
+        if target.kind() != use_case.target_kind() {
+            // A wiring mistake in Berth's own code: refuse rather than guess.
+            debug_assert!(false, "{use_case:?} asked about {target:?}");
+            return Err(Refusal::Hidden);
+        }
+        match target {
+            Target::Nothing => Ok(()),
+            Target::Request { requester_id, request } => {
+                let own = requester_id == caller.person.id;
+                // Developers see their own requests only; approvers and admins see all.
+                if !own && !caller.role.includes(Role::Approver) {
+                    return Err(Refusal::Hidden);
+                }
+                self.who_may_act(use_case, own)?;
+                state_allows(use_case, request)
+            }
+            Target::Credential { owner_id } => {
+                if owner_id == caller.person.id || caller.role.includes(Role::Admin) {
+                    Ok(())
+                } else if caller.role.includes(Role::Approver) {
+                    // Approvers see the grant's page and its kubeconfigs; to a developer they do not exist.
+                    Err(Refusal::NotAllowed(ONLY_OWNER_OR_ADMIN_REVOKES))
+                } else {
+                    Err(Refusal::Hidden)
+                }
+            }
+        }
+    }
+
+    /// The rules about who, on a request the caller can see.
+    fn who_may_act(&self, use_case: UseCase, own: bool) -> Result<(), Refusal> {
+        let requester_only = match use_case {
+            UseCase::CancelRequest => Some(ONLY_REQUESTER_CANCELS),
+            UseCase::AskExtension => Some(ONLY_REQUESTER_EXTENDS),
+            UseCase::DownloadKubeconfig => Some(ONLY_REQUESTER_DOWNLOADS),
+            _ => None,
+        };
+        if let Some(rule) = requester_only
+            && !own
+        {
+            return Err(Refusal::NotAllowed(rule));
+        }
+        let decides = matches!(use_case, UseCase::DecideRequest | UseCase::DecideExtension);
+        if decides && own && !self.approvers_may_decide_own {
+            return Err(Refusal::NotAllowed(OWN_DECISION));
+        }
+        Ok(())
+    }
+
+    /// What `caller` may do with `request`, for the request page's buttons: each is this policy's answer.
+    pub fn permissions(&self, caller: &Caller, requester_id: &str, request: &RequestSummary) -> Permissions {
+        let may = |use_case| self.check(caller, use_case, Target::Request { requester_id, request }).is_ok();
+        Permissions {
+            cancel: may(UseCase::CancelRequest),
+            decide: may(UseCase::DecideRequest),
+            retry: may(UseCase::RetryProvisioning),
+            download: may(UseCase::DownloadKubeconfig),
+            // A grant's kubeconfigs are issued to its requester.
+            revoke_credentials: self
+                .check(caller, UseCase::RevokeCredential, Target::Credential { owner_id: requester_id })
+                .is_ok(),
+            revoke: may(UseCase::RevokeGrant),
+            extend: may(UseCase::AskExtension),
+            decide_extension: may(UseCase::DecideExtension),
+            delete_namespace: may(UseCase::DeleteNamespace),
+        }
+    }
+
+    /// Why an approver may not decide `request`, which waits for a decision (their own, say); `None` when
+    /// they may, or when deciding is not theirs to do at all.
+    pub fn decide_refusal(&self, caller: &Caller, requester_id: &str, request: &RequestSummary) -> Option<String> {
+        let use_case = match request.state {
+            RequestState::Pending => UseCase::DecideRequest,
+            RequestState::Ready if request.extension.is_some() => UseCase::DecideExtension,
+            _ => return None,
+        };
+        let refusal = self.check(caller, use_case, Target::Request { requester_id, request }).err()?;
+        refusal.rule().map(str::to_string)
+    }
+}
+
+/// Whether the request's state allows `use_case` (who may act is already settled).
+fn state_allows(use_case: UseCase, request: &RequestSummary) -> Result<(), Refusal> {
+    let state = request.state;
+    let transition = |action: Action| lifecycle::next(state, action).map(drop).map_err(|r| state_refusal(request, r));
+    let current = || state.label().to_lowercase();
+    match use_case {
+        UseCase::CancelRequest => transition(Action::Cancel),
+        // Approving and denying are allowed from the same state.
+        UseCase::DecideRequest => transition(Action::Approve),
+        UseCase::RetryProvisioning => transition(Action::Retry),
+        UseCase::RevokeGrant => transition(Action::Revoke),
+        UseCase::AskExtension if state != RequestState::Ready => {
+            Err(Refusal::WrongState(format!("Only a ready grant can be extended; this one is {}.", current())))
+        }
+        UseCase::AskExtension if request.extension.is_some() => {
+            Err(Refusal::WrongState("An extension is already waiting for an approver.".to_string()))
+        }
+        UseCase::DecideExtension if state != RequestState::Ready || request.extension.is_none() => {
+            Err(Refusal::WrongState("No extension of this grant is waiting for a decision.".to_string()))
+        }
+        UseCase::DeleteNamespace if request.namespace_deletion.is_some() => {
+            Err(Refusal::WrongState("Deleting this namespace was already asked for.".to_string()))
+        }
+        UseCase::DeleteNamespace if !was_approved(state) => Err(Refusal::WrongState(format!(
+            "This request is {}: Berth never created its namespace, so there is nothing to delete.",
+            current()
+        ))),
+        UseCase::DownloadKubeconfig if state != RequestState::Ready => Err(Refusal::WrongState(format!(
+            "Kubeconfigs can be downloaded only while the namespace is ready; this request is {}.",
+            current()
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Whether Berth was ever told to create the request's namespace.
+fn was_approved(state: RequestState) -> bool {
+    !matches!(state, RequestState::Pending | RequestState::Denied | RequestState::Cancelled | RequestState::Lapsed)
+}
+
+/// Why the state machine refused, worded for the person who tried: a decision that came too late names the
+/// decision that came first.
+fn state_refusal(request: &RequestSummary, refused: Refused) -> Refusal {
+    let state = request.state;
+    let too_late = matches!(refused.action, Action::Approve | Action::Deny) && state != RequestState::Pending;
+    Refusal::WrongState(match (&request.decision, too_late) {
+        (Some(decision), true) => {
+            let verdict = if state == RequestState::Denied { "denied" } else { "approved" };
+            format!("Already decided: this request was {verdict} by {}.", decision.by.display_name)
+        }
+        _ => refused.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests;

@@ -6,6 +6,8 @@
 //! lookup, the pending query with its count, and the HTML), the first and the last page, and the server
 //! function the hydrated page calls.
 
+// Benchmarks read the wall clock and wait for real components; `berth_server::clock` is for the server.
+#![allow(clippy::disallowed_methods)]
 // Benchmark code: a panic is the failure report.
 #![allow(clippy::unwrap_used)]
 

@@ -8,6 +8,8 @@
 //! resident memory before and after), the API calls and time of a full check of every grant (in memory), and
 //! the API calls over a quiet minute. API calls are counted by a layer around the client.
 
+// Benchmarks read the wall clock and wait for real components; `berth_server::clock` is for the server.
+#![allow(clippy::disallowed_methods)]
 // Benchmark code: a panic is the failure report.
 #![allow(clippy::unwrap_used)]
 
@@ -18,6 +20,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use app::requests::{Action, HelmMode, RequestState};
+use berth_server::clock::Clock;
 use berth_server::cluster::manifests::{self, Grant, Settings};
 use berth_server::config::{ClusterConfig, NotificationsConfig, ProvisioningConfig, RequestsConfig};
 use berth_server::metrics::Metrics;
@@ -107,10 +110,11 @@ async fn main() {
         settings,
         rules: Rules::new(&requests, &ClusterConfig::default()).unwrap(),
         config: ProvisioningConfig::default(),
-        notifier: Notifier::start(&NotificationsConfig::default(), &public_url).unwrap(),
+        notifier: Notifier::start(&NotificationsConfig::default(), &public_url, Clock::system()).unwrap(),
         waker: Waker::default(),
-        leadership: Leadership::new(store.clone(), &ProvisioningConfig::default(), Metrics::new()),
+        leadership: Leadership::new(store.clone(), &ProvisioningConfig::default(), Metrics::new(), Clock::system()),
         metrics: Metrics::new(),
+        clock: Clock::system(),
     };
 
     // Listing: the watches start, and their caches fill.

@@ -10,6 +10,8 @@
 //! The replica's rate limits are raised for the run: all the load comes from one session and one address,
 //! which the defaults would (rightly) answer with 429 after a few hundred calls.
 
+// Benchmarks read the wall clock and wait for real components; `berth_server::clock` is for the server.
+#![allow(clippy::disallowed_methods)]
 // Benchmark code: a panic is the failure report.
 #![allow(clippy::unwrap_used)]
 

@@ -7,6 +7,8 @@
 //! provisioning, every object applied, progress recorded, marked ready (the wake-up after an approval is
 //! immediate, so this is what a requester waits). API calls are counted by a layer around the client.
 
+// Benchmarks read the wall clock and wait for real components; `berth_server::clock` is for the server.
+#![allow(clippy::disallowed_methods)]
 // Benchmark code: a panic is the failure report.
 #![allow(clippy::unwrap_used)]
 
@@ -17,6 +19,7 @@ use std::time::{Duration, Instant};
 
 use app::auth::{Caller, Person, Role};
 use app::requests::{Action, HelmMode, RequestState};
+use berth_server::clock::Clock;
 use berth_server::config::{ClusterConfig, CredentialsConfig, NotificationsConfig, ProvisioningConfig, RequestsConfig};
 use berth_server::metrics::Metrics;
 use berth_server::notify::Notifier;
@@ -42,10 +45,11 @@ async fn main() {
         settings: ClusterConfig::default().manifest_settings(),
         rules: Rules::new(&RequestsConfig::default(), &ClusterConfig::default()).unwrap(),
         config: ProvisioningConfig::default(),
-        notifier: Notifier::start(&NotificationsConfig::default(), &public_url).unwrap(),
+        notifier: Notifier::start(&NotificationsConfig::default(), &public_url, Clock::system()).unwrap(),
         waker: Waker::default(),
-        leadership: Leadership::new(store.clone(), &ProvisioningConfig::default(), Metrics::new()),
+        leadership: Leadership::new(store.clone(), &ProvisioningConfig::default(), Metrics::new(), Clock::system()),
         metrics: Metrics::new(),
+        clock: Clock::system(),
     };
     let credentials = CredentialsService {
         store: store.clone(),
@@ -54,6 +58,7 @@ async fn main() {
         config: CredentialsConfig::default(),
         identities_namespace: "berth-identities".to_string(),
         worker: Waker::default(),
+        clock: Clock::system(),
     };
     let caller = Caller {
         person: Person { id: alice.clone(), display_name: "Alice Anders".into(), email: None },

@@ -13,7 +13,6 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Router, routing::get};
-use chrono::Utc;
 
 use crate::error::ErrorReply;
 use crate::state::AppState;
@@ -51,7 +50,8 @@ async fn export(
             Err(_) => return refuse(ApiError::Internal),
         }
     };
-    let filename = format!("attachment; filename=\"berth-audit-{}.{extension}\"", Utc::now().format("%Y%m%d-%H%M%S"));
+    let filename =
+        format!("attachment; filename=\"berth-audit-{}.{extension}\"", state.clock.now().format("%Y%m%d-%H%M%S"));
     (
         [
             (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),

@@ -6,6 +6,7 @@
 
 pub mod audit_export;
 pub mod auth;
+pub mod clock;
 pub mod cluster;
 pub mod config;
 pub mod downloads;
@@ -29,7 +30,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use app::ports::Ports;
 use axum::{Router, http::HeaderName, middleware, routing::get};
-use chrono::Utc;
+
 use leptos::config::{Env, LeptosOptions};
 use leptos::prelude::{provide_context, use_context};
 use leptos_axum::{LeptosRoutes, file_and_error_handler_with_context, generate_route_list};
@@ -39,6 +40,7 @@ use tower_sessions::ExpiredDeletion;
 
 use crate::auth::Auth;
 use crate::auth::origin::PublicOrigin;
+use crate::clock::Clock;
 use crate::cluster::Cluster;
 use crate::config::Config;
 use crate::edge::headers::{CspNonce, SecurityHeaders};
@@ -73,6 +75,7 @@ pub struct Berth {
     /// `/metrics`, served on `metrics_listen` when that is set.
     metrics_router: Router,
     metrics_listen: Option<SocketAddr>,
+    clock: Clock,
 }
 
 impl Berth {
@@ -81,9 +84,14 @@ impl Berth {
     /// credential. Neither the identity provider nor the cluster is contacted yet (that happens at the first
     /// sign-in and the first request), so Berth starts while they are down.
     pub async fn build(config: &Config) -> anyhow::Result<Self> {
+        Self::build_with_clock(config, Clock::system()).await
+    }
+
+    /// [`Self::build`] with every part reading the time from `clock` (tests move it ahead).
+    pub async fn build_with_clock(config: &Config, clock: Clock) -> anyhow::Result<Self> {
         let auth_config = config.auth.as_ref().context("single sign-on (auth) is not configured")?;
         let auth = Arc::new(Auth::new(auth_config, &config.session, &config.public_url).context("auth")?);
-        let started_at = Utc::now();
+        let started_at = clock.now();
         let store = Store::open(&config.database).await.context("database")?;
         let installation = store
             .installation(&uuid::Uuid::new_v4().to_string(), started_at)
@@ -94,12 +102,13 @@ impl Berth {
         let sessions = store.session_store().await.context("database: session table")?;
         let cluster = Cluster::connect(&config.cluster).await.context("cluster")?;
         let rules = Rules::new(&config.requests, &config.cluster).context("requests")?;
-        let notifier = Notifier::start(&config.notifications, &config.public_url).context("notifications")?;
+        let notifier =
+            Notifier::start(&config.notifications, &config.public_url, clock.clone()).context("notifications")?;
 
         let metrics = Metrics::new();
         let waker = Waker::default();
         let worker = config.provisioning.enabled.then(|| {
-            let leadership = Leadership::new(store.clone(), &config.provisioning, metrics.clone());
+            let leadership = Leadership::new(store.clone(), &config.provisioning, metrics.clone(), clock.clone());
             let worker = Arc::new(Worker {
                 store: store.clone(),
                 cluster: cluster.clone(),
@@ -110,6 +119,7 @@ impl Berth {
                 waker: waker.clone(),
                 leadership: leadership.clone(),
                 metrics: metrics.clone(),
+                clock: clock.clone(),
             });
             (worker, leadership)
         });
@@ -121,9 +131,10 @@ impl Berth {
             config: config.credentials.clone(),
             identities_namespace: config.cluster.identities_namespace.clone(),
             worker: waker.clone(),
+            clock: clock.clone(),
         });
         let ports = Ports {
-            system: Arc::new(SystemService { installation, started_at }),
+            system: Arc::new(SystemService { installation, started_at, clock: clock.clone() }),
             users: Arc::new(UsersService { store: store.clone() }),
             requests: Arc::new(RequestsService {
                 store: store.clone(),
@@ -132,9 +143,10 @@ impl Berth {
                 notifier,
                 worker: waker.clone(),
                 credentials: config.credentials.clone(),
+                clock: clock.clone(),
             }),
             credentials: credentials.clone(),
-            admin: Arc::new(AdminService { store: store.clone(), policy, worker: waker }),
+            admin: Arc::new(AdminService { store: store.clone(), policy, worker: waker, clock: clock.clone() }),
         };
         let state = AppState {
             leptos: leptos_options(config),
@@ -142,6 +154,7 @@ impl Berth {
             auth,
             credentials,
             metrics: metrics.clone(),
+            clock: clock.clone(),
         };
         let session_layer = auth::session::layer(sessions.clone(), &config.session, &config.public_url);
         let limiters = Limiters::new(&config.http, auth::session::cookie_name(&config.public_url), metrics.clone());
@@ -165,8 +178,9 @@ impl Berth {
             sessions,
             worker,
             limiters,
-            metrics_router: metrics::router(metrics, store, config.metrics.bearer_token.clone()),
+            metrics_router: metrics::router(metrics, store, clock.clone(), config.metrics.bearer_token.clone()),
             metrics_listen: config.metrics.listen,
+            clock,
         })
     }
 
@@ -223,9 +237,10 @@ impl Berth {
             tracing::info!(grace_seconds = grace.as_secs(), "shutting down: finishing requests in flight");
             notify.notify_one();
         });
+        let clock = self.clock.clone();
         let deadline = async move {
             signalled.notified().await;
-            tokio::time::sleep(grace).await;
+            clock.sleep(grace).await;
         };
         tokio::select! {
             result = server.into_future() => result.context("HTTP server")?,

@@ -18,7 +18,6 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::{Router, routing::get};
-use chrono::Utc;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -27,6 +26,7 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 use secrecy::{ExposeSecret, SecretString};
 
+use crate::clock::Clock;
 use crate::store::Store;
 use crate::telemetry::error_chain;
 
@@ -208,7 +208,7 @@ impl Metrics {
     }
 
     /// The text exposition, after reading the database's figures (left at their last values if it fails).
-    async fn render(&self, store: &Store) -> String {
+    async fn render(&self, store: &Store, clock: &Clock) -> String {
         match store.requests_by_state().await {
             Ok(counts) => {
                 self.requests.clear();
@@ -218,7 +218,7 @@ impl Metrics {
             }
             Err(error) => tracing::warn!(error = %error_chain(&error), "metrics: cannot count requests"),
         }
-        match store.reconcile_queue_depth(Utc::now()).await {
+        match store.reconcile_queue_depth(clock.now()).await {
             Ok(depth) => {
                 self.queue_depth.set(depth);
             }
@@ -252,11 +252,12 @@ pub async fn count_requests(State(metrics): State<Arc<Metrics>>, request: Reques
 }
 
 /// The metrics listener's routes: `/metrics` only, behind `bearer_token` if there is one.
-pub fn router(metrics: Arc<Metrics>, store: Store, bearer_token: Option<SecretString>) -> Router {
+pub fn router(metrics: Arc<Metrics>, store: Store, clock: Clock, bearer_token: Option<SecretString>) -> Router {
     Router::new().route(
         "/metrics",
         get(move |headers: HeaderMap| {
-            let (metrics, store, bearer_token) = (metrics.clone(), store.clone(), bearer_token.clone());
+            let (metrics, store, clock, bearer_token) =
+                (metrics.clone(), store.clone(), clock.clone(), bearer_token.clone());
             async move {
                 if let Some(expected) = &bearer_token
                     && !bears(&headers, expected)
@@ -264,7 +265,7 @@ pub fn router(metrics: Arc<Metrics>, store: Store, bearer_token: Option<SecretSt
                     let challenge = HeaderValue::from_static("Bearer realm=\"berth-metrics\"");
                     return (StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, challenge)]).into_response();
                 }
-                let body = metrics.render(&store).await;
+                let body = metrics.render(&store, &clock).await;
                 let content_type =
                     HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8");
                 (StatusCode::OK, [(header::CONTENT_TYPE, content_type)], body).into_response()

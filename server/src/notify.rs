@@ -14,6 +14,7 @@ use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::{Semaphore, mpsc};
 use url::Url;
 
+use crate::clock::Clock;
 use crate::config::NotificationsConfig;
 use crate::telemetry::error_chain;
 
@@ -73,7 +74,7 @@ pub struct Notifier {
 
 impl Notifier {
     /// Starts the delivery task if a webhook is configured. Needs a Tokio runtime.
-    pub fn start(config: &NotificationsConfig, public_url: &Url) -> anyhow::Result<Self> {
+    pub fn start(config: &NotificationsConfig, public_url: &Url, clock: Clock) -> anyhow::Result<Self> {
         let Some(webhook) = config.webhook_url.clone() else {
             return Ok(Self { queue: None, public_url: public_url.clone() });
         };
@@ -87,6 +88,7 @@ impl Notifier {
             client,
             webhook,
             max_attempts: config.max_attempts,
+            clock,
             initial_backoff: Duration::from_millis(config.initial_backoff_ms),
         };
         tokio::spawn(deliver_all(Arc::new(delivery), receiver));
@@ -202,6 +204,7 @@ struct Delivery {
     webhook: SecretString,
     max_attempts: u32,
     initial_backoff: Duration,
+    clock: Clock,
 }
 
 async fn deliver_all(delivery: Arc<Delivery>, mut queue: mpsc::Receiver<serde_json::Value>) {
@@ -235,7 +238,7 @@ impl Delivery {
                 return;
             }
             tracing::warn!(attempt, retry_in_ms = backoff.as_millis() as u64, error = %failure, "notification failed; will retry");
-            tokio::time::sleep(backoff).await;
+            self.clock.sleep(backoff).await;
             backoff = (backoff * 2).min(MAX_BACKOFF);
         }
     }
@@ -245,7 +248,6 @@ impl Delivery {
 mod tests {
     use super::*;
     use app::requests::{HelmMode, PersonRef, RequestState};
-    use chrono::Utc;
 
     fn request(purpose: &str) -> RequestSummary {
         RequestSummary {
@@ -258,8 +260,8 @@ mod tests {
             lifetime_days: 30,
             requester: PersonRef { display_name: "Alice <@here>".into(), email: None },
             state: RequestState::Pending,
-            created_at: Utc::now(),
-            updated_at: Utc::now(),
+            created_at: crate::clock::Clock::system().now(),
+            updated_at: crate::clock::Clock::system().now(),
             decision: None,
             progress: None,
             last_error: None,

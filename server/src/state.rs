@@ -17,6 +17,7 @@ pub struct AppState {
     /// Kubeconfig downloads (an axum route, not a server function: the answer is a file).
     pub credentials: Arc<CredentialsService>,
     pub metrics: Arc<crate::metrics::Metrics>,
+    pub clock: crate::clock::Clock,
 }
 
 impl FromRef<AppState> for LeptosOptions {

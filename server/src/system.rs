@@ -5,6 +5,7 @@ use app::error::ApiError;
 use app::ports::SystemPort;
 use chrono::{DateTime, Utc};
 
+use crate::clock::Clock;
 use crate::store::Installation;
 
 /// Berth's version, the same for every crate of the workspace.
@@ -14,6 +15,7 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 pub struct SystemService {
     pub installation: Installation,
     pub started_at: DateTime<Utc>,
+    pub clock: Clock,
 }
 
 #[async_trait::async_trait]
@@ -23,7 +25,7 @@ impl SystemPort for SystemService {
             version: VERSION.to_string(),
             installation_id: self.installation.id.clone(),
             started_at: self.started_at,
-            answered_at: Utc::now(),
+            answered_at: self.clock.now(),
         })
     }
 }

@@ -9,7 +9,6 @@ use axum::Router;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use chrono::Utc;
 use serde::Deserialize;
 use tower_sessions::Session;
 
@@ -42,7 +41,7 @@ async fn login(
     Query(query): Query<LoginQuery>,
 ) -> Result<Response, AppError> {
     let return_to = ReturnPath::parse_or_home(query.return_to.as_deref());
-    let now = Utc::now().timestamp();
+    let now = state.clock.unix_seconds();
     let (provider_url, pending) = match state.auth.oidc.start(return_to, now).await {
         Ok(started) => started,
         Err(error) => return Ok(failed(&error)),
@@ -83,7 +82,7 @@ async fn finish_sign_in(
     session: Session,
     query: CallbackQuery,
 ) -> Result<(&'static str, Response), AppError> {
-    let now = Utc::now().timestamp();
+    let now = state.clock.unix_seconds();
     // The pending sign-in is consumed whatever happens next: a `state` works once.
     let mut in_flight: Vec<PendingSignIn> = session.get(PENDING_KEY).await?.unwrap_or_default();
     let position = query.state.as_deref().and_then(|given| in_flight.iter().position(|p| p.state == given));
@@ -125,7 +124,7 @@ async fn finish_sign_in(
             email: identity.email.as_deref(),
             display_name: &identity.display_name,
             role,
-            at: Utc::now(),
+            at: state.clock.now(),
         })
         .await?;
     // A new session id for the signed-in session: an id planted before sign-in is worth nothing after it.

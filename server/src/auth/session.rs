@@ -113,7 +113,7 @@ pub async fn resolve(State(state): State<AppState>, session: Session, mut reques
     if path.starts_with("/pkg/") || matches!(path, "/healthz" | "/readyz" | "/favicon.svg") {
         return next.run(request).await;
     }
-    let view = match current_user(&session, &state.auth.session, chrono::Utc::now().timestamp()).await {
+    let view = match current_user(&session, &state.auth.session, state.clock.unix_seconds()).await {
         Ok(Some(user)) => user.view(),
         Ok(None) => SessionView::Anonymous,
         Err(error) => return error.into_response(),

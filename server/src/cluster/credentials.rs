@@ -35,6 +35,8 @@ pub struct TokenFor<'a> {
     /// The identity ServiceAccount's name.
     pub identity: &'a str,
     pub lifetime_seconds: i64,
+    /// When it is asked for: its expiry counts from here if the API server does not say.
+    pub asked_at: DateTime<Utc>,
 }
 
 /// A freshly minted token. Never logged (its `Debug` is redacted) and never stored.
@@ -100,7 +102,7 @@ impl Cluster {
         let expires_at = status
             .expiration_timestamp
             .and_then(|time| DateTime::from_timestamp(time.0.as_second(), 0))
-            .unwrap_or_else(|| Utc::now() + chrono::TimeDelta::seconds(request.lifetime_seconds));
+            .unwrap_or_else(|| request.asked_at + chrono::TimeDelta::seconds(request.lifetime_seconds));
         Ok(MintedToken { token: SecretString::from(status.token.unwrap_or_default()), expires_at })
     }
 

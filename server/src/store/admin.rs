@@ -233,7 +233,7 @@ mod tests {
             email: Some(&email),
             display_name: name,
             role: Some(app::auth::Role::Developer),
-            at: Utc::now(),
+            at: crate::clock::Clock::system().now(),
         };
         store.record_sign_in(&sign_in).await.unwrap()
     }

@@ -72,7 +72,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         for store in crate::store::test_stores(dir.path()).await {
             let backend = store.backend();
-            let t0 = Utc::now();
+            let t0 = crate::clock::Clock::system().now();
             let lease = TimeDelta::seconds(15);
             let a = store.acquire_leader_lease("reconciler", "a", t0, t0 + lease).await.unwrap();
             assert_eq!(a, Some(LeaderLease { holder: "a".into(), term: 1 }), "{backend}: the first taker holds it");

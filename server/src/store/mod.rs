@@ -228,13 +228,11 @@ pub(crate) async fn test_stores(dir: &std::path::Path) -> Vec<Store> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-
     #[tokio::test]
     async fn the_installation_id_is_created_once() {
         let dir = tempfile::tempdir().unwrap();
         for store in crate::store::test_stores(dir.path()).await {
-            let now = Utc::now();
+            let now = crate::clock::Clock::system().now();
             let first = store.installation("first", now).await.unwrap();
             let second = store.installation("second", now).await.unwrap();
             assert_eq!((first.id.as_str(), second.id.as_str()), ("first", "first"), "{}", store.backend());

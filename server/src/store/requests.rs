@@ -432,7 +432,7 @@ mod tests {
             email: None,
             display_name: subject,
             role: Some(app::auth::Role::Approver),
-            at: Utc::now(),
+            at: crate::clock::Clock::system().now(),
         };
         store.record_sign_in(&sign_in).await.unwrap()
     }
@@ -460,7 +460,7 @@ mod tests {
             action: Action::Approve,
             actor_id: Some(actor),
             reason: None,
-            at: Utc::now(),
+            at: crate::clock::Clock::system().now(),
             expires_at: None,
         }
     }
@@ -471,7 +471,10 @@ mod tests {
         for store in crate::store::test_stores(dir.path()).await {
             let alice = person(&store, "alice").await;
             let hostile = "<script>alert(1)</script>'); DROP TABLE requests; --";
-            let request = NewRequest { purpose: hostile, ..new_request("r1", "team-a", &alice, Utc::now()) };
+            let request = NewRequest {
+                purpose: hostile,
+                ..new_request("r1", "team-a", &alice, crate::clock::Clock::system().now())
+            };
             store.submit_request(&request).await.unwrap();
             let record = store.request("r1").await.unwrap().expect("stored");
             assert_eq!(record.summary.purpose, hostile, "{}", store.backend());
@@ -488,9 +491,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         for store in crate::store::test_stores(dir.path()).await {
             let alice = person(&store, "alice").await;
-            store.submit_request(&new_request("r1", "team-a", &alice, Utc::now())).await.unwrap();
+            store
+                .submit_request(&new_request("r1", "team-a", &alice, crate::clock::Clock::system().now()))
+                .await
+                .unwrap();
             assert!(store.namespace_held("team-a").await.unwrap());
-            let twice = store.submit_request(&new_request("r2", "team-a", &alice, Utc::now())).await;
+            let twice =
+                store.submit_request(&new_request("r2", "team-a", &alice, crate::clock::Clock::system().now())).await;
             assert!(matches!(twice, Err(SubmitError::NameHeld)), "{}: {twice:?}", store.backend());
             assert!(store.request("r2").await.unwrap().is_none(), "nothing half-written");
 
@@ -498,7 +505,10 @@ mod tests {
             let cancel = Transition { to: RequestState::Cancelled, action: Action::Cancel, ..approve(&record, &alice) };
             assert!(store.apply(&cancel).await.unwrap());
             assert!(!store.namespace_held("team-a").await.unwrap(), "{}", store.backend());
-            store.submit_request(&new_request("r3", "team-a", &alice, Utc::now())).await.expect("free again");
+            store
+                .submit_request(&new_request("r3", "team-a", &alice, crate::clock::Clock::system().now()))
+                .await
+                .expect("free again");
         }
     }
 
@@ -508,7 +518,10 @@ mod tests {
         for store in crate::store::test_stores(dir.path()).await {
             let alice = person(&store, "alice").await;
             let bob = person(&store, "bob").await;
-            store.submit_request(&new_request("r1", "team-a", &alice, Utc::now())).await.unwrap();
+            store
+                .submit_request(&new_request("r1", "team-a", &alice, crate::clock::Clock::system().now()))
+                .await
+                .unwrap();
             let stale = store.request("r1").await.unwrap().unwrap();
             assert!(store.apply(&approve(&stale, &bob)).await.unwrap());
             let deny = Transition {
@@ -535,7 +548,10 @@ mod tests {
             for round in 0..20 {
                 let id = format!("race-{round}");
                 let namespace = format!("race-{round}");
-                store.submit_request(&new_request(&id, &namespace, &alice, Utc::now())).await.unwrap();
+                store
+                    .submit_request(&new_request(&id, &namespace, &alice, crate::clock::Clock::system().now()))
+                    .await
+                    .unwrap();
                 let read = store.request(&id).await.unwrap().unwrap();
                 let deny = Transition {
                     to: RequestState::Denied,

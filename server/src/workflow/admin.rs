@@ -8,11 +8,11 @@ use app::policy::{Policy, Target, UseCase};
 use app::ports::AdminPort;
 use app::requests::lifecycle::{self, Action};
 use app::requests::{GrantWithCredentials, Page, field};
-use chrono::Utc;
 
 use super::requests::target;
 use super::validation::{MAX_REASON_CHARS, text_problem};
 use super::worker::Waker;
+use crate::clock::Clock;
 use crate::store::Store;
 
 pub struct AdminService {
@@ -20,6 +20,7 @@ pub struct AdminService {
     pub policy: Policy,
     /// Wakes the worker after a namespace deletion is asked for.
     pub worker: Waker,
+    pub clock: Clock,
 }
 
 /// The offset of `page`'s first row (pages are 1-based; 0 counts as 1).
@@ -82,7 +83,7 @@ impl AdminPort for AdminService {
         // Access first: a grant still in force is revoked in the same step, and the worker deletes the
         // namespace once the identity, its bindings and its kubeconfigs are gone.
         let revoke = lifecycle::next(record.summary.state, Action::Revoke).is_ok();
-        if !self.store.ask_namespace_deletion(&record, &caller.person.id, reason, revoke, Utc::now()).await? {
+        if !self.store.ask_namespace_deletion(&record, &caller.person.id, reason, revoke, self.clock.now()).await? {
             return Err(ApiError::Conflict(
                 "This request changed meanwhile; reload the page and try again.".to_string(),
             ));

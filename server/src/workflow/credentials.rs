@@ -17,6 +17,7 @@ use secrecy::SecretString;
 use super::requests::target;
 use super::validation::{MAX_REASON_CHARS, text_problem};
 use super::worker::Waker;
+use crate::clock::Clock;
 use crate::cluster::Cluster;
 use crate::cluster::credentials::{CheckFailed, TokenFor, check_kubeconfig, in_words};
 use crate::cluster::kubeconfig::{self, Parts};
@@ -34,6 +35,7 @@ pub struct CredentialsService {
     pub identities_namespace: String,
     /// Wakes the worker to delete an anchor the cluster did not let Berth delete at once.
     pub worker: Waker,
+    pub clock: Clock,
 }
 
 /// The download form as posted: every field as text, checked here.
@@ -70,9 +72,9 @@ impl CredentialsService {
     /// Issues a kubeconfig of grant `request_id` to `caller`, its requester.
     pub async fn issue(&self, caller: &Caller, request_id: &str, form: &DownloadForm) -> Result<Download, ApiError> {
         let record = self.own_ready_grant(caller, request_id).await?;
-        let valid = self.check(form, record.summary.expires_at, Utc::now())?;
+        let valid = self.check(form, record.summary.expires_at, self.clock.now())?;
         let summary = &record.summary;
-        let now = Utc::now();
+        let now = self.clock.now();
         let in_force = self.store.credentials_of(&summary.id).await?;
         let in_force = in_force.iter().filter(|c| c.revoked_at.is_none() && c.expires_at > now).count();
         let cap = self.config.max_active_per_grant;
@@ -93,6 +95,7 @@ impl CredentialsService {
                 identities_namespace: &self.identities_namespace,
                 identity: &identity,
                 lifetime_seconds: valid.lifetime.num_seconds(),
+                asked_at: self.clock.now(),
             })
             .await
             .map_err(|error| {
@@ -138,7 +141,7 @@ impl CredentialsService {
             owner_id: &caller.person.id,
             purpose: valid.purpose,
             name: &valid.name,
-            issued_at: Utc::now(),
+            issued_at: self.clock.now(),
             expires_at: minted.expires_at,
         };
         if let Err(error) = self.store.record_credential(&credential).await {
@@ -249,14 +252,14 @@ impl CredentialsPort for CredentialsService {
         if let Some(message) = text_problem(reason, MAX_REASON_CHARS, "Say why, so the owner knows what happened.") {
             return Err(ApiError::invalid(app::requests::field::REASON, message));
         }
-        let at = Utc::now();
+        let at = self.clock.now();
         if !self.store.revoke_credential(id, &caller.person.id, reason, at).await? {
             return Err(ApiError::Conflict("This kubeconfig was already revoked.".to_string()));
         }
         tracing::info!(credential = %id, request = %record.request_id, actor = %caller.person.id, "credential revoked");
         // Recorded first, so the worker finishes the job if the cluster does not answer now (or Berth stops).
         match self.cluster.delete_anchor(&self.identities_namespace, id).await {
-            Ok(()) => self.store.mark_anchor_deleted(id, Utc::now()).await?,
+            Ok(()) => self.store.mark_anchor_deleted(id, self.clock.now()).await?,
             Err(error) => {
                 tracing::warn!(credential = %id, error = %error_chain(&error), "cannot delete an anchor now; the worker will");
                 self.worker.wake();

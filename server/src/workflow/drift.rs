@@ -90,7 +90,7 @@ impl Worker {
                     // The database did not answer: this namespace and the rest wait for the next round.
                     tracing::warn!(%namespace, error = %error_chain(&error), "drift watch: cannot read the grant");
                     pending.add(std::iter::once(namespace).chain(due));
-                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    self.clock.sleep(Duration::from_secs(1)).await;
                     break;
                 }
             }
@@ -127,7 +127,7 @@ impl Worker {
                 corrected.iter().map(Drift::describe).collect::<Vec<_>>().join("; ")
             );
             tracing::info!(request = %record.summary.id, %namespace, %note, "drift corrected");
-            self.store.record_drift_correction(&record.summary.id, &note, chrono::Utc::now()).await?;
+            self.store.record_drift_correction(&record.summary.id, &note, self.clock.now()).await?;
         }
         Ok(corrected)
     }

@@ -15,9 +15,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{TimeDelta, Utc};
+use chrono::TimeDelta;
 use tokio::sync::watch;
 
+use crate::clock::Clock;
 use crate::config::ProvisioningConfig;
 use crate::metrics::Metrics;
 use crate::store::Store;
@@ -34,10 +35,11 @@ pub struct Leadership {
     renew: Duration,
     leading: watch::Sender<bool>,
     metrics: Arc<Metrics>,
+    clock: Clock,
 }
 
 impl Leadership {
-    pub fn new(store: Store, config: &ProvisioningConfig, metrics: Arc<Metrics>) -> Arc<Self> {
+    pub fn new(store: Store, config: &ProvisioningConfig, metrics: Arc<Metrics>, clock: Clock) -> Arc<Self> {
         let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "berth".to_string());
         Arc::new(Self {
             store,
@@ -46,6 +48,7 @@ impl Leadership {
             renew: Duration::from_secs(config.leader_renew_seconds),
             leading: watch::Sender::new(false),
             metrics,
+            clock,
         })
     }
 
@@ -77,7 +80,7 @@ impl Leadership {
 
     /// One try: take or renew the lease. Returns whether this replica leads afterwards.
     pub async fn try_once(&self) -> bool {
-        let now = Utc::now();
+        let now = self.clock.now();
         let leading = match self.store.acquire_leader_lease(LEASE, &self.holder, now, now + self.lease).await {
             Ok(Some(lease)) => {
                 if !self.is_leader() {
@@ -128,8 +131,8 @@ mod tests {
         let store = Store::open(&DatabaseConfig { url, max_connections: 2 }).await.unwrap();
         let config = ProvisioningConfig::default();
         let (a, b) = (
-            Leadership::new(store.clone(), &config, Metrics::new()),
-            Leadership::new(store.clone(), &config, Metrics::new()),
+            Leadership::new(store.clone(), &config, Metrics::new(), Clock::system()),
+            Leadership::new(store.clone(), &config, Metrics::new(), Clock::system()),
         );
 
         assert!(a.try_once().await && a.is_leader());

@@ -14,10 +14,11 @@ use app::requests::{
     ApprovalItem, GrantWithCredentials, HelmMode, LifetimeBounds, MyAccess, Page, PersonRef, QuotaProfileSummary,
     RequestDetail, RequestOptions, RequestState, RequestSummary, RequestWithTimeline, Verdict, field,
 };
-use chrono::{TimeDelta, Utc};
+use chrono::TimeDelta;
 
 use super::validation::{MAX_REASON_CHARS, Rules, text_problem};
 use super::worker::Waker;
+use crate::clock::Clock;
 use crate::cluster::Cluster;
 use crate::config::CredentialsConfig;
 use crate::notify::{Notice, Notifier};
@@ -37,6 +38,7 @@ pub struct RequestsService {
     pub worker: Waker,
     /// Lifetimes the kubeconfig download offers.
     pub credentials: CredentialsConfig,
+    pub clock: Clock,
 }
 
 impl RequestsService {
@@ -69,7 +71,7 @@ impl RequestsService {
             action,
             actor_id: Some(&caller.person.id),
             reason,
-            at: Utc::now(),
+            at: self.clock.now(),
             expires_at: None,
         };
         if self.store.apply(&transition).await? {
@@ -189,7 +191,7 @@ impl RequestsPort for RequestsService {
             quota_profile: &valid.quota_profile,
             lifetime_days: valid.lifetime_days,
             requester_id: &caller.person.id,
-            at: Utc::now(),
+            at: self.clock.now(),
         };
         match self.store.submit_request(&new).await {
             Ok(()) => {}
@@ -313,7 +315,7 @@ impl RequestsPort for RequestsService {
             problems.push(app::error::FieldProblem::new(field::REASON, message));
         }
         let Some(days) = days.filter(|_| problems.is_empty()) else { return Err(ApiError::Invalid(problems)) };
-        if !self.store.ask_extension(&record, days, reason, Utc::now()).await? {
+        if !self.store.ask_extension(&record, days, reason, self.clock.now()).await? {
             return Err(ApiError::Conflict("This grant changed meanwhile; reload the page and try again.".to_string()));
         }
         tracing::info!(request = %record.summary.id, days, requester = %caller.person.id, "extension asked for");
@@ -331,8 +333,13 @@ impl RequestsPort for RequestsService {
             return Err(ApiError::Conflict("No extension of this grant is waiting for a decision.".to_string()));
         };
         let new_expires_at = verdict.approves().then(|| ends + TimeDelta::days(i64::from(ask.days)));
-        let decision =
-            ExtensionDecision { record: &record, actor_id: &caller.person.id, new_expires_at, reason, at: Utc::now() };
+        let decision = ExtensionDecision {
+            record: &record,
+            actor_id: &caller.person.id,
+            new_expires_at,
+            reason,
+            at: self.clock.now(),
+        };
         if !self.store.decide_extension(&decision).await? {
             return Err(ApiError::Conflict(
                 "This extension was decided meanwhile, or the grant changed; reload the page.".to_string(),
@@ -366,7 +373,7 @@ impl RequestsPort for RequestsService {
                     request: record.summary,
                 })
                 .collect(),
-            as_of: Utc::now(),
+            as_of: self.clock.now(),
         })
     }
 

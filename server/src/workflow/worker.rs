@@ -25,6 +25,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use tokio::sync::Notify;
 use tokio::task::JoinSet;
 
+use crate::clock::Clock;
 use crate::cluster::manifests::{self, Grant, Object, Settings};
 use crate::cluster::{Cluster, ClusterError, NamespaceClaim, NamespaceDeletion};
 use crate::config::{ProvisioningConfig, QuotaProfile};
@@ -61,6 +62,7 @@ pub struct Worker {
     /// Only the leader works ([`Self::run`]); the one-pass methods below work whoever calls them.
     pub leadership: Arc<Leadership>,
     pub metrics: Arc<Metrics>,
+    pub clock: Clock,
 }
 
 /// How one attempt at a request ended.
@@ -101,7 +103,7 @@ impl Worker {
             self.pass().await;
             tokio::select! {
                 () = self.waker.0.notified() => {}
-                () = tokio::time::sleep(poll) => {}
+                () = self.clock.sleep(poll) => {}
             }
         }
     }
@@ -111,10 +113,10 @@ impl Worker {
         if let Err(error) = self.run_once().await {
             tracing::error!(error = %crate::telemetry::error_chain(&error), "provisioning: cannot read due requests");
         }
-        if let Err(error) = self.expire_due(Utc::now()).await {
+        if let Err(error) = self.expire_due(self.clock.now()).await {
             tracing::error!(error = %crate::telemetry::error_chain(&error), "expiry: cannot read grants");
         }
-        if let Err(error) = self.lapse_due(Utc::now()).await {
+        if let Err(error) = self.lapse_due(self.clock.now()).await {
             tracing::error!(error = %crate::telemetry::error_chain(&error), "cannot read pending requests");
         }
         if let Err(error) = self.revoke_due().await {
@@ -132,7 +134,7 @@ impl Worker {
     pub async fn run_once(&self) -> Result<Vec<(String, Outcome)>, StoreError> {
         let mut outcomes = Vec::new();
         loop {
-            let due = self.store.due_for_provisioning(Utc::now(), BATCH).await?;
+            let due = self.store.due_for_provisioning(self.clock.now(), BATCH).await?;
             if due.is_empty() {
                 return Ok(outcomes);
             }
@@ -211,7 +213,7 @@ impl Worker {
     /// and its credentials with it. Returns the ids it finished.
     pub async fn revoke_due(&self) -> Result<Vec<String>, StoreError> {
         let mut finished = Vec::new();
-        for record in self.store.due_for_revocation(Utc::now(), BATCH).await? {
+        for record in self.store.due_for_revocation(self.clock.now(), BATCH).await? {
             let id = record.summary.id.clone();
             let started = Instant::now();
             match self.revoke(record).await {
@@ -261,7 +263,7 @@ impl Worker {
         } else {
             (Action::FinishRevocation, "the grant was revoked")
         };
-        self.store.revoke_credentials_of(&summary.id, why, Utc::now()).await?;
+        self.store.revoke_credentials_of(&summary.id, why, self.clock.now()).await?;
         let done = self.transition(&record, action, note.as_deref()).await?;
         tracing::info!(request = %done.summary.id, namespace = %done.summary.namespace, state = done.summary.state.as_str(), "access removed");
         Ok(())
@@ -285,7 +287,7 @@ impl Worker {
                     continue;
                 }
             };
-            if self.store.mark_namespace_deleted(&summary.id, note, Utc::now()).await? {
+            if self.store.mark_namespace_deleted(&summary.id, note, self.clock.now()).await? {
                 tracing::info!(request = %summary.id, namespace = %summary.namespace, note, "namespace deletion done");
                 done.push(summary.id.clone());
             }
@@ -300,7 +302,7 @@ impl Worker {
         for id in self.store.anchors_to_delete(BATCH).await? {
             match self.cluster.delete_anchor(&self.settings.identities_namespace, &id).await {
                 Ok(()) => {
-                    self.store.mark_anchor_deleted(&id, Utc::now()).await?;
+                    self.store.mark_anchor_deleted(&id, self.clock.now()).await?;
                     deleted += 1;
                 }
                 Err(error) => {
@@ -347,7 +349,7 @@ impl Worker {
     /// Takes the lease on `record` for one lease period, which it returns (renewed as the work goes on).
     async fn claim(&self, record: &RequestRecord) -> Result<TimeDelta, Stop> {
         let lease = TimeDelta::seconds(i64::try_from(self.config.lease_seconds).unwrap_or(30));
-        let now = Utc::now();
+        let now = self.clock.now();
         if !self.store.claim(record, now, now + lease).await? {
             return Err(Stop::Changed);
         }
@@ -374,7 +376,7 @@ impl Worker {
         let objects = manifests::objects(&grant_of(&record, profile), &self.settings);
         self.apply_all(&record, objects, lease).await?;
 
-        let ready_at = Utc::now();
+        let ready_at = self.clock.now();
         let expires_at = ready_at + TimeDelta::days(i64::from(summary.lifetime_days));
         let ready = self.transition_at(&record, Action::MarkReady, None, ready_at, Some(expires_at)).await?;
         tracing::info!(request = %ready.summary.id, namespace = %ready.summary.namespace, "grant ready");
@@ -406,7 +408,7 @@ impl Worker {
             }
         }
         let mut applied = 1;
-        if !self.store.record_progress(id, version, applied, total, Utc::now() + lease).await? {
+        if !self.store.record_progress(id, version, applied, total, self.clock.now() + lease).await? {
             return Err(Stop::Changed);
         }
         let mut pending = JoinSet::new();
@@ -422,7 +424,7 @@ impl Worker {
             match joined {
                 Ok(Ok(_)) => {
                     applied += 1;
-                    if !self.store.record_progress(id, version, applied, total, Utc::now() + lease).await? {
+                    if !self.store.record_progress(id, version, applied, total, self.clock.now() + lease).await? {
                         return Err(Stop::Changed);
                     }
                 }
@@ -444,7 +446,7 @@ impl Worker {
         action: Action,
         reason: Option<&str>,
     ) -> Result<RequestRecord, Stop> {
-        self.transition_at(record, action, reason, Utc::now(), None).await
+        self.transition_at(record, action, reason, self.clock.now(), None).await
     }
 
     async fn transition_at(
@@ -499,7 +501,7 @@ impl Worker {
             return Outcome::Failed(message);
         }
         let delay = backoff(&self.config, attempts);
-        let next = Utc::now() + delay;
+        let next = self.clock.now() + delay;
         let shown = format!(
             "Attempt {attempts} of {}: {message}. Trying again at {}.",
             self.config.max_attempts,

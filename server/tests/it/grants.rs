@@ -823,6 +823,7 @@ async fn test_worker(dir: &TempDir) -> berth_server::workflow::worker::Worker {
         notifier: berth_server::notify::Notifier::start(
             &Default::default(),
             &url::Url::parse("http://127.0.0.1").unwrap(),
+            Default::default(),
         )
         .unwrap(),
         waker: Default::default(),
@@ -830,8 +831,10 @@ async fn test_worker(dir: &TempDir) -> berth_server::workflow::worker::Worker {
             store.clone(),
             &Default::default(),
             berth_server::metrics::Metrics::new(),
+            Default::default(),
         ),
         metrics: berth_server::metrics::Metrics::new(),
+        clock: Default::default(),
     }
 }
 

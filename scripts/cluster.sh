@@ -9,6 +9,7 @@
 #                                       token of Berth's own least-privilege ServiceAccount
 #   scripts/cluster.sh status [DIR]     what runs, and whether the API server is ready
 #   scripts/cluster.sh env    [DIR]     `export KUBECONFIG=...` for this cluster, for eval
+#   scripts/cluster.sh bin              the folder of the binaries (kubectl and the control plane's)
 #   scripts/cluster.sh down   [DIR]     stop exactly the processes `up` started; data stays in DIR
 #   scripts/cluster.sh wipe   [DIR]     down, then delete DIR
 #
@@ -265,13 +266,13 @@ EOF
 down() {
   local dir
   dir="$(cluster_dir "${1:-}")"
-  local name pid i
+  local name pid
   # Reverse order of start: nothing writes to etcd while it stops.
   for name in kube-controller-manager kube-apiserver etcd; do
     if running "$dir" "$name"; then
       pid="$(cat "$dir/run/$name.pid")"
       kill -TERM "$pid"
-      for i in $(seq 100); do
+      for _ in $(seq 100); do
         kill -0 "$pid" 2>/dev/null || break
         sleep 0.1
       done
@@ -315,13 +316,14 @@ case "${1:-}" in
     echo "export BERTH_CLUSTER__KUBECONFIG=$dir/berth.kubeconfig"
     echo "export PATH=$BIN_DIR:\$PATH"
     ;;
+  bin) echo "$BIN_DIR" ;;
   wipe)
     dir="$(cluster_dir "${2:-}")"
     down "$dir"
     rm -rf "$dir"
     ;;
   *)
-    sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
     ;;
 esac

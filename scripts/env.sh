@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared settings for Berth's scripts. Source it; do not run it.
 #
 # Everything the scripts install lives in a cache outside the repository, keyed by version, so a fresh clone on
@@ -15,6 +16,7 @@ WASM_BINDGEN_FALLBACK_VERSION="0.2.130"
 # npm's `binaryen` is Binaryen compiled to WASM: installs in seconds, where the `wasm-opt` crate needs about 9
 # minutes of C++ compilation. Debian's binaryen (108) is too old: its output fails to hydrate.
 BINARYEN_NPM_VERSION="132.0.0"
+# shellcheck disable=SC2034 # read by tools.sh and load.sh, which source this file
 OHA_VERSION="1.16.0"
 
 wasm_bindgen_version() {
@@ -131,7 +133,7 @@ stop_dev_idp() {
 # TEST_POSTGRES_URL (a superuser URL the tests create their own databases with).
 start_test_postgres() {
   local dir="$1" port="$2" bin
-  bin="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)"
+  bin="$(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V | tail -1)"
   [ -x "$bin/initdb" ] || { log "PostgreSQL server not installed (scripts/tools.sh test installs it)"; return 1; }
   mkdir -p "$dir"
   PG_DATA="$dir/data"

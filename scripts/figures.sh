@@ -33,7 +33,7 @@ echo "| server binary (target/release/berth) | $(awk -v b="$(stat -c %s target/r
 base="$(mktemp -d)"
 trap 'stop_release_server; stop_dev_idp; bash scripts/cluster.sh down "$base/cluster" >/dev/null 2>&1; rm -rf "$base"' EXIT
 bash scripts/cluster.sh build
-bin_dir="$(bash scripts/cluster.sh env "$base/cluster" | sed -n 's|^export PATH=\(.*\):\$PATH$|\1|p')"
+bin_dir="$(bash scripts/cluster.sh bin)"
 echo "| local control plane binaries ($(basename "$(dirname "$bin_dir")")) | $(du -sh "$bin_dir" | cut -f1) |"
 t0=$(date +%s%N)
 bash scripts/cluster.sh up "$base/cluster" >/dev/null 2>&1
@@ -80,13 +80,14 @@ start_dev_idp "$(free_port)" "$base/dev-idp.log" >/dev/null
 cargo bench -q -p berth-server --bench approvals 2>/dev/null | sed -n 's/^FIGURE \(.*\): \(median.*\)$/| \1 | \2 |/p'
 # The admin dashboard and audit log with 10,000 grants and 50,000 kubeconfigs (server/benches/dashboard.rs),
 # with the query plans behind them.
+# shellcheck disable=SC2016 # the backquotes are Markdown, not a command
 cargo bench -q -p berth-server --bench dashboard 2>/dev/null |
   sed -n -e 's/^FIGURE \(.*\): \(median.*\)$/| \1 | \2 |/p' -e 's/^FIGURE \(.*\): \(.*\)$/| \1 | \2 |/p' -e 's/^PLAN \(.*\): \(.*\)$/| query plan: \1 | `\2` |/p'
 
 # Approval to ready and a kubeconfig download against the local control plane, with the API calls each
 # makes (server/benches/provisioning.rs).
-PATH="$(bash scripts/cluster.sh env "$base/cluster" | sed -n 's|^export PATH=\(.*\):\$PATH$|\1|p'):$PATH" \
+PATH="$(bash scripts/cluster.sh bin):$PATH" \
   cargo bench -q -p berth-server --bench provisioning 2>/dev/null | sed -n 's/^FIGURE \(.*\): \(median.*\)$/| \1 | \2 |/p'
 # The drift watch at 1,000 quiet ready grants: API calls and memory (server/benches/drift.rs).
-PATH="$(bash scripts/cluster.sh env "$base/cluster" | sed -n 's|^export PATH=\(.*\):\$PATH$|\1|p'):$PATH" \
+PATH="$(bash scripts/cluster.sh bin):$PATH" \
   cargo bench -q -p berth-server --bench drift 2>/dev/null | sed -n 's/^FIGURE \(.*\): \(.*\)$/| \1 | \2 |/p'

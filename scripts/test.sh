@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Every check Berth has, in the order that fails fastest: formatting, lints, Rust tests, the release build,
+# Every check Berth has, in the order that fails fastest: formatting, lints (Rust and shell), Rust tests, the release build,
 # then the browser suite against the running release server. This is the README's test command and CI's.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
@@ -12,6 +12,9 @@ bash scripts/tools.sh test
 
 log "cargo fmt --check"
 cargo fmt --all --check
+
+log "shellcheck (scripts/, .ci/)"
+shellcheck scripts/*.sh .ci/run
 
 log "clippy: server side (ssr)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
@@ -28,7 +31,7 @@ export LOCAL_CLUSTER_KUBECONFIG="$work/cluster/admin.kubeconfig"
 # Berth itself runs with a token of its own ServiceAccount (deploy/base/rbac.yaml), never the admin credential.
 export LOCAL_CLUSTER_BERTH_KUBECONFIG="$work/cluster/berth.kubeconfig"
 # kubectl of the same release, for the tests that act as an admin (installing deploy/) or as a user would.
-PATH="$(bash scripts/cluster.sh env "$work/cluster" | sed -n 's|^export PATH=\(.*\):\$PATH$|\1|p'):$PATH"
+PATH="$(bash scripts/cluster.sh bin):$PATH"
 export PATH
 
 log "Helm 3, Helm 4, Helm 2 and Tiller (built once per pinned version)"

@@ -22,7 +22,33 @@ rust_parts() {
   cargo clippy --version >/dev/null 2>&1 || rustup component add clippy
 }
 
-# Builds a crate from its crates.io source with its own lockfile, after pinning the listed dependencies
+# The folder holding the source of crate `$1` version `$2`, fetched by cargo itself, so whatever registry,
+# mirror or source replacement cargo is configured with is used: a throw-away package depends on it exactly,
+# and on each further `crate@version` given exactly too, which holds the whole graph at versions the registry
+# serves (cargo allows one semver-compatible version of a crate per graph). `cargo metadata` downloads the
+# sources and says where they are.
+crate_source() {
+  local name="$1" version="$2" work="$3"
+  shift 3
+  mkdir -p "$work/fetch/src"
+  : >"$work/fetch/src/lib.rs"
+  {
+    printf '[package]\nname = "berth-fetch"\nversion = "0.0.0"\nedition = "2021"\n\n[dependencies]\n'
+    printf '%s = "=%s"\n' "$name" "$version"
+    local pin
+    for pin in "$@"; do printf '%s = "=%s"\n' "${pin%@*}" "${pin#*@}"; done
+    # An empty [workspace] keeps cargo from treating a surrounding directory as this package's workspace.
+    printf '\n[workspace]\n'
+  } >"$work/fetch/Cargo.toml"
+  cargo metadata --quiet --format-version 1 --manifest-path "$work/fetch/Cargo.toml" |
+    python3 -c '
+import json, os, sys
+name = sys.argv[1]
+paths = [p["manifest_path"] for p in json.load(sys.stdin)["packages"] if p["name"] == name]
+print(os.path.dirname(paths[0]))' "$name"
+}
+
+# Builds a crate from its registry source with its own lockfile, after pinning the listed dependencies
 # (`crate@version` each). Needed because the lockfiles these tools ship pin crates that need a newer rustc
 # than ours or that the registry here does not serve.
 install_crate_from_source() {
@@ -33,9 +59,9 @@ install_crate_from_source() {
   log "installing $name $version (once per version; takes minutes)"
   local work
   work="$(mktemp -d)"
-  curl -fsSL "https://static.crates.io/crates/$name/$name-$version.crate" | tar -xz -C "$work"
+  # A copy: cargo's own unpacked sources stay as they were.
+  cp -R "$(crate_source "$name" "$version" "$work" "$@")" "$work/$name-$version"
   local src="$work/$name-$version"
-  # An empty [workspace] keeps cargo from treating a surrounding directory as this crate's workspace.
   printf '\n[workspace]\n' >>"$src/Cargo.toml"
   local pin
   for pin in "$@"; do
@@ -78,13 +104,25 @@ install_chromium() {
 }
 
 # PostgreSQL's server, for the store tests that run on both backends.
-install_postgresql() {
-  ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && return 0
-  log "installing Debian's postgresql"
+# A Debian package, through apt (and so through whatever mirror the machine is configured with), unless
+# `$1` already succeeds.
+install_debian_package() {
+  local present="$1" package="$2"
+  bash -c "$present" >/dev/null 2>&1 && return 0
+  log "installing Debian's $package"
   local sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends postgresql >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "$package" >/dev/null
+}
+
+install_postgresql() {
+  install_debian_package 'ls /usr/lib/postgresql/*/bin/initdb' postgresql
+}
+
+# The shell scripts' linter, run by `make test`.
+install_shellcheck() {
+  install_debian_package 'command -v shellcheck' shellcheck
 }
 
 install_end2end_packages() {
@@ -110,7 +148,7 @@ install_binaryen
 case "$want" in
   build) ;;
   demo) install_end2end_packages ;;
-  test) install_end2end_packages; install_chromium; install_postgresql ;;
+  test) install_end2end_packages; install_chromium; install_postgresql; install_shellcheck ;;
   load) install_end2end_packages; install_chromium; install_postgresql; install_oha ;;
   *) echo "usage: tools.sh build|demo|test|load" >&2; exit 2 ;;
 esac

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Every check Berth has, in the order that fails fastest: formatting, lints (Rust and shell), Rust tests, the release build,
-# then the browser suite against the running release server. This is the README's test command and CI's.
+# Every check Berth has, in the order that fails fastest: formatting, lints (Rust and shell), Rust tests, the
+# release build, then the browser suite against the running release server. This is the README's test command
+# and CI's.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$REPO_ROOT"

@@ -8,6 +8,8 @@ use app::requests::{
     Action, AuditEvent, Decision, ExtensionAsk, HelmMode, NamespaceDeletion, PersonRef, Progress, RequestState,
     RequestSummary,
 };
+use std::sync::LazyLock;
+
 use chrono::{DateTime, Utc};
 
 use super::{Result, Store, StoreError, on_pool};
@@ -69,6 +71,14 @@ pub struct RequestRecord {
     pub version: i64,
     /// Provisioning attempts since the approval or the last retry.
     pub attempts: u32,
+}
+
+/// The states that hold a namespace's name, as an SQL list, from [`RequestState::holds_name`]. Written exactly
+/// like the predicate of the migrations' partial unique index `requests_namespace_held`, so the database uses
+/// that index (a test holds the two together).
+fn held_states() -> String {
+    let held = RequestState::ALL.into_iter().filter(|state| state.holds_name());
+    held.map(|state| format!("'{}'", state.as_str())).collect::<Vec<_>>().join(", ")
 }
 
 #[derive(sqlx::FromRow)]
@@ -344,10 +354,9 @@ impl Store {
 
     /// Whether a request that is not over holds `namespace`.
     pub async fn namespace_held(&self, namespace: &str) -> Result<bool> {
-        let held: Option<String> = on_pool!(self, pool => sqlx::query_scalar(
-            "SELECT id FROM requests
-             WHERE namespace = $1 AND state IN ('pending', 'approved', 'provisioning', 'ready', 'failed', 'revoking')",
-        )
+        static QUERY: LazyLock<String> =
+            LazyLock::new(|| format!("SELECT id FROM requests WHERE namespace = $1 AND state IN ({})", held_states()));
+        let held: Option<String> = on_pool!(self, pool => sqlx::query_scalar(&QUERY)
         .bind(namespace)
         .fetch_optional(pool)
         .await)?;
@@ -424,6 +433,17 @@ impl Store {
 mod tests {
     use super::*;
     use crate::store::users::SignIn;
+
+    #[test]
+    fn the_states_that_hold_a_name_are_those_of_the_migrations_unique_index() {
+        for backend in ["sqlite", "postgres"] {
+            let path = format!("{}/../migrations/{backend}/20261124000002_requests.sql", env!("CARGO_MANIFEST_DIR"));
+            let sql = std::fs::read_to_string(&path).unwrap();
+            let index = sql.split("CREATE UNIQUE INDEX requests_namespace_held").nth(1).expect("the index");
+            let predicate = index.split("WHERE state IN (").nth(1).and_then(|rest| rest.split(')').next());
+            assert_eq!(predicate, Some(held_states().as_str()), "{path}");
+        }
+    }
 
     async fn person(store: &Store, subject: &str) -> String {
         let sign_in = SignIn {

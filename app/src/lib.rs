@@ -10,6 +10,7 @@ pub mod api;
 pub mod auth;
 pub mod components;
 pub mod error;
+pub mod model;
 pub mod navigation;
 pub mod pages;
 pub mod policy;

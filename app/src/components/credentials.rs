@@ -8,6 +8,7 @@ use leptos::prelude::*;
 
 use crate::api::credentials::RevokeCredential;
 use crate::components::requests::minute;
+use crate::model::Reason;
 use crate::requests::HelmMode;
 use crate::requests::credentials::{
     CredentialOptions, CredentialPurpose, CredentialSummary, MAX_NAME_CHARS, describe_hours, field, name_problem,
@@ -140,7 +141,7 @@ fn RevokeForm(id: String, on_revoked: Callback<()>) -> impl IntoView {
     view! {
         <ActionForm action=revoke attr:class="inline revoke">
             <input type="hidden" name="id" value=id />
-            <input name="reason" placeholder="Why?" aria-label="Reason for revoking" required=true maxlength=500 />
+            <input name="reason" placeholder="Why?" aria-label="Reason for revoking" required=true maxlength=Reason::MAX_CHARS />
             <button type="submit" class="button danger" disabled=move || revoke.pending().get()>"Revoke"</button>
             <span class="action-problem" role="alert">{problem}</span>
         </ActionForm>

@@ -8,6 +8,7 @@ use crate::api::admin::DeleteNamespace;
 use crate::api::requests::{ApproveExtension, DenyExtension, ExtendRequest};
 use crate::components::requests::minute;
 use crate::error::ApiError;
+use crate::model::Reason;
 use crate::requests::{ExtensionAsk, NamespaceDeletion, field};
 
 /// The message of a failed action that belongs to no field in particular.
@@ -52,7 +53,7 @@ pub fn ExtendForm(id: String, max_days: u32, #[prop(into)] on_done: Callback<()>
             </div>
             <div class="field">
                 <label for="extend-reason">"Why do you need it longer?"</label>
-                <textarea id="extend-reason" name="reason" rows="2" maxlength="1000"
+                <textarea id="extend-reason" name="reason" rows="2" maxlength=Reason::MAX_CHARS
                     aria-invalid=move || reason_problem().is_some().to_string()></textarea>
                 <p class="field-problem" role="alert">{reason_problem}</p>
             </div>
@@ -99,7 +100,7 @@ pub fn ExtensionDecisionForms(id: String, namespace: String, #[prop(into)] on_do
             <ActionForm action=deny attr:class="deny">
                 <input type="hidden" name="id" value=deny_id />
                 <label for=reason_id.clone()>"Reason for refusing the extension"</label>
-                <textarea id=reason_id name="reason" rows="2" maxlength="1000"
+                <textarea id=reason_id name="reason" rows="2" maxlength=Reason::MAX_CHARS
                     aria-invalid=move || reason_problem().is_some().to_string()></textarea>
                 <p class="field-problem" role="alert">{reason_problem}</p>
                 <button type="submit" class="button danger" disabled=busy aria-label=refuse_label>
@@ -161,7 +162,7 @@ pub fn DeleteNamespaceForm(id: String, namespace: String, #[prop(into)] on_done:
                 </div>
                 <div class="field">
                     <label for="delete-reason">"Reason for deleting"</label>
-                    <textarea id="delete-reason" name="reason" rows="2" maxlength="1000"
+                    <textarea id="delete-reason" name="reason" rows="2" maxlength=Reason::MAX_CHARS
                         aria-invalid=move || reason_problem().is_some().to_string()></textarea>
                     <p class="field-problem" role="alert">{reason_problem}</p>
                 </div>

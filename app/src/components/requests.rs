@@ -6,6 +6,7 @@ use leptos::prelude::*;
 
 use crate::api::requests::{ApproveRequest, CancelRequest, DenyRequest, RetryRequest, RevokeRequest};
 use crate::error::ApiError;
+use crate::model::Reason;
 use crate::requests::{AuditEvent, Page, RequestState, RequestSummary, field};
 
 /// A time as every page shows it: to the minute, in UTC (the same on the server and in the browser, so
@@ -128,7 +129,7 @@ pub fn DecisionForms(id: String, namespace: String, #[prop(into)] on_done: Callb
                     id=reason_id
                     name="reason"
                     rows="2"
-                    maxlength="1000"
+                    maxlength=Reason::MAX_CHARS
                     aria-invalid=move || reason_problem().is_some().to_string()
                     aria-describedby=problem_id.clone()
                 ></textarea>
@@ -227,7 +228,7 @@ pub fn RevokeGrantForm(id: String, #[prop(into)] on_done: Callback<RequestState>
         <ActionForm action=revoke attr:class="deny">
             <input type="hidden" name="id" value=id />
             <label for="revoke-reason">"Reason for revoking access"</label>
-            <textarea id="revoke-reason" name="reason" rows="2" maxlength="1000" required=true></textarea>
+            <textarea id="revoke-reason" name="reason" rows="2" maxlength=Reason::MAX_CHARS required=true></textarea>
             <button type="submit" class="button danger" disabled=move || revoke.pending().get()>
                 "Revoke access"
             </button>

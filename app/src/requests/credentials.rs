@@ -1,6 +1,7 @@
 //! Kubeconfigs handed out for a ready grant: the choices the download form offers, the metadata shown for
 //! each one, and the rules for the form's fields, shared by the browser and the server.
 
+use crate::model::Bounds;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -32,23 +33,16 @@ impl CredentialPurpose {
     }
 }
 
-/// The lifetimes allowed for one purpose, in hours.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LifetimeHours {
-    pub min: u32,
-    pub max: u32,
-    pub default: u32,
-}
-
 /// What the download form offers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CredentialOptions {
-    pub personal: LifetimeHours,
-    pub ci: LifetimeHours,
+    /// Lifetimes in hours, per purpose.
+    pub personal: Bounds,
+    pub ci: Bounds,
 }
 
 impl CredentialOptions {
-    pub fn bounds(&self, purpose: CredentialPurpose) -> LifetimeHours {
+    pub fn bounds(&self, purpose: CredentialPurpose) -> Bounds {
         match purpose {
             CredentialPurpose::Personal => self.personal,
             CredentialPurpose::Ci => self.ci,

@@ -81,7 +81,7 @@ pub struct RequestOptions {
     /// Whether Helm 2 with a Tiller may be requested at all.
     pub tiller_enabled: bool,
     pub quota_profiles: Vec<QuotaProfileSummary>,
-    pub lifetime_days: LifetimeBounds,
+    pub lifetime_days: crate::model::Bounds,
     pub purpose_max_chars: u32,
     /// The installation's naming policy in words, if it has one.
     pub naming_policy: Option<String>,
@@ -93,13 +93,6 @@ pub struct QuotaProfileSummary {
     pub description: String,
     /// The ResourceQuota's hard limits, for example `("requests.cpu", "2")`.
     pub limits: Vec<(String, String)>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LifetimeBounds {
-    pub min: u32,
-    pub max: u32,
-    pub default: u32,
 }
 
 /// A person as a request shows them.

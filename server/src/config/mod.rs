@@ -11,8 +11,8 @@ mod workflow;
 pub use http::{HttpConfig, MetricsConfig, RateLimits};
 
 pub use workflow::{
-    ClusterConfig, ContainerDefaults, CredentialsConfig, LifetimeDays, LifetimeHours, NotificationsConfig,
-    ProvisioningConfig, QuotaProfile, RequestsConfig,
+    ClusterConfig, ContainerDefaults, CredentialsConfig, NotificationsConfig, ProvisioningConfig, QuotaProfile,
+    RequestsConfig,
 };
 
 use std::net::SocketAddr;

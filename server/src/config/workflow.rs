@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use app::model::Bounds;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
@@ -20,7 +21,7 @@ pub struct RequestsConfig {
     /// replace the built-in ones.
     pub quota_profiles: Vec<QuotaProfile>,
     /// How long a grant may last, in days, and the form's default.
-    pub lifetime_days: LifetimeDays,
+    pub lifetime_days: Bounds,
     /// The longest purpose accepted, in characters.
     pub purpose_max_chars: u32,
     /// Names nobody may request, besides Kubernetes' own (`default`, `kube-*`, `openshift-*`) and Berth's
@@ -98,21 +99,13 @@ pub struct ContainerDefaults {
     pub default_request: BTreeMap<String, String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LifetimeDays {
-    pub min: u32,
-    pub max: u32,
-    pub default: u32,
-}
-
 impl Default for RequestsConfig {
     fn default() -> Self {
         Self {
             stages: ["test", "staging", "pre-production", "production"].map(String::from).to_vec(),
             tiller_enabled: true,
             quota_profiles: builtin_profiles(),
-            lifetime_days: LifetimeDays { min: 1, max: 365, default: 90 },
+            lifetime_days: Bounds::new(1, 365, 90),
             purpose_max_chars: 500,
             reserved_names: DEFAULT_RESERVED_NAMES.map(String::from).to_vec(),
             name_pattern: None,
@@ -336,22 +329,13 @@ impl Default for ProvisioningConfig {
     }
 }
 
-/// Lifetimes of downloaded kubeconfigs, in hours, per purpose.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LifetimeHours {
-    pub min: u32,
-    pub max: u32,
-    pub default: u32,
-}
-
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct CredentialsConfig {
     /// For a person's own machine: short.
-    pub personal_hours: LifetimeHours,
+    pub personal_hours: Bounds,
     /// For a CI system such as Jenkins: longer, still bounded.
-    pub ci_hours: LifetimeHours,
+    pub ci_hours: Bounds,
     /// Kubeconfigs of one grant that may be in force at once (neither revoked nor expired): each is a token
     /// and an anchor Secret in the cluster, and a grant rarely needs more than a few.
     pub max_active_per_grant: u32,
@@ -360,8 +344,8 @@ pub struct CredentialsConfig {
 impl Default for CredentialsConfig {
     fn default() -> Self {
         Self {
-            personal_hours: LifetimeHours { min: 1, max: 24, default: 8 },
-            ci_hours: LifetimeHours { min: 1, max: 90 * 24, default: 30 * 24 },
+            personal_hours: Bounds::new(1, 24, 8),
+            ci_hours: Bounds::new(1, 90 * 24, 30 * 24),
             max_active_per_grant: 20,
         }
     }
@@ -408,7 +392,7 @@ pub(super) fn problems(
         }
     }
     let lifetime = requests.lifetime_days;
-    if !(1 <= lifetime.min && lifetime.min <= lifetime.default && lifetime.default <= lifetime.max) {
+    if !lifetime.is_ordered() {
         problems.push("  - requests.lifetime_days: needs 1 <= min <= default <= max".to_string());
     }
     if requests.max_pending_per_person == 0 || requests.pending_lapse_days == 0 {
@@ -470,7 +454,7 @@ pub(super) fn problems(
     }
     // A TokenRequest lives at least 10 minutes; the API server caps the longest (often at a year or less).
     for (key, hours) in [("personal_hours", credentials.personal_hours), ("ci_hours", credentials.ci_hours)] {
-        if !(1 <= hours.min && hours.min <= hours.default && hours.default <= hours.max && hours.max <= 366 * 24) {
+        if !(hours.is_ordered() && hours.max <= 366 * 24) {
             problems.push(format!("  - credentials.{key}: needs 1 <= min <= default <= max <= 8784 (a year)"));
         }
     }

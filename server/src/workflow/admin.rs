@@ -4,13 +4,13 @@
 use app::admin::{AuditEntry, AuditFilter, EVENTS_PER_PAGE, GRANTS_PER_PAGE, GrantFilter};
 use app::auth::Caller;
 use app::error::{ApiError, FieldProblem};
+use app::model::Reason;
 use app::policy::{Policy, Target, UseCase};
 use app::ports::AdminPort;
 use app::requests::lifecycle::{self, Action};
 use app::requests::{GrantWithCredentials, Page, field};
 
 use super::requests::target;
-use super::validation::{MAX_REASON_CHARS, text_problem};
 use super::worker::Waker;
 use crate::clock::Clock;
 use crate::store::Store;
@@ -72,13 +72,11 @@ impl AdminPort for AdminService {
                 format!("Type the namespace's name, {namespace}, to confirm that it and everything in it goes."),
             ));
         }
-        let reason = reason.trim();
-        if let Some(message) = text_problem(reason, MAX_REASON_CHARS, "Say why, so the owner knows what happened.") {
-            problems.push(FieldProblem::new(field::REASON, message));
-        }
-        if !problems.is_empty() {
-            return Err(ApiError::Invalid(problems));
-        }
+        let reason = Reason::parse(reason, "Say why, so the owner knows what happened.")
+            .map_err(|invalid| problems.extend(invalid.into_problems()))
+            .ok();
+        let Some(reason) = reason.filter(|_| problems.is_empty()) else { return Err(ApiError::Invalid(problems)) };
+        let reason = reason.as_str();
         self.policy.check(caller, UseCase::DeleteNamespace, target(&record))?;
         // Access first: a grant still in force is revoked in the same step, and the worker deletes the
         // namespace once the identity, its bindings and its kubeconfigs are gone.

@@ -8,14 +8,14 @@
 
 use app::auth::Caller;
 use app::error::{ApiError, FieldProblem};
+use app::model::Reason;
 use app::policy::{Policy, Target, UseCase};
 use app::ports::CredentialsPort;
-use app::requests::credentials::{self, CredentialOptions, CredentialPurpose, LifetimeHours, describe_hours, field};
+use app::requests::credentials::{self, CredentialOptions, CredentialPurpose, describe_hours, field};
 use chrono::{DateTime, TimeDelta, Utc};
 use secrecy::SecretString;
 
 use super::requests::target;
-use super::validation::{MAX_REASON_CHARS, text_problem};
 use super::worker::Waker;
 use crate::clock::Clock;
 use crate::cluster::Cluster;
@@ -57,8 +57,7 @@ pub struct Download {
 
 /// What the form offers, from the configuration.
 pub fn options(config: &CredentialsConfig) -> CredentialOptions {
-    let hours = |h: crate::config::LifetimeHours| LifetimeHours { min: h.min, max: h.max, default: h.default };
-    CredentialOptions { personal: hours(config.personal_hours), ci: hours(config.ci_hours) }
+    CredentialOptions { personal: config.personal_hours, ci: config.ci_hours }
 }
 
 /// A valid download form.
@@ -197,7 +196,7 @@ impl CredentialsService {
         let hours = form.lifetime_hours.trim().parse::<u32>();
         match (hours, bounds) {
             (Err(_), _) => problems.push(FieldProblem::new(field::LIFETIME_HOURS, "Enter a whole number of hours.")),
-            (Ok(hours), Some(bounds)) if !(bounds.min..=bounds.max).contains(&hours) => {
+            (Ok(hours), Some(bounds)) if !bounds.contains(hours) => {
                 problems.push(FieldProblem::new(
                     field::LIFETIME_HOURS,
                     format!(
@@ -248,10 +247,8 @@ impl CredentialsPort for CredentialsService {
         }
         let record = self.store.credential(id).await?.ok_or(ApiError::NotFound)?;
         self.policy.check(caller, UseCase::RevokeCredential, Target::Credential { owner_id: &record.owner_id })?;
-        let reason = reason.trim();
-        if let Some(message) = text_problem(reason, MAX_REASON_CHARS, "Say why, so the owner knows what happened.") {
-            return Err(ApiError::invalid(app::requests::field::REASON, message));
-        }
+        let reason = Reason::parse(reason, "Say why, so the owner knows what happened.")?;
+        let reason = reason.as_str();
         let at = self.clock.now();
         if !self.store.revoke_credential(id, &caller.person.id, reason, at).await? {
             return Err(ApiError::Conflict("This kubeconfig was already revoked.".to_string()));

@@ -7,16 +7,17 @@
 use app::api::requests::RequestForm;
 use app::auth::Caller;
 use app::error::ApiError;
+use app::model::Reason;
 use app::policy::{Target, UseCase};
 use app::ports::RequestsPort;
 use app::requests::lifecycle::{self, Action};
 use app::requests::{
-    ApprovalItem, GrantWithCredentials, HelmMode, LifetimeBounds, MyAccess, Page, PersonRef, QuotaProfileSummary,
-    RequestDetail, RequestOptions, RequestState, RequestSummary, RequestWithTimeline, Verdict, field,
+    ApprovalItem, GrantWithCredentials, HelmMode, MyAccess, Page, PersonRef, QuotaProfileSummary, RequestDetail,
+    RequestOptions, RequestState, RequestSummary, RequestWithTimeline, Verdict, field,
 };
 use chrono::TimeDelta;
 
-use super::validation::{MAX_REASON_CHARS, Rules, text_problem};
+use super::validation::Rules;
 use super::worker::Waker;
 use crate::clock::Clock;
 use crate::cluster::Cluster;
@@ -108,15 +109,6 @@ pub(super) fn target(record: &RequestRecord) -> Target<'_> {
     Target::Request { requester_id: &record.requester_id, request: &record.summary }
 }
 
-/// The reason typed for a denial or a revocation, trimmed, or the problem with it.
-pub(super) fn reason<'a>(typed: &'a str, why_needed: &str) -> Result<&'a str, ApiError> {
-    let reason = typed.trim();
-    match text_problem(reason, MAX_REASON_CHARS, why_needed) {
-        Some(message) => Err(ApiError::invalid(field::REASON, message)),
-        None => Ok(reason),
-    }
-}
-
 /// The 1-based page number asked for, and the offset of its first row.
 fn page_bounds(page: u32) -> (u32, u64) {
     let page = page.max(1);
@@ -139,11 +131,7 @@ impl RequestsPort for RequestsService {
                     limits: profile.quota.clone().into_iter().collect(),
                 })
                 .collect(),
-            lifetime_days: LifetimeBounds {
-                min: config.lifetime_days.min,
-                max: config.lifetime_days.max,
-                default: config.lifetime_days.default,
-            },
+            lifetime_days: config.lifetime_days,
             purpose_max_chars: config.purpose_max_chars,
             naming_policy: config.name_pattern_hint.clone(),
         })
@@ -246,10 +234,12 @@ impl RequestsPort for RequestsService {
                 (Action::Approve, None)
             }
             Verdict::Deny { reason: typed } => {
-                (Action::Deny, Some(reason(typed, "Say why, so the requester knows what to change.")?))
+                (Action::Deny, Some(Reason::parse(typed, "Say why, so the requester knows what to change.")?))
             }
         };
-        let state = self.transition(caller, &record, (UseCase::DecideRequest, action), reason).await?;
+        let state = self
+            .transition(caller, &record, (UseCase::DecideRequest, action), reason.as_ref().map(Reason::as_str))
+            .await?;
         if verdict.approves() {
             self.worker.wake();
         }
@@ -257,7 +247,7 @@ impl RequestsPort for RequestsService {
             request: record.summary,
             approved: verdict.approves(),
             by: caller.person.display_name.clone(),
-            reason: reason.map(str::to_string),
+            reason: reason.map(|reason| reason.as_str().to_string()),
         });
         Ok(state)
     }
@@ -271,8 +261,9 @@ impl RequestsPort for RequestsService {
 
     async fn revoke(&self, caller: &Caller, id: &str, reason: &str) -> Result<RequestState, ApiError> {
         let record = self.authorized(caller, id, UseCase::RevokeGrant).await?;
-        let reason = self::reason(reason, "Say why, so the owner knows what happened.")?;
-        let state = self.transition(caller, &record, (UseCase::RevokeGrant, Action::Revoke), Some(reason)).await?;
+        let reason = Reason::parse(reason, "Say why, so the owner knows what happened.")?;
+        let state =
+            self.transition(caller, &record, (UseCase::RevokeGrant, Action::Revoke), Some(reason.as_str())).await?;
         self.worker.wake();
         Ok(state)
     }
@@ -310,11 +301,11 @@ impl RequestsPort for RequestsService {
                 None
             }
         };
-        let reason = reason.trim();
-        if let Some(message) = text_problem(reason, MAX_REASON_CHARS, "Say why you need it longer, for the approver.") {
-            problems.push(app::error::FieldProblem::new(field::REASON, message));
-        }
-        let Some(days) = days.filter(|_| problems.is_empty()) else { return Err(ApiError::Invalid(problems)) };
+        let reason = Reason::parse(reason, "Say why you need it longer, for the approver.")
+            .map_err(|invalid| problems.extend(invalid.into_problems()))
+            .ok();
+        let (Some(days), Some(reason)) = (days, reason) else { return Err(ApiError::Invalid(problems)) };
+        let reason = reason.as_str();
         if !self.store.ask_extension(&record, days, reason, self.clock.now()).await? {
             return Err(ApiError::Conflict("This grant changed meanwhile; reload the page and try again.".to_string()));
         }
@@ -327,8 +318,9 @@ impl RequestsPort for RequestsService {
         let record = self.authorized(caller, id, UseCase::DecideExtension).await?;
         let reason = match &verdict {
             Verdict::Approve => None,
-            Verdict::Deny { reason: typed } => Some(reason(typed, "Say why, so the owner knows what to do.")?),
+            Verdict::Deny { reason: typed } => Some(Reason::parse(typed, "Say why, so the owner knows what to do.")?),
         };
+        let reason = reason.as_ref().map(Reason::as_str);
         let (Some(ask), Some(ends)) = (&record.summary.extension, record.summary.expires_at) else {
             return Err(ApiError::Conflict("No extension of this grant is waiting for a decision.".to_string()));
         };

@@ -3,14 +3,12 @@
 
 use app::api::requests::RequestForm;
 use app::error::FieldProblem;
+use app::model::text_problem;
 use app::policy::Policy;
 use app::requests::{HelmMode, field, naming};
 use regex::Regex;
 
 use crate::config::{ClusterConfig, RequestsConfig};
-
-/// The longest reason accepted for a denial, in characters.
-pub const MAX_REASON_CHARS: usize = 1_000;
 
 /// The rules of this installation, compiled once.
 #[derive(Clone)]
@@ -169,38 +167,6 @@ fn glob_matches(pattern: &str, name: &str) -> bool {
         }
     }
     rest.len() >= last.len() && rest.ends_with(last)
-}
-
-/// Why free text (a purpose, a reason) is not acceptable: missing, too long, holding control characters (a
-/// NUL cannot even be stored in PostgreSQL), or invisible formatting characters that make text read
-/// differently from what it holds (a bidi override turning "approve" around for the approver, a zero-width
-/// space hiding a word from a search). Line breaks and tabs are fine.
-pub fn text_problem(text: &str, max_chars: usize, when_empty: &str) -> Option<String> {
-    let length = text.chars().count();
-    if text.is_empty() {
-        Some(when_empty.to_string())
-    } else if length > max_chars {
-        Some(format!("At most {max_chars} characters; this has {length}."))
-    } else if text.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
-        Some("Remove the control characters (invisible characters other than line breaks and tabs).".to_string())
-    } else {
-        text.chars().find(|c| is_invisible_format(*c)).map(|hidden| {
-            format!(
-                "Remove the invisible character U+{:04X} (a direction override or a zero-width character): it \
-                 makes the text read differently from what it says.",
-                u32::from(hidden)
-            )
-        })
-    }
-}
-
-/// Unicode's invisible formatting characters that change how text reads: the bidirectional embeddings,
-/// overrides, isolates and marks, and the zero-width characters (space, joiners, word joiner, byte-order mark,
-/// soft hyphen, Mongolian vowel separator).
-fn is_invisible_format(c: char) -> bool {
-    matches!(c,
-        '\u{00AD}' | '\u{061C}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
-        | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
 }
 
 #[cfg(test)]

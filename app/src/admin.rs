@@ -5,6 +5,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::auth::Role;
 use crate::requests::{Action, RequestState};
 
 /// Grants on one dashboard page.
@@ -197,6 +198,19 @@ fn encode(value: &str) -> String {
             other => format!("%{other:02X}"),
         })
         .collect()
+}
+
+/// One person who has signed in at least once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserSummary {
+    pub display_name: String,
+    pub email: Option<String>,
+    /// The identity provider's subject, unique per issuer.
+    pub subject: String,
+    /// The role their groups granted at their last sign-in; `None`: no access.
+    pub role: Option<Role>,
+    pub first_sign_in_at: DateTime<Utc>,
+    pub last_sign_in_at: DateTime<Utc>,
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ pub mod policy;
 #[cfg(feature = "ssr")]
 pub mod ports;
 pub mod requests;
+pub mod system;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};

@@ -5,16 +5,14 @@
 
 use std::sync::Arc;
 
-use crate::admin::{AuditEntry, AuditFilter, GrantFilter};
-use crate::api::requests::RequestForm;
-use crate::api::server_info::ServerInfo;
-use crate::api::users::UserSummary;
+use crate::admin::{AuditEntry, AuditFilter, GrantFilter, UserSummary};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::requests::{
-    ApprovalItem, GrantWithCredentials, MyAccess, Page, RequestDetail, RequestOptions, RequestState,
+    ApprovalItem, GrantWithCredentials, MyAccess, Page, RequestDetail, RequestForm, RequestOptions, RequestState,
     RequestWithTimeline, Verdict,
 };
+use crate::system::ServerInfo;
 
 /// Facts about the running server.
 #[async_trait::async_trait]

@@ -1,8 +1,8 @@
 //! The server's answers about itself: implements [`app::ports::SystemPort`].
 
-use app::api::server_info::ServerInfo;
 use app::error::ApiError;
 use app::ports::SystemPort;
+use app::system::ServerInfo;
 use chrono::{DateTime, Utc};
 
 use crate::clock::Clock;

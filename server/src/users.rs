@@ -1,6 +1,6 @@
 //! The people who have signed in, for the admin page: implements [`app::ports::UsersPort`].
 
-use app::api::users::UserSummary;
+use app::admin::UserSummary;
 use app::error::ApiError;
 use app::ports::UsersPort;
 

@@ -10,18 +10,6 @@ use leptos::prelude::*;
 use crate::error::ApiError;
 use crate::requests::{ApprovalItem, Page, RequestDetail, RequestOptions, RequestState, RequestWithTimeline};
 
-/// The raw form of a new request, as typed. Every field arrives as text so that a malformed value gets a
-/// message next to its field rather than a decoding error; the server parses and checks each one.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct RequestForm {
-    pub namespace: String,
-    pub purpose: String,
-    pub stage: String,
-    pub helm_mode: String,
-    pub quota_profile: String,
-    pub lifetime_days: String,
-}
-
 /// What the New request form offers (stages, quota profiles, lifetimes, whether Tiller may be chosen).
 #[server(endpoint = "requests/options")]
 pub async fn get_request_options() -> Result<RequestOptions, ApiError> {
@@ -41,7 +29,7 @@ pub async fn submit_request(
     #[server(default)] lifetime_days: String,
 ) -> Result<String, ApiError> {
     let caller = crate::auth::require(crate::policy::UseCase::SubmitRequest)?;
-    let form = RequestForm { namespace, purpose, stage, helm_mode, quota_profile, lifetime_days };
+    let form = crate::requests::RequestForm { namespace, purpose, stage, helm_mode, quota_profile, lifetime_days };
     let id = crate::ports::Ports::current()?.requests.submit(&caller, form).await.map_err(crate::error::with_status)?;
     // To the new request's page: a plain form post (no JavaScript) follows the 302; the hydrated page's
     // router follows the redirect header.

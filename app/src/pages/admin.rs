@@ -9,10 +9,11 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
+use crate::admin::UserSummary;
 use crate::admin::{GrantFilter, GrantSort};
 use crate::api::admin::list_grants;
 use crate::api::requests::get_request_options;
-use crate::api::users::{UserSummary, list_users};
+use crate::api::users::list_users;
 use crate::auth::Role;
 use crate::components::error_view::ErrorView;
 use crate::components::requests::{Pager, StateBadge, minute};

@@ -4,12 +4,13 @@ use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::api::server_info::{GetServerInfo, ServerInfo, get_server_info};
+use crate::api::server_info::{GetServerInfo, get_server_info};
 use crate::auth::SessionView;
 use crate::components::error_view::ErrorView;
 use crate::components::session::use_session;
 use crate::navigation::sections_for;
 use crate::navigation::sign_in_href;
+use crate::system::ServerInfo;
 
 #[component]
 pub fn HomePage() -> impl IntoView {

@@ -74,6 +74,18 @@ impl Verdict {
     }
 }
 
+/// The raw form of a new request, as typed. Every field arrives as text so that a malformed value gets a
+/// message next to its field rather than a decoding error; the server parses and checks each one.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestForm {
+    pub namespace: String,
+    pub purpose: String,
+    pub stage: String,
+    pub helm_mode: String,
+    pub quota_profile: String,
+    pub lifetime_days: String,
+}
+
 /// What the New request form offers, from the server's configuration.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RequestOptions {

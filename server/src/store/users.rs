@@ -1,6 +1,6 @@
 //! The users table: who has signed in, and with which role.
 
-use app::api::users::UserSummary;
+use app::admin::UserSummary;
 use app::auth::Role;
 use chrono::{DateTime, Utc};
 

@@ -4,7 +4,6 @@
 //! (`app::policy`) whether the caller may act on it, then validates the input and makes the change. The
 //! requester of a new request is always the caller.
 
-use app::api::requests::RequestForm;
 use app::auth::Caller;
 use app::error::ApiError;
 use app::model::Reason;
@@ -13,7 +12,7 @@ use app::ports::RequestsPort;
 use app::requests::lifecycle::{self, Action};
 use app::requests::{
     ApprovalItem, GrantWithCredentials, HelmMode, MyAccess, Page, PersonRef, QuotaProfileSummary, RequestDetail,
-    RequestOptions, RequestState, RequestSummary, RequestWithTimeline, Verdict, field,
+    RequestForm, RequestOptions, RequestState, RequestSummary, RequestWithTimeline, Verdict, field,
 };
 use chrono::TimeDelta;
 

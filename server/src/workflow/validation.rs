@@ -1,10 +1,10 @@
 //! Checks of a new request and of a denial's reason that need no database and no cluster: everything a
 //! form can get wrong. Every problem is reported, each next to its field, so one round trip shows them all.
 
-use app::api::requests::RequestForm;
 use app::error::FieldProblem;
 use app::model::text_problem;
 use app::policy::Policy;
+use app::requests::RequestForm;
 use app::requests::{HelmMode, field, naming};
 use regex::Regex;
 

@@ -4,7 +4,7 @@
 //! Needs `TEST_POSTGRES_URL` (a superuser URL; `scripts/test.sh` starts a throw-away server); each test
 //! creates a database of its own.
 
-use app::api::users::UserSummary;
+use app::admin::UserSummary;
 use app::auth::{Role, SessionView};
 use sqlx::Connection;
 

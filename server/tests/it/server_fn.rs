@@ -1,6 +1,6 @@
 //! The server function round trip over HTTP, as the browser makes it.
 
-use app::api::server_info::ServerInfo;
+use app::system::ServerInfo;
 
 use crate::support::{Browser, TestServer, client};
 

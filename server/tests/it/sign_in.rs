@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use app::api::users::UserSummary;
+use app::admin::UserSummary;
 use app::auth::{Role, SessionView};
 use app::error::ApiError;
 

@@ -42,7 +42,7 @@ async fn main() {
     let worker = Worker {
         store: store.clone(),
         cluster: cluster.clone(),
-        settings: ClusterConfig::default().manifest_settings(),
+        settings: Default::default(),
         rules: Rules::new(&RequestsConfig::default(), &ClusterConfig::default()).unwrap(),
         config: ProvisioningConfig::default(),
         notifier: Notifier::start(&NotificationsConfig::default(), &public_url, Clock::system()).unwrap(),

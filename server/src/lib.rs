@@ -112,7 +112,7 @@ impl Berth {
             let worker = Arc::new(Worker {
                 store: store.clone(),
                 cluster: cluster.clone(),
-                settings: config.cluster.manifest_settings(),
+                settings: crate::cluster::manifests::Settings::of(&config.cluster),
                 rules: rules.clone(),
                 config: config.provisioning.clone(),
                 notifier: notifier.clone(),

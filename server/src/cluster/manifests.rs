@@ -26,7 +26,7 @@ use k8s_openapi::api::rbac::v1::RoleBinding;
 use serde::Serialize;
 use serde_json::json;
 
-use crate::config::QuotaProfile;
+use crate::config::{ClusterConfig, QuotaProfile};
 
 /// Marks every object Berth manages (the standard label), so it can find and clean them up.
 pub const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", "berth");
@@ -62,19 +62,26 @@ pub struct Settings {
     pub tiller_image: String,
 }
 
-impl Default for Settings {
-    fn default() -> Self {
+impl Settings {
+    /// The choices `config` makes (the defaults live in the configuration, as everything an operator sets).
+    pub fn of(config: &ClusterConfig) -> Self {
         Self {
-            identities_namespace: "berth-identities".to_string(),
-            pod_security: BTreeMap::from([
-                ("pod-security.kubernetes.io/enforce".to_string(), "baseline".to_string()),
-                ("pod-security.kubernetes.io/warn".to_string(), "restricted".to_string()),
-                ("pod-security.kubernetes.io/audit".to_string(), "restricted".to_string()),
-            ]),
-            identity_cluster_role: "edit".to_string(),
-            tiller_user_cluster_role: "tiller-user".to_string(),
-            tiller_image: "ghcr.io/helm/tiller:v2.17.0".to_string(),
+            identities_namespace: config.identities_namespace.clone(),
+            pod_security: config.pod_security.clone(),
+            identity_cluster_role: config.identity_cluster_role.clone(),
+            tiller_user_cluster_role: TILLER_USER_CLUSTER_ROLE.to_string(),
+            tiller_image: config.tiller_image.clone(),
         }
+    }
+}
+
+/// The ClusterRole `deploy/` installs for the users of a namespace with Tiller.
+const TILLER_USER_CLUSTER_ROLE: &str = "tiller-user";
+
+impl Default for Settings {
+    /// Those of the default configuration.
+    fn default() -> Self {
+        Self::of(&ClusterConfig::default())
     }
 }
 

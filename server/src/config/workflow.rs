@@ -249,29 +249,19 @@ pub struct ClusterConfig {
 
 impl Default for ClusterConfig {
     fn default() -> Self {
-        let settings = crate::cluster::manifests::Settings::default();
         Self {
             kubeconfig: None,
             namespace: "berth".to_string(),
-            identities_namespace: settings.identities_namespace,
+            identities_namespace: "berth-identities".to_string(),
             external_url: None,
             external_ca_file: None,
-            pod_security: settings.pod_security,
-            identity_cluster_role: settings.identity_cluster_role,
-            tiller_image: settings.tiller_image,
-        }
-    }
-}
-
-impl ClusterConfig {
-    /// The installation-wide choices the grant manifests depend on.
-    pub fn manifest_settings(&self) -> crate::cluster::manifests::Settings {
-        crate::cluster::manifests::Settings {
-            identities_namespace: self.identities_namespace.clone(),
-            pod_security: self.pod_security.clone(),
-            identity_cluster_role: self.identity_cluster_role.clone(),
-            tiller_image: self.tiller_image.clone(),
-            ..Default::default()
+            pod_security: BTreeMap::from([
+                ("pod-security.kubernetes.io/enforce".to_string(), "baseline".to_string()),
+                ("pod-security.kubernetes.io/warn".to_string(), "restricted".to_string()),
+                ("pod-security.kubernetes.io/audit".to_string(), "restricted".to_string()),
+            ]),
+            identity_cluster_role: "edit".to_string(),
+            tiller_image: "ghcr.io/helm/tiller:v2.17.0".to_string(),
         }
     }
 }

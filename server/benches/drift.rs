@@ -61,7 +61,7 @@ async fn main() {
             namespace: &namespace,
             purpose: "benchmark",
             stage: "test",
-            helm_mode: HelmMode::None,
+            helm_mode: HelmMode::NoTiller,
             quota_profile: &profile.name,
             lifetime_days: 30,
             requester_id: &alice,
@@ -94,7 +94,8 @@ async fn main() {
         .for_each_concurrent(16, |(id, namespace)| {
             let (cluster, profile, settings, alice) = (&cluster, &profile, &settings, &alice);
             async move {
-                let grant = Grant { request_id: id, namespace, owner_id: alice, helm_mode: HelmMode::None, profile };
+                let grant =
+                    Grant { request_id: id, namespace, owner_id: alice, helm_mode: HelmMode::NoTiller, profile };
                 for object in manifests::objects(&grant, settings) {
                     cluster.apply(&object).await.unwrap();
                 }

@@ -24,7 +24,7 @@ use berth_server::config::{ClusterConfig, CredentialsConfig, NotificationsConfig
 use berth_server::metrics::Metrics;
 use berth_server::notify::Notifier;
 use berth_server::store::requests::{NewRequest, Transition};
-use berth_server::workflow::credentials::{CredentialsService, DownloadForm};
+use berth_server::workflow::credentials::{CredentialsService, KubeconfigForm};
 use berth_server::workflow::leader::Leadership;
 use berth_server::workflow::validation::Rules;
 use berth_server::workflow::worker::{Outcome, Waker, Worker};
@@ -67,7 +67,7 @@ async fn main() {
 
     let run = uuid::Uuid::new_v4().simple().to_string()[..6].to_string();
     let mut namespaces = Vec::new();
-    for helm_mode in [HelmMode::None, HelmMode::Tiller] {
+    for helm_mode in [HelmMode::NoTiller, HelmMode::Tiller] {
         let (mut times, mut api_calls) = (Vec::new(), Vec::new());
         let (mut issue_times, mut issue_calls) = (Vec::new(), Vec::new());
         for n in 0..SAMPLES {
@@ -106,7 +106,7 @@ async fn main() {
             assert_eq!(outcomes, [(id.clone(), Outcome::Ready)]);
 
             calls.store(0, Ordering::Relaxed);
-            let form = DownloadForm { purpose: "personal".into(), name: String::new(), lifetime_hours: "8".into() };
+            let form = KubeconfigForm { purpose: "personal".into(), name: String::new(), lifetime_hours: "8".into() };
             let started = Instant::now();
             credentials.issue(&caller, &id, &form).await.unwrap();
             issue_times.push(started.elapsed());

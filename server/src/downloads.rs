@@ -16,7 +16,7 @@ use secrecy::ExposeSecret;
 
 use crate::error::ErrorReply;
 use crate::state::AppState;
-use crate::workflow::credentials::DownloadForm;
+use crate::workflow::credentials::KubeconfigForm;
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/requests/{id}/kubeconfig", post(download))
@@ -27,7 +27,7 @@ async fn download(
     Extension(session): Extension<SessionView>,
     Path(id): Path<String>,
     headers: HeaderMap,
-    Form(form): Form<DownloadForm>,
+    Form(form): Form<KubeconfigForm>,
 ) -> Response {
     let caller = match authorize(&session, UseCase::DownloadKubeconfig) {
         Ok(caller) => caller,

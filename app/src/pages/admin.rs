@@ -175,7 +175,7 @@ fn GrantRow(grant: GrantWithCredentials) -> impl IntoView {
     };
     let helm = match request.helm_mode {
         crate::requests::HelmMode::Tiller => "Helm 2 (Tiller)",
-        crate::requests::HelmMode::None => "Helm 3",
+        crate::requests::HelmMode::NoTiller => "Helm 3",
     };
     let deleted = request.namespace_deletion.map(|d| match d.deleted_at {
         Some(at) => format!("namespace deleted {}", minute(at)),

@@ -131,7 +131,7 @@ fn RequestForm(options: RequestOptions) -> impl IntoView {
                     .map(|mode| {
                         view! {
                             <label class="choice">
-                                <input type="radio" name=field::HELM_MODE value=mode.as_str() checked=mode == HelmMode::None />
+                                <input type="radio" name=field::HELM_MODE value=mode.as_str() checked=mode == HelmMode::NoTiller />
                                 {mode.label()}
                             </label>
                         }

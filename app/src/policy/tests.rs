@@ -20,7 +20,7 @@ fn request(state: RequestState, extension: bool, deletion: bool) -> RequestSumma
         namespace: "team-a".into(),
         purpose: "tests".into(),
         stage: "dev".into(),
-        helm_mode: HelmMode::None,
+        helm_mode: HelmMode::NoTiller,
         quota_profile: "small".into(),
         lifetime_days: 7,
         requester: PersonRef { display_name: "Dave".into(), email: None },

@@ -16,17 +16,18 @@ pub use lifecycle::{Action, RequestState};
 pub enum HelmMode {
     /// Helm 2: a Tiller of the namespace's own, locked to it.
     Tiller,
-    /// Helm 3 and later, which need no server-side component.
-    None,
+    /// Helm 3 and later, which need no server-side component. (`none` in the database and on the wire.)
+    #[serde(rename = "none")]
+    NoTiller,
 }
 
 impl HelmMode {
-    pub const ALL: [HelmMode; 2] = [HelmMode::None, HelmMode::Tiller];
+    pub const ALL: [HelmMode; 2] = [HelmMode::NoTiller, HelmMode::Tiller];
 
     pub fn as_str(self) -> &'static str {
         match self {
             HelmMode::Tiller => "tiller",
-            HelmMode::None => "none",
+            HelmMode::NoTiller => "none",
         }
     }
 
@@ -37,7 +38,7 @@ impl HelmMode {
     pub fn label(self) -> &'static str {
         match self {
             HelmMode::Tiller => "Helm 2 with a Tiller in the namespace",
-            HelmMode::None => "Helm 3 or later (no Tiller)",
+            HelmMode::NoTiller => "Helm 3 or later (no Tiller)",
         }
     }
 }

@@ -36,7 +36,7 @@ impl Usage {
             format!("kubectl get pods    # in {namespace}, the context's namespace: no --namespace needed"),
         ];
         let ci_steps = match helm_mode {
-            HelmMode::None => {
+            HelmMode::NoTiller => {
                 shell.extend([
                     format!("# Helm 3 or 4: releases are Secrets in {namespace}"),
                     format!("helm upgrade --install {RELEASE} {CHART}"),
@@ -84,7 +84,7 @@ mod tests {
 
     #[test]
     fn helm_3_mode_applies_manifests_and_installs_with_the_context_namespace() {
-        let usage = Usage::for_namespace("team-a-ci", HelmMode::None);
+        let usage = Usage::for_namespace("team-a-ci", HelmMode::NoTiller);
         assert_eq!(usage.personal_file, "team-a-ci.kubeconfig");
         assert_eq!(usage.ci_file, "team-a-ci-<name>.kubeconfig");
         // The context presets the namespace: no command names one (comments may say so).

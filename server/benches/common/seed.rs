@@ -25,7 +25,7 @@ pub async fn pending_requests(store: &Store, issuer: &str, count: usize) {
             namespace: &namespace,
             purpose: "Jenkins deploys the team's services here; staging first, then production.",
             stage: "test",
-            helm_mode: if n % 2 == 0 { HelmMode::None } else { HelmMode::Tiller },
+            helm_mode: if n % 2 == 0 { HelmMode::NoTiller } else { HelmMode::Tiller },
             quota_profile: "small",
             lifetime_days: 90,
             requester_id: &alice_id,

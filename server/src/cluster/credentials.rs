@@ -140,7 +140,7 @@ pub async fn check_kubeconfig(
     let one = ListParams::default().limit(1);
 
     let (verb, group, resource, subresource, what) = match helm_mode {
-        HelmMode::None => ("create", "apps", "deployments", "", "create Deployments"),
+        HelmMode::NoTiller => ("create", "apps", "deployments", "", "create Deployments"),
         HelmMode::Tiller => ("create", "", "pods", "portforward", "port-forward to Tiller"),
     };
     let lists_pods = async {

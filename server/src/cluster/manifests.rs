@@ -164,7 +164,7 @@ pub fn objects(grant: &Grant<'_>, settings: &Settings) -> Vec<Object> {
         Object::ServiceAccount(identity(grant, settings)),
     ];
     match grant.helm_mode {
-        HelmMode::None => {
+        HelmMode::NoTiller => {
             objects.push(Object::RoleBinding(identity_binding(grant, settings, &settings.identity_cluster_role)));
         }
         HelmMode::Tiller => objects.extend([
@@ -439,7 +439,7 @@ mod tests {
     #[test]
     fn helm_3_grant() {
         let profile = profile();
-        insta::assert_yaml_snapshot!(render(&objects(&grant(HelmMode::None, &profile), &Settings::default())));
+        insta::assert_yaml_snapshot!(render(&objects(&grant(HelmMode::NoTiller, &profile), &Settings::default())));
     }
 
     #[test]
@@ -477,7 +477,7 @@ mod tests {
                 .map(|binding| binding.role_ref.name)
                 .collect::<Vec<_>>()
         };
-        assert_eq!(bindings(HelmMode::None), ["edit"]);
+        assert_eq!(bindings(HelmMode::NoTiller), ["edit"]);
         assert_eq!(bindings(HelmMode::Tiller), ["tiller-user"], "with Tiller, deployments go through Tiller");
     }
 
@@ -510,7 +510,7 @@ mod tests {
     #[test]
     fn without_tiller_there_is_no_tiller() {
         let profile = profile();
-        let names: Vec<String> = objects(&grant(HelmMode::None, &profile), &Settings::default())
+        let names: Vec<String> = objects(&grant(HelmMode::NoTiller, &profile), &Settings::default())
             .iter()
             .map(|object| serde_json::to_value(object).unwrap()["metadata"]["name"].as_str().unwrap().to_string())
             .collect();

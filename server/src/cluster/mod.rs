@@ -171,14 +171,14 @@ impl Cluster {
         &self,
         name: &str,
         request_id: &str,
-    ) -> Result<NamespaceDeletion, ClusterError> {
+    ) -> Result<NamespaceDeleteOutcome, ClusterError> {
         let namespaces = Api::<Namespace>::all(self.client.clone());
-        let Some(existing) = namespaces.get_opt(name).await? else { return Ok(NamespaceDeletion::Gone) };
+        let Some(existing) = namespaces.get_opt(name).await? else { return Ok(NamespaceDeleteOutcome::Gone) };
         if existing.labels().get(manifests::REQUEST_LABEL).map(String::as_str) != Some(request_id) {
-            return Ok(NamespaceDeletion::Foreign);
+            return Ok(NamespaceDeleteOutcome::Foreign);
         }
         if existing.metadata.deletion_timestamp.is_some() {
-            return Ok(NamespaceDeletion::Deleted);
+            return Ok(NamespaceDeleteOutcome::Deleted);
         }
         let params = kube::api::DeleteParams {
             preconditions: Some(kube::api::Preconditions {
@@ -188,10 +188,10 @@ impl Cluster {
             ..Default::default()
         };
         match namespaces.delete(name, &params).await {
-            Ok(_) => Ok(NamespaceDeletion::Deleted),
-            Err(kube::Error::Api(status)) if status.code == 404 => Ok(NamespaceDeletion::Gone),
+            Ok(_) => Ok(NamespaceDeleteOutcome::Deleted),
+            Err(kube::Error::Api(status)) if status.code == 404 => Ok(NamespaceDeleteOutcome::Gone),
             // 409: the uid changed (recreated meanwhile, so not ours any more).
-            Err(kube::Error::Api(status)) if status.code == 409 => Ok(NamespaceDeletion::Foreign),
+            Err(kube::Error::Api(status)) if status.code == 409 => Ok(NamespaceDeleteOutcome::Foreign),
             Err(error) => Err(error.into()),
         }
     }
@@ -245,7 +245,7 @@ fn pem(label: &str, der: &[u8]) -> String {
 
 /// What [`Cluster::delete_granted_namespace`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NamespaceDeletion {
+pub enum NamespaceDeleteOutcome {
     /// It is being deleted (the controller manager removes its contents, then the namespace).
     Deleted,
     /// There was nothing to delete.

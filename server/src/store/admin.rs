@@ -253,7 +253,7 @@ mod tests {
             namespace: id,
             purpose: "p",
             stage,
-            helm_mode: HelmMode::None,
+            helm_mode: HelmMode::NoTiller,
             quota_profile: "small",
             lifetime_days: 30,
             requester_id: owner,

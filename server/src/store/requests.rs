@@ -463,7 +463,7 @@ mod tests {
             namespace,
             purpose: "CI",
             stage: "test",
-            helm_mode: HelmMode::None,
+            helm_mode: HelmMode::NoTiller,
             quota_profile: "small",
             lifetime_days: 30,
             requester_id,

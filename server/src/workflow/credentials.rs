@@ -40,7 +40,7 @@ pub struct CredentialsService {
 
 /// The download form as posted: every field as text, checked here.
 #[derive(Debug, Clone, Default, serde::Deserialize)]
-pub struct DownloadForm {
+pub struct KubeconfigForm {
     #[serde(default)]
     pub purpose: String,
     #[serde(default)]
@@ -69,7 +69,7 @@ struct Valid {
 
 impl CredentialsService {
     /// Issues a kubeconfig of grant `request_id` to `caller`, its requester.
-    pub async fn issue(&self, caller: &Caller, request_id: &str, form: &DownloadForm) -> Result<Download, ApiError> {
+    pub async fn issue(&self, caller: &Caller, request_id: &str, form: &KubeconfigForm) -> Result<Download, ApiError> {
         let record = self.own_ready_grant(caller, request_id).await?;
         let valid = self.check(form, record.summary.expires_at, self.clock.now())?;
         let summary = &record.summary;
@@ -173,7 +173,7 @@ impl CredentialsService {
     /// Checks every field; all problems at once.
     fn check(
         &self,
-        form: &DownloadForm,
+        form: &KubeconfigForm,
         grant_ends: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
     ) -> Result<Valid, ApiError> {

@@ -275,13 +275,13 @@ mod tests {
             c.reserved_names = vec!["team-a-*".into()];
             c.tiller_enabled = false;
         });
-        let error = now.still_allowed("team-a-ci", HelmMode::None).unwrap_err();
+        let error = now.still_allowed("team-a-ci", HelmMode::NoTiller).unwrap_err();
         assert_eq!(
             error,
             "The name 'team-a-ci' is no longer allowed: Names like 'team-a-*' are reserved in this installation."
         );
         assert!(now.still_allowed("team-b-ci", HelmMode::Tiller).unwrap_err().contains("switched off"));
-        assert!(now.still_allowed("team-b-ci", HelmMode::None).is_ok());
+        assert!(now.still_allowed("team-b-ci", HelmMode::NoTiller).is_ok());
     }
 
     #[test]

@@ -27,7 +27,7 @@ use tokio::task::JoinSet;
 
 use crate::clock::Clock;
 use crate::cluster::manifests::{self, Grant, Object, Settings};
-use crate::cluster::{Cluster, ClusterError, NamespaceClaim, NamespaceDeletion};
+use crate::cluster::{Cluster, ClusterError, NamespaceClaim, NamespaceDeleteOutcome};
 use crate::config::{ProvisioningConfig, QuotaProfile};
 use crate::metrics::Metrics;
 use crate::notify::{Notice, Notifier};
@@ -277,9 +277,9 @@ impl Worker {
         for record in self.store.namespaces_to_delete(BATCH).await? {
             let summary = &record.summary;
             let note = match self.cluster.delete_granted_namespace(&summary.namespace, &summary.id).await {
-                Ok(NamespaceDeletion::Deleted) => "the namespace and everything in it are being deleted",
-                Ok(NamespaceDeletion::Gone) => "the namespace was already gone",
-                Ok(NamespaceDeletion::Foreign) => {
+                Ok(NamespaceDeleteOutcome::Deleted) => "the namespace and everything in it are being deleted",
+                Ok(NamespaceDeleteOutcome::Gone) => "the namespace was already gone",
+                Ok(NamespaceDeleteOutcome::Foreign) => {
                     "a namespace of that name exists but Berth did not create it for this request, so it was left alone"
                 }
                 Err(error) => {

@@ -232,7 +232,7 @@ fn workspace(parent: &Path, name: &str) -> PathBuf {
 async fn the_usage_help_of_a_helm_3_grant_runs_as_shown_with_helm_3_and_4() {
     let dir = tempfile::tempdir().unwrap();
     let (server, alice, id, namespace) = ready_grant(&dir, "none").await;
-    let usage = Usage::for_namespace(&namespace, HelmMode::None);
+    let usage = Usage::for_namespace(&namespace, HelmMode::NoTiller);
     // The page shows exactly this text.
     let page = alice.get(&server.url(&format!("/requests/{id}"))).await.text().await.unwrap();
     assert!(page.contains(&html_escape(&usage.shell_text())), "the page shows the shell snippet");

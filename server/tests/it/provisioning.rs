@@ -65,7 +65,7 @@ async fn clean_up(namespace: &str) {
 async fn berth_s_own_credential_provisions_both_modes_and_reapplying_changes_nothing() {
     let berth = berth_cluster().await;
     let profile = small_profile();
-    for (helm_mode, count) in [(HelmMode::None, 7), (HelmMode::Tiller, 11)] {
+    for (helm_mode, count) in [(HelmMode::NoTiller, 7), (HelmMode::Tiller, 11)] {
         let namespace = unique("it-grant");
         let grant =
             Grant { request_id: "r-1", namespace: &namespace, owner_id: "owner-1", helm_mode, profile: &profile };
@@ -86,7 +86,7 @@ async fn berth_s_own_credential_provisions_both_modes_and_reapplying_changes_not
 async fn berth_binds_edit_and_tiller_user_but_no_other_cluster_role() {
     let client = berth_client().await;
     let berth = berth_cluster().await;
-    let namespace = provision(&berth, HelmMode::None).await;
+    let namespace = provision(&berth, HelmMode::NoTiller).await;
     let bindings = Api::<RoleBinding>::namespaced(client, &namespace);
     for role in ["admin", "cluster-admin"] {
         let binding: RoleBinding = serde_json::from_value(json!({
@@ -129,7 +129,7 @@ async fn the_identity_acts_in_its_namespace_only_and_tiller_cannot_touch_the_quo
     let admin = admin().await;
 
     // Helm 3: the identity (a token minted by Berth itself) edits in its namespace and nowhere else.
-    let plain = provision(&berth, HelmMode::None).await;
+    let plain = provision(&berth, HelmMode::NoTiller).await;
     let token = token_for(&client, IDENTITIES, &format!("ns-{plain}"), None).await;
     let identity = client_from(token_kubeconfig(&token, &plain)).await;
     assert!(may(&identity, "create", "deployments.apps", Some(&plain)).await.unwrap());

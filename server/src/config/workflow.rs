@@ -296,6 +296,10 @@ pub struct ProvisioningConfig {
     /// besides the changes its watches report: in memory, no API call unless something drifted. It catches a
     /// deletion a restarted watch did not report.
     pub drift_full_check_seconds: u64,
+    /// Grants the leader provisions at once. Each is a handful of server-side applies, mostly waiting on the
+    /// API server, so a burst of approvals is done in a fraction of the time it takes one after another; the
+    /// bound keeps the API server's load (and Berth's database connections) in check.
+    pub concurrency: usize,
 }
 
 impl Default for ProvisioningConfig {
@@ -315,6 +319,7 @@ impl Default for ProvisioningConfig {
             leader_lease_seconds: 15,
             leader_renew_seconds: 5,
             drift_full_check_seconds: 600,
+            concurrency: 8,
         }
     }
 }
@@ -438,6 +443,9 @@ pub(super) fn problems(
              (a leader must be able to miss one renewal)"
                 .to_string(),
         );
+    }
+    if !(1..=64).contains(&provisioning.concurrency) {
+        problems.push("  - provisioning.concurrency: between 1 and 64 grants at once".to_string());
     }
     if credentials.max_active_per_grant == 0 {
         problems.push("  - credentials.max_active_per_grant: must be at least 1".to_string());

@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 use app::requests::RequestState;
 use app::requests::lifecycle::{self, Action};
 use chrono::{DateTime, TimeDelta, Utc};
+use futures_util::StreamExt;
 use tokio::sync::Notify;
 use tokio::task::JoinSet;
 
@@ -130,22 +131,29 @@ impl Worker {
         }
     }
 
-    /// One pass: works through every request due now. Returns each one's outcome.
+    /// One pass: works through every request due now, `provisioning.concurrency` at a time (each request is
+    /// leased, so no two attempts ever work on the same one). Returns each one's outcome.
     pub async fn run_once(&self) -> Result<Vec<(String, Outcome)>, StoreError> {
+        let concurrency = self.config.concurrency.max(1);
+        // Enough rows per query to keep every slot busy between two queries.
+        let batch = BATCH.max(u32::try_from(4 * concurrency).unwrap_or(u32::MAX));
         let mut outcomes = Vec::new();
         loop {
-            let due = self.store.due_for_provisioning(self.clock.now(), BATCH).await?;
+            let due = self.store.due_for_provisioning(self.clock.now(), batch).await?;
             if due.is_empty() {
                 return Ok(outcomes);
             }
-            let mut progressed = false;
-            for record in due {
-                let outcome = self.attempt(record.clone()).await;
-                // Only a recorded outcome takes the request out of the due list; without one, another round
-                // would find the same requests (and spin while the database is down).
-                progressed |= matches!(outcome, Outcome::Ready | Outcome::Failed(_) | Outcome::Retrying(_));
-                outcomes.push((record.summary.id, outcome));
-            }
+            let attempts = futures_util::stream::iter(due).map(|record| async move {
+                let id = record.summary.id.clone();
+                (id, self.attempt(record).await)
+            });
+            let round: Vec<(String, Outcome)> = attempts.buffer_unordered(concurrency).collect().await;
+            // Only a recorded outcome takes the request out of the due list; without one, another round would
+            // find the same requests (and spin while the database is down).
+            let progressed = round
+                .iter()
+                .any(|(_, outcome)| matches!(outcome, Outcome::Ready | Outcome::Failed(_) | Outcome::Retrying(_)));
+            outcomes.extend(round);
             // Nothing recorded this round (held by others, or the database is down): leave the rest to the
             // next pass.
             if !progressed {

@@ -22,13 +22,9 @@ use std::time::{Duration, Instant};
 use app::requests::{Action, HelmMode, RequestState};
 use berth_server::clock::Clock;
 use berth_server::cluster::manifests::{self, Grant, Settings};
-use berth_server::config::{ClusterConfig, NotificationsConfig, ProvisioningConfig, RequestsConfig};
-use berth_server::metrics::Metrics;
-use berth_server::notify::Notifier;
+use berth_server::config::{Config, RequestsConfig};
 use berth_server::store::requests::{NewRequest, Transition};
-use berth_server::workflow::leader::Leadership;
-use berth_server::workflow::validation::Rules;
-use berth_server::workflow::worker::{Waker, Worker};
+use berth_server::workflow::worker::Worker;
 use chrono::Utc;
 use futures_util::StreamExt;
 
@@ -104,19 +100,8 @@ async fn main() {
         .await;
     println!("(seeded {grants} ready grants in {:.0} s)", started.elapsed().as_secs_f64());
 
-    let public_url = url::Url::parse("http://127.0.0.1:3000").unwrap();
-    let worker = Worker {
-        store: store.clone(),
-        cluster: cluster.clone(),
-        settings,
-        rules: Rules::new(&requests, &ClusterConfig::default()).unwrap(),
-        config: ProvisioningConfig::default(),
-        notifier: Notifier::start(&NotificationsConfig::default(), &public_url, Clock::system()).unwrap(),
-        waker: Waker::default(),
-        leadership: Leadership::new(store.clone(), &ProvisioningConfig::default(), Metrics::new(), Clock::system()),
-        metrics: Metrics::new(),
-        clock: Clock::system(),
-    };
+    let config = Config { requests, ..Config::default() };
+    let worker = Worker::standalone(store.clone(), cluster.clone(), &config, Clock::system()).unwrap();
 
     // Listing: the watches start, and their caches fill.
     let rss_before = rss_kib();

@@ -20,13 +20,10 @@ use std::time::{Duration, Instant};
 use app::auth::{Caller, Person, Role};
 use app::requests::{Action, HelmMode, RequestState};
 use berth_server::clock::Clock;
-use berth_server::config::{ClusterConfig, CredentialsConfig, NotificationsConfig, ProvisioningConfig, RequestsConfig};
-use berth_server::metrics::Metrics;
-use berth_server::notify::Notifier;
+use berth_server::config::{Config, CredentialsConfig, ProvisioningConfig};
+use berth_server::store::Store;
 use berth_server::store::requests::{NewRequest, Transition};
 use berth_server::workflow::credentials::{CredentialsService, KubeconfigForm};
-use berth_server::workflow::leader::Leadership;
-use berth_server::workflow::validation::Rules;
 use berth_server::workflow::worker::{Outcome, Waker, Worker};
 use chrono::Utc;
 
@@ -38,19 +35,7 @@ async fn main() {
 
     let dir = tempfile::tempdir().unwrap();
     let (store, alice) = support::store_with_alice(dir.path()).await;
-    let public_url = url::Url::parse("http://127.0.0.1:3000").unwrap();
-    let worker = Worker {
-        store: store.clone(),
-        cluster: cluster.clone(),
-        settings: Default::default(),
-        rules: Rules::new(&RequestsConfig::default(), &ClusterConfig::default()).unwrap(),
-        config: ProvisioningConfig::default(),
-        notifier: Notifier::start(&NotificationsConfig::default(), &public_url, Clock::system()).unwrap(),
-        waker: Waker::default(),
-        leadership: Leadership::new(store.clone(), &ProvisioningConfig::default(), Metrics::new(), Clock::system()),
-        metrics: Metrics::new(),
-        clock: Clock::system(),
-    };
+    let worker = Worker::standalone(store.clone(), cluster.clone(), &Config::default(), Clock::system()).unwrap();
     let credentials = CredentialsService {
         store: store.clone(),
         policy: Default::default(),
@@ -71,32 +56,8 @@ async fn main() {
         let (mut times, mut api_calls) = (Vec::new(), Vec::new());
         let (mut issue_times, mut issue_calls) = (Vec::new(), Vec::new());
         for n in 0..SAMPLES {
-            let id = uuid::Uuid::new_v4().to_string();
             let namespace = format!("bench-{run}-{}-{n}", helm_mode.as_str());
-            let request = NewRequest {
-                id: &id,
-                namespace: &namespace,
-                purpose: "benchmark",
-                stage: "test",
-                helm_mode,
-                quota_profile: "small",
-                lifetime_days: 30,
-                requester_id: &alice,
-                at: Utc::now(),
-            };
-            store.submit_request(&request).await.unwrap();
-            let approve = Transition {
-                request_id: &id,
-                version: 1,
-                from: RequestState::Pending,
-                to: RequestState::Approved,
-                action: Action::Approve,
-                actor_id: Some(&alice),
-                reason: None,
-                at: Utc::now(),
-                expires_at: None,
-            };
-            assert!(store.apply(&approve).await.unwrap());
+            let id = approved(&store, &alice, &namespace, helm_mode).await;
 
             calls.store(0, Ordering::Relaxed);
             let started = Instant::now();
@@ -130,6 +91,33 @@ async fn main() {
         );
     }
 
+    // A burst: many approvals at once (an operator migrating a team, say), until every grant is ready, one
+    // grant at a time and `provisioning.concurrency` at a time.
+    let burst: usize = std::env::var("PROVISIONING_BURST").ok().and_then(|n| n.parse().ok()).unwrap_or(1_000);
+    for concurrency in [1, ProvisioningConfig::default().concurrency] {
+        for n in 0..burst {
+            let namespace = format!("burst-{run}-c{concurrency}-{n}");
+            approved(&store, &alice, &namespace, HelmMode::NoTiller).await;
+            namespaces.push(namespace);
+        }
+        let config =
+            Config { provisioning: ProvisioningConfig { concurrency, ..Default::default() }, ..Config::default() };
+        let worker = Worker::standalone(store.clone(), cluster.clone(), &config, Clock::system()).unwrap();
+        calls.store(0, Ordering::Relaxed);
+        let started = Instant::now();
+        let outcomes = worker.run_once().await.unwrap();
+        let took = started.elapsed();
+        assert_eq!(outcomes.len(), burst);
+        assert!(outcomes.iter().all(|(_, outcome)| *outcome == Outcome::Ready), "every grant of the burst is ready");
+        println!(
+            "FIGURE {burst} approvals at once until all are ready (Helm 3, {concurrency} at a time): {:.1} s, \
+             {:.1} ms per grant; {} API calls",
+            took.as_secs_f64(),
+            took.as_secs_f64() * 1000.0 / burst as f64,
+            calls.load(Ordering::Relaxed),
+        );
+    }
+
     // Clean up as an admin (Berth's own credential may not delete identities wholesale).
     let admin = support::env_path("LOCAL_CLUSTER_KUBECONFIG");
     for namespace in &namespaces {
@@ -137,6 +125,36 @@ async fn main() {
             .args(["--kubeconfig", &admin, "delete", "namespace", namespace, "--wait=false"])
             .output();
     }
+}
+
+/// A request for `namespace` by `alice`, submitted and approved in the database (as the approval page would).
+async fn approved(store: &Store, alice: &str, namespace: &str, helm_mode: HelmMode) -> String {
+    let id = uuid::Uuid::new_v4().to_string();
+    let request = NewRequest {
+        id: &id,
+        namespace,
+        purpose: "benchmark",
+        stage: "test",
+        helm_mode,
+        quota_profile: "small",
+        lifetime_days: 30,
+        requester_id: alice,
+        at: Utc::now(),
+    };
+    store.submit_request(&request).await.unwrap();
+    let approve = Transition {
+        request_id: &id,
+        version: 1,
+        from: RequestState::Pending,
+        to: RequestState::Approved,
+        action: Action::Approve,
+        actor_id: Some(alice),
+        reason: None,
+        at: Utc::now(),
+        expires_at: None,
+    };
+    assert!(store.apply(&approve).await.unwrap());
+    id
 }
 
 fn percentile(samples: &mut [Duration], p: usize) -> Duration {

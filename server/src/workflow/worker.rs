@@ -95,6 +95,30 @@ impl From<StoreError> for Stop {
 }
 
 impl Worker {
+    /// A worker of its own over `store` and `cluster`, configured by `config`, with its own notifier, waker,
+    /// leadership and metrics: for tools, tests and benchmarks that drive its one-pass methods. (The server
+    /// shares those parts with its services; `Berth::build` wires them.)
+    pub fn standalone(
+        store: Store,
+        cluster: Cluster,
+        config: &crate::config::Config,
+        clock: Clock,
+    ) -> anyhow::Result<Self> {
+        let metrics = Metrics::new();
+        Ok(Self {
+            settings: Settings::of(&config.cluster),
+            rules: Rules::new(&config.requests, &config.cluster)?,
+            config: config.provisioning.clone(),
+            notifier: Notifier::start(&config.notifications, &config.public_url, clock.clone())?,
+            waker: Waker::default(),
+            leadership: Leadership::new(store.clone(), &config.provisioning, metrics.clone(), clock.clone()),
+            metrics,
+            clock,
+            store,
+            cluster,
+        })
+    }
+
     /// Runs until the task is dropped: while this replica leads, a pass over due work whenever woken, and
     /// at least every `poll_seconds` (for requests another replica approved, and retries that came due).
     pub async fn run(self: Arc<Self>) {

@@ -813,29 +813,10 @@ async fn a_revoked_grant_refuses_every_kubeconfig_and_tokens_of_the_old_tiller_a
 /// A worker of the test's own over the database of the server in `dir` and the cluster (with Berth's
 /// credential), with the default configuration; its one-pass methods take the time as a parameter.
 async fn test_worker(dir: &TempDir) -> berth_server::workflow::worker::Worker {
-    let store = store_of(dir).await;
-    berth_server::workflow::worker::Worker {
-        store: store.clone(),
-        cluster: crate::provisioning::berth_cluster().await,
-        settings: Default::default(),
-        rules: berth_server::workflow::validation::Rules::new(&RequestsConfig::default(), &Default::default()).unwrap(),
-        config: berth_server::config::ProvisioningConfig { expiry_warning_hours: 72, ..Default::default() },
-        notifier: berth_server::notify::Notifier::start(
-            &Default::default(),
-            &url::Url::parse("http://127.0.0.1").unwrap(),
-            Default::default(),
-        )
-        .unwrap(),
-        waker: Default::default(),
-        leadership: berth_server::workflow::leader::Leadership::new(
-            store.clone(),
-            &Default::default(),
-            berth_server::metrics::Metrics::new(),
-            Default::default(),
-        ),
-        metrics: berth_server::metrics::Metrics::new(),
-        clock: Default::default(),
-    }
+    let config = berth_server::config::Config::default();
+    let cluster = crate::provisioning::berth_cluster().await;
+    berth_server::workflow::worker::Worker::standalone(store_of(dir).await, cluster, &config, Default::default())
+        .unwrap()
 }
 
 #[tokio::test]

@@ -208,13 +208,28 @@ async fn open_postgres(config: &DatabaseConfig) -> Result<PgPool> {
 }
 
 /// Stores for tests that must hold on both backends: a SQLite file in `dir`, and a fresh database on the
-/// PostgreSQL server named by `TEST_POSTGRES_URL` (`scripts/test.sh` starts one).
+/// PostgreSQL server named by `TEST_POSTGRES_URL` (`scripts/test.sh` starts one), or else the one
+/// `scripts/fixtures.sh postgres` starts or reuses (plain `cargo test`).
 #[cfg(test)]
 pub(crate) async fn test_stores(dir: &std::path::Path) -> Vec<Store> {
     use sqlx::Connection as _;
     let sqlite = format!("sqlite://{}", dir.join("berth.db").display());
-    let admin = std::env::var("TEST_POSTGRES_URL")
-        .expect("TEST_POSTGRES_URL is not set: run scripts/test.sh, or start PostgreSQL and export a superuser URL");
+    let admin = std::env::var("TEST_POSTGRES_URL").unwrap_or_else(|_| {
+        static FIXTURE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        FIXTURE
+            .get_or_init(|| {
+                let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/fixtures.sh");
+                let output = std::process::Command::new("bash")
+                    .arg(script)
+                    .arg("postgres")
+                    .stderr(std::process::Stdio::inherit())
+                    .output()
+                    .expect("runs scripts/fixtures.sh");
+                assert!(output.status.success(), "scripts/fixtures.sh postgres failed (see above)");
+                String::from_utf8_lossy(&output.stdout).trim().to_string()
+            })
+            .clone()
+    });
     let name = format!("berth_unit_{}", uuid::Uuid::new_v4().simple());
     let mut connection = sqlx::PgConnection::connect(&admin).await.expect("PostgreSQL reachable");
     sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut connection).await.expect("create database");

@@ -16,17 +16,11 @@ use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config, Resource, ResourceExt};
 use serde_json::json;
 
-const KUBECONFIG_VAR: &str = "LOCAL_CLUSTER_KUBECONFIG";
 const FIELD_MANAGER: &str = "berth-tests";
 
 pub(crate) fn admin_kubeconfig() -> Kubeconfig {
-    let path = std::env::var(KUBECONFIG_VAR).unwrap_or_else(|_| {
-        panic!(
-            "{KUBECONFIG_VAR} is not set: these tests need the local control plane. \
-             Run `make test`, or `scripts/cluster.sh up /tmp/c` and set {KUBECONFIG_VAR}=/tmp/c/admin.kubeconfig"
-        )
-    });
-    Kubeconfig::read_from(&path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"))
+    let path = crate::support::local_cluster_kubeconfig();
+    Kubeconfig::read_from(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
 }
 
 pub(crate) async fn client_from(kubeconfig: Kubeconfig) -> Client {

@@ -3,13 +3,9 @@
 //! level of Berth's namespace, which `scripts/cluster.sh up` installed from the same files).
 
 use std::path::Path;
-use std::process::Command;
-
-use crate::support::local_cluster_kubeconfig;
 
 fn kubectl(args: &[&str]) -> (bool, String, String) {
-    let output =
-        Command::new("kubectl").arg("--kubeconfig").arg(local_cluster_kubeconfig()).args(args).output().unwrap();
+    let output = crate::support::kubectl_admin_command().args(args).output().unwrap();
     (
         output.status.success(),
         String::from_utf8_lossy(&output.stdout).into(),

@@ -19,7 +19,7 @@ use tempfile::TempDir;
 
 use crate::cluster::{admin, delete_namespace, unique};
 use crate::requests::{detail, form, post, refusal, submit_ok, with};
-use crate::support::{Browser, TestServer, local_cluster_kubeconfig, run};
+use crate::support::{Browser, TestServer, run};
 
 pub(crate) const IDENTITIES: &str = "berth-identities";
 
@@ -102,15 +102,14 @@ fn assert_default_account_mounts_nothing(namespace: &str) {
 }
 
 pub(crate) fn kubectl_admin(args: &[&str]) -> String {
-    let output =
-        Command::new("kubectl").arg("--kubeconfig").arg(local_cluster_kubeconfig()).args(args).output().unwrap();
+    let output = crate::support::kubectl_admin_command().args(args).output().unwrap();
     assert!(output.status.success(), "kubectl {args:?}: {}", String::from_utf8_lossy(&output.stderr));
     String::from_utf8(output.stdout).unwrap()
 }
 
 /// Runs kubectl with `kubeconfig`, as a user would; (succeeded, stdout + stderr).
 pub(crate) fn kubectl_as(kubeconfig: &Path, args: &[&str]) -> (bool, String) {
-    run(Command::new("kubectl").arg("--kubeconfig").arg(kubeconfig).args(args))
+    run(Command::new(crate::support::cluster_bin().join("kubectl")).arg("--kubeconfig").arg(kubeconfig).args(args))
 }
 
 pub(crate) fn expected_objects(namespace: &str, tiller: bool) -> Vec<String> {
@@ -446,8 +445,7 @@ async fn a_tiller_kubeconfig_reaches_tiller_and_tokens_minted_inside_cannot_reac
     let admin_can = |args: &[&str]| {
         let mut all = vec!["auth", "can-i", "--as", &tiller];
         all.extend_from_slice(args);
-        let output =
-            Command::new("kubectl").arg("--kubeconfig").arg(local_cluster_kubeconfig()).args(&all).output().unwrap();
+        let output = crate::support::kubectl_admin_command().args(&all).output().unwrap();
         String::from_utf8_lossy(&output.stdout).trim().to_string()
     };
     assert_eq!(admin_can(&["create", "deployments", "-n", &namespace]), "yes");
@@ -684,9 +682,7 @@ async fn a_revoked_kubeconfig_is_refused_within_seconds_while_another_of_the_gra
 
 /// `kubectl auth can-i VERB RESOURCE -n NAMESPACE --as USER`, as an admin asks it.
 pub(crate) fn can_i(user: &str, verb: &str, resource: &str, namespace: &str) -> bool {
-    let output = Command::new("kubectl")
-        .arg("--kubeconfig")
-        .arg(local_cluster_kubeconfig())
+    let output = crate::support::kubectl_admin_command()
         .args(["auth", "can-i", verb, resource, "-n", namespace, "--as", user])
         .output()
         .unwrap();

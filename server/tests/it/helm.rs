@@ -204,9 +204,15 @@ fn helm_named_helm(tool: &str) -> TempDir {
     dir
 }
 
-/// `bash -euo pipefail -c script` in `workspace`, with `helm_dir` first on PATH and `env` set.
+/// `bash -euo pipefail -c script` in `workspace`, with `helm_dir` first on PATH (then the control plane's
+/// `kubectl`) and `env` set.
 fn shell(workspace: &Path, helm_dir: &Path, script: &str, env: &[(&str, &OsStr)]) -> String {
-    let path = format!("{}:{}", helm_dir.display(), std::env::var("PATH").unwrap());
+    let path = format!(
+        "{}:{}:{}",
+        helm_dir.display(),
+        crate::support::cluster_bin().display(),
+        std::env::var("PATH").unwrap()
+    );
     let mut command = Command::new("bash");
     command.args(["-euo", "pipefail", "-c", script]).current_dir(workspace).env("PATH", path).env_remove("KUBECONFIG");
     for (key, value) in env {

@@ -14,9 +14,7 @@ const POSTGRES_ENV: &str = "TEST_POSTGRES_URL";
 
 /// A new, empty database on the test server; its URL.
 pub(crate) async fn fresh_database() -> String {
-    let admin = std::env::var(POSTGRES_ENV).unwrap_or_else(|_| {
-        panic!("{POSTGRES_ENV} is not set: run scripts/test.sh, or start PostgreSQL and export a superuser URL")
-    });
+    let admin = crate::support::service(POSTGRES_ENV, "postgres");
     let name = format!("berth_test_{}", uuid::Uuid::new_v4().simple());
     let mut connection = sqlx::PgConnection::connect(&admin).await.unwrap();
     sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut connection).await.unwrap();

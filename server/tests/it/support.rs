@@ -1,8 +1,10 @@
 //! A running server per test: its own folder, database and port, stopped when the test ends; and a
 //! cookie-keeping HTTP client that signs in through the development identity provider like a browser does.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use app::auth::SessionView;
@@ -16,6 +18,35 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use url::Url;
 
+/// What `scripts/test.sh` exported in `variable`; without it (plain `cargo test`, one test from an editor),
+/// what `scripts/fixtures.sh fixture` starts or finds running: the services the tests need are started once
+/// and reused by later runs.
+pub fn service(variable: &str, fixture: &'static str) -> String {
+    std::env::var(variable).unwrap_or_else(|_| self::fixture(fixture))
+}
+
+/// What `scripts/fixtures.sh name` answers, asked once per test process.
+fn fixture(name: &'static str) -> String {
+    let fixture = name;
+    static STARTED: Mutex<BTreeMap<&'static str, String>> = Mutex::new(BTreeMap::new());
+    let mut started = STARTED.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some(answer) = started.get(fixture) {
+        return answer.clone();
+    }
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/fixtures.sh");
+    // Its progress goes to the test's stderr; its one line of answer comes on stdout.
+    let output = std::process::Command::new("bash")
+        .arg(&script)
+        .arg(fixture)
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
+    let answer = String::from_utf8_lossy(&output.stdout).trim().to_string();
+    assert!(output.status.success() && !answer.is_empty(), "scripts/fixtures.sh {fixture} failed (see above)");
+    started.insert(fixture, answer.clone());
+    answer
+}
+
 /// The development identity provider's issuer, started by `scripts/test.sh` (`end2end/dev-idp/main.mjs`).
 pub const DEV_IDP_ENV: &str = "DEV_IDP_URL";
 /// The dev provider's client secret (its default; `scripts/test.sh` does not change it).
@@ -23,14 +54,9 @@ pub const DEV_IDP_CLIENT_SECRET: &str = "berth-dev-secret";
 /// Every seeded person's password at the dev provider.
 pub const DEV_PASSWORD: &str = "dev";
 
-/// The dev provider's issuer. Tests that sign in fail here, loudly, when it is not running.
+/// The dev provider's issuer.
 pub fn dev_idp_url() -> String {
-    std::env::var(DEV_IDP_ENV).unwrap_or_else(|_| {
-        panic!(
-            "{DEV_IDP_ENV} is not set: start the development identity provider (`node end2end/dev-idp/main.mjs`) \
-             and export {DEV_IDP_ENV}=http://127.0.0.1:5556, or run scripts/test.sh"
-        )
-    })
+    service(DEV_IDP_ENV, "idp")
 }
 
 /// The local control plane's admin kubeconfig, which `scripts/test.sh` starts and names in this variable.
@@ -39,12 +65,29 @@ pub const LOCAL_CLUSTER_ENV: &str = "LOCAL_CLUSTER_KUBECONFIG";
 /// The local control plane's admin kubeconfig: for tests that act as a cluster admin (checking what Berth
 /// did, creating a namespace behind its back), never for Berth itself.
 pub fn local_cluster_kubeconfig() -> PathBuf {
-    std::env::var_os(LOCAL_CLUSTER_ENV).map(PathBuf::from).unwrap_or_else(|| {
-        panic!(
-            "{LOCAL_CLUSTER_ENV} is not set: these tests need the local control plane. Run `make test`, or \
-             `scripts/cluster.sh up /tmp/c` and set {LOCAL_CLUSTER_ENV}=/tmp/c/admin.kubeconfig"
-        )
+    match std::env::var_os(LOCAL_CLUSTER_ENV) {
+        Some(path) => PathBuf::from(path),
+        None => PathBuf::from(fixture("cluster")).join("admin.kubeconfig"),
+    }
+}
+
+/// `kubectl` of the local control plane's release, as an admin of it.
+pub fn kubectl_admin_command() -> std::process::Command {
+    let mut command = std::process::Command::new(cluster_bin().join("kubectl"));
+    command.arg("--kubeconfig").arg(local_cluster_kubeconfig());
+    command
+}
+
+/// The folder of the local control plane's binaries (`kubectl` among them).
+pub fn cluster_bin() -> PathBuf {
+    static BIN: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BIN.get_or_init(|| {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/cluster.sh");
+        let (ok, out) = run(std::process::Command::new("bash").arg(script).arg("bin"));
+        assert!(ok, "scripts/cluster.sh bin: {out}");
+        PathBuf::from(out.trim())
     })
+    .clone()
 }
 
 /// Berth's own credential on the local control plane: a token of its least-privilege ServiceAccount
@@ -53,12 +96,10 @@ pub fn local_cluster_kubeconfig() -> PathBuf {
 pub const BERTH_CLUSTER_ENV: &str = "LOCAL_CLUSTER_BERTH_KUBECONFIG";
 
 pub fn berth_kubeconfig() -> PathBuf {
-    std::env::var_os(BERTH_CLUSTER_ENV).map(PathBuf::from).unwrap_or_else(|| {
-        panic!(
-            "{BERTH_CLUSTER_ENV} is not set: run `make test`, or `scripts/cluster.sh up /tmp/c` and set \
-             {BERTH_CLUSTER_ENV}=/tmp/c/berth.kubeconfig"
-        )
-    })
+    match std::env::var_os(BERTH_CLUSTER_ENV) {
+        Some(path) => PathBuf::from(path),
+        None => PathBuf::from(fixture("cluster")).join("berth.kubeconfig"),
+    }
 }
 
 /// Runs `command` to its end; (succeeded, stdout + stderr), as a person at a terminal would read it.
@@ -73,12 +114,7 @@ pub const HELM_BIN_ENV: &str = "HELM_BIN_DIR";
 
 /// The built `name` (`helm3`, `helm4`, `helm2` or `tiller`).
 pub fn helm_tool(name: &str) -> PathBuf {
-    let dir = std::env::var_os(HELM_BIN_ENV).map(PathBuf::from).unwrap_or_else(|| {
-        panic!(
-            "{HELM_BIN_ENV} is not set: these tests run the real Helm. Run `make test`, or `scripts/helm.sh build` \
-             and set {HELM_BIN_ENV}=$(scripts/helm.sh bin)"
-        )
-    });
+    let dir = PathBuf::from(service(HELM_BIN_ENV, "helm"));
     let tool = dir.join(name);
     assert!(tool.is_file(), "{} is missing: run `scripts/helm.sh build`", tool.display());
     tool
@@ -113,7 +149,7 @@ pub fn public_dir() -> PathBuf {
 /// ServiceAccount. The provisioning worker is off: tests of decisions see an approved request stay
 /// approved; the provisioning tests switch it on.
 pub fn config_in(dir: &Path, address: SocketAddr) -> Config {
-    let issuer = std::env::var(DEV_IDP_ENV).unwrap_or_else(|_| "http://127.0.0.1:5556".to_string());
+    let issuer = dev_idp_url();
     Config {
         listen: address,
         public_url: Url::parse(&format!("http://{address}")).unwrap(),

@@ -16,6 +16,8 @@ use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config, Resource, ResourceExt};
 use serde_json::json;
 
+use crate::support::eventually;
+
 const FIELD_MANAGER: &str = "berth-tests";
 
 pub(crate) fn admin_kubeconfig() -> Kubeconfig {
@@ -163,23 +165,24 @@ async fn the_controller_manager_runs_default_service_accounts_and_the_root_ca_ap
     let client = admin().await;
     let ns = unique("it-controllers");
     namespace(&client, &ns).await;
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
+    eventually(Duration::from_secs(30), "the default ServiceAccount and kube-root-ca.crt", || async {
         let account = Api::<ServiceAccount>::namespaced(client.clone(), &ns).get_opt("default").await.unwrap();
         let root_ca = Api::<ConfigMap>::namespaced(client.clone(), &ns).get_opt("kube-root-ca.crt").await.unwrap();
-        if account.is_some() && root_ca.is_some() {
-            break;
+        match (account, root_ca) {
+            (Some(_), Some(_)) => Ok(()),
+            seen => Err(format!("ServiceAccount {}, ConfigMap {}", seen.0.is_some(), seen.1.is_some())),
         }
-        assert!(Instant::now() < deadline, "no default ServiceAccount / kube-root-ca.crt after 30 s");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    })
+    .await;
     // Deleting the namespace finalizes: it disappears instead of staying Terminating forever.
     Api::<Namespace>::all(client.clone()).delete(&ns, &DeleteParams::background()).await.unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while Api::<Namespace>::all(client.clone()).get_opt(&ns).await.unwrap().is_some() {
-        assert!(Instant::now() < deadline, "namespace {ns} still present 60 s after delete");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    eventually(Duration::from_secs(60), &format!("namespace {ns} gone after its deletion"), || async {
+        match Api::<Namespace>::all(client.clone()).get_opt(&ns).await.unwrap() {
+            None => Ok(()),
+            Some(namespace) => Err(format!("{:?}", namespace.status.and_then(|s| s.phase))),
+        }
+    })
+    .await;
 }
 
 #[tokio::test]

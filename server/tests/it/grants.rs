@@ -19,7 +19,7 @@ use tempfile::TempDir;
 
 use crate::cluster::{admin, delete_namespace, unique};
 use crate::requests::{detail, form, post, refusal, submit_ok, with};
-use crate::support::{Browser, TestServer, run};
+use crate::support::{Browser, TestServer, eventually, run};
 
 pub(crate) const IDENTITIES: &str = "berth-identities";
 
@@ -61,20 +61,15 @@ pub(crate) async fn wait_for_within(
     state: RequestState,
     within: Duration,
 ) -> RequestDetail {
-    let deadline = Instant::now() + within;
-    loop {
+    eventually(within, &format!("request {id} {state:?}"), || async {
         let now = detail(browser, server, id).await;
         if now.request.state == state {
-            return now;
+            Ok(now)
+        } else {
+            Err(format!("{:?}, last error {:?}", now.request.state, now.request.last_error))
         }
-        assert!(
-            Instant::now() < deadline,
-            "still {:?} (wanted {state:?}): {:?}",
-            now.request.state,
-            now.request.last_error
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    })
+    .await
 }
 
 /// Every object labelled with the request, as `Kind name` (namespaced ones as `Kind ns/name`), sorted.
@@ -902,15 +897,15 @@ async fn ask_deletion(
 
 /// Polls until the worker has recorded the namespace's deletion (at most 30 s).
 async fn wait_for_deletion(browser: &Browser, server: &TestServer, id: &str) -> RequestDetail {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
+    eventually(Duration::from_secs(30), "the namespace's deletion recorded", || async {
         let now = detail(browser, server, id).await;
         if now.request.namespace_deletion.is_some_and(|d| d.deleted_at.is_some()) {
-            return now;
+            Ok(now)
+        } else {
+            Err(format!("{:?}", now.request))
         }
-        assert!(Instant::now() < deadline, "namespace not deleted: {:?}", now.request);
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    })
+    .await
 }
 
 #[tokio::test]
@@ -1146,18 +1141,18 @@ async fn what_the_tenant_changes_of_berth_s_objects_comes_back_within_seconds_an
         "FIGURE drift: a deleted NetworkPolicy and a changed ServiceAccount restored after {} ms",
         changed.elapsed().as_millis()
     );
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let notes = loop {
+    let notes = eventually(Duration::from_secs(10), "the audit log naming what was restored", || async {
         let events = detail(&alice, &server, &id).await.events;
         let notes: Vec<String> =
             events.iter().filter(|e| e.action == Action::CorrectDrift).filter_map(|e| e.reason.clone()).collect();
         let all = notes.join(" ");
         if all.contains("berth-default (deleted)") && all.contains("default (automountServiceAccountToken)") {
-            break notes;
+            Ok(notes)
+        } else {
+            Err(format!("{notes:?}"))
         }
-        assert!(Instant::now() < deadline, "the audit log does not say so: {notes:?}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    })
+    .await;
     let event =
         detail(&alice, &server, &id).await.events.into_iter().find(|e| e.action == Action::CorrectDrift).unwrap();
     assert_eq!(event.actor, None, "by Berth");

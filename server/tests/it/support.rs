@@ -348,3 +348,23 @@ pub fn location(response: &reqwest::Response) -> Url {
     let value = response.headers().get("location").unwrap_or_else(|| panic!("no Location in {response:?}"));
     response.url().join(value.to_str().unwrap()).unwrap()
 }
+
+/// Asks `check` every 100 ms until it answers `Ok`, and returns that; fails the test once `within` has passed,
+/// with `what` was awaited and the last answer (what was seen instead). The one way the tests wait for
+/// something another process does (the worker, the API server, a controller).
+pub async fn eventually<T, F, Fut>(within: Duration, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, String>>,
+{
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        match check().await {
+            Ok(value) => return value,
+            Err(seen) => {
+                assert!(std::time::Instant::now() < deadline, "{what}: not within {within:?}; last seen: {seen}");
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

@@ -243,6 +243,74 @@ pub(crate) async fn test_stores(dir: &std::path::Path) -> Vec<Store> {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeSet;
+
+    use super::{Pool, Store, test_stores};
+
+    /// The shape of a database as both backends can describe it: each column with whether it may be empty,
+    /// and each index Berth created (not those a primary key or a UNIQUE column makes by itself).
+    async fn shape(store: &Store) -> BTreeSet<String> {
+        let mut shape = BTreeSet::new();
+        match &store.pool {
+            Pool::Sqlite(pool) => {
+                let columns: Vec<(String, String, bool, i64)> = sqlx::query_as(
+                    "SELECT t.name, c.name, c.\"notnull\", c.pk FROM sqlite_master t, pragma_table_info(t.name) c
+                     WHERE t.type = 'table' AND t.name NOT LIKE 'sqlite_%' AND t.name <> '_sqlx_migrations'",
+                )
+                .fetch_all(pool)
+                .await
+                .unwrap();
+                for (table, column, not_null, primary_key) in columns {
+                    let nullable = if not_null || primary_key > 0 { "NOT NULL" } else { "NULL" };
+                    shape.insert(format!("{table}.{column} {nullable}"));
+                }
+                let indexes: Vec<(String, String)> =
+                    sqlx::query_as("SELECT tbl_name, name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL")
+                        .fetch_all(pool)
+                        .await
+                        .unwrap();
+                shape.extend(indexes.into_iter().map(|(table, index)| format!("index {table}.{index}")));
+            }
+            Pool::Postgres(pool) => {
+                let columns: Vec<(String, String, String)> = sqlx::query_as(
+                    "SELECT table_name::text, column_name::text, is_nullable::text FROM information_schema.columns
+                     WHERE table_schema = 'public' AND table_name <> '_sqlx_migrations'",
+                )
+                .fetch_all(pool)
+                .await
+                .unwrap();
+                for (table, column, nullable) in columns {
+                    let nullable = if nullable == "NO" { "NOT NULL" } else { "NULL" };
+                    shape.insert(format!("{table}.{column} {nullable}"));
+                }
+                let indexes: Vec<(String, String)> = sqlx::query_as(
+                    "SELECT tablename::text, indexname::text FROM pg_indexes WHERE schemaname = 'public'
+                     AND tablename <> '_sqlx_migrations' AND indexname NOT LIKE '%\\_pkey' AND indexname NOT LIKE '%\\_key'",
+                )
+                .fetch_all(pool)
+                .await
+                .unwrap();
+                shape.extend(indexes.into_iter().map(|(table, index)| format!("index {table}.{index}")));
+            }
+        }
+        shape
+    }
+
+    #[tokio::test]
+    async fn both_migration_folders_make_the_same_tables_columns_and_indexes() {
+        let dir = tempfile::tempdir().unwrap();
+        let stores = test_stores(dir.path()).await;
+        let (sqlite, postgres) = (shape(&stores[0]).await, shape(&stores[1]).await);
+        // 80 columns and 15 indexes today: the query sees them all.
+        assert!(sqlite.len() > 75 && sqlite.iter().filter(|line| line.starts_with("index ")).count() >= 15);
+        let only_sqlite: Vec<_> = sqlite.difference(&postgres).collect();
+        let only_postgres: Vec<_> = postgres.difference(&sqlite).collect();
+        assert!(
+            only_sqlite.is_empty() && only_postgres.is_empty(),
+            "SQLite only: {only_sqlite:?}\nPostgreSQL only: {only_postgres:?}"
+        );
+    }
+
     #[tokio::test]
     async fn the_installation_id_is_created_once() {
         let dir = tempfile::tempdir().unwrap();

@@ -24,3 +24,4 @@ mod requests;
 mod server_fn;
 mod sign_in;
 mod support;
+mod upgrade;

@@ -1037,6 +1037,14 @@ async fn revoking_a_grant_whose_namespace_someone_else_made_leaves_everything_in
             &format!("--serviceaccount={IDENTITIES}:ns-{namespace}"),
             &format!("--serviceaccount={namespace}:tiller"),
         ]);
+        // The deployment controller writes the Deployment's status after it is created (its ReplicaSet, its
+        // replicas): wait for it to settle, so only a change by Berth could change it afterwards.
+        let settled = "jsonpath={.metadata.generation}/{.status.observedGeneration}/{.status.replicas}";
+        eventually(Duration::from_secs(30), "the other team's Deployment settled by its controller", || async {
+            let seen = kubectl_admin(&["get", "deployment", "tiller-deploy", "-n", &namespace, "-o", settled]);
+            if seen == "1/1/1" { Ok(()) } else { Err(seen) }
+        })
+        .await;
         let kinds = "serviceaccounts,deployments,rolebindings,networkpolicies,resourcequotas";
         let before = versions_in(&namespace, kinds);
         assert!(

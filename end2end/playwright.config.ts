@@ -33,13 +33,13 @@ export default defineConfig({
       ],
     },
   },
+  // Specs are filed by the page they need: tests/both/ runs with and without JavaScript, tests/hydrated/
+  // exercises what only the hydrated page does (live checks, in-place updates, the status turning ready while
+  // one watches), tests/plain/ the same workflow as plain forms and redirects. A new spec chooses by its folder.
   projects: [
-    // The server-rendered page alone must be complete and usable, forms included (plain posts and redirects).
-    // requests.spec.ts, grants.spec.ts, grant-lifecycle.spec.ts and security.spec.ts exercise what only the hydrated page does (live checks, in-place
-    // updates, the status turning ready while one watches), and
-    // requests-no-js.spec.ts the same workflow as plain forms, so each runs in its own project only.
-    { name: "js-off", use: { javaScriptEnabled: false }, testIgnore: ["requests.spec.ts", "grants.spec.ts", "grant-lifecycle.spec.ts", "security.spec.ts"] },
+    // The server-rendered page alone must be complete and usable, forms included.
+    { name: "js-off", use: { javaScriptEnabled: false }, testMatch: ["both/**/*.spec.ts", "plain/**/*.spec.ts"] },
     // The page hydrates and the client takes over.
-    { name: "js-on", use: { javaScriptEnabled: true }, testIgnore: ["requests-no-js.spec.ts"] },
+    { name: "js-on", use: { javaScriptEnabled: true }, testMatch: ["both/**/*.spec.ts", "hydrated/**/*.spec.ts"] },
   ],
 });

@@ -3,7 +3,7 @@
 // kubectl as Jenkins would (the local control plane's kubectl is on PATH; scripts/test.sh puts it there).
 import { execFileSync, spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { expect, personPage, requestApproved, test, waitForHydration } from "./fixtures";
+import { expect, personPage, requestApproved, test, waitForHydration } from "../fixtures";
 
 function kubectl(kubeconfig: string, ...args: string[]): { ok: boolean; output: string } {
   const run = spawnSync("kubectl", ["--kubeconfig", kubeconfig, ...args], { encoding: "utf8" });

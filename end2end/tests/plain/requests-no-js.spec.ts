@@ -1,7 +1,7 @@
 // The request workflow without JavaScript: every form is a plain HTML form post, and the server answers with a
 // redirect to the page that shows the outcome (or back to the form, with each problem next to its field).
 import type { Browser, Page } from "@playwright/test";
-import { expect, signIn, test } from "./fixtures";
+import { expect, signIn, test } from "../fixtures";
 
 async function personPage(browser: Browser, user: string): Promise<Page> {
   const context = await browser.newContext({ javaScriptEnabled: false });

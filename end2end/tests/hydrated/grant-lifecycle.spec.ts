@@ -1,7 +1,7 @@
 // What happens to a ready grant after its kubeconfigs, through the hydrated pages: alice asks for more time,
 // bob extends it from Approvals, and carol deletes the namespace, typing its name to confirm. The Rust tests
 // check the same rules over HTTP; this checks that the forms people use reach them.
-import { expect, personPage, requestApproved, test, waitForHydration } from "./fixtures";
+import { expect, personPage, requestApproved, test, waitForHydration } from "../fixtures";
 
 test("alice's grant is extended by bob, then carol deletes its namespace after typing its name", async ({ browser }) => {
   test.slow();

@@ -1,6 +1,6 @@
 // Signing in through the development identity provider (a real OpenID provider) as each seeded person, what
 // each role sees, sign-out, and a deep link surviving the round trip. JavaScript off and on.
-import { BERTH_ORIGIN, expect, signIn, signInAtProvider, test, waitForHydration } from "./fixtures";
+import { BERTH_ORIGIN, expect, signIn, signInAtProvider, test, waitForHydration } from "../fixtures";
 
 const PEOPLE = [
   { user: "alice", name: "Alice Anders", role: "Developer", sections: ["New request", "My requests", "My access"] },

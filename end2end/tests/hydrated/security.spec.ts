@@ -1,7 +1,7 @@
 // The browser enforces Berth's security headers while the app still works: the WASM runs under the
 // Content-Security-Policy (every test also fails on any console error, a CSP violation included), a script
 // injected into the page does not run, and no other site can frame Berth. JavaScript on only: it is about what scripts may do.
-import { BERTH_ORIGIN, expect, test, waitForHydration } from "./fixtures";
+import { BERTH_ORIGIN, expect, test, waitForHydration } from "../fixtures";
 
 test.describe("the page under its Content-Security-Policy", () => {
   // Chromium reports the refused script on the console: expected here, and only here.

@@ -1,6 +1,6 @@
 // The app shell as a visitor who has not signed in sees it, with JavaScript off (server-rendered only) and on
 // (hydrated).
-import { expect, test, waitForHydration } from "./fixtures";
+import { expect, test, waitForHydration } from "../fixtures";
 
 test("home page shows the product, a sign-in button, no navigation yet, and the server status", async ({
   page,

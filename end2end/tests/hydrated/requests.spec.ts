@@ -1,7 +1,7 @@
 // The request workflow through the browser: alice asks for namespaces, bob decides, alice sees the outcome.
 // Two people at once: each has a browser context (cookie jar) of their own.
 import type { Page } from "@playwright/test";
-import { expect, personPage, submitRequest, test, waitForHydration } from "./fixtures";
+import { expect, personPage, submitRequest, test, waitForHydration } from "../fixtures";
 
 // The request pages are interactive forms (Leptos ActionForms): this suite runs with JavaScript only
 // (see playwright.config.ts).

@@ -1,5 +1,5 @@
 // The server function round trip behind "Check again".
-import { expect, test, waitForHydration } from "./fixtures";
+import { expect, test, waitForHydration } from "../fixtures";
 
 test("check again asks the server anew", async ({ page, javaScriptEnabled }) => {
   await page.goto("/");

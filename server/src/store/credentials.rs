@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 
 use app::requests::Action;
 
-use super::{Result, Store, StoreError, append_record, on_pool};
+use super::{NewEvent, Result, Store, StoreError, append_event, on_pool};
 
 /// A credential about to be recorded.
 #[derive(Debug, Clone)]
@@ -100,8 +100,9 @@ impl Store {
             .bind(credential.expires_at)
             .execute(&mut *tx)
             .await?;
-            append_record!(&mut *tx, credential.request_id, Some(credential.owner_id), Action::IssueCredential,
-                Some(credential.id), Some(what.as_str()), credential.issued_at).await?;
+            let event = NewEvent::record(credential.request_id, Some(credential.owner_id), Action::IssueCredential,
+                credential.issued_at).credential(credential.id).reason(Some(what.as_str()));
+            append_event!(&mut *tx, &event).await?;
             tx.commit().await
         }
         .await)?;
@@ -172,8 +173,10 @@ impl Store {
                 tx.rollback().await?;
                 return Ok::<bool, sqlx::Error>(false);
             };
-            append_record!(&mut *tx, request_id.as_str(), Some(by), Action::RevokeCredential, Some(id), Some(reason), at)
-                .await?;
+            let event = NewEvent::record(&request_id, Some(by), Action::RevokeCredential, at)
+                .credential(id)
+                .reason(Some(reason));
+            append_event!(&mut *tx, &event).await?;
             tx.commit().await?;
             Ok(true)
         }

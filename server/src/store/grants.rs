@@ -9,7 +9,7 @@ use app::requests::{Action, RequestState};
 use chrono::{DateTime, Utc};
 
 use super::requests::{RequestRecord, RequestRow, SELECT_REQUESTS, Slice};
-use super::{Result, Store, append_record, on_pool};
+use super::{NewEvent, Result, Store, append_event, on_pool};
 
 /// The decision on an extension, as the workflow made it from the request it read.
 #[derive(Debug, Clone)]
@@ -53,8 +53,9 @@ impl Store {
                 tx.rollback().await?;
                 return Ok::<bool, sqlx::Error>(false);
             }
-            append_record!(&mut *tx, record.summary.id.as_str(), Some(record.requester_id.as_str()),
-                Action::RequestExtension, None::<&str>, Some(detail.as_str()), at).await?;
+            let event = NewEvent::record(&record.summary.id, Some(&record.requester_id), Action::RequestExtension, at)
+                .reason(Some(&detail));
+            append_event!(&mut *tx, &event).await?;
             tx.commit().await?;
             Ok(true)
         }
@@ -92,8 +93,9 @@ impl Store {
                 tx.rollback().await?;
                 return Ok::<bool, sqlx::Error>(false);
             }
-            append_record!(&mut *tx, record.summary.id.as_str(), Some(decision.actor_id), action, None::<&str>,
-                detail.as_deref(), decision.at).await?;
+            let event = NewEvent::record(&record.summary.id, Some(decision.actor_id), action, decision.at)
+                .reason(detail.as_deref());
+            append_event!(&mut *tx, &event).await?;
             tx.commit().await?;
             Ok(true)
         }
@@ -155,22 +157,14 @@ impl Store {
                 return Ok::<bool, sqlx::Error>(false);
             }
             if revoke {
-                sqlx::query(
-                    "INSERT INTO audit_events (request_id, actor_id, action, from_state, to_state, reason, at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                )
-                .bind(&record.summary.id)
-                .bind(actor_id)
-                .bind(Action::Revoke.as_str())
-                .bind(from.as_str())
-                .bind(to.as_str())
-                .bind(reason)
-                .bind(at)
-                .execute(&mut *tx)
-                .await?;
+                let event = NewEvent::record(&record.summary.id, Some(actor_id), Action::Revoke, at)
+                    .moved(Some(from), to)
+                    .reason(Some(reason));
+                append_event!(&mut *tx, &event).await?;
             }
-            append_record!(&mut *tx, record.summary.id.as_str(), Some(actor_id), Action::DeleteNamespace,
-                None::<&str>, Some(reason), at).await?;
+            let event = NewEvent::record(&record.summary.id, Some(actor_id), Action::DeleteNamespace, at)
+                .reason(Some(reason));
+            append_event!(&mut *tx, &event).await?;
             tx.commit().await?;
             Ok(true)
         }
@@ -214,7 +208,8 @@ impl Store {
                 tx.rollback().await?;
                 return Ok::<bool, sqlx::Error>(false);
             }
-            append_record!(&mut *tx, id, None::<&str>, Action::NamespaceDeleted, None::<&str>, Some(note), at).await?;
+            let event = NewEvent::record(id, None, Action::NamespaceDeleted, at).reason(Some(note));
+            append_event!(&mut *tx, &event).await?;
             tx.commit().await?;
             Ok(true)
         }

@@ -20,6 +20,7 @@ pub mod users;
 use std::str::FromStr;
 use std::time::Duration;
 
+use app::requests::{Action, RequestState};
 use chrono::{DateTime, Utc};
 use sqlx::Connection as _;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
@@ -78,26 +79,67 @@ macro_rules! on_pool {
 }
 pub(crate) use on_pool;
 
-/// Appends a record (not a change of state) to a request's audit trail, with the request's state at that
-/// moment as both its from and to. Arguments: an executor of either backend (a pool or `&mut *tx`), the
-/// request id, the actor id (`None`: Berth), the [`app::requests::Action`], the credential id if it is about
-/// one, the reason, and the time.
-macro_rules! append_record {
-    ($executor:expr, $request_id:expr, $actor_id:expr, $action:expr, $credential_id:expr, $reason:expr, $at:expr) => {
-        sqlx::query(
-            "INSERT INTO audit_events (request_id, actor_id, action, from_state, to_state, reason, at, credential_id)
-             SELECT id, $2, $3, state, state, $4, $5, $6 FROM requests WHERE id = $1",
-        )
-        .bind($request_id)
-        .bind($actor_id)
-        .bind($action.as_str())
-        .bind($reason)
-        .bind($at)
-        .bind($credential_id)
-        .execute($executor)
-    };
+/// One line of a request's audit trail, as it is appended: by [`append_event!`], the one way every part of
+/// the store writes to `audit_events`, always in the transaction of the change it records.
+pub(crate) struct NewEvent<'a> {
+    pub request_id: &'a str,
+    /// `None`: Berth itself (the worker).
+    pub actor_id: Option<&'a str>,
+    pub action: Action,
+    /// A change of state, `(from, to)` (`from` is `None` for the submission); `None` for a record that changes
+    /// no state (a download, a drift correction): the request's state at that moment is both.
+    pub moved: Option<(Option<RequestState>, RequestState)>,
+    pub credential_id: Option<&'a str>,
+    pub reason: Option<&'a str>,
+    pub at: DateTime<Utc>,
 }
-pub(crate) use append_record;
+
+impl<'a> NewEvent<'a> {
+    /// A record of `action` by `actor_id` on `request_id` at `at`, changing no state.
+    pub fn record(request_id: &'a str, actor_id: Option<&'a str>, action: Action, at: DateTime<Utc>) -> Self {
+        Self { request_id, actor_id, action, moved: None, credential_id: None, reason: None, at }
+    }
+
+    pub fn reason(self, reason: Option<&'a str>) -> Self {
+        Self { reason, ..self }
+    }
+
+    pub fn credential(self, credential_id: &'a str) -> Self {
+        Self { credential_id: Some(credential_id), ..self }
+    }
+
+    pub fn moved(self, from: Option<RequestState>, to: RequestState) -> Self {
+        Self { moved: Some((from, to)), ..self }
+    }
+}
+
+/// Appends `$event` (a [`NewEvent`]) through `$executor`, a pool or `&mut *tx` of either backend; a future of
+/// the query's result.
+macro_rules! append_event {
+    ($executor:expr, $event:expr) => {{
+        let event: &$crate::store::NewEvent<'_> = $event;
+        let executor = $executor;
+        async move {
+            let mut insert = sqlx::QueryBuilder::new(
+                "INSERT INTO audit_events (request_id, actor_id, action, from_state, to_state, reason, at, \
+                 credential_id) SELECT id, ",
+            );
+            insert.push_bind(event.actor_id).push(", ").push_bind(event.action.as_str()).push(", ");
+            match event.moved {
+                Some((from, to)) => {
+                    insert.push_bind(from.map(|state| state.as_str())).push(", ").push_bind(to.as_str());
+                }
+                None => {
+                    insert.push("state, state");
+                }
+            }
+            insert.push(", ").push_bind(event.reason).push(", ").push_bind(event.at).push(", ");
+            insert.push_bind(event.credential_id).push(" FROM requests WHERE id = ").push_bind(event.request_id);
+            insert.build().execute(executor).await
+        }
+    }};
+}
+pub(crate) use append_event;
 
 impl Store {
     /// Opens (creating a SQLite file if needed) the database and brings its schema up to date.

@@ -201,8 +201,9 @@ impl Store {
     /// Records in the grant's audit trail that Berth put back what was changed (`note` names the objects and
     /// fields).
     pub async fn record_drift_correction(&self, request_id: &str, note: &str, at: DateTime<Utc>) -> Result<()> {
-        on_pool!(self, pool => super::append_record!(pool, request_id, None::<&str>,
-            app::requests::Action::CorrectDrift, None::<&str>, Some(note), at).await.map(|_| ()))?;
+        let event =
+            super::NewEvent::record(request_id, None, app::requests::Action::CorrectDrift, at).reason(Some(note));
+        on_pool!(self, pool => super::append_event!(pool, &event).await.map(|_| ()))?;
         Ok(())
     }
 }

@@ -12,7 +12,7 @@ use std::sync::LazyLock;
 
 use chrono::{DateTime, Utc};
 
-use super::{Result, Store, StoreError, on_pool};
+use super::{NewEvent, Result, Store, StoreError, append_event, on_pool};
 
 /// A request about to be stored.
 #[derive(Debug, Clone)]
@@ -54,13 +54,6 @@ pub struct Transition<'a> {
     pub at: DateTime<Utc>,
     /// For [`Action::MarkReady`]: when the grant ends.
     pub expires_at: Option<DateTime<Utc>>,
-}
-
-impl Transition<'_> {
-    /// Approvals and denials are also recorded on the request itself, to show with it.
-    fn is_decision(&self) -> bool {
-        matches!(self.action, Action::Approve | Action::Deny)
-    }
 }
 
 /// A stored request with what the workflow needs besides what pages show.
@@ -252,17 +245,9 @@ impl Store {
             .bind(request.at)
             .execute(&mut *tx)
             .await?;
-            sqlx::query(
-                "INSERT INTO audit_events (request_id, actor_id, action, from_state, to_state, reason, at)
-                 VALUES ($1, $2, $3, NULL, $4, NULL, $5)",
-            )
-            .bind(request.id)
-            .bind(request.requester_id)
-            .bind(Action::Submit.as_str())
-            .bind(app::requests::lifecycle::initial().as_str())
-            .bind(request.at)
-            .execute(&mut *tx)
-            .await?;
+            let event = NewEvent::record(request.id, Some(request.requester_id), Action::Submit, request.at)
+                .moved(None, app::requests::lifecycle::initial());
+            append_event!(&mut *tx, &event).await?;
             tx.commit().await
         }
         .await);
@@ -280,57 +265,44 @@ impl Store {
     /// ends; failed keeps the cluster's error; a retry starts afresh. Every transition releases the worker's
     /// lease and any scheduled retry.
     pub async fn apply(&self, transition: &Transition<'_>) -> Result<bool> {
-        let decision = transition.is_decision();
         let applied = on_pool!(self, pool => async {
             // The UPDATE comes first: on SQLite it takes the write lock at once (waiting out a concurrent
             // writer) instead of upgrading a read lock, which could fail with SQLITE_BUSY.
             let mut tx = pool.begin().await?;
-            let updated = sqlx::query(
-                "UPDATE requests SET state = $1, version = version + 1, updated_at = $2,
-                        decided_by = CASE WHEN $3 THEN $4 ELSE decided_by END,
-                        decided_at = CASE WHEN $3 THEN $2 ELSE decided_at END,
-                        decision_reason = CASE WHEN $3 THEN $5 ELSE decision_reason END,
-                        last_error = CASE WHEN $9 THEN $5 WHEN $10 OR $11 THEN NULL ELSE last_error END,
-                        attempts = CASE WHEN $11 THEN 0 ELSE attempts END,
-                        objects_applied = CASE WHEN $11 THEN NULL ELSE objects_applied END,
-                        ready_at = CASE WHEN $10 THEN $2 ELSE ready_at END,
-                        expires_at = CASE WHEN $10 THEN $12 ELSE expires_at END,
-                        next_attempt_at = NULL,
-                        lease_until = NULL
-                 WHERE id = $6 AND version = $7 AND state = $8",
-            )
-            .bind(transition.to.as_str())
-            .bind(transition.at)
-            .bind(decision)
-            .bind(transition.actor_id)
-            .bind(transition.reason)
-            .bind(transition.request_id)
-            .bind(transition.version)
-            .bind(transition.from.as_str())
-            .bind(transition.action == Action::MarkFailed)
-            .bind(transition.action == Action::MarkReady)
-            .bind(transition.action == Action::Retry)
-            .bind(transition.expires_at)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+            let mut update = sqlx::QueryBuilder::new("UPDATE requests SET state = ");
+            update.push_bind(transition.to.as_str()).push(", version = version + 1, updated_at = ");
+            update.push_bind(transition.at).push(", next_attempt_at = NULL, lease_until = NULL");
+            // What each action changes besides the state, in one place.
+            match transition.action {
+                Action::Approve | Action::Deny => {
+                    update.push(", decided_by = ").push_bind(transition.actor_id);
+                    update.push(", decided_at = ").push_bind(transition.at);
+                    update.push(", decision_reason = ").push_bind(transition.reason);
+                }
+                Action::MarkFailed => {
+                    update.push(", last_error = ").push_bind(transition.reason);
+                }
+                Action::MarkReady => {
+                    update.push(", last_error = NULL, ready_at = ").push_bind(transition.at);
+                    update.push(", expires_at = ").push_bind(transition.expires_at);
+                }
+                Action::Retry => {
+                    update.push(", last_error = NULL, attempts = 0, objects_applied = NULL");
+                }
+                _ => {}
+            }
+            update.push(" WHERE id = ").push_bind(transition.request_id);
+            update.push(" AND version = ").push_bind(transition.version);
+            update.push(" AND state = ").push_bind(transition.from.as_str());
+            let updated = update.build().execute(&mut *tx).await?.rows_affected();
             if updated == 0 {
                 tx.rollback().await?;
                 return Ok::<bool, sqlx::Error>(false);
             }
-            sqlx::query(
-                "INSERT INTO audit_events (request_id, actor_id, action, from_state, to_state, reason, at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            )
-            .bind(transition.request_id)
-            .bind(transition.actor_id)
-            .bind(transition.action.as_str())
-            .bind(transition.from.as_str())
-            .bind(transition.to.as_str())
-            .bind(transition.reason)
-            .bind(transition.at)
-            .execute(&mut *tx)
-            .await?;
+            let event = NewEvent::record(transition.request_id, transition.actor_id, transition.action, transition.at)
+                .moved(Some(transition.from), transition.to)
+                .reason(transition.reason);
+            append_event!(&mut *tx, &event).await?;
             tx.commit().await?;
             Ok(true)
         }

@@ -221,3 +221,69 @@ impl Store {
         .map(|done| done.rows_affected()))?)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use app::auth::Role;
+    use app::requests::credentials::CredentialPurpose;
+    use app::requests::{Action, RequestState};
+    use chrono::TimeDelta;
+
+    use super::NewCredential;
+    use crate::store::testing::{at, person, ready};
+
+    #[tokio::test]
+    async fn a_credential_is_recorded_revoked_once_and_its_anchor_deleted_once() {
+        let dir = tempfile::tempdir().unwrap();
+        for store in crate::store::test_stores(dir.path()).await {
+            let alice = person(&store, "alice", Role::Developer).await;
+            let carol = person(&store, "carol", Role::Admin).await;
+            let grant = ready(&store, "team-a", &alice).await;
+            for (id, purpose, name) in
+                [("c1", CredentialPurpose::Personal, "personal"), ("c2", CredentialPurpose::Ci, "jenkins")]
+            {
+                let credential = NewCredential {
+                    id,
+                    request_id: &grant.summary.id,
+                    owner_id: &alice,
+                    purpose,
+                    name,
+                    issued_at: at(10),
+                    expires_at: at(10) + TimeDelta::hours(8),
+                };
+                store.record_credential(&credential).await.unwrap();
+            }
+            let listed = store.credentials_of(&grant.summary.id).await.unwrap();
+            assert_eq!(listed.len(), 2, "{}", store.backend());
+            assert_eq!(store.credential("c2").await.unwrap().map(|c| c.owner_id), Some(alice.clone()));
+            let by_grant = store.credentials_of_grants(std::slice::from_ref(&grant.summary.id)).await.unwrap();
+            assert_eq!(by_grant[&grant.summary.id].len(), 2);
+
+            assert!(store.revoke_credential("c1", &carol, "lost laptop", at(11)).await.unwrap());
+            assert!(!store.revoke_credential("c1", &carol, "again", at(12)).await.unwrap(), "revoked once");
+            assert_eq!(store.anchors_to_delete(10).await.unwrap(), ["c1"]);
+            store.mark_anchor_deleted("c1", at(12)).await.unwrap();
+            assert!(store.anchors_to_delete(10).await.unwrap().is_empty());
+
+            assert_eq!(
+                store.revoke_credentials_of(&grant.summary.id, "the grant was revoked", at(13)).await.unwrap(),
+                1
+            );
+            let events = store.events(&grant.summary.id).await.unwrap();
+            let actions: Vec<Action> = events.iter().map(|e| e.action).collect();
+            assert_eq!(
+                actions.iter().filter(|a| **a == Action::IssueCredential).count(),
+                2,
+                "{}: {actions:?}",
+                store.backend()
+            );
+            let revoked = events.iter().find(|e| e.action == Action::RevokeCredential).unwrap();
+            assert_eq!(
+                (revoked.from, revoked.to),
+                (Some(RequestState::Ready), RequestState::Ready),
+                "a record, not a move"
+            );
+            assert_eq!(revoked.reason.as_deref(), Some("lost laptop"));
+        }
+    }
+}

@@ -37,3 +37,32 @@ impl Store {
         .await)?)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use app::auth::Role;
+    use app::requests::{Action, RequestState};
+
+    use crate::store::testing::{at, moved, person, ready, submitted};
+
+    #[tokio::test]
+    async fn requests_are_counted_by_state_and_due_work_is_the_queue() {
+        let dir = tempfile::tempdir().unwrap();
+        for store in crate::store::test_stores(dir.path()).await {
+            let alice = person(&store, "alice", Role::Developer).await;
+            submitted(&store, "team-a", &alice).await;
+            let pending = submitted(&store, "team-b", &alice).await;
+            moved(&store, &pending, Action::Approve, RequestState::Approved, 2).await;
+            ready(&store, "team-c", &alice).await;
+            let mut counts = store.requests_by_state().await.unwrap();
+            counts.sort();
+            let want = [("approved", 1), ("pending", 1), ("ready", 1)].map(|(s, n)| (s.to_string(), n));
+            assert_eq!(counts, want, "{}", store.backend());
+            assert_eq!(
+                store.reconcile_queue_depth(at(5)).await.unwrap(),
+                1,
+                "the approved request waits for the worker"
+            );
+        }
+    }
+}

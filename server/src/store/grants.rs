@@ -230,3 +230,71 @@ impl Store {
         rows.into_iter().map(RequestRecord::try_from).collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use app::auth::Role;
+    use app::requests::{Action, RequestState};
+    use chrono::TimeDelta;
+
+    use super::ExtensionDecision;
+    use crate::store::testing::{at, moved, person, ready};
+
+    #[tokio::test]
+    async fn an_extension_is_asked_once_and_approving_it_moves_the_end() {
+        let dir = tempfile::tempdir().unwrap();
+        for store in crate::store::test_stores(dir.path()).await {
+            let alice = person(&store, "alice", Role::Developer).await;
+            let bob = person(&store, "bob", Role::Approver).await;
+            let grant = ready(&store, "team-a", &alice).await;
+            assert!(store.ask_extension(&grant, 14, "longer project", at(10)).await.unwrap());
+            assert!(!store.ask_extension(&grant, 14, "again", at(11)).await.unwrap(), "the version moved on");
+            let asked = store.request(&grant.summary.id).await.unwrap().unwrap();
+            assert_eq!(asked.summary.extension.as_ref().map(|e| e.days), Some(14), "{}", store.backend());
+            assert_eq!(store.pending_extensions(10).await.unwrap().total, 1);
+
+            let ends = asked.summary.expires_at.unwrap() + TimeDelta::days(14);
+            let decision = ExtensionDecision {
+                record: &asked,
+                actor_id: &bob,
+                new_expires_at: Some(ends),
+                reason: None,
+                at: at(12),
+            };
+            assert!(store.decide_extension(&decision).await.unwrap());
+            assert!(!store.decide_extension(&decision).await.unwrap(), "decided once");
+            let extended = store.request(&grant.summary.id).await.unwrap().unwrap();
+            assert_eq!((extended.summary.expires_at, extended.summary.extension), (Some(ends), None));
+            assert_eq!(store.pending_extensions(10).await.unwrap().total, 0);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_namespace_is_deleted_once_its_access_is_gone_and_recorded_once() {
+        let dir = tempfile::tempdir().unwrap();
+        for store in crate::store::test_stores(dir.path()).await {
+            let alice = person(&store, "alice", Role::Developer).await;
+            let carol = person(&store, "carol", Role::Admin).await;
+            let grant = ready(&store, "team-a", &alice).await;
+            assert!(store.ask_namespace_deletion(&grant, &carol, "project over", true, at(10)).await.unwrap());
+            let revoking = store.request(&grant.summary.id).await.unwrap().unwrap();
+            assert_eq!(revoking.summary.state, RequestState::Revoking, "{}: revoked in the same step", store.backend());
+            assert!(store.namespaces_to_delete(10).await.unwrap().is_empty(), "not while its access remains");
+
+            let revoked = moved(&store, &revoking, Action::FinishRevocation, RequestState::Revoked, 11).await;
+            let due = store.namespaces_to_delete(10).await.unwrap();
+            assert_eq!(due.iter().map(|r| r.summary.id.as_str()).collect::<Vec<_>>(), [revoked.summary.id.as_str()]);
+            assert!(store.mark_namespace_deleted(&revoked.summary.id, "deleted", at(12)).await.unwrap());
+            assert!(!store.mark_namespace_deleted(&revoked.summary.id, "deleted", at(13)).await.unwrap());
+            let actions: Vec<Action> =
+                store.events(&revoked.summary.id).await.unwrap().iter().map(|e| e.action).collect();
+            assert_eq!(
+                &actions[actions.len() - 4..],
+                [Action::Revoke, Action::DeleteNamespace, Action::FinishRevocation, Action::NamespaceDeleted],
+                "{}",
+                store.backend()
+            );
+            assert!(store.access_of(&alice).await.unwrap().is_empty(), "a revoked grant gives no access");
+        }
+    }
+}

@@ -15,6 +15,8 @@ pub mod leader;
 pub mod provisioning;
 pub mod requests;
 pub mod sessions;
+#[cfg(test)]
+pub(crate) mod testing;
 pub mod users;
 
 use std::str::FromStr;

@@ -207,3 +207,67 @@ impl Store {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use app::auth::Role;
+    use app::requests::{Action, RequestState};
+    use chrono::TimeDelta;
+
+    use crate::store::testing::{at, moved, person, ready, submitted};
+
+    #[tokio::test]
+    async fn an_approved_request_is_due_until_leased_and_a_retry_waits_for_its_time() {
+        let dir = tempfile::tempdir().unwrap();
+        for store in crate::store::test_stores(dir.path()).await {
+            let alice = person(&store, "alice", Role::Developer).await;
+            let pending = submitted(&store, "team-a", &alice).await;
+            let approved = moved(&store, &pending, Action::Approve, RequestState::Approved, 2).await;
+            let due = store.due_for_provisioning(at(3), 10).await.unwrap();
+            assert_eq!(due.len(), 1, "{}", store.backend());
+            assert!(store.claim(&approved, at(3), at(4)).await.unwrap());
+            assert!(!store.claim(&approved, at(3), at(4)).await.unwrap(), "leased to one worker at a time");
+            assert!(store.due_for_provisioning(at(3), 10).await.unwrap().is_empty(), "leased: not due");
+            let leased = store.request(&approved.summary.id).await.unwrap().unwrap();
+            assert!(store.record_progress(&leased.summary.id, leased.version, 3, 7, at(5)).await.unwrap());
+            assert!(
+                store.schedule_retry(&leased.summary.id, leased.version, 1, "API server busy", at(9)).await.unwrap()
+            );
+            assert!(store.due_for_provisioning(at(8), 10).await.unwrap().is_empty(), "before its retry time");
+            assert_eq!(store.due_for_provisioning(at(9), 10).await.unwrap().len(), 1);
+            let retrying = store.request(&approved.summary.id).await.unwrap().unwrap();
+            assert_eq!(retrying.summary.last_error.as_deref(), Some("API server busy"));
+        }
+    }
+
+    #[tokio::test]
+    async fn a_grant_is_warned_of_its_end_once_and_expires_at_its_end() {
+        let dir = tempfile::tempdir().unwrap();
+        for store in crate::store::test_stores(dir.path()).await {
+            let alice = person(&store, "alice", Role::Developer).await;
+            let grant = ready(&store, "team-a", &alice).await;
+            let ends = grant.summary.expires_at.unwrap();
+            // The worker asks for grants ending before now + the warning time.
+            assert!(store.to_warn_of_expiry(ends - TimeDelta::seconds(1), 10).await.unwrap().is_empty());
+            assert_eq!(store.to_warn_of_expiry(ends, 10).await.unwrap().len(), 1);
+            assert!(store.mark_expiry_warned(&grant.summary.id, at(20)).await.unwrap());
+            assert!(!store.mark_expiry_warned(&grant.summary.id, at(21)).await.unwrap(), "warned once");
+            assert!(store.to_warn_of_expiry(ends, 10).await.unwrap().is_empty());
+            assert!(store.expired_by(ends - TimeDelta::seconds(1), 10).await.unwrap().is_empty());
+            assert_eq!(store.expired_by(ends, 10).await.unwrap().len(), 1, "{}", store.backend());
+            assert_eq!(store.ready_grant_in("team-a").await.unwrap().map(|r| r.summary.id), Some(grant.summary.id));
+            assert_eq!(store.ready_namespaces().await.unwrap(), ["team-a"]);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_request_nobody_decided_is_found_once_its_time_is_up() {
+        let dir = tempfile::tempdir().unwrap();
+        for store in crate::store::test_stores(dir.path()).await {
+            let alice = person(&store, "alice", Role::Developer).await;
+            submitted(&store, "team-a", &alice).await;
+            assert!(store.pending_since_before(at(1), 10).await.unwrap().is_empty(), "{}", store.backend());
+            assert_eq!(store.pending_since_before(at(2), 10).await.unwrap().len(), 1);
+        }
+    }
+}

@@ -51,3 +51,38 @@ impl ExpiredDeletion for SessionBackend {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use tower_sessions::session::{Id, Record};
+    use tower_sessions::session_store::{ExpiredDeletion, SessionStore};
+
+    #[tokio::test]
+    async fn a_session_is_kept_until_deleted_or_expired() {
+        let dir = tempfile::tempdir().unwrap();
+        for store in crate::store::test_stores(dir.path()).await {
+            let sessions = store.session_store().await.unwrap();
+            let expiry = time::OffsetDateTime::now_utc() + time::Duration::hours(1);
+            let mut record = Record { id: Id::default(), data: Default::default(), expiry_date: expiry };
+            record.data.insert("user".into(), serde_json::json!("u1"));
+            sessions.create(&mut record).await.unwrap();
+            let loaded = sessions.load(&record.id).await.unwrap().expect("kept");
+            assert_eq!(loaded.data["user"], "u1", "{}", store.backend());
+
+            let mut gone = Record {
+                id: Id::default(),
+                data: Default::default(),
+                expiry_date: time::OffsetDateTime::now_utc() - time::Duration::seconds(1),
+            };
+            sessions.create(&mut gone).await.unwrap();
+            sessions.delete_expired().await.unwrap();
+            assert!(sessions.load(&gone.id).await.unwrap().is_none(), "{}: expired sessions go", store.backend());
+            sessions.delete(&record.id).await.unwrap();
+            assert!(
+                sessions.load(&record.id).await.unwrap().is_none(),
+                "{}: a deleted session is gone",
+                store.backend()
+            );
+        }
+    }
+}

@@ -18,7 +18,7 @@ use crate::grants::{
     IDENTITIES, clean_up, download, kubeconfig_file, kubectl_admin, kubectl_as, ready_grant, wait_for,
 };
 use crate::requests::{detail, post};
-use crate::support::{Browser, TestServer, helm_tool, run};
+use crate::support::{Browser, TestServer, eventually, helm_tool, run};
 
 /// The path of the chart `name`, as `helm` takes it.
 fn chart(name: &str) -> String {
@@ -536,15 +536,11 @@ async fn the_grant_page_says_how_tiller_s_rollout_is_going() {
         let alice = &alice;
         let id = &id;
         async move {
-            let deadline = Instant::now() + Duration::from_secs(20);
-            loop {
+            eventually(Duration::from_secs(20), &format!("Tiller's rollout {state:?}"), || async {
                 let shown = detail(alice, server, id).await.tiller.expect("a Tiller grant shows Tiller's rollout");
-                if shown.state == state {
-                    return shown;
-                }
-                assert!(Instant::now() < deadline, "Tiller still {shown:?}, not {state:?}");
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
+                if shown.state == state { Ok(shown) } else { Err(format!("{shown:?}")) }
+            })
+            .await
         }
     };
     // No kubelet runs the pod here: it stays Pending, and the page says Tiller is starting.
@@ -584,12 +580,11 @@ async fn the_grant_page_says_how_tiller_s_rollout_is_going() {
     kubectl_admin(&["create", "quota", "no-pods", "-n", &namespace, "--hard=pods=0"]);
     // Until the quota controller has counted the namespace, the API server refuses a pod with "status unknown
     // for quota", and the ReplicaSet keeps its first failure's words: wait for the count.
-    let counted = Instant::now();
-    while kubectl_admin(&["get", "quota", "no-pods", "-n", &namespace, "-o", "jsonpath={.status.used.pods}"]).is_empty()
-    {
-        assert!(counted.elapsed() < Duration::from_secs(20), "the quota controller never counted {namespace}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    eventually(Duration::from_secs(20), &format!("the quota controller's count of {namespace}"), || async {
+        let used = kubectl_admin(&["get", "quota", "no-pods", "-n", &namespace, "-o", "jsonpath={.status.used.pods}"]);
+        if used.is_empty() { Err("no count yet".to_string()) } else { Ok(()) }
+    })
+    .await;
     kubectl_admin(&["delete", "pod", &pod, "-n", &namespace, "--wait=false"]);
     let failing = rollout(TillerState::Failing).await;
     assert!(failing.detail.contains("exceeded quota: no-pods"), "{failing:?}");
@@ -598,8 +593,7 @@ async fn the_grant_page_says_how_tiller_s_rollout_is_going() {
 }
 
 async fn wait_for_tiller_pod(namespace: &str) -> String {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
+    eventually(Duration::from_secs(20), "the ReplicaSet's Tiller pod", || async {
         let pods = kubectl_admin(&[
             "get",
             "pods",
@@ -610,10 +604,7 @@ async fn wait_for_tiller_pod(namespace: &str) -> String {
             "-o",
             "jsonpath={.items[*].metadata.name}",
         ]);
-        if let Some(pod) = pods.split_whitespace().next() {
-            return pod.to_string();
-        }
-        assert!(Instant::now() < deadline, "the ReplicaSet created no Tiller pod");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+        pods.split_whitespace().next().map(str::to_string).ok_or_else(|| "no pod yet".to_string())
+    })
+    .await
 }

@@ -49,6 +49,7 @@ use crate::metrics::Metrics;
 use crate::notify::Notifier;
 use crate::state::AppState;
 use crate::store::Store;
+use crate::store::sessions::SessionBackend;
 use crate::system::SystemService;
 use crate::users::UsersService;
 use crate::workflow::admin::AdminService;
@@ -156,22 +157,9 @@ impl Berth {
             metrics: metrics.clone(),
             clock: clock.clone(),
         };
-        let session_layer = auth::session::layer(sessions.clone(), &config.session, &config.public_url);
         let limiters = Limiters::new(&config.http, auth::session::cookie_name(&config.public_url), metrics.clone());
-        let security_headers = Arc::new(SecurityHeaders::new(&config.public_url, &auth_config.issuer_url));
-        // Layers run outside-in from the last one added: the headers go on every answer, including the
-        // refusals below them; the cheapest refusals come first, and a session is loaded last.
-        let router = router(state, ports, metrics.clone())
-            .layer(session_layer)
-            .layer(middleware::from_fn_with_state(limiters.clone(), edge::limits::limit_rates))
-            // Before the rate limits: a cross-site request (another site's page posting in the person's
-            // browser) must not spend the person's allowance, which would lock them out.
-            .layer(middleware::from_fn_with_state(
-                PublicOrigin::of(&config.public_url),
-                auth::origin::refuse_cross_site,
-            ))
-            .layer(middleware::from_fn_with_state(config.http.max_body_bytes, edge::limits::refuse_large_bodies))
-            .layer(middleware::from_fn_with_state(security_headers, edge::headers::set_security_headers));
+        let router =
+            with_edge(router(state, ports, metrics.clone()), config, &auth_config.issuer_url, &sessions, &limiters);
         Ok(Self {
             router: with_request_tracing(router),
             store: store.clone(),
@@ -272,6 +260,28 @@ fn leptos_options(config: &Config) -> LeptosOptions {
 
 /// Every route: probes, sign-in, pages, server functions, and static files (with the not-found page as
 /// fallback), each seeing the request's resolved session.
+/// `router` behind the edge: security headers on every answer, then the cheapest refusals first (too large,
+/// cross-site, over a rate limit), and the session loaded last.
+/// (`issuer_url`: the identity provider's, where the sign-in form may go.)
+fn with_edge(
+    router: Router,
+    config: &Config,
+    issuer_url: &str,
+    sessions: &SessionBackend,
+    limiters: &Arc<Limiters>,
+) -> Router {
+    let security_headers = Arc::new(SecurityHeaders::new(&config.public_url, issuer_url));
+    // Layers run outside-in from the last one added.
+    router
+        .layer(auth::session::layer(sessions.clone(), &config.session, &config.public_url))
+        .layer(middleware::from_fn_with_state(limiters.clone(), edge::limits::limit_rates))
+        // Before the rate limits: a cross-site request (another site's page posting in the person's browser)
+        // must not spend the person's allowance, which would lock them out.
+        .layer(middleware::from_fn_with_state(PublicOrigin::of(&config.public_url), auth::origin::refuse_cross_site))
+        .layer(middleware::from_fn_with_state(config.http.max_body_bytes, edge::limits::refuse_large_bodies))
+        .layer(middleware::from_fn_with_state(security_headers, edge::headers::set_security_headers))
+}
+
 fn router(state: AppState, ports: Ports, metrics: Arc<Metrics>) -> Router {
     let context = move || {
         provide_context(ports.clone());

@@ -12,7 +12,7 @@ use crate::components::error_view::ErrorView;
 use crate::components::session::RequireRole;
 use crate::error::ApiError;
 use crate::policy::UseCase;
-use crate::requests::{HelmMode, RequestOptions, field, naming};
+use crate::requests::{HelmMode, QuotaProfileSummary, RequestOptions, field, naming};
 
 #[component]
 pub fn NewRequestPage() -> impl IntoView {
@@ -123,45 +123,8 @@ fn RequestForm(options: RequestOptions) -> impl IntoView {
                 <p class="field-problem">{server_problem(field::STAGE)}</p>
             </div>
 
-            <fieldset class="field">
-                <legend>"Helm"</legend>
-                {HelmMode::ALL
-                    .into_iter()
-                    .filter(|mode| *mode != HelmMode::Tiller || options.tiller_enabled)
-                    .map(|mode| {
-                        view! {
-                            <label class="choice">
-                                <input type="radio" name=field::HELM_MODE value=mode.as_str() checked=mode == HelmMode::NoTiller />
-                                {mode.label()}
-                            </label>
-                        }
-                    })
-                    .collect_view()}
-                {(!options.tiller_enabled).then(|| view! { <p class="help">"Helm 2 with Tiller is switched off in this installation."</p> })}
-                <p class="field-problem">{server_problem(field::HELM_MODE)}</p>
-            </fieldset>
-
-            <fieldset class="field">
-                <legend>"Quota profile"</legend>
-                {options
-                    .quota_profiles
-                    .into_iter()
-                    .enumerate()
-                    .map(|(index, profile)| {
-                        let limits = profile.limits.iter().map(|(k, v)| format!("{k}: {v}")).collect::<Vec<_>>().join(", ");
-                        view! {
-                            <label class="choice">
-                                <input type="radio" name=field::QUOTA_PROFILE value=profile.name.clone() checked=index == 0 />
-                                <strong>{profile.name}</strong>
-                                " · "
-                                {profile.description}
-                                <span class="help">{limits}</span>
-                            </label>
-                        }
-                    })
-                    .collect_view()}
-                <p class="field-problem">{server_problem(field::QUOTA_PROFILE)}</p>
-            </fieldset>
+            <HelmModeChoice tiller_enabled=options.tiller_enabled problem=Signal::derive(server_problem(field::HELM_MODE)) />
+            <QuotaProfileChoice profiles=options.quota_profiles problem=Signal::derive(server_problem(field::QUOTA_PROFILE)) />
 
             <div class="field">
                 <label for="lifetime">"Lifetime in days"</label>
@@ -185,5 +148,56 @@ fn RequestForm(options: RequestOptions) -> impl IntoView {
                 {move || if submit.pending().get() { "Submitting…" } else { "Submit request" }}
             </button>
         </ActionForm>
+    }
+}
+
+/// Helm 3 (the default) or, where the installation allows it, Helm 2 with a Tiller of the namespace's own.
+#[component]
+fn HelmModeChoice(tiller_enabled: bool, problem: Signal<Option<String>>) -> impl IntoView {
+    view! {
+        <fieldset class="field">
+            <legend>"Helm"</legend>
+            {HelmMode::ALL
+                .into_iter()
+                .filter(|mode| *mode != HelmMode::Tiller || tiller_enabled)
+                .map(|mode| {
+                    view! {
+                        <label class="choice">
+                            <input type="radio" name=field::HELM_MODE value=mode.as_str() checked=mode == HelmMode::NoTiller />
+                            {mode.label()}
+                        </label>
+                    }
+                })
+                .collect_view()}
+            {(!tiller_enabled).then(|| view! { <p class="help">"Helm 2 with Tiller is switched off in this installation."</p> })}
+            <p class="field-problem">{move || problem.get()}</p>
+        </fieldset>
+    }
+}
+
+/// The installation's quota profiles, each with its limits; the first is chosen.
+#[component]
+fn QuotaProfileChoice(profiles: Vec<QuotaProfileSummary>, problem: Signal<Option<String>>) -> impl IntoView {
+    view! {
+        <fieldset class="field">
+            <legend>"Quota profile"</legend>
+            {profiles
+                .into_iter()
+                .enumerate()
+                .map(|(index, profile)| {
+                    let limits = profile.limits.iter().map(|(k, v)| format!("{k}: {v}")).collect::<Vec<_>>().join(", ");
+                    view! {
+                        <label class="choice">
+                            <input type="radio" name=field::QUOTA_PROFILE value=profile.name.clone() checked=index == 0 />
+                            <strong>{profile.name}</strong>
+                            " · "
+                            {profile.description}
+                            <span class="help">{limits}</span>
+                        </label>
+                    }
+                })
+                .collect_view()}
+            <p class="field-problem">{move || problem.get()}</p>
+        </fieldset>
     }
 }

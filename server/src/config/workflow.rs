@@ -354,6 +354,14 @@ pub(super) fn problems(
     provisioning: &ProvisioningConfig,
     credentials: &CredentialsConfig,
 ) -> Vec<String> {
+    let mut problems = request_problems(requests);
+    problems.extend(cluster_problems(cluster, notifications));
+    problems.extend(worker_problems(provisioning, credentials));
+    problems
+}
+
+/// What is wrong with `[requests]`.
+fn request_problems(requests: &RequestsConfig) -> Vec<String> {
     let mut problems = Vec::new();
     if requests.stages.is_empty() || requests.stages.iter().any(|stage| stage.trim().is_empty()) {
         problems.push("  - requests.stages: list at least one stage, none of them empty".to_string());
@@ -401,6 +409,12 @@ pub(super) fn problems(
     {
         problems.push(format!("  - requests.name_pattern: not a regular expression: {error}"));
     }
+    problems
+}
+
+/// What is wrong with `[cluster]` and `[notifications]`.
+fn cluster_problems(cluster: &ClusterConfig, notifications: &NotificationsConfig) -> Vec<String> {
+    let mut problems = Vec::new();
     for name in [&cluster.namespace, &cluster.identities_namespace] {
         if app::requests::naming::label_problem(name).is_some() {
             problems.push(format!("  - cluster: {name:?} is not a valid namespace name"));
@@ -424,6 +438,12 @@ pub(super) fn problems(
     if notifications.max_attempts == 0 || notifications.timeout_seconds == 0 {
         problems.push("  - notifications: max_attempts and timeout_seconds must be at least 1".to_string());
     }
+    problems
+}
+
+/// What is wrong with `[provisioning]` and `[credentials]`.
+fn worker_problems(provisioning: &ProvisioningConfig, credentials: &CredentialsConfig) -> Vec<String> {
+    let mut problems = Vec::new();
     if provisioning.poll_seconds == 0
         || provisioning.lease_seconds == 0
         || provisioning.max_attempts == 0

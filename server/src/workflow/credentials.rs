@@ -60,6 +60,33 @@ pub fn options(config: &CredentialsConfig) -> CredentialOptions {
     CredentialOptions { personal: config.personal_hours, ci: config.ci_hours }
 }
 
+/// The kubeconfig's entry name (its cluster, user and context) and its file name, for a grant of `namespace`.
+fn names(namespace: &str, valid: &Valid) -> (String, String) {
+    match valid.purpose {
+        CredentialPurpose::Personal => (format!("berth-{namespace}"), format!("{namespace}.kubeconfig")),
+        CredentialPurpose::Ci => {
+            (format!("berth-{namespace}-{}", valid.name), format!("{namespace}-{}.kubeconfig", valid.name))
+        }
+    }
+}
+
+/// What the person is told when a new kubeconfig failed its check (it was withdrawn).
+fn check_refusal(failed: CheckFailed) -> ApiError {
+    match failed {
+        // Someone gave the identity more than its namespace, outside Berth: trying again will not help.
+        CheckFailed::MayTooMuch(what) => ApiError::NotAllowed(format!(
+            "Berth refused to hand out this kubeconfig: it may {}, more than its namespace allows (someone bound \
+             this grant's identity to more, outside Berth). Nothing was issued; tell an admin, who must remove \
+             that binding.",
+            in_words(&what)
+        )),
+        failed => ApiError::Unavailable(format!(
+            "The new kubeconfig failed Berth's check ({failed}), so it was withdrawn and nothing was issued. Try \
+             again in a minute; if it keeps failing, tell an admin."
+        )),
+    }
+}
+
 /// A valid download form.
 struct Valid {
     purpose: CredentialPurpose,
@@ -73,16 +100,7 @@ impl CredentialsService {
         let record = self.own_ready_grant(caller, request_id).await?;
         let valid = self.check(form, record.summary.expires_at, self.clock.now())?;
         let summary = &record.summary;
-        let now = self.clock.now();
-        let in_force = self.store.credentials_of(&summary.id).await?;
-        let in_force = in_force.iter().filter(|c| c.revoked_at.is_none() && c.expires_at > now).count();
-        let cap = self.config.max_active_per_grant;
-        if in_force >= cap as usize {
-            return Err(ApiError::Conflict(format!(
-                "This namespace already has {in_force} kubeconfigs in force, the most one grant may hold at once \
-                 ({cap}). Revoke one you no longer use, then download again."
-            )));
-        }
+        self.room_for_one_more(&summary.id).await?;
         let credential_id = uuid::Uuid::new_v4().to_string();
         let identity = format!("ns-{}", summary.namespace);
         let minted = self
@@ -105,10 +123,7 @@ impl CredentialsService {
                         .to_string(),
                 )
             })?;
-        let entry_name = match valid.purpose {
-            CredentialPurpose::Personal => format!("berth-{}", summary.namespace),
-            CredentialPurpose::Ci => format!("berth-{}-{}", summary.namespace, valid.name),
-        };
+        let (entry_name, filename) = names(&summary.namespace, &valid);
         let kubeconfig = kubeconfig::render(&Parts {
             endpoint: self.cluster.endpoint(),
             entry_name: &entry_name,
@@ -120,19 +135,7 @@ impl CredentialsService {
         if let Err(failed) = checked {
             tracing::error!(request = %summary.id, credential = %credential_id, error = %error_chain(&failed), "a kubeconfig failed its check; not handed out");
             self.withdraw(&credential_id).await;
-            return Err(match failed {
-                // Someone gave the identity more than its namespace, outside Berth: trying again will not help.
-                CheckFailed::MayTooMuch(what) => ApiError::NotAllowed(format!(
-                    "Berth refused to hand out this kubeconfig: it may {}, more than its namespace allows \
-                     (someone bound this grant's identity to more, outside Berth). Nothing was issued; tell an \
-                     admin, who must remove that binding.",
-                    in_words(&what)
-                )),
-                failed => ApiError::Unavailable(format!(
-                    "The new kubeconfig failed Berth's check ({failed}), so it was withdrawn and nothing was \
-                     issued. Try again in a minute; if it keeps failing, tell an admin."
-                )),
-            });
+            return Err(check_refusal(failed));
         }
         let credential = NewCredential {
             id: &credential_id,
@@ -151,11 +154,22 @@ impl CredentialsService {
             request = %summary.id, credential = %credential_id, purpose = valid.purpose.as_str(), name = %valid.name,
             expires_at = %minted.expires_at, "kubeconfig issued"
         );
-        let filename = match valid.purpose {
-            CredentialPurpose::Personal => format!("{}.kubeconfig", summary.namespace),
-            CredentialPurpose::Ci => format!("{}-{}.kubeconfig", summary.namespace, valid.name),
-        };
         Ok(Download { filename, kubeconfig })
+    }
+
+    /// Whether grant `request_id` may hold one more kubeconfig in force (`credentials.max_active_per_grant`).
+    async fn room_for_one_more(&self, request_id: &str) -> Result<(), ApiError> {
+        let now = self.clock.now();
+        let issued = self.store.credentials_of(request_id).await?;
+        let in_force = issued.iter().filter(|c| c.revoked_at.is_none() && c.expires_at > now).count();
+        let cap = self.config.max_active_per_grant;
+        if in_force >= cap as usize {
+            return Err(ApiError::Conflict(format!(
+                "This namespace already has {in_force} kubeconfigs in force, the most one grant may hold at once \
+                 ({cap}). Revoke one you no longer use, then download again."
+            )));
+        }
+        Ok(())
     }
 
     /// The grant, if the policy lets `caller` download its kubeconfigs: its requester, while it is ready.

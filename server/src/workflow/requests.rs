@@ -14,9 +14,9 @@ use app::requests::{
     ApprovalItem, GrantWithCredentials, HelmMode, MyAccess, Page, PersonRef, QuotaProfileSummary, RequestDetail,
     RequestForm, RequestOptions, RequestState, RequestSummary, RequestWithTimeline, Verdict, field,
 };
-use chrono::TimeDelta;
+use chrono::{DateTime, TimeDelta, Utc};
 
-use super::validation::Rules;
+use super::validation::{Rules, ValidRequest};
 use super::worker::Waker;
 use crate::clock::Clock;
 use crate::cluster::Cluster;
@@ -84,6 +84,28 @@ impl RequestsService {
         Err(ApiError::Conflict("This request changed meanwhile; reload the page and try again.".to_string()))
     }
 
+    /// Whether nobody holds `namespace`, in Berth or in the cluster; nothing is stored either way.
+    async fn name_is_free(&self, namespace: &str) -> Result<(), ApiError> {
+        if self.store.namespace_held(namespace).await? {
+            return Err(name_taken(namespace));
+        }
+        match self.cluster.namespace_exists(namespace).await {
+            Ok(false) => Ok(()),
+            Ok(true) => Err(ApiError::invalid(
+                field::NAMESPACE,
+                format!("A namespace '{namespace}' already exists in the cluster."),
+            )),
+            Err(error) => {
+                tracing::warn!(error = %crate::telemetry::error_chain(&error), "cannot check a namespace name");
+                Err(ApiError::Unavailable(
+                    "Berth could not reach the cluster to check that the name is free, so nothing was stored. \
+                     Try again in a minute."
+                        .to_string(),
+                ))
+            }
+        }
+    }
+
     /// Page `number` of things waiting for `caller`'s decision, each saying why they may not decide it, if so.
     fn approval_page(&self, caller: &Caller, slice: Slice<RequestRecord>, number: u32) -> Page<ApprovalItem> {
         let policy = self.rules.policy();
@@ -100,6 +122,36 @@ impl RequestsService {
             size: PAGE_SIZE,
             total: slice.total,
         }
+    }
+}
+
+/// The answer when `namespace` is held by another request.
+fn name_taken(namespace: &str) -> ApiError {
+    ApiError::invalid(field::NAMESPACE, format!("'{namespace}' is already requested or granted."))
+}
+
+/// The request just stored, as its notice and pages show it.
+fn just_submitted(id: &str, valid: ValidRequest, caller: &Caller, at: DateTime<Utc>) -> RequestSummary {
+    RequestSummary {
+        id: id.to_string(),
+        namespace: valid.namespace,
+        purpose: valid.purpose,
+        stage: valid.stage,
+        helm_mode: valid.helm_mode,
+        quota_profile: valid.quota_profile,
+        lifetime_days: valid.lifetime_days,
+        requester: PersonRef { display_name: caller.person.display_name.clone(), email: caller.person.email.clone() },
+        state: lifecycle::initial(),
+        created_at: at,
+        updated_at: at,
+        decision: None,
+        progress: None,
+        last_error: None,
+        ready_at: None,
+        expires_at: None,
+        expiry_warned: false,
+        extension: None,
+        namespace_deletion: None,
     }
 }
 
@@ -146,28 +198,7 @@ impl RequestsPort for RequestsService {
                  Cancel one you no longer need, or wait until an approver decides; nothing was stored."
             )));
         }
-        let taken =
-            || ApiError::invalid(field::NAMESPACE, format!("'{}' is already requested or granted.", valid.namespace));
-        if self.store.namespace_held(&valid.namespace).await? {
-            return Err(taken());
-        }
-        match self.cluster.namespace_exists(&valid.namespace).await {
-            Ok(false) => {}
-            Ok(true) => {
-                return Err(ApiError::invalid(
-                    field::NAMESPACE,
-                    format!("A namespace '{}' already exists in the cluster.", valid.namespace),
-                ));
-            }
-            Err(error) => {
-                tracing::warn!(error = %crate::telemetry::error_chain(&error), "cannot check a namespace name");
-                return Err(ApiError::Unavailable(
-                    "Berth could not reach the cluster to check that the name is free, so nothing was stored. \
-                     Try again in a minute."
-                        .to_string(),
-                ));
-            }
-        }
+        self.name_is_free(&valid.namespace).await?;
         let id = uuid::Uuid::new_v4().to_string();
         let new = NewRequest {
             id: &id,
@@ -183,37 +214,14 @@ impl RequestsPort for RequestsService {
         match self.store.submit_request(&new).await {
             Ok(()) => {}
             // Another submission of the same name won the race past the check above.
-            Err(SubmitError::NameHeld) => return Err(taken()),
+            Err(SubmitError::NameHeld) => return Err(name_taken(&valid.namespace)),
             Err(SubmitError::Store(error)) => return Err(error.into()),
         }
         tracing::info!(request = %id, namespace = %valid.namespace, requester = %caller.person.id, "request submitted");
-        let at = new.at;
         // Everything the notice says is known here: no read back (whose failure would turn a stored request
         // into an error the requester might "fix" by submitting again).
-        self.notifier.send(&Notice::Submitted(RequestSummary {
-            id: id.clone(),
-            namespace: valid.namespace,
-            purpose: valid.purpose,
-            stage: valid.stage,
-            helm_mode: valid.helm_mode,
-            quota_profile: valid.quota_profile,
-            lifetime_days: valid.lifetime_days,
-            requester: PersonRef {
-                display_name: caller.person.display_name.clone(),
-                email: caller.person.email.clone(),
-            },
-            state: lifecycle::initial(),
-            created_at: at,
-            updated_at: at,
-            decision: None,
-            progress: None,
-            last_error: None,
-            ready_at: None,
-            expires_at: None,
-            expiry_warned: false,
-            extension: None,
-            namespace_deletion: None,
-        }));
+        let at = new.at;
+        self.notifier.send(&Notice::Submitted(just_submitted(&id, valid, caller, at)));
         Ok(id)
     }
 

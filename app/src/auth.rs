@@ -2,7 +2,8 @@
 //!
 //! The server resolves the session on every request (`server/src/auth/session.rs`) and hands the result to the
 //! app as a [`SessionView`] in the request's extensions. Server functions call [`require`] before anything
-//! else, which asks `crate::policy`; the UI uses the same types to decide what to show, which is a courtesy and never the check.
+//! else, which asks `crate::policy`; the UI uses the same types to decide what to show, which is a courtesy
+//! and never the check.
 
 use serde::{Deserialize, Serialize};
 

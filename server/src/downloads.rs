@@ -7,6 +7,7 @@
 
 use app::auth::SessionView;
 use app::error::ApiError;
+use app::model::RequestId;
 use app::policy::{UseCase, authorize};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, header};
@@ -61,6 +62,6 @@ fn refused(headers: &HeaderMap, id: &str, error: ApiError) -> Response {
         return ErrorReply::json(error).into_response();
     }
     // The id goes into a link: only a well-formed one, else back to the list.
-    let back = if uuid::Uuid::parse_str(id).is_ok() { format!("/requests/{id}") } else { "/requests".to_string() };
+    let back = RequestId::parse(id).map_or_else(|_| "/requests".to_string(), |id| format!("/requests/{id}"));
     ErrorReply::page(error, "No kubeconfig was issued", back, "Back to the request").into_response()
 }

@@ -2,8 +2,10 @@
 //! numbers: the rules about them (a reason's length, a lifetime's range) live here and nowhere else, and the
 //! UI and the server read the same ones.
 
+mod ids;
 mod reason;
 
+pub use ids::{CredentialId, RequestId};
 pub use reason::{Reason, text_problem};
 
 use serde::{Deserialize, Serialize};

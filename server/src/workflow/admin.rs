@@ -4,7 +4,7 @@
 use app::admin::{AuditEntry, AuditFilter, EVENTS_PER_PAGE, GRANTS_PER_PAGE, GrantFilter};
 use app::auth::Caller;
 use app::error::{ApiError, FieldProblem};
-use app::model::Reason;
+use app::model::{Reason, RequestId};
 use app::policy::{Policy, Target, UseCase};
 use app::ports::AdminPort;
 use app::requests::lifecycle::{self, Action};
@@ -60,10 +60,8 @@ impl AdminPort for AdminService {
     }
 
     async fn delete_namespace(&self, caller: &Caller, id: &str, confirm: &str, reason: &str) -> Result<(), ApiError> {
-        if uuid::Uuid::parse_str(id).is_err() {
-            return Err(ApiError::NotFound);
-        }
-        let record = self.store.request(id).await?.ok_or(ApiError::NotFound)?;
+        let id = RequestId::parse(id)?;
+        let record = self.store.request(id.as_str()).await?.ok_or(ApiError::NotFound)?;
         let namespace = &record.summary.namespace;
         let mut problems = Vec::new();
         if confirm.trim() != namespace {

@@ -8,7 +8,7 @@
 
 use app::auth::Caller;
 use app::error::{ApiError, FieldProblem};
-use app::model::Reason;
+use app::model::{CredentialId, Reason, RequestId};
 use app::policy::{Policy, Target, UseCase};
 use app::ports::CredentialsPort;
 use app::requests::credentials::{self, CredentialOptions, CredentialPurpose, describe_hours, field};
@@ -176,10 +176,8 @@ impl CredentialsService {
     /// Someone else's grant is "not found" to a developer (ids reveal nothing) and "not yours" to approvers and
     /// admins, who can see it.
     async fn own_ready_grant(&self, caller: &Caller, request_id: &str) -> Result<RequestRecord, ApiError> {
-        if uuid::Uuid::parse_str(request_id).is_err() {
-            return Err(ApiError::NotFound);
-        }
-        let record = self.store.request(request_id).await?.ok_or(ApiError::NotFound)?;
+        let request_id = RequestId::parse(request_id)?;
+        let record = self.store.request(request_id.as_str()).await?.ok_or(ApiError::NotFound)?;
         self.policy.check(caller, UseCase::DownloadKubeconfig, target(&record))?;
         Ok(record)
     }
@@ -256,9 +254,8 @@ impl CredentialsService {
 #[async_trait::async_trait]
 impl CredentialsPort for CredentialsService {
     async fn revoke(&self, caller: &Caller, id: &str, reason: &str) -> Result<(), ApiError> {
-        if uuid::Uuid::parse_str(id).is_err() {
-            return Err(ApiError::NotFound);
-        }
+        let parsed = CredentialId::parse(id)?;
+        let id = parsed.as_str();
         let record = self.store.credential(id).await?.ok_or(ApiError::NotFound)?;
         self.policy.check(caller, UseCase::RevokeCredential, Target::Credential { owner_id: &record.owner_id })?;
         let reason = Reason::parse(reason, "Say why, so the owner knows what happened.")?;

@@ -6,7 +6,7 @@
 
 use app::auth::Caller;
 use app::error::ApiError;
-use app::model::Reason;
+use app::model::{Reason, RequestId};
 use app::policy::{Target, UseCase};
 use app::ports::RequestsPort;
 use app::requests::lifecycle::{self, Action};
@@ -44,11 +44,8 @@ pub struct RequestsService {
 impl RequestsService {
     /// The request `id` if `caller` may do `use_case` to it (by the policy: who, then state).
     async fn authorized(&self, caller: &Caller, id: &str, use_case: UseCase) -> Result<RequestRecord, ApiError> {
-        // Ids are UUIDs; anything else cannot exist, and need not reach the database.
-        if uuid::Uuid::parse_str(id).is_err() {
-            return Err(ApiError::NotFound);
-        }
-        let record = self.store.request(id).await?.ok_or(ApiError::NotFound)?;
+        let id = RequestId::parse(id)?;
+        let record = self.store.request(id.as_str()).await?.ok_or(ApiError::NotFound)?;
         self.rules.policy().check(caller, use_case, target(&record))?;
         Ok(record)
     }

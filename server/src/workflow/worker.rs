@@ -180,7 +180,8 @@ impl Worker {
     }
 
     /// Runs `job` once, as of `now`: what is due is brought to where it must be. Returns how many records
-    /// it acted on. The one entry point of every job (each lives in a module of its own below).
+    /// it acted on. The one entry point of every job (each lives in a module of its own below). Provisioning
+    /// and revocation, which take a while per record, read the clock again as they go.
     pub async fn reconcile(&self, job: Job, now: DateTime<Utc>) -> Result<usize, StoreError> {
         Ok(match job {
             Job::Provision => self.run_once().await?.len(),

@@ -3,9 +3,11 @@
 //! UI and the server read the same ones.
 
 mod ids;
+mod namespace;
 mod reason;
 
 pub use ids::{CredentialId, RequestId};
+pub use namespace::NamespaceName;
 pub use reason::{Reason, text_problem};
 
 use serde::{Deserialize, Serialize};

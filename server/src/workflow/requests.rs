@@ -131,7 +131,7 @@ fn name_taken(namespace: &str) -> ApiError {
 fn just_submitted(id: &str, valid: ValidRequest, caller: &Caller, at: DateTime<Utc>) -> RequestSummary {
     RequestSummary {
         id: id.to_string(),
-        namespace: valid.namespace,
+        namespace: valid.namespace.into_string(),
         purpose: valid.purpose,
         stage: valid.stage,
         helm_mode: valid.helm_mode,
@@ -195,11 +195,11 @@ impl RequestsPort for RequestsService {
                  Cancel one you no longer need, or wait until an approver decides; nothing was stored."
             )));
         }
-        self.name_is_free(&valid.namespace).await?;
+        self.name_is_free(valid.namespace.as_str()).await?;
         let id = uuid::Uuid::new_v4().to_string();
         let new = NewRequest {
             id: &id,
-            namespace: &valid.namespace,
+            namespace: valid.namespace.as_str(),
             purpose: &valid.purpose,
             stage: &valid.stage,
             helm_mode: valid.helm_mode,
@@ -211,7 +211,7 @@ impl RequestsPort for RequestsService {
         match self.store.submit_request(&new).await {
             Ok(()) => {}
             // Another submission of the same name won the race past the check above.
-            Err(SubmitError::NameHeld) => return Err(name_taken(&valid.namespace)),
+            Err(SubmitError::NameHeld) => return Err(name_taken(valid.namespace.as_str())),
             Err(SubmitError::Store(error)) => return Err(error.into()),
         }
         tracing::info!(request = %id, namespace = %valid.namespace, requester = %caller.person.id, "request submitted");

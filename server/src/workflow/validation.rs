@@ -2,7 +2,7 @@
 //! form can get wrong. Every problem is reported, each next to its field, so one round trip shows them all.
 
 use app::error::FieldProblem;
-use app::model::text_problem;
+use app::model::{NamespaceName, text_problem};
 use app::policy::Policy;
 use app::requests::RequestForm;
 use app::requests::{HelmMode, field, naming};
@@ -23,7 +23,7 @@ pub struct Rules {
 /// A request that passed every check.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ValidRequest {
-    pub namespace: String,
+    pub namespace: NamespaceName,
     pub purpose: String,
     pub stage: String,
     pub helm_mode: HelmMode,
@@ -102,7 +102,7 @@ impl Rules {
 
         match (problems.is_empty(), helm_mode, lifetime_days) {
             (true, Some(helm_mode), Some(lifetime_days)) => Ok(ValidRequest {
-                namespace: namespace.to_string(),
+                namespace: NamespaceName::checked(namespace),
                 purpose: purpose.to_string(),
                 stage: form.stage.clone(),
                 helm_mode,

@@ -79,10 +79,10 @@ impl Replica {
 
     async fn until_leading(&self, within: Duration) -> Duration {
         let started = Instant::now();
-        while !self.leads().await {
-            assert!(started.elapsed() < within, "not leading after {within:?}");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        crate::support::eventually(within, "this replica leading", || async {
+            if self.leads().await { Ok(()) } else { Err("berth_leader 0".to_string()) }
+        })
+        .await;
         started.elapsed()
     }
 }

@@ -651,15 +651,12 @@ impl WebhookReceiver {
 
     /// Waits (bounded) until `count` bodies have arrived; returns their texts.
     async fn texts(&self, count: usize) -> Vec<String> {
-        for _ in 0..200 {
+        crate::support::eventually(Duration::from_secs(5), &format!("{count} notifications at the webhook"), || async {
             let texts: Vec<String> =
                 self.bodies.lock().unwrap().iter().map(|b| b["text"].as_str().unwrap().to_string()).collect();
-            if texts.len() >= count {
-                return texts;
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
-        panic!("the webhook did not receive {count} notifications in 5 s");
+            if texts.len() >= count { Ok(texts) } else { Err(format!("{texts:?}")) }
+        })
+        .await
     }
 }
 

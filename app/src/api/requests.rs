@@ -1,9 +1,9 @@
 //! Namespace requests: submit, cancel, decide, and the lists and detail the pages show.
 //!
-//! Every function checks the caller's role first; the port then applies the finer rules (only the requester
-//! cancels, nobody decides their own request, a developer sees only their own requests). Every argument is
-//! `#[server(default)]`: a missing one is empty, so a bare call meets the role check (401/403) and a
-//! partial one a clear message, never a decoding error.
+//! Every function passes the policy's gate for its use case first; the port then asks the policy about the
+//! record (only the requester cancels, nobody decides their own request, a developer sees only their own
+//! requests). Every argument is `#[server(default)]`: a missing one is empty, so a bare call meets the gate
+//! (401/403) and a partial one a clear message, never a decoding error.
 
 use leptos::prelude::*;
 

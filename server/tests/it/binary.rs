@@ -1,7 +1,7 @@
 //! The `berth` binary as an operator runs it: configuration from the environment, logs, signals.
 
 use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio::io::AsyncReadExt;
 use tokio::process::{Child, Command};
@@ -31,17 +31,18 @@ pub(crate) fn free_port() -> u16 {
 }
 
 pub(crate) async fn wait_ready(base: &str, child: &mut Child) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < deadline {
-        if let Ok(response) = client().get(format!("{base}/readyz")).send().await
-            && response.status() == 200
-        {
-            return;
+    crate::support::eventually(Duration::from_secs(30), "berth ready", || {
+        let exited = child.try_wait().unwrap();
+        async move {
+            assert!(exited.is_none(), "berth exited before becoming ready: {exited:?}");
+            match client().get(format!("{base}/readyz")).send().await {
+                Ok(response) if response.status() == 200 => Ok(()),
+                Ok(response) => Err(format!("/readyz answered {}", response.status())),
+                Err(error) => Err(error.to_string()),
+            }
         }
-        assert!(child.try_wait().unwrap().is_none(), "berth exited before becoming ready");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("berth was not ready within 30 s");
+    })
+    .await
 }
 
 async fn read_all(mut pipe: impl AsyncReadExt + Unpin) -> String {

@@ -346,18 +346,16 @@ pub(crate) async fn ready_grant(dir: &TempDir, helm_mode: &str) -> (TestServer, 
 /// read as one scan. SQLite may still be folding the WAL into the database and deleting it as the last
 /// connection closes, so a scan that finds a file gone is done again, until one reads every file it lists.
 async fn database_files(folder: &Path) -> Vec<Vec<u8>> {
-    for _ in 0..50 {
+    eventually(Duration::from_secs(5), &format!("one whole scan of {}", folder.display()), || async {
         let scan: std::io::Result<Vec<Vec<u8>>> =
             std::fs::read_dir(folder).unwrap().map(|entry| std::fs::read(entry?.path())).collect();
         match scan {
-            Ok(contents) => return contents,
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
+            Ok(contents) => Ok(contents),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Err(format!("a file went: {error}")),
             Err(error) => panic!("reading {}: {error}", folder.display()),
         }
-    }
-    panic!("the files in {} kept changing", folder.display());
+    })
+    .await
 }
 
 fn anchors_of(request_id: &str) -> usize {

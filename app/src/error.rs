@@ -78,14 +78,6 @@ impl ApiError {
         Self::Invalid(vec![FieldProblem::new(field, message)])
     }
 
-    /// The field problems this error reports (none unless it is [`ApiError::Invalid`]).
-    pub fn into_problems(self) -> Vec<FieldProblem> {
-        match self {
-            Self::Invalid(problems) => problems,
-            _ => Vec::new(),
-        }
-    }
-
     /// The problem reported for `field`, if any.
     pub fn problem_with(&self, field: &str) -> Option<&str> {
         match self {

@@ -63,5 +63,41 @@ fn refused(headers: &HeaderMap, id: &str, error: ApiError) -> Response {
     }
     // The id goes into a link: only a well-formed one, else back to the list.
     let back = RequestId::parse(id).map_or_else(|_| "/requests".to_string(), |id| format!("/requests/{id}"));
-    ErrorReply::page(error, "No kubeconfig was issued", back, "Back to the request").into_response()
+    let page = refusal_page(&error, &back);
+    ErrorReply::html(error, page).into_response()
+}
+
+/// A short page listing why nothing was issued, with a link back to `back`.
+fn refusal_page(error: &ApiError, back: &str) -> String {
+    let messages: Vec<String> = match error {
+        ApiError::Invalid(problems) => problems.iter().map(|p| p.message.clone()).collect(),
+        other => vec![other.to_string()],
+    };
+    let items: String = messages.iter().map(|m| format!("<li>{}</li>", escape(m))).collect();
+    format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>No kubeconfig · Berth</title>\
+         <link rel=\"stylesheet\" href=\"/pkg/{bundle}.css\"></head><body><main class=\"page\">\
+         <h1>No kubeconfig was issued</h1><ul class=\"field-error\" data-testid=\"download-refusal\">{items}</ul>\
+         <p><a href=\"{back}\">Back to the request</a></p></main></body></html>",
+        back = escape(back),
+        bundle = app::BUNDLE_NAME,
+    )
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_refusal_page_escapes_what_it_repeats() {
+        let page = refusal_page(&ApiError::Conflict("<script>".into()), "/requests");
+        assert!(
+            page.contains("<li>&lt;script&gt;</li>") && page.contains("<a href=\"/requests\">Back to the request</a>"),
+            "{page}"
+        );
+    }
 }

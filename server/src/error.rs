@@ -40,7 +40,7 @@ impl IntoResponse for AppError {
 }
 
 /// The status of `error`, from the one table in [`ApiError::status`].
-pub fn status_of(error: &ApiError) -> StatusCode {
+fn status_of(error: &ApiError) -> StatusCode {
     StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
 }
 
@@ -55,8 +55,8 @@ enum Form {
     Json,
     /// A line of text (for clients that asked for no particular format).
     Text,
-    /// A short page with the message and a link back, for a browser that posted a plain form.
-    Page { title: &'static str, back: String, back_label: &'static str },
+    /// A page of the route's own making (for a browser that posted a plain form).
+    Html(String),
 }
 
 impl ErrorReply {
@@ -68,9 +68,9 @@ impl ErrorReply {
         Self { error, form: Form::Text }
     }
 
-    /// A page titled `title` listing what went wrong, with a link to `back`.
-    pub fn page(error: ApiError, title: &'static str, back: String, back_label: &'static str) -> Self {
-        Self { error, form: Form::Page { title, back, back_label } }
+    /// `page`, the route's own page saying what went wrong, with `error`'s status.
+    pub fn html(error: ApiError, page: String) -> Self {
+        Self { error, form: Form::Html(page) }
     }
 }
 
@@ -85,7 +85,7 @@ impl IntoResponse for ErrorReply {
             Form::Text => {
                 ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], self.error.to_string()).into_response()
             }
-            Form::Page { title, back, back_label } => Html(page(&self.error, title, &back, back_label)).into_response(),
+            Form::Html(page) => Html(page).into_response(),
         };
         *response.status_mut() = status;
         if let ApiError::TooManyRequests { retry_after_seconds } = self.error {
@@ -93,27 +93,6 @@ impl IntoResponse for ErrorReply {
         }
         response
     }
-}
-
-fn page(error: &ApiError, title: &str, back: &str, back_label: &str) -> String {
-    let messages: Vec<String> = match error {
-        ApiError::Invalid(problems) => problems.iter().map(|p| p.message.clone()).collect(),
-        other => vec![other.to_string()],
-    };
-    let items: String = messages.iter().map(|m| format!("<li>{}</li>", escape(m))).collect();
-    format!(
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title} · Berth</title>\
-         <link rel=\"stylesheet\" href=\"/pkg/{bundle}.css\"></head><body><main class=\"page\">\
-         <h1>{title}</h1><ul class=\"field-error\" data-testid=\"download-refusal\">{items}</ul>\
-         <p><a href=\"{back}\">{back_label}</a></p></main></body></html>",
-        title = escape(title),
-        back = escape(back),
-        bundle = app::BUNDLE_NAME,
-    )
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
 #[cfg(test)]
@@ -139,14 +118,5 @@ mod tests {
         assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
         assert_eq!(response.headers()[header::RETRY_AFTER], "7");
         assert_eq!(body(response).await, "Too many requests. Wait 7 seconds and try again.");
-    }
-
-    #[tokio::test]
-    async fn a_page_escapes_what_it_repeats() {
-        let error = ApiError::Conflict("<script>".into());
-        let response = ErrorReply::page(error, "No kubeconfig was issued", "/requests".into(), "Back").into_response();
-        assert_eq!(response.status(), StatusCode::CONFLICT);
-        let page = body(response).await;
-        assert!(page.contains("<li>&lt;script&gt;</li>") && page.contains("<a href=\"/requests\">Back</a>"), "{page}");
     }
 }

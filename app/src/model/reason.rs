@@ -1,6 +1,6 @@
 //! Free text people type for others to read: a reason, a purpose.
 
-use crate::error::ApiError;
+use crate::error::{ApiError, FieldProblem};
 use crate::requests::field;
 
 /// Why someone did something (denied, revoked, asked for more time, deleted), as they typed it: trimmed, and
@@ -15,10 +15,19 @@ impl Reason {
     /// The reason in `typed`, or the problem with it, reported on the form's `reason` field; `when_empty`
     /// tells the person why one is needed.
     pub fn parse(typed: &str, when_empty: &str) -> Result<Self, ApiError> {
+        let mut problems = Vec::new();
+        Self::parse_into(typed, when_empty, &mut problems).ok_or(ApiError::Invalid(problems))
+    }
+
+    /// As [`Reason::parse`], for a form checked whole: the problem joins `problems` instead of being returned.
+    pub fn parse_into(typed: &str, when_empty: &str, problems: &mut Vec<FieldProblem>) -> Option<Self> {
         let reason = typed.trim();
         match text_problem(reason, Self::MAX_CHARS, when_empty) {
-            Some(message) => Err(ApiError::invalid(field::REASON, message)),
-            None => Ok(Self(reason.to_string())),
+            Some(message) => {
+                problems.push(FieldProblem::new(field::REASON, message));
+                None
+            }
+            None => Some(Self(reason.to_string())),
         }
     }
 

@@ -178,8 +178,12 @@ fn the_use_cases_without_a_record_need_only_their_role() {
             assert_eq!(outcome(policy.check(&caller(role), use_case, Target::Nothing)), want, "{use_case:?} {role:?}");
         }
     }
-    let covered = table.len() + REQUEST_USE_CASES.len() + 1;
-    assert_eq!(covered, UseCase::ALL.len(), "every use case is in one of the tables");
+    for use_case in UseCase::ALL {
+        let tabled = table.iter().any(|(listed, _)| *listed == use_case)
+            || REQUEST_USE_CASES.contains(&use_case)
+            || use_case == UseCase::RevokeCredential;
+        assert!(tabled, "{use_case:?} is in none of the tables");
+    }
 }
 
 #[test]

@@ -70,9 +70,7 @@ impl AdminPort for AdminService {
                 format!("Type the namespace's name, {namespace}, to confirm that it and everything in it goes."),
             ));
         }
-        let reason = Reason::parse(reason, "Say why, so the owner knows what happened.")
-            .map_err(|invalid| problems.extend(invalid.into_problems()))
-            .ok();
+        let reason = Reason::parse_into(reason, "Say why, so the owner knows what happened.", &mut problems);
         let Some(reason) = reason.filter(|_| problems.is_empty()) else { return Err(ApiError::Invalid(problems)) };
         let reason = reason.as_str();
         self.policy.check(caller, UseCase::DeleteNamespace, target(&record))?;

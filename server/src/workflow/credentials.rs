@@ -8,14 +8,14 @@
 
 use app::auth::Caller;
 use app::error::{ApiError, FieldProblem};
-use app::model::{CredentialId, Reason, RequestId};
+use app::model::{CredentialId, Reason};
 use app::policy::{Policy, Target, UseCase};
 use app::ports::CredentialsPort;
 use app::requests::credentials::{self, CredentialOptions, CredentialPurpose, describe_hours, field};
 use chrono::{DateTime, TimeDelta, Utc};
 use secrecy::SecretString;
 
-use super::requests::target;
+use super::requests::authorized_request;
 use super::worker::Waker;
 use crate::clock::Clock;
 use crate::cluster::Cluster;
@@ -176,10 +176,7 @@ impl CredentialsService {
     /// Someone else's grant is "not found" to a developer (ids reveal nothing) and "not yours" to approvers and
     /// admins, who can see it.
     async fn own_ready_grant(&self, caller: &Caller, request_id: &str) -> Result<RequestRecord, ApiError> {
-        let request_id = RequestId::parse(request_id)?;
-        let record = self.store.request(request_id.as_str()).await?.ok_or(ApiError::NotFound)?;
-        self.policy.check(caller, UseCase::DownloadKubeconfig, target(&record))?;
-        Ok(record)
+        authorized_request(&self.store, self.policy, caller, request_id, UseCase::DownloadKubeconfig).await
     }
 
     /// Checks every field; all problems at once.

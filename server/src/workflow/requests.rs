@@ -7,7 +7,7 @@
 use app::auth::Caller;
 use app::error::ApiError;
 use app::model::{Reason, RequestId};
-use app::policy::{Target, UseCase};
+use app::policy::{Policy, Target, UseCase};
 use app::ports::RequestsPort;
 use app::requests::lifecycle::{self, Action};
 use app::requests::{
@@ -44,10 +44,7 @@ pub struct RequestsService {
 impl RequestsService {
     /// The request `id` if `caller` may do `use_case` to it (by the policy: who, then state).
     async fn authorized(&self, caller: &Caller, id: &str, use_case: UseCase) -> Result<RequestRecord, ApiError> {
-        let id = RequestId::parse(id)?;
-        let record = self.store.request(id.as_str()).await?.ok_or(ApiError::NotFound)?;
-        self.rules.policy().check(caller, use_case, target(&record))?;
-        Ok(record)
+        authorized_request(&self.store, self.rules.policy(), caller, id, use_case).await
     }
 
     /// Moves the request along `action` if it is still where it was read; otherwise says what happened.
@@ -150,6 +147,21 @@ fn just_submitted(id: &str, valid: ValidRequest, caller: &Caller, at: DateTime<U
         extension: None,
         namespace_deletion: None,
     }
+}
+
+/// The request `id` if `policy` lets `caller` do `use_case` to it (who, then state); text that cannot be an id
+/// is not found before the database is asked.
+pub(super) async fn authorized_request(
+    store: &Store,
+    policy: Policy,
+    caller: &Caller,
+    id: &str,
+    use_case: UseCase,
+) -> Result<RequestRecord, ApiError> {
+    let id = RequestId::parse(id)?;
+    let record = store.request(id.as_str()).await?.ok_or(ApiError::NotFound)?;
+    policy.check(caller, use_case, target(&record))?;
+    Ok(record)
 }
 
 /// What the policy needs to know of `record`.
@@ -305,9 +317,7 @@ impl RequestsPort for RequestsService {
                 None
             }
         };
-        let reason = Reason::parse(reason, "Say why you need it longer, for the approver.")
-            .map_err(|invalid| problems.extend(invalid.into_problems()))
-            .ok();
+        let reason = Reason::parse_into(reason, "Say why you need it longer, for the approver.", &mut problems);
         let (Some(days), Some(reason)) = (days, reason) else { return Err(ApiError::Invalid(problems)) };
         let reason = reason.as_str();
         if !self.store.ask_extension(&record, days, reason, self.clock.now()).await? {

@@ -35,8 +35,6 @@ mod lifetime;
 mod provision;
 mod revoke;
 
-pub use provision::backoff;
-
 /// How many requests one pass of the worker takes from the database.
 const BATCH: u32 = 20;
 

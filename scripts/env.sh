@@ -51,6 +51,8 @@ free_port() {
 build_release() {
   log "cargo leptos build --release"
   (cd "$REPO_ROOT" && cargo leptos build --release)
+  # Content-hashed names and brotli/gzip copies of the bundle (the server serves them as they are).
+  node "$REPO_ROOT/scripts/finish-site.mjs" "$REPO_ROOT/target/site" >&2
 }
 
 # Starts the release server in the background on 127.0.0.1:$1 with its data under $2, writing its log to

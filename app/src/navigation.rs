@@ -21,13 +21,14 @@ impl Section {
 }
 
 /// In navigation order.
-pub const SECTIONS: [Section; 6] = [
+pub const SECTIONS: [Section; 7] = [
     Section { path: "/requests/new", label: "New request", use_case: UseCase::SubmitRequest },
     Section { path: "/requests", label: "My requests", use_case: UseCase::ListOwnRequests },
     Section { path: "/access", label: "My access", use_case: UseCase::ListOwnAccess },
     Section { path: "/approvals", label: "Approvals", use_case: UseCase::ListPending },
     Section { path: "/admin", label: "Admin", use_case: UseCase::ListGrants },
     Section { path: "/admin/audit", label: "Audit log", use_case: UseCase::ReadAudit },
+    Section { path: "/admin/server", label: "Server", use_case: UseCase::ViewServerStatus },
 ];
 
 /// The role a page at `path` needs, or `None` for public pages (home, sign-in problems, not found).
@@ -98,6 +99,9 @@ mod tests {
         let labels = |role| sections_for(role).map(|s| s.label).collect::<Vec<_>>();
         assert_eq!(labels(Role::Developer), ["New request", "My requests", "My access"]);
         assert_eq!(labels(Role::Approver), ["New request", "My requests", "My access", "Approvals"]);
-        assert_eq!(labels(Role::Admin), ["New request", "My requests", "My access", "Approvals", "Admin", "Audit log"]);
+        assert_eq!(
+            labels(Role::Admin),
+            ["New request", "My requests", "My access", "Approvals", "Admin", "Audit log", "Server"]
+        );
     }
 }

@@ -50,10 +50,12 @@ pub enum UseCase {
     ReadAudit,
     /// See everyone who has signed in.
     ListUsers,
+    /// See the server's version, uptime and installation (for operators).
+    ViewServerStatus,
 }
 
 impl UseCase {
-    pub const ALL: [UseCase; 17] = [
+    pub const ALL: [UseCase; 18] = [
         UseCase::SubmitRequest,
         UseCase::ListOwnRequests,
         UseCase::ListOwnAccess,
@@ -71,6 +73,7 @@ impl UseCase {
         UseCase::ListGrants,
         UseCase::ReadAudit,
         UseCase::ListUsers,
+        UseCase::ViewServerStatus,
     ];
 
     /// The lowest role that may ask at all. Asking about a record narrows it further (see [`Policy::check`]).
@@ -90,7 +93,8 @@ impl UseCase {
             | UseCase::DeleteNamespace
             | UseCase::ListGrants
             | UseCase::ReadAudit
-            | UseCase::ListUsers => Role::Admin,
+            | UseCase::ListUsers
+            | UseCase::ViewServerStatus => Role::Admin,
         }
     }
 
@@ -103,7 +107,8 @@ impl UseCase {
             | UseCase::ListPending
             | UseCase::ListGrants
             | UseCase::ReadAudit
-            | UseCase::ListUsers => TargetKind::Nothing,
+            | UseCase::ListUsers
+            | UseCase::ViewServerStatus => TargetKind::Nothing,
             UseCase::RevokeCredential => TargetKind::Credential,
             _ => TargetKind::Request,
         }

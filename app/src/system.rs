@@ -1,7 +1,8 @@
-//! Facts about the running server, as the home page shows them.
+//! Facts about the running server, as the admins' server page shows them.
 
-use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+
+use crate::model::Timestamp;
 
 /// What the server says about itself.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -11,7 +12,9 @@ pub struct ServerInfo {
     /// Identifies this installation; created with its database, stable across restarts.
     pub installation_id: String,
     /// When this server process started.
-    pub started_at: DateTime<Utc>,
+    pub started_at: Timestamp,
     /// When the server answered this call.
-    pub answered_at: DateTime<Utc>,
+    pub answered_at: Timestamp,
+    /// Seconds between the two.
+    pub uptime_seconds: u64,
 }

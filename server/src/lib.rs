@@ -29,6 +29,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use app::ports::Ports;
+use axum::handler::Handler as _;
 use axum::{Router, http::HeaderName, middleware, routing::get};
 
 use leptos::config::{Env, LeptosOptions};
@@ -43,6 +44,7 @@ use crate::auth::origin::PublicOrigin;
 use crate::clock::Clock;
 use crate::cluster::Cluster;
 use crate::config::Config;
+use crate::edge::assets::BuiltSite;
 use crate::edge::headers::{CspNonce, SecurityHeaders};
 use crate::edge::limits::Limiters;
 use crate::metrics::Metrics;
@@ -149,8 +151,9 @@ impl Berth {
             credentials: credentials.clone(),
             admin: Arc::new(AdminService { store: store.clone(), policy, worker: waker, clock: clock.clone() }),
         };
+        let site = BuiltSite::read(&config.site_root);
         let state = AppState {
-            leptos: leptos_options(config),
+            leptos: leptos_options(config, &site),
             store: store.clone(),
             auth,
             credentials,
@@ -159,7 +162,7 @@ impl Berth {
         };
         let limiters = Limiters::new(&config.http, auth::session::cookie_name(&config.public_url), metrics.clone());
         let router =
-            with_edge(router(state, ports, metrics.clone()), config, &auth_config.issuer_url, &sessions, &limiters);
+            with_edge(router(state, ports, site, metrics.clone()), config, &auth_config.issuer_url, &sessions, &limiters);
         Ok(Self {
             router: with_request_tracing(router),
             store: store.clone(),
@@ -248,14 +251,19 @@ impl Berth {
 
 /// Leptos's settings, derived from Berth's configuration so there is one source of truth (Leptos's own
 /// `LEPTOS_*` variables are not read).
-fn leptos_options(config: &Config) -> LeptosOptions {
-    LeptosOptions::builder()
+/// With a release build's `pkg/hash.txt`, the pages load the bundle by its content-hashed names.
+fn leptos_options(config: &Config, site: &BuiltSite) -> LeptosOptions {
+    let options = LeptosOptions::builder()
         .output_name(app::BUNDLE_NAME)
         .site_root(config.site_root.to_string_lossy().into_owned())
         .site_pkg_dir("pkg")
         .site_addr(config.listen)
-        .env(Env::PROD)
-        .build()
+        .env(Env::PROD);
+    match &site.hash_file {
+        // Leptos joins this to the executable's folder; an absolute path stays as it is.
+        Some(hash_file) => options.hash_files(true).hash_file(hash_file.to_string_lossy().as_ref().into()).build(),
+        None => options.build(),
+    }
 }
 
 /// Every route: probes, sign-in, pages, server functions, and static files (with the not-found page as
@@ -280,16 +288,20 @@ fn with_edge(
         .layer(middleware::from_fn_with_state(PublicOrigin::of(&config.public_url), auth::origin::refuse_cross_site))
         .layer(middleware::from_fn_with_state(config.http.max_body_bytes, edge::limits::refuse_large_bodies))
         .layer(middleware::from_fn_with_state(security_headers, edge::headers::set_security_headers))
+        .layer(edge::assets::compression())
 }
 
-fn router(state: AppState, ports: Ports, metrics: Arc<Metrics>) -> Router {
+fn router(state: AppState, ports: Ports, site: BuiltSite, metrics: Arc<Metrics>) -> Router {
+    let site_root = std::path::PathBuf::from(state.leptos.site_root.as_ref());
     let context = move || {
         provide_context(ports.clone());
+        provide_context(site.assets.clone());
+        let parts = use_context::<axum::http::request::Parts>();
+        // The session `auth::session::resolve` found for this request: pages read it without a round trip.
+        provide_context(app::auth::current_session());
         // The nonce of the response's Content-Security-Policy, for the inline scripts Leptos writes (it
         // provides one of its own, which would not match the header).
-        let nonce =
-            use_context::<axum::http::request::Parts>().and_then(|parts| parts.extensions.get::<CspNonce>().cloned());
-        if let Some(CspNonce(nonce)) = nonce {
+        if let Some(CspNonce(nonce)) = parts.and_then(|parts| parts.extensions.get::<CspNonce>().cloned()) {
             provide_context(leptos::nonce::Nonce::from_value(nonce));
         }
     };
@@ -303,7 +315,14 @@ fn router(state: AppState, ports: Ports, metrics: Arc<Metrics>) -> Router {
         .leptos_routes_with_context(&state, generate_route_list(app::App), context.clone(), move || {
             app::shell(leptos.clone())
         })
-        .fallback(file_and_error_handler_with_context::<AppState, _>(context, app::shell))
+        // The site's files; anything else is the not-found page.
+        .fallback_service(
+            Router::new()
+                .fallback_service(edge::assets::files(&site_root).not_found_service(
+                    file_and_error_handler_with_context::<AppState, _>(context, app::shell).with_state(state.clone()),
+                ))
+                .layer(middleware::from_fn(edge::assets::cache_files)),
+        )
         .layer(middleware::from_fn_with_state(state.clone(), auth::session::resolve))
         // Per route (after routing), so it sees the route's pattern.
         .layer(middleware::from_fn_with_state(metrics, metrics::count_requests))

@@ -21,11 +21,13 @@ pub struct SystemService {
 #[async_trait::async_trait]
 impl SystemPort for SystemService {
     async fn server_info(&self) -> Result<ServerInfo, ApiError> {
+        let now = self.clock.now();
         Ok(ServerInfo {
             version: VERSION.to_string(),
             installation_id: self.installation.id.clone(),
-            started_at: self.started_at,
-            answered_at: self.clock.now(),
+            started_at: self.started_at.into(),
+            answered_at: now.into(),
+            uptime_seconds: (now - self.started_at).num_seconds().max(0).unsigned_abs(),
         })
     }
 }

@@ -151,3 +151,14 @@ pub async fn get_request(#[server(default)] id: String) -> Result<RequestDetail,
     let caller = crate::auth::require(crate::policy::UseCase::ViewRequest)?;
     crate::ports::Ports::current()?.requests.detail(&caller, &id).await.map_err(crate::error::with_status)
 }
+
+/// What the request's page needs to know while it watches the request: the record's fingerprint
+/// ([`RequestDetail::fingerprint`]), a few bytes instead of the whole record.
+///
+/// [`RequestDetail::fingerprint`]: crate::requests::RequestDetail::fingerprint
+#[server(endpoint = "watch_request")]
+pub async fn watch_request(#[server(default)] id: String) -> Result<String, ApiError> {
+    let caller = crate::auth::require(crate::policy::UseCase::ViewRequest)?;
+    let detail = crate::ports::Ports::current()?.requests.detail(&caller, &id).await;
+    detail.map(|detail| detail.fingerprint()).map_err(crate::error::with_status)
+}

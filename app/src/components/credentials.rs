@@ -7,6 +7,7 @@
 use leptos::prelude::*;
 
 use crate::api::credentials::RevokeCredential;
+use crate::components::after_action::reload_after_success;
 use crate::components::requests::minute;
 use crate::model::Reason;
 use crate::requests::HelmMode;
@@ -15,7 +16,7 @@ use crate::requests::credentials::{
 };
 use crate::requests::usage::{self, Usage};
 
-#[component]
+#[island]
 pub fn DownloadForm(id: String, options: CredentialOptions) -> impl IntoView {
     let purpose = RwSignal::new(CredentialPurpose::Personal);
     let name = RwSignal::new(String::new());
@@ -82,13 +83,9 @@ pub fn DownloadForm(id: String, options: CredentialOptions) -> impl IntoView {
 }
 
 /// The kubeconfigs handed out for the grant, newest first; with `may_revoke`, a revoke form on each one
-/// still in force. `on_revoked` runs after a revocation (to refetch the page).
+/// still in force.
 #[component]
-pub fn CredentialList(
-    credentials: Vec<CredentialSummary>,
-    may_revoke: bool,
-    #[prop(into)] on_revoked: Callback<()>,
-) -> impl IntoView {
+pub fn CredentialList(credentials: Vec<CredentialSummary>, may_revoke: bool) -> impl IntoView {
     if credentials.is_empty() {
         return view! { <p class="muted" data-testid="no-credentials">"No kubeconfig has been downloaded yet."</p> }
             .into_any();
@@ -109,7 +106,7 @@ pub fn CredentialList(
                                 {c.revoke_reason.map(|reason| view! { <q class="reason">{reason}</q> })}
                             </span>
                         }.into_any(),
-                        None if may_revoke => view! { <RevokeForm id=c.id.clone() on_revoked /> }.into_any(),
+                        None if may_revoke => view! { <RevokeForm id=c.id.clone() /> }.into_any(),
                         None => view! { <span>"In force"</span> }.into_any(),
                     };
                     view! {
@@ -129,14 +126,10 @@ pub fn CredentialList(
 }
 
 /// Revokes one kubeconfig, with a reason.
-#[component]
-fn RevokeForm(id: String, on_revoked: Callback<()>) -> impl IntoView {
+#[island]
+fn RevokeForm(id: String) -> impl IntoView {
     let revoke = ServerAction::<RevokeCredential>::new();
-    Effect::new(move |_| {
-        if let Some(Ok(())) = revoke.value().get() {
-            on_revoked.run(());
-        }
-    });
+    reload_after_success(revoke.value());
     let problem = move || revoke.value().get().and_then(Result::err).map(|error| error.to_string());
     view! {
         <ActionForm action=revoke attr:class="inline revoke">

@@ -33,7 +33,7 @@ pub fn ErrorView(errors: ArcRwSignal<Errors>) -> impl IntoView {
             </ul>
             {move || {
                 if session_ended() {
-                    view! { <p><a class="button" rel="external" href=sign_in_href(&page.get())>"Sign in again"</a></p> }
+                    view! { <p><a class="button" rel="external" href=sign_in_href(&page)>"Sign in again"</a></p> }
                         .into_any()
                 } else {
                     view! { <p><a href="">"Reload the page"</a></p> }.into_any()

@@ -1,11 +1,12 @@
 //! What can happen to a ready grant besides its kubeconfigs: its owner asks for more time, an approver
 //! decides the ask, an admin deletes the namespace (typing its name to confirm). Each is a form that posts
-//! without JavaScript; with it, problems show next to their fields.
+//! without JavaScript; with it (each form is an island), problems show next to their fields.
 
 use leptos::prelude::*;
 
 use crate::api::admin::DeleteNamespace;
 use crate::api::requests::{ApproveExtension, DenyExtension, ExtendRequest};
+use crate::components::after_action::{decided, reload_after_success};
 use crate::components::requests::minute;
 use crate::error::ApiError;
 use crate::model::Reason;
@@ -23,23 +24,11 @@ fn field_problem(result: Option<Result<(), ApiError>>, name: &'static str) -> Op
     result.and_then(Result::err).and_then(|e| e.problem_with(name).map(str::to_string))
 }
 
-/// Runs `$on_done` once `$action` (a `ServerAction` answering `()`) succeeded.
-macro_rules! after_success {
-    ($action:expr, $on_done:expr) => {{
-        let (action, on_done) = ($action, $on_done);
-        Effect::new(move |_| {
-            if let Some(Ok(())) = action.value().get() {
-                on_done.run(());
-            }
-        });
-    }};
-}
-
 /// The owner asks for more days, saying why.
-#[component]
-pub fn ExtendForm(id: String, max_days: u32, #[prop(into)] on_done: Callback<()>) -> impl IntoView {
+#[island]
+pub fn ExtendForm(id: String, max_days: u32) -> impl IntoView {
     let extend = ServerAction::<ExtendRequest>::new();
-    after_success!(extend, on_done);
+    reload_after_success(extend.value());
     let days_problem = move || field_problem(extend.value().get(), field::DAYS);
     let reason_problem = move || field_problem(extend.value().get(), field::REASON);
     view! {
@@ -77,20 +66,28 @@ pub fn ExtensionNotice(ask: ExtensionAsk) -> impl IntoView {
     }
 }
 
-/// An approver grants or refuses the extension (refusing needs a reason).
-#[component]
-pub fn ExtensionDecisionForms(id: String, namespace: String, #[prop(into)] on_done: Callback<()>) -> impl IntoView {
+/// An approver grants or refuses the extension (refusing needs a reason). Once decided: out of the approval
+/// queue, or the request's page again.
+#[island]
+pub fn ExtensionDecisionForms(id: String, namespace: String) -> impl IntoView {
     let approve = ServerAction::<ApproveExtension>::new();
     let deny = ServerAction::<DenyExtension>::new();
-    after_success!(approve, on_done);
-    after_success!(deny, on_done);
+    let root = NodeRef::<leptos::html::Div>::new();
+    for (action, outcome) in [(approve.value(), "extended"), (deny.value(), "extension refused")] {
+        let namespace = namespace.clone();
+        Effect::new(move |_| {
+            if let Some(Ok(())) = action.get() {
+                decided(root.get_untracked().map(Into::into), format!("{namespace}: {outcome}."));
+            }
+        });
+    }
     let busy = move || approve.pending().get() || deny.pending().get();
     let reason_problem = move || field_problem(deny.value().get(), field::REASON);
     let reason_id = format!("extension-reason-{id}");
     let deny_id = id.clone();
     let (extend_label, refuse_label) = (format!("Extend {namespace}"), format!("Refuse to extend {namespace}"));
     view! {
-        <div class="decision" data-testid="extension-decision">
+        <div class="decision" data-testid="extension-decision" node_ref=root>
             <ActionForm action=approve attr:class="inline">
                 <input type="hidden" name="id" value=id />
                 <button type="submit" class="button" disabled=busy aria-label=extend_label>
@@ -130,10 +127,10 @@ pub fn NamespaceDeletionNotice(deletion: NamespaceDeletion) -> impl IntoView {
 }
 
 /// An admin deletes the namespace and everything in it: the button stays disabled until its name is typed.
-#[component]
-pub fn DeleteNamespaceForm(id: String, namespace: String, #[prop(into)] on_done: Callback<()>) -> impl IntoView {
+#[island]
+pub fn DeleteNamespaceForm(id: String, namespace: String) -> impl IntoView {
     let delete = ServerAction::<DeleteNamespace>::new();
-    after_success!(delete, on_done);
+    reload_after_success(delete.value());
     let typed = RwSignal::new(String::new());
     let expected = namespace.clone();
     let confirmed = move || typed.get().trim() == expected;

@@ -1,6 +1,7 @@
 //! Views used by more than one page.
 
 pub mod credentials;
+pub mod after_action;
 pub mod error_view;
 pub mod grant_actions;
 pub mod layout;

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 
 use crate::api::requests::{ApproveRequest, CancelRequest, DenyRequest, RetryRequest, RevokeRequest};
+use crate::components::after_action::{decided, reload_after_success};
 use crate::error::ApiError;
 use crate::model::Reason;
 use crate::requests::{AuditEvent, Page, RequestState, RequestSummary, field};
@@ -94,15 +95,17 @@ fn action_error(result: Option<Result<RequestState, ApiError>>) -> Option<String
     }
 }
 
-/// Approve, or deny with a reason. `on_done` runs after either succeeded (to refetch what the page shows).
-#[component]
-pub fn DecisionForms(id: String, namespace: String, #[prop(into)] on_done: Callback<RequestState>) -> impl IntoView {
+/// Approve, or deny with a reason. Once decided: out of the approval queue, or the request's page again.
+#[island]
+pub fn DecisionForms(id: String, namespace: String) -> impl IntoView {
     let approve = ServerAction::<ApproveRequest>::new();
     let deny = ServerAction::<DenyRequest>::new();
+    let root = NodeRef::<leptos::html::Div>::new();
     for action in [approve.value(), deny.value()] {
+        let namespace = namespace.clone();
         Effect::new(move |_| {
             if let Some(Ok(state)) = action.get() {
-                on_done.run(state);
+                decided(root.get_untracked().map(Into::into), format!("{namespace}: {}.", state.label()));
             }
         });
     }
@@ -115,7 +118,7 @@ pub fn DecisionForms(id: String, namespace: String, #[prop(into)] on_done: Callb
     let (approve_label, deny_label) = (format!("Approve {namespace}"), format!("Deny {namespace}"));
     let deny_id = id.clone();
     view! {
-        <div class="decision">
+        <div class="decision" node_ref=root>
             <ActionForm action=approve attr:class="inline">
                 <input type="hidden" name="id" value=id />
                 <button type="submit" class="button" disabled=busy aria-label=approve_label>
@@ -146,14 +149,10 @@ pub fn DecisionForms(id: String, namespace: String, #[prop(into)] on_done: Callb
 }
 
 /// The requester withdraws a pending request.
-#[component]
-pub fn CancelForm(id: String, #[prop(into)] on_done: Callback<RequestState>) -> impl IntoView {
+#[island]
+pub fn CancelForm(id: String) -> impl IntoView {
     let cancel = ServerAction::<CancelRequest>::new();
-    Effect::new(move |_| {
-        if let Some(Ok(state)) = cancel.value().get() {
-            on_done.run(state);
-        }
-    });
+    reload_after_success(cancel.value());
     view! {
         <ActionForm action=cancel attr:class="inline">
             <input type="hidden" name="id" value=id />
@@ -197,14 +196,10 @@ pub fn ProvisioningStatus(request: RequestSummary) -> impl IntoView {
 }
 
 /// An admin starts provisioning a failed request again.
-#[component]
-pub fn RetryForm(id: String, #[prop(into)] on_done: Callback<RequestState>) -> impl IntoView {
+#[island]
+pub fn RetryForm(id: String) -> impl IntoView {
     let retry = ServerAction::<RetryRequest>::new();
-    Effect::new(move |_| {
-        if let Some(Ok(state)) = retry.value().get() {
-            on_done.run(state);
-        }
-    });
+    reload_after_success(retry.value());
     view! {
         <ActionForm action=retry attr:class="inline">
             <input type="hidden" name="id" value=id />
@@ -215,14 +210,10 @@ pub fn RetryForm(id: String, #[prop(into)] on_done: Callback<RequestState>) -> i
 }
 
 /// An admin takes a grant's access away, with a reason (the owner sees it in the history).
-#[component]
-pub fn RevokeGrantForm(id: String, #[prop(into)] on_done: Callback<RequestState>) -> impl IntoView {
+#[island]
+pub fn RevokeGrantForm(id: String) -> impl IntoView {
     let revoke = ServerAction::<RevokeRequest>::new();
-    Effect::new(move |_| {
-        if let Some(Ok(state)) = revoke.value().get() {
-            on_done.run(state);
-        }
-    });
+    reload_after_success(revoke.value());
     let problem = move || revoke.value().get().and_then(Result::err).map(|error| error.to_string());
     view! {
         <ActionForm action=revoke attr:class="deny">

@@ -5,10 +5,12 @@
 mod ids;
 mod namespace;
 mod reason;
+mod timestamp;
 
 pub use ids::{CredentialId, RequestId};
 pub use namespace::NamespaceName;
 pub use reason::{Reason, text_problem};
+pub use timestamp::Timestamp;
 
 use serde::{Deserialize, Serialize};
 

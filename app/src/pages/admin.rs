@@ -66,7 +66,7 @@ fn Grants() -> impl IntoView {
                 })}
             </Suspense>
             <ErrorBoundary fallback=|errors| view! { <ErrorView errors /> }>
-                <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
                     {move || Suspend::new(async move {
                         let query = filter.get_untracked().query(0).trim_start_matches('?').to_string();
                         grants.await.map(|page| {
@@ -100,7 +100,7 @@ fn Grants() -> impl IntoView {
                                 .into_any()
                         })
                     })}
-                </Transition>
+                </Suspense>
             </ErrorBoundary>
         </section>
     }

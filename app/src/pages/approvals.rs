@@ -4,13 +4,14 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::api::requests::{list_pending_extensions, list_pending_requests};
+use crate::components::after_action::DecisionQueue;
 use crate::components::error_view::ErrorView;
 use crate::components::grant_actions::{ExtensionDecisionForms, ExtensionNotice};
 use crate::components::requests::{DecisionForms, Pager, RequestFacts, minute};
 use crate::components::session::RequireRole;
 use crate::pages::my_requests::page_number;
 use crate::policy::UseCase;
-use crate::requests::{ApprovalItem, RequestState};
+use crate::requests::ApprovalItem;
 
 #[component]
 pub fn ApprovalsPage() -> impl IntoView {
@@ -20,8 +21,10 @@ pub fn ApprovalsPage() -> impl IntoView {
             <section class="page">
                 <h1>"Approvals"</h1>
                 <p class="muted">"Requests waiting for a decision, oldest first."</p>
-                <PendingList />
-                <PendingExtensions />
+                <DecisionQueue>
+                    <PendingList />
+                    <PendingExtensions />
+                </DecisionQueue>
             </section>
         </RequireRole>
     }
@@ -30,13 +33,10 @@ pub fn ApprovalsPage() -> impl IntoView {
 #[component]
 fn PendingList() -> impl IntoView {
     let page = page_number();
-    let changed = RwSignal::new(0_u32);
-    let decided = RwSignal::new(None::<String>);
-    let pending = Resource::new(move || (page.get(), changed.get()), |(page, _)| list_pending_requests(page));
+    let pending = Resource::new(move || page, list_pending_requests);
     view! {
-        <p class="flash" role="status" data-testid="flash">{move || decided.get()}</p>
         <ErrorBoundary fallback=|errors| view! { <ErrorView errors /> }>
-            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     pending.await.map(|page| {
                         if page.total == 0 {
@@ -50,7 +50,7 @@ fn PendingList() -> impl IntoView {
                             <ul class="request-list" data-testid="pending-requests">
                                 {items
                                     .into_iter()
-                                    .map(|item| view! { <PendingRequest item changed decided /> })
+                                    .map(|item| view! { <PendingRequest item /> })
                                     .collect_view()}
                             </ul>
                             <Pager page path="/approvals" noun=("pending", "pending") />
@@ -58,22 +58,15 @@ fn PendingList() -> impl IntoView {
                             .into_any()
                     })
                 })}
-            </Transition>
+            </Suspense>
         </ErrorBoundary>
     }
 }
 
 #[component]
-fn PendingRequest(item: ApprovalItem, changed: RwSignal<u32>, decided: RwSignal<Option<String>>) -> impl IntoView {
+fn PendingRequest(item: ApprovalItem) -> impl IntoView {
     let request = item.request;
     let namespace = request.namespace.clone();
-    let on_done = {
-        let namespace = namespace.clone();
-        Callback::new(move |state: RequestState| {
-            decided.set(Some(format!("{namespace}: {}.", state.label())));
-            changed.update(|n| *n += 1);
-        })
-    };
     let (heading, href, marker) = (namespace.clone(), format!("/requests/{}", request.id), namespace.clone());
     view! {
         <li class="request card" data-testid="request" data-namespace=marker>
@@ -82,7 +75,7 @@ fn PendingRequest(item: ApprovalItem, changed: RwSignal<u32>, decided: RwSignal<
             </div>
             <RequestFacts request=request.clone() />
             {match item.decide_refusal {
-                None => view! { <DecisionForms id=request.id namespace on_done /> }.into_any(),
+                None => view! { <DecisionForms id=request.id namespace /> }.into_any(),
                 Some(why) => view! { <p class="notice" data-testid="decide-refusal">{why}</p> }.into_any(),
             }}
         </li>
@@ -92,13 +85,11 @@ fn PendingRequest(item: ApprovalItem, changed: RwSignal<u32>, decided: RwSignal<
 /// Ready grants whose owners asked for more time, oldest ask first.
 #[component]
 fn PendingExtensions() -> impl IntoView {
-    let changed = RwSignal::new(0_u32);
-    let extensions = Resource::new(move || changed.get(), |_| list_pending_extensions());
-    let on_done = Callback::new(move |()| changed.update(|n| *n += 1));
+    let extensions = Resource::new(|| (), |_| list_pending_extensions());
     view! {
         <h2>"Extensions"</h2>
         <ErrorBoundary fallback=|errors| view! { <ErrorView errors /> }>
-            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     extensions.await.map(|page| {
                         if page.total == 0 {
@@ -122,7 +113,7 @@ fn PendingExtensions() -> impl IntoView {
                                             {request.extension.clone().map(|ask| view! { <ExtensionNotice ask /> })}
                                             {match item.decide_refusal {
                                                 None => view! {
-                                                    <ExtensionDecisionForms id=request.id namespace=request.namespace on_done />
+                                                    <ExtensionDecisionForms id=request.id namespace=request.namespace />
                                                 }.into_any(),
                                                 Some(why) => view! { <p class="notice" data-testid="decide-refusal">{why}</p> }.into_any(),
                                             }}
@@ -135,7 +126,7 @@ fn PendingExtensions() -> impl IntoView {
                             .into_any()
                     })
                 })}
-            </Transition>
+            </Suspense>
         </ErrorBoundary>
     }
 }

@@ -49,7 +49,7 @@ fn Events() -> impl IntoView {
     view! {
         {move || view! { <Filters filter=filter.get() /> }}
         <ErrorBoundary fallback=|errors| view! { <ErrorView errors /> }>
-            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     let query = filter.get_untracked().query(0).trim_start_matches('?').to_string();
                     events.await.map(|page| {
@@ -79,7 +79,7 @@ fn Events() -> impl IntoView {
                             .into_any()
                     })
                 })}
-            </Transition>
+            </Suspense>
         </ErrorBoundary>
     }
 }

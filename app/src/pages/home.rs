@@ -1,26 +1,49 @@
-//! The home page: what Berth is for, and the server's status (the first server-function round trip).
+//! The home page: for visitors, what Berth is for and the way in; for signed-in people, what they came for,
+//! by role: a developer's namespaces (state, time left, the way to a kubeconfig) and their requests still
+//! waiting; an approver's queue, oldest first; an admin's way to the dashboard.
 
-use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::api::server_info::{GetServerInfo, get_server_info};
-use crate::auth::SessionView;
+use crate::api::access::get_my_access;
+use crate::api::requests::{list_my_requests, list_pending_extensions, list_pending_requests};
+use crate::auth::{Role, SessionView};
 use crate::components::error_view::ErrorView;
+use crate::components::requests::{StateBadge, minute};
 use crate::components::session::use_session;
-use crate::navigation::sections_for;
 use crate::navigation::sign_in_href;
-use crate::system::ServerInfo;
+use crate::requests::{GrantWithCredentials, RequestState, time_left};
 
 #[component]
 pub fn HomePage() -> impl IntoView {
-    let initial = Resource::new(|| (), |_| get_server_info());
-    // "Check again": an ActionForm, so it also works without JavaScript (the form posts, the server redirects
-    // back and renders a fresh answer).
-    let check = ServerAction::<GetServerInfo>::new();
-
+    let content = match use_session() {
+        SessionView::Anonymous => view! { <Visitor /> }.into_any(),
+        SessionView::NoAccess(person) => view! {
+            <section class="page" data-testid="welcome">
+                <h1>{format!("Welcome, {}", person.display_name)}</h1>
+                <p>"None of your groups gives access to Berth yet. " <a href="/no-access">"What now?"</a></p>
+            </section>
+        }
+        .into_any(),
+        SessionView::SignedIn(person, role) => view! {
+            <section class="page home" data-testid="welcome">
+                <h1 class="greeting">{format!("Welcome, {}", person.display_name)}</h1>
+                {role.includes(Role::Approver).then(|| view! { <ApproverQueue /> })}
+                <DeveloperOverview />
+                {role.includes(Role::Admin).then(|| view! { <AdminLinks /> })}
+            </section>
+        }
+        .into_any(),
+    };
     view! {
         <Title text="" />
+        {content}
+    }
+}
+
+#[component]
+fn Visitor() -> impl IntoView {
+    view! {
         <section class="hero">
             <h1>"A namespace of your own, without the cluster-admin key"</h1>
             <p>
@@ -28,144 +51,135 @@ pub fn HomePage() -> impl IntoView {
                 "and nowhere else: for your laptop or for a CI server."
             </p>
         </section>
-        <Welcome />
-        <section class="card" aria-labelledby="status-heading">
-            <h2 id="status-heading">"Server status"</h2>
+        <section class="card" aria-labelledby="welcome-heading" data-testid="welcome">
+            <h2 id="welcome-heading">"Sign in to start"</h2>
+            <p>"Berth uses your company account; your groups decide what you may do here."</p>
+            <a class="button" rel="external" href=sign_in_href("/")>"Sign in"</a>
+        </section>
+    }
+}
+
+/// The developer's namespaces, ending soonest first, and their requests still waiting for a decision.
+#[component]
+fn DeveloperOverview() -> impl IntoView {
+    let access = Resource::new(|| (), |_| get_my_access());
+    let requests = Resource::new(|| (), |_| list_my_requests(1));
+    view! {
+        <section class="card" aria-labelledby="access-heading" data-testid="home-access">
+            <div class="card-heading">
+                <h2 id="access-heading">"Your namespaces"</h2>
+                <a class="button" href="/requests/new">"New request"</a>
+            </div>
             <ErrorBoundary fallback=|errors| view! { <ErrorView errors /> }>
-                <Suspense fallback=|| view! { <p class="muted">"Asking the server…"</p> }>
-                    {move || {
-                        // The latest "Check again" answer wins over the one the page was rendered with.
-                        let latest = check.value().get();
-                        Suspend::new(async move {
-                            let info = match latest {
-                                Some(answer) => answer,
-                                None => initial.await,
-                            };
-                            info.map(|info| view! { <ServerStatus info /> })
+                <Suspense fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        let access = access.await?;
+                        let waiting: Vec<_> = requests
+                            .await?
+                            .items
+                            .into_iter()
+                            .map(|item| item.request)
+                            .filter(|request| request.state == RequestState::Pending)
+                            .collect();
+                        let as_of = access.as_of;
+                        Ok::<_, crate::error::ApiError>(view! {
+                            {access.grants.is_empty().then(|| view! {
+                                <p class="muted" data-testid="no-access">"You have no namespace at the moment."</p>
+                            })}
+                            <ul class="compact-list">
+                                {access.grants.into_iter().map(|grant| view! { <GrantLine grant as_of /> }).collect_view()}
+                            </ul>
+                            {(!waiting.is_empty()).then(|| view! {
+                                <h3>"Waiting for a decision"</h3>
+                                <ul class="compact-list" data-testid="home-pending">
+                                    {waiting.into_iter().map(|request| view! {
+                                        <li>
+                                            <a href=format!("/requests/{}", request.id) class="namespace">{request.namespace}</a>
+                                            <span class="muted">{format!("submitted {}", minute(request.created_at))}</span>
+                                        </li>
+                                    }).collect_view()}
+                                </ul>
+                            })}
                         })
-                    }}
+                    })}
                 </Suspense>
             </ErrorBoundary>
-            <ActionForm action=check>
-                <button type="submit" class="button" disabled=move || check.pending().get()>
-                    "Check again"
-                </button>
-            </ActionForm>
         </section>
     }
 }
 
-/// What the person can do next: sign in, or go to the sections their role opens.
+/// One namespace: its state, how long its access lasts, and the way to a kubeconfig.
 #[component]
-fn Welcome() -> impl IntoView {
-    let session = use_session();
+fn GrantLine(grant: GrantWithCredentials, as_of: chrono::DateTime<chrono::Utc>) -> impl IntoView {
+    let request = grant.request;
+    let href = format!("/requests/{}", request.id);
+    let left = request.expires_at.map(|end| format!("{} left", time_left(as_of, end)));
+    let ready = request.state == RequestState::Ready;
     view! {
-        <section class="card" aria-labelledby="welcome-heading" data-testid="welcome">
-            <Suspense fallback=|| ()>
-                {move || Suspend::new(async move {
-                    match session.await.unwrap_or(SessionView::Anonymous) {
-                        SessionView::Anonymous => view! {
-                            <h2 id="welcome-heading">"Sign in to start"</h2>
-                            <p>"Berth uses your company account; your groups decide what you may do here."</p>
-                            <a class="button" rel="external" href=sign_in_href("/")>"Sign in"</a>
-                        }
-                            .into_any(),
-                        SessionView::NoAccess(person) => view! {
-                            <h2 id="welcome-heading">{format!("Welcome, {}", person.display_name)}</h2>
-                            <p>"None of your groups gives access to Berth yet. " <a href="/no-access">"What now?"</a></p>
-                        }
-                            .into_any(),
-                        SessionView::SignedIn(person, role) => view! {
-                            <h2 id="welcome-heading">{format!("Welcome, {}", person.display_name)}</h2>
-                            <p>{format!("You are signed in as {}.", role.label().to_lowercase())}</p>
-                            <ul class="links">
-                                {sections_for(role)
-                                    .map(|section| view! { <li><a href=section.path>{section.label}</a></li> })
-                                    .collect_view()}
+        <li data-testid="home-grant" data-namespace=request.namespace.clone()>
+            <a href=href.clone() class="namespace">{request.namespace.clone()}</a>
+            <StateBadge state=request.state />
+            <span class="muted" data-testid="time-left">{left}</span>
+            {ready.then(|| view! { <a href=format!("{href}#kubeconfig")>"Get a kubeconfig"</a> })}
+        </li>
+    }
+}
+
+/// How much waits for the approver, oldest first.
+#[component]
+fn ApproverQueue() -> impl IntoView {
+    let requests = Resource::new(|| (), |_| list_pending_requests(1));
+    let extensions = Resource::new(|| (), |_| list_pending_extensions());
+    view! {
+        <section class="card" aria-labelledby="queue-heading" data-testid="home-queue">
+            <div class="card-heading">
+                <h2 id="queue-heading">"Waiting for a decision"</h2>
+                <a class="button" href="/approvals">"Open approvals"</a>
+            </div>
+            <ErrorBoundary fallback=|errors| view! { <ErrorView errors /> }>
+                <Suspense fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        let (requests, extensions) = (requests.await?, extensions.await?);
+                        let summary = format!(
+                            "{} {} and {} {} waiting.",
+                            requests.total,
+                            if requests.total == 1 { "request" } else { "requests" },
+                            extensions.total,
+                            if extensions.total == 1 { "extension" } else { "extensions" },
+                        );
+                        Ok::<_, crate::error::ApiError>(view! {
+                            <p data-testid="queue-summary">{summary}</p>
+                            <ul class="compact-list">
+                                {requests.items.into_iter().take(5).map(|item| {
+                                    let request = item.request;
+                                    view! {
+                                        <li>
+                                            <a href=format!("/requests/{}", request.id) class="namespace">{request.namespace}</a>
+                                            <span class="muted">
+                                                {format!("{} · since {}", request.requester.display_name, minute(request.created_at))}
+                                            </span>
+                                        </li>
+                                    }
+                                }).collect_view()}
                             </ul>
-                        }
-                            .into_any(),
-                    }
-                })}
-            </Suspense>
+                        })
+                    })}
+                </Suspense>
+            </ErrorBoundary>
         </section>
     }
 }
 
 #[component]
-fn ServerStatus(info: ServerInfo) -> impl IntoView {
-    let uptime = format_duration(info.answered_at - info.started_at);
+fn AdminLinks() -> impl IntoView {
     view! {
-        <dl class="facts" data-testid="server-status">
-            <dt>"Version"</dt>
-            <dd data-testid="version">{info.version}</dd>
-            <dt>"Running since"</dt>
-            <dd>
-                <Timestamp at=info.started_at testid="started-at" />
-                " (" {uptime} ")"
-            </dd>
-            <dt>"Answered at"</dt>
-            <dd>
-                <Timestamp at=info.answered_at testid="answered-at" />
-            </dd>
-            <dt>"Installation"</dt>
-            <dd><code>{info.installation_id}</code></dd>
-        </dl>
-    }
-}
-
-/// A point in time, shown to the second in UTC, with the exact instant in `datetime` for machines.
-#[component]
-fn Timestamp(at: DateTime<Utc>, testid: &'static str) -> impl IntoView {
-    view! {
-        <time
-            datetime=at.to_rfc3339_opts(SecondsFormat::Millis, true)
-            data-testid=testid
-        >
-            {at.format("%Y-%m-%d %H:%M:%S UTC").to_string()}
-        </time>
-    }
-}
-
-/// A duration the way people say it: the two largest units, e.g. "3 d 4 h" or "12 min 5 s".
-pub fn format_duration(duration: TimeDelta) -> String {
-    let total = duration.num_seconds().max(0);
-    let units = [("d", 86_400), ("h", 3_600), ("min", 60), ("s", 1)];
-    let parts: Vec<String> = units
-        .iter()
-        .scan(total, |rest, (name, size)| {
-            let count = *rest / size;
-            *rest %= size;
-            Some((count, name))
-        })
-        .skip_while(|(count, _)| *count == 0)
-        .take(2)
-        .filter(|(count, _)| *count > 0)
-        .map(|(count, name)| format!("{count} {name}"))
-        .collect();
-    if parts.is_empty() { "0 s".to_string() } else { parts.join(" ") }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::format_duration;
-    use chrono::TimeDelta;
-
-    #[test]
-    fn durations_read_like_people_say_them() {
-        let cases = [
-            (0, "0 s"),
-            (-5, "0 s"),
-            (59, "59 s"),
-            (60, "1 min"),
-            (61, "1 min 1 s"),
-            (3_600, "1 h"),
-            (3_660, "1 h 1 min"),
-            (3_601, "1 h"),
-            (86_400 * 3 + 3_600 * 4 + 59, "3 d 4 h"),
-        ];
-        for (seconds, expected) in cases {
-            assert_eq!(format_duration(TimeDelta::seconds(seconds)), expected, "{seconds} s");
-        }
+        <section class="card" aria-labelledby="admin-heading">
+            <h2 id="admin-heading">"Administration"</h2>
+            <ul class="links">
+                <li><a href="/admin">"Every grant and kubeconfig"</a></li>
+                <li><a href="/admin/audit">"Audit log"</a></li>
+                <li><a href="/admin/server">"Server status"</a></li>
+            </ul>
+        </section>
     }
 }

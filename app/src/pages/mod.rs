@@ -9,4 +9,5 @@ pub mod my_requests;
 pub mod new_request;
 pub mod not_found;
 pub mod request_detail;
+pub mod server_status;
 pub mod sign_in;

@@ -28,12 +28,10 @@ pub fn MyAccessPage() -> impl IntoView {
 
 #[component]
 fn AccessList() -> impl IntoView {
-    let changed = RwSignal::new(0_u32);
-    let access = Resource::new(move || changed.get(), |_| get_my_access());
-    let on_revoked = Callback::new(move |()| changed.update(|n| *n += 1));
+    let access = Resource::new(|| (), |_| get_my_access());
     view! {
         <ErrorBoundary fallback=|errors| view! { <ErrorView errors /> }>
-            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     access.await.map(|access| {
                         if access.grants.is_empty() {
@@ -52,14 +50,14 @@ fn AccessList() -> impl IntoView {
                                 {access
                                     .grants
                                     .into_iter()
-                                    .map(|grant| view! { <AccessGrant grant as_of on_revoked /> })
+                                    .map(|grant| view! { <AccessGrant grant as_of /> })
                                     .collect_view()}
                             </ul>
                         }
                             .into_any()
                     })
                 })}
-            </Transition>
+            </Suspense>
         </ErrorBoundary>
     }
 }
@@ -68,7 +66,6 @@ fn AccessList() -> impl IntoView {
 fn AccessGrant(
     grant: GrantWithCredentials,
     as_of: chrono::DateTime<chrono::Utc>,
-    on_revoked: Callback<()>,
 ) -> impl IntoView {
     let request = grant.request;
     let href = format!("/requests/{}", request.id);
@@ -90,7 +87,7 @@ fn AccessGrant(
                 </p>
             })}
             <p class="muted">{format!("{} · {} kubeconfig(s) in force", request.helm_mode.label(), in_force)}</p>
-            <CredentialList credentials=grant.credentials may_revoke=true on_revoked />
+            <CredentialList credentials=grant.credentials may_revoke=true />
         </li>
     }
 }

@@ -12,9 +12,8 @@ use crate::policy::UseCase;
 use crate::requests::{RequestState, RequestWithTimeline};
 
 /// The `page` query parameter; anything unparsable is the first page.
-pub fn page_number() -> Memo<u32> {
-    let query = use_query_map();
-    Memo::new(move |_| query.with(|q| q.get("page").and_then(|p| p.parse().ok()).unwrap_or(1)))
+pub fn page_number() -> u32 {
+    use_query_map().with_untracked(|q| q.get("page").and_then(|p| p.parse().ok()).unwrap_or(1))
 }
 
 #[component]
@@ -36,12 +35,10 @@ pub fn MyRequestsPage() -> impl IntoView {
 #[component]
 fn MyRequestsList() -> impl IntoView {
     let page = page_number();
-    let changed = RwSignal::new(0_u32);
-    let requests = Resource::new(move || (page.get(), changed.get()), |(page, _)| list_my_requests(page));
-    let on_done = Callback::new(move |_: RequestState| changed.update(|n| *n += 1));
+    let requests = Resource::new(move || page, list_my_requests);
     view! {
         <ErrorBoundary fallback=|errors| view! { <ErrorView errors /> }>
-            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     requests.await.map(|page| {
                         if page.total == 0 {
@@ -55,20 +52,20 @@ fn MyRequestsList() -> impl IntoView {
                         let items = page.items.clone();
                         view! {
                             <ul class="request-list" data-testid="my-requests">
-                                {items.into_iter().map(|item| view! { <MyRequest item on_done /> }).collect_view()}
+                                {items.into_iter().map(|item| view! { <MyRequest item /> }).collect_view()}
                             </ul>
                             <Pager page path="/requests" noun=("request", "requests") />
                         }
                             .into_any()
                     })
                 })}
-            </Transition>
+            </Suspense>
         </ErrorBoundary>
     }
 }
 
 #[component]
-fn MyRequest(item: RequestWithTimeline, on_done: Callback<RequestState>) -> impl IntoView {
+fn MyRequest(item: RequestWithTimeline) -> impl IntoView {
     let request = item.request;
     let href = format!("/requests/{}", request.id);
     view! {
@@ -82,7 +79,7 @@ fn MyRequest(item: RequestWithTimeline, on_done: Callback<RequestState>) -> impl
                 view! { <p class="reason" data-testid="decision-reason">"Reason: " {reason}</p> }
             })}
             <Timeline events=item.events />
-            {(request.state == RequestState::Pending).then(|| view! { <CancelForm id=request.id on_done /> })}
+            {(request.state == RequestState::Pending).then(|| view! { <CancelForm id=request.id /> })}
         </li>
     }
 }

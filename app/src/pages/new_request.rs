@@ -43,7 +43,9 @@ fn RequestFormLoader() -> impl IntoView {
     }
 }
 
-#[component]
+/// The form itself is an island: the name is checked while typing, and the server's refusals show next to
+/// their fields without leaving the page.
+#[island]
 fn RequestForm(options: RequestOptions) -> impl IntoView {
     // On success the server redirects to the new request's page (see `submit_request`).
     let submit = ServerAction::<SubmitRequest>::new();

@@ -1,10 +1,13 @@
 //! One request: what it asks for, where it is, its audit trail, and what the viewer may do with it.
 
+use std::time::Duration;
+
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
-use crate::api::requests::get_request;
+use crate::api::requests::{get_request, watch_request};
+use crate::components::after_action::reload_page;
 use crate::components::credentials::{CredentialList, DownloadForm, UsageHelp};
 use crate::components::error_view::ErrorView;
 use crate::components::grant_actions::{
@@ -32,50 +35,26 @@ pub fn RequestDetailPage() -> impl IntoView {
 #[component]
 fn Detail() -> impl IntoView {
     let params = use_params_map();
-    let changed = RwSignal::new(0_u32);
-    let detail = Resource::new(
-        move || (params.with(|p| p.get("id").unwrap_or_default()), changed.get()),
-        |(id, _)| get_request(id),
-    );
-    let on_done = Callback::new(move |_: RequestState| changed.update(|n| *n += 1));
-    // The page follows the request by itself: every second while Berth provisions it (progress, then ready),
-    // every 5 s while it waits for a decision (except for the approver deciding it: a refresh would wipe a
-    // half-typed reason), not at all once it has settled. Effects run in the browser only; each answer
-    // schedules the next look.
-    Effect::new(move |_| {
-        let now = detail.get().and_then(Result::ok).map(|d| {
-            let deleting = d.request.namespace_deletion.is_some_and(|n| n.deleted_at.is_none());
-            (d.request.state, d.may.decide, deleting)
-        });
-        let again = match now {
-            Some((RequestState::Approved | RequestState::Provisioning | RequestState::Revoking, _, _)) => Some(1),
-            // The worker deletes the namespace once the access is gone: show it done.
-            Some((_, _, true)) => Some(1),
-            Some((RequestState::Pending, false, _)) => Some(5),
-            _ => None,
-        };
-        if let Some(seconds) = again {
-            set_timeout(move || _ = changed.try_update(|n| *n += 1), std::time::Duration::from_secs(seconds));
-        }
-    });
+    let id = params.with_untracked(|p| p.get("id").unwrap_or_default());
+    let detail = Resource::new(move || id.clone(), get_request);
     view! {
         <ErrorBoundary fallback=|errors| view! { <h1>"Request"</h1> <ErrorView errors /> }>
-            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    detail.await.map(|detail| view! { <DetailView detail on_done /> })
-                })}
-            </Transition>
+            <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || Suspend::new(async move { detail.await.map(|detail| view! { <DetailView detail /> }) })}
+            </Suspense>
         </ErrorBoundary>
     }
 }
 
 #[component]
-fn DetailView(detail: RequestDetail, on_done: Callback<RequestState>) -> impl IntoView {
+fn DetailView(detail: RequestDetail) -> impl IntoView {
+    let watch = detail.watch_every_seconds().map(|every_seconds| {
+        view! { <WatchRequest id=detail.request.id.clone() fingerprint=detail.fingerprint() every_seconds /> }
+    });
     let request = detail.request;
-    let state = request.state;
-    let refresh = Callback::new(move |()| on_done.run(state));
     view! {
         <Title text=format!("{} · Request", request.namespace) />
+        {watch}
         <div class="page-heading">
             <h1 data-testid="namespace">{request.namespace.clone()}</h1>
             <StateBadge state=request.state />
@@ -94,15 +73,15 @@ fn DetailView(detail: RequestDetail, on_done: Callback<RequestState>) -> impl In
         <ProvisioningStatus request=request.clone() />
         {detail.tiller.map(|rollout| view! { <TillerStatus rollout /> })}
         {detail.may.decide_extension.then(|| view! {
-            <ExtensionDecisionForms id=request.id.clone() namespace=request.namespace.clone() on_done=refresh />
+            <ExtensionDecisionForms id=request.id.clone() namespace=request.namespace.clone() />
         })}
-        {detail.may.retry.then(|| view! { <RetryForm id=request.id.clone() on_done /> })}
-        {detail.may.revoke.then(|| view! { <RevokeGrantForm id=request.id.clone() on_done /> })}
+        {detail.may.retry.then(|| view! { <RetryForm id=request.id.clone() /> })}
+        {detail.may.revoke.then(|| view! { <RevokeGrantForm id=request.id.clone() /> })}
         {detail.may.delete_namespace.then(|| view! {
-            <DeleteNamespaceForm id=request.id.clone() namespace=request.namespace.clone() on_done=refresh />
+            <DeleteNamespaceForm id=request.id.clone() namespace=request.namespace.clone() />
         })}
-        {detail.may.cancel.then(|| view! { <CancelForm id=request.id.clone() on_done /> })}
-        {detail.may.decide.then(|| view! { <DecisionForms id=request.id.clone() namespace=request.namespace.clone() on_done /> })}
+        {detail.may.cancel.then(|| view! { <CancelForm id=request.id.clone() /> })}
+        {detail.may.decide.then(|| view! { <DecisionForms id=request.id.clone() namespace=request.namespace.clone() /> })}
         {detail.decide_refusal.map(|why| view! { <p class="notice" data-testid="decide-refusal">{why}</p> })}
         {(detail.may.download || !detail.credentials.is_empty()).then(|| view! {
             <h2 id="kubeconfig">"Kubeconfigs"</h2>
@@ -111,16 +90,37 @@ fn DetailView(detail: RequestDetail, on_done: Callback<RequestState>) -> impl In
                 <UsageHelp namespace=request.namespace.clone() helm_mode=request.helm_mode />
             })}
             <h3>"Handed out"</h3>
-            <CredentialList credentials=detail.credentials may_revoke=detail.may.revoke_credentials
-                on_revoked=move |()| on_done.run(request.state) />
+            <CredentialList credentials=detail.credentials may_revoke=detail.may.revoke_credentials />
         })}
         {detail.may.extend.then(|| view! {
             <h2>"More time"</h2>
-            <ExtendForm id=request.id.clone() max_days=detail.max_extension_days on_done=refresh />
+            <ExtendForm id=request.id.clone() max_days=detail.max_extension_days />
         })}
         <h2>"History"</h2>
         <Timeline events=detail.events />
     }
+}
+
+/// Follows the request while Berth or someone else may change it: asks the server for its fingerprint every
+/// `every_seconds` and loads the page again once it differs from the one the page was rendered with. Each
+/// answer schedules the next look; a failed look (a restarting server, a dropped connection) just tries again.
+#[island]
+fn WatchRequest(id: String, fingerprint: String, every_seconds: u32) -> impl IntoView {
+    Effect::new(move |_| look_again(id.clone(), fingerprint.clone(), Duration::from_secs(every_seconds.into())));
+}
+
+fn look_again(id: String, fingerprint: String, every: Duration) {
+    set_timeout(
+        move || {
+            leptos::task::spawn_local(async move {
+                match watch_request(id.clone()).await {
+                    Ok(now) if now != fingerprint => reload_page(),
+                    _ => look_again(id, fingerprint, every),
+                }
+            })
+        },
+        every,
+    );
 }
 
 /// Tiller's rollout on a ready Tiller-mode grant: what `helm` will find when it looks for Tiller.

@@ -11,30 +11,26 @@ use crate::navigation::sign_in_href;
 /// Where someone lands after signing in when their groups grant no role.
 #[component]
 pub fn NoAccessPage() -> impl IntoView {
-    let session = use_session();
+    let notice = match use_session() {
+        SessionView::NoAccess(person) => view! { <NoAccessNotice person /> }.into_any(),
+        SessionView::SignedIn(..) => view! {
+            <section class="page">
+                <h1>"You have access"</h1>
+                <p><a href="/">"Go to the start page"</a></p>
+            </section>
+        }
+        .into_any(),
+        SessionView::Anonymous => view! {
+            <section class="page">
+                <h1>"Not signed in"</h1>
+                <p><a class="button" rel="external" href=sign_in_href("/")>"Sign in"</a></p>
+            </section>
+        }
+        .into_any(),
+    };
     view! {
         <Title text="No access" />
-        <Suspense fallback=|| ()>
-            {move || Suspend::new(async move {
-                match session.await.unwrap_or(SessionView::Anonymous) {
-                    SessionView::NoAccess(person) => view! { <NoAccessNotice person /> }.into_any(),
-                    SessionView::SignedIn(..) => view! {
-                        <section class="page">
-                            <h1>"You have access"</h1>
-                            <p><a href="/">"Go to the start page"</a></p>
-                        </section>
-                    }
-                        .into_any(),
-                    SessionView::Anonymous => view! {
-                        <section class="page">
-                            <h1>"Not signed in"</h1>
-                            <p><a class="button" rel="external" href=sign_in_href("/")>"Sign in"</a></p>
-                        </section>
-                    }
-                        .into_any(),
-                }
-            })}
-        </Suspense>
+        {notice}
     }
 }
 

@@ -171,6 +171,7 @@ fn the_use_cases_without_a_record_need_only_their_role() {
         (UseCase::ListGrants, Role::Admin),
         (UseCase::ReadAudit, Role::Admin),
         (UseCase::ListUsers, Role::Admin),
+        (UseCase::ViewServerStatus, Role::Admin),
     ];
     for (use_case, min) in table {
         for role in Role::ALL {

@@ -234,6 +234,38 @@ pub struct RequestDetail {
     pub tiller: Option<TillerRollout>,
 }
 
+impl RequestDetail {
+    /// How often the request's page looks again by itself, in seconds: every second while Berth works on it
+    /// (provisioning, revoking, deleting the namespace), every 5 s while it waits for someone else's decision
+    /// (not for the approver deciding it: a fresh page would wipe a half-typed reason), never once settled.
+    pub fn watch_every_seconds(&self) -> Option<u32> {
+        let deleting = self.request.namespace_deletion.as_ref().is_some_and(|n| n.deleted_at.is_none());
+        match self.request.state {
+            RequestState::Approved | RequestState::Provisioning | RequestState::Revoking => Some(1),
+            _ if deleting => Some(1),
+            RequestState::Pending if !self.may.decide => Some(5),
+            _ => None,
+        }
+    }
+
+    /// What the page shows that Berth or other people change: when it differs from the page's, the page is
+    /// out of date. (Compact, so the watching page fetches a few bytes a second, not the whole record.)
+    pub fn fingerprint(&self) -> String {
+        let r = &self.request;
+        format!(
+            "{}|{}|{}|{}|{}|{}|{}|{}",
+            r.state.as_str(),
+            r.progress.as_ref().map(|p| p.applied).unwrap_or_default(),
+            r.last_error.as_deref().unwrap_or_default().len(),
+            r.extension.is_some(),
+            r.namespace_deletion.as_ref().map(|n| if n.deleted_at.is_some() { "deleted" } else { "asked" }).unwrap_or_default(),
+            self.events.len(),
+            self.credentials.len(),
+            self.tiller.as_ref().map(|t| t.state.label()).unwrap_or_default(),
+        )
+    }
+}
+
 /// Tiller's rollout, as its Deployment's status reports it: the grant's objects can all exist while Tiller's
 /// pod is still pulling its image, or never starts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,15 +1,19 @@
-// The server function round trip behind "Check again".
-import { expect, test, waitForHydration } from "../fixtures";
+// The server function round trip behind "Check again" on the admins' server page.
+import { expect, signIn, test, waitForHydration } from "../fixtures";
 
 test("check again asks the server anew", async ({ page, javaScriptEnabled }) => {
-  await page.goto("/");
+  await signIn(page, "carol", javaScriptEnabled);
+  await page.goto("/admin/server");
+  const status = page.getByTestId("server-status");
+  await expect(status.getByTestId("started-at")).toHaveText(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC$/);
+  await expect(status.getByText(/^[0-9a-f-]{36}$/)).toBeVisible();
   const answeredAt = page.getByTestId("answered-at");
   const before = await answeredAt.getAttribute("datetime");
   expect(before).not.toBeNull();
 
   if (javaScriptEnabled) {
     await waitForHydration(page);
-    // Handled in the page by the WASM client: no navigation may happen. A full reload would drop this mark.
+    // Handled in the page by the island: no navigation may happen. A full reload would drop this mark.
     await page.evaluate(() => ((window as unknown as { berthMark: number }).berthMark = 1));
     const call = page.waitForResponse((r) => r.url().endsWith("/api/server_info") && r.status() === 200);
     await page.getByRole("button", { name: "Check again" }).click();
@@ -20,7 +24,7 @@ test("check again asks the server anew", async ({ page, javaScriptEnabled }) => 
     // Without JavaScript the form posts to the server function, which sends the browser back to the page.
     await expect(page.locator(".shell")).not.toHaveAttribute("data-hydrated", "true");
     await Promise.all([
-      page.waitForURL((url) => url.pathname === "/"),
+      page.waitForURL((url) => url.pathname === "/admin/server"),
       page.getByRole("button", { name: "Check again" }).click(),
     ]);
     await expect(answeredAt).not.toHaveAttribute("datetime", before!);

@@ -9,7 +9,7 @@ const PEOPLE = [
     user: "carol",
     name: "Carol Castro",
     role: "Admin",
-    sections: ["New request", "My requests", "My access", "Approvals", "Admin", "Audit log"],
+    sections: ["New request", "My requests", "My access", "Approvals", "Admin", "Audit log", "Server"],
   },
 ];
 

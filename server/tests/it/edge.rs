@@ -16,7 +16,7 @@ use crate::support::{Browser, TestServer, client, config_in};
 async fn answers(server: &TestServer) -> Vec<(&'static str, HeaderMap)> {
     let http = client();
     let page = http.get(server.url("/")).header("accept", "text/html").send().await.unwrap();
-    let function = Browser::new().call(server, "server_info").await;
+    let function = Browser::new().call(server, "session").await;
     let probe = http.get(server.url("/healthz")).send().await.unwrap();
     let missing = http.get(server.url("/pkg/nothing.js")).send().await.unwrap();
     let refused = http.post(server.url("/api/session")).header("origin", "https://evil.example").send().await.unwrap();
@@ -188,7 +188,7 @@ async fn server_functions_are_limited_per_address_whatever_the_session() {
     })
     .await;
     let call = |http: reqwest::Client| {
-        let (url, origin) = (server.url("/api/server_info"), server.base.clone());
+        let (url, origin) = (server.url("/api/session"), server.base.clone());
         async move { http.post(url).header("origin", origin).send().await.unwrap().status() }
     };
     let here = Ipv4Addr::new(127, 0, 0, 1);

@@ -1,6 +1,9 @@
 //! Server-side rendering: the HTML a browser without JavaScript (or curl) receives is the whole page.
 
-use crate::support::{TestServer, client};
+use std::path::Path;
+use std::process::Command;
+
+use crate::support::{Browser, TestServer, client, public_dir};
 
 async fn get_page(server: &TestServer, path: &str) -> (u16, String) {
     let response = client().get(server.url(path)).send().await.unwrap();
@@ -24,10 +27,8 @@ async fn home_page_is_complete_without_javascript() {
         assert!(!html.contains(&format!(">{link}</a>")), "navigation shows {link} to an anonymous visitor");
     }
     assert!(html.contains(r#"href="/auth/login?return_to=/""#), "sign-in button: {html}");
-    // The server status is rendered on the server, not left to a loading placeholder.
-    let version = format!(r#"data-testid="version">{}</dd>"#, berth_server::system::VERSION);
-    assert!(html.contains(&version), "version in SSR output: {html}");
-    assert!(!html.contains("Asking the server"), "no loading placeholder left behind");
+    // The server's version is for admins (it tells an attacker what to try).
+    assert!(!html.contains(berth_server::system::VERSION), "version shown to a visitor: {html}");
     // The page loads the bundle the build produces. The WASM file is `berth.wasm` when cargo-leptos built the
     // server (it renames wasm-bindgen's output) and `berth_bg.wasm` in a plain `cargo` build like this one.
     assert!(html.contains("/pkg/berth.js"), "bundle script: {html}");
@@ -73,5 +74,77 @@ async fn public_assets_are_served_from_the_site_root() {
     let response = client().get(server.url("/favicon.svg")).send().await.unwrap();
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["content-type"], "image/svg+xml");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_admins_server_page_is_rendered_with_the_server_s_status() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&dir).await;
+    let carol = Browser::signed_in(&server, "carol").await;
+    let response = carol.get(&server.url("/admin/server")).await;
+    assert_eq!(response.status(), 200);
+    let html = response.text().await.unwrap();
+    let version = format!(r#"data-testid="version">{}</dd>"#, berth_server::system::VERSION);
+    assert!(html.contains(&version), "version in SSR output: {html}");
+    assert!(!html.contains("Asking the server"), "no loading placeholder left behind");
+    let bob = Browser::signed_in(&server, "bob").await;
+    assert_eq!(bob.get(&server.url("/admin/server")).await.status(), 403, "not for approvers");
+    server.stop().await;
+}
+
+/// A site root as a release build leaves it: the public assets, a bundle, and what `scripts/finish-site.mjs`
+/// (run here for real) adds: hashed names, brotli and gzip copies, `pkg/hash.txt`.
+fn finished_site(root: &Path) -> String {
+    for entry in std::fs::read_dir(public_dir()).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), root.join(entry.file_name())).unwrap();
+    }
+    let pkg = root.join("pkg");
+    std::fs::create_dir(&pkg).unwrap();
+    // Large enough that compressing pays, as the real bundle is.
+    let wasm: Vec<u8> = (0..64 * 1024).map(|i| (i % 251) as u8).collect();
+    std::fs::write(pkg.join("berth.wasm"), &wasm).unwrap();
+    std::fs::write(pkg.join("berth.js"), "export default function init() {}\n".repeat(100)).unwrap();
+    std::fs::write(pkg.join("berth.css"), "body { margin: 0 }\n".repeat(100)).unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/finish-site.mjs");
+    let status = Command::new("node").arg(script).arg(root).status().expect("node runs scripts/finish-site.mjs");
+    assert!(status.success());
+    let hashes = std::fs::read_to_string(pkg.join("hash.txt")).unwrap();
+    hashes.lines().find_map(|line| line.strip_prefix("wasm: ")).unwrap().to_string()
+}
+
+#[tokio::test]
+async fn the_bundle_is_served_precompressed_under_hashed_names_and_cached_for_a_year() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = tempfile::tempdir().unwrap();
+    let wasm_hash = finished_site(site.path());
+    let server = TestServer::start_with(&dir, |config| config.site_root = site.path().to_path_buf()).await;
+
+    let page = client().get(server.url("/")).header("accept-encoding", "gzip").send().await.unwrap();
+    assert_eq!(page.headers()["content-encoding"], "gzip", "pages are compressed");
+    assert_eq!(page.headers()["cache-control"], "private, no-store", "pages are never cached");
+    let css_hash = std::fs::read_to_string(site.path().join("pkg/hash.txt")).unwrap();
+    let css_hash = css_hash.lines().find_map(|line| line.strip_prefix("css: ")).unwrap().to_string();
+    let html = client().get(server.url("/")).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains(&format!("/pkg/berth.{wasm_hash}.wasm")), "{html}");
+    assert!(html.contains(&format!(r#"href="/pkg/berth.{css_hash}.css""#)), "{html}");
+
+    let wasm_path = format!("/pkg/berth.{wasm_hash}.wasm");
+    for (accepts, encoding, suffix) in [("br, gzip", Some("br"), ".br"), ("gzip", Some("gzip"), ".gz"), ("identity", None, "")] {
+        let response = client().get(server.url(&wasm_path)).header("accept-encoding", accepts).send().await.unwrap();
+        assert_eq!(response.status(), 200, "{accepts}");
+        let headers = response.headers().clone();
+        assert_eq!(headers.get("content-encoding").map(|v| v.to_str().unwrap()), encoding, "{accepts}");
+        assert_eq!(headers["cache-control"], "public, max-age=31536000, immutable", "{accepts}");
+        assert_eq!(headers["content-type"], "application/wasm", "{accepts}");
+        let expected = std::fs::read(site.path().join(format!("pkg/berth.{wasm_hash}.wasm{suffix}"))).unwrap();
+        assert_eq!(response.bytes().await.unwrap().to_vec(), expected, "{accepts}: the file as prepared");
+    }
+    // Names without a hash may change with the next build: browsers ask again.
+    let plain = client().get(server.url("/favicon.svg")).header("accept-encoding", "br").send().await.unwrap();
+    assert_eq!(plain.status(), 200);
+    assert_eq!(plain.headers()["cache-control"], "public, no-cache");
+    assert_eq!(plain.headers()["content-encoding"], "br");
     server.stop().await;
 }

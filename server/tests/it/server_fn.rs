@@ -1,13 +1,26 @@
-//! The server function round trip over HTTP, as the browser makes it.
+//! The server function round trip over HTTP, as the browser makes it, with the admins' server status.
 
 use app::system::ServerInfo;
 
-use crate::support::{Browser, TestServer, client};
+use crate::support::{Browser, TestServer};
 
+/// As an admin (carol): the server's status is for operators only.
 async fn call_server_info(server: &TestServer) -> ServerInfo {
-    let response = Browser::new().call(server, "server_info").await;
+    let response = Browser::signed_in(server, "carol").await.call(server, "server_info").await;
     assert_eq!(response.status(), 200);
     response.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn only_admins_see_the_server_status() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&dir).await;
+    assert_eq!(Browser::new().call(&server, "server_info").await.status(), 401, "anonymous");
+    for user in ["alice", "bob"] {
+        let status = Browser::signed_in(&server, user).await.call(&server, "server_info").await.status();
+        assert_eq!(status, 403, "{user}");
+    }
+    server.stop().await;
 }
 
 #[tokio::test]
@@ -17,7 +30,8 @@ async fn server_info_reports_version_and_start_time() {
     let server = TestServer::start(&dir).await;
     let info = call_server_info(&server).await;
     assert_eq!(info.version, berth_server::system::VERSION);
-    assert!(info.started_at >= before - chrono::TimeDelta::seconds(1), "started at {}", info.started_at);
+    let started_at = chrono::DateTime::<chrono::Utc>::try_from(&info.started_at).unwrap();
+    assert!(started_at >= before - chrono::TimeDelta::seconds(1), "started at {started_at}");
     assert!(info.answered_at >= info.started_at);
     let later = call_server_info(&server).await;
     assert!(later.answered_at >= info.answered_at, "each call answers anew");
@@ -47,11 +61,13 @@ async fn a_form_post_without_javascript_redirects_back_to_the_page() {
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start(&dir).await;
     // What the "Check again" form does when the page is not hydrated: a plain form post with a Referer.
-    let response = client()
+    let carol = Browser::signed_in(&server, "carol").await;
+    let response = carol
+        .http
         .post(server.url("/api/server_info"))
         .header("content-type", "application/x-www-form-urlencoded")
         .header("accept", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8")
-        .header("referer", server.url("/"))
+        .header("referer", server.url("/admin/server"))
         .header("origin", &server.base)
         .body("")
         .send()
@@ -60,6 +76,6 @@ async fn a_form_post_without_javascript_redirects_back_to_the_page() {
     assert_eq!(response.status(), 302);
     // Leptos appends an empty query (where it would put an error) to the page it sends the browser back to.
     let location = response.headers()["location"].to_str().unwrap();
-    assert_eq!(location.trim_end_matches('?'), server.url("/"));
+    assert_eq!(location.trim_end_matches('?'), server.url("/admin/server"));
     server.stop().await;
 }

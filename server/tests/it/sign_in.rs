@@ -106,8 +106,8 @@ async fn server_functions_answer_401_without_a_session_and_403_for_the_wrong_rol
 async fn every_server_function_except_the_public_ones_needs_a_session() {
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start(&dir).await;
-    // Public on purpose: the status card and "who am I" are shown to visitors before they sign in.
-    let public = ["/api/server_info", "/api/session"];
+    // Public on purpose: "who am I" answers visitors before they sign in.
+    let public = ["/api/session"];
     let mut checked = 0;
     for (path, _method) in leptos::server_fn::axum::server_fn_paths() {
         let response = client()

@@ -13,18 +13,21 @@ cd "$REPO_ROOT"
 build_release >/dev/null 2>&1 || build_release
 
 kib() { awk -v b="$1" 'BEGIN { printf "%.1f KiB", b / 1024 }'; }
-raw_and_gzip() {
+# Raw, and the gzip and brotli copies scripts/finish-site.mjs prepared (what browsers download).
+raw_and_compressed() {
   local file="$1"
-  [ -f "$file" ] || { log "missing $file: is the release build complete?"; exit 1; }
-  printf '%s raw, %s gzipped' "$(kib "$(stat -c %s "$file")")" "$(kib "$(gzip -9 -c "$file" | wc -c)")"
+  [ -f "$file.br" ] || { log "missing $file.br: is the release build complete?"; exit 1; }
+  printf '%s raw, %s gzip, %s brotli' "$(kib "$(stat -c %s "$file")")" "$(kib "$(stat -c %s "$file.gz")")" \
+    "$(kib "$(stat -c %s "$file.br")")"
 }
 
 pkg="target/site/pkg"
 echo "| figure | value |"
 echo "|---|---|"
-echo "| WASM bundle (berth.wasm) | $(raw_and_gzip "$pkg/berth.wasm") |"
-echo "| JS glue (berth.js) | $(raw_and_gzip "$pkg/berth.js") |"
-echo "| stylesheet (berth.css) | $(raw_and_gzip "$pkg/berth.css") |"
+# One bundle for every page: only the islands' code is in it.
+echo "| WASM bundle (berth.wasm, every page) | $(raw_and_compressed "$pkg/berth.wasm") |"
+echo "| JS glue (berth.js) | $(raw_and_compressed "$pkg/berth.js") |"
+echo "| stylesheet (berth.css) | $(raw_and_compressed "$pkg/berth.css") |"
 echo "| server binary (target/release/berth) | $(awk -v b="$(stat -c %s target/release/berth)" 'BEGIN { printf "%.1f MiB", b / 1048576 }') |"
 
 # The local control plane: disk of the built binaries, and `up` to ready (certificates, etcd, API server,
@@ -73,6 +76,21 @@ sleep 2
 rss_kib="$(awk '/^VmRSS:/ { print $2 }' "/proc/$SERVER_PID/status")"
 echo "| server idle RSS (after one render of each page) | $(awk -v k="$rss_kib" 'BEGIN { printf "%.1f MiB", k / 1024 }') |"
 stop_release_server
+
+# First load of each page on a cold cache, on loopback and on an emulated 10 Mbit/s line with 40 ms round trips
+# (end2end/perf/first-load.mjs, in Chromium).
+bash scripts/tools.sh test >/dev/null
+work="$(mktemp -d)"
+port="$(free_port)"
+start_dev_idp "$(free_port)" "$base/dev-idp-first-load.log" >/dev/null
+start_release_server "$port" "$work"
+echo
+node end2end/perf/first-load.mjs "http://127.0.0.1:$port" "${FIRST_LOAD_RUNS:-3}"
+echo
+stop_release_server
+stop_dev_idp
+echo "| figure | value |"
+echo "|---|---|"
 
 # The Approvals page with 10,000 pending requests on SQLite (server/benches/approvals.rs): signs in through
 # the development identity provider, so it runs one.

@@ -5,9 +5,10 @@
 //! JavaScript; with it, the fields are checked while typing and the lifetime follows the chosen purpose.
 
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn as _;
 
 use crate::api::credentials::RevokeCredential;
-use crate::components::after_action::reload_after_success;
+use crate::components::forms::{AfterSuccess, EnhancedForm, FormProblem};
 use crate::components::requests::minute;
 use crate::model::Reason;
 use crate::requests::HelmMode;
@@ -111,11 +112,11 @@ pub fn CredentialList(credentials: Vec<CredentialSummary>, may_revoke: bool) -> 
                     };
                     view! {
                         <tr data-testid="credential">
-                            <td>{who}</td>
-                            <td>{c.owner}</td>
-                            <td>{minute(c.issued_at)}</td>
-                            <td>{minute(c.expires_at)}</td>
-                            <td>{status}</td>
+                            <td data-label="For">{who}</td>
+                            <td data-label="Issued to">{c.owner}</td>
+                            <td data-label="Issued"><time>{minute(c.issued_at)}</time></td>
+                            <td data-label="Expires"><time>{minute(c.expires_at)}</time></td>
+                            <td data-label="Status">{status}</td>
                         </tr>
                     }
                 }).collect_view()}
@@ -126,18 +127,15 @@ pub fn CredentialList(credentials: Vec<CredentialSummary>, may_revoke: bool) -> 
 }
 
 /// Revokes one kubeconfig, with a reason.
-#[island]
+#[component]
 fn RevokeForm(id: String) -> impl IntoView {
-    let revoke = ServerAction::<RevokeCredential>::new();
-    reload_after_success(revoke.value());
-    let problem = move || revoke.value().get().and_then(Result::err).map(|error| error.to_string());
     view! {
-        <ActionForm action=revoke attr:class="inline revoke">
+        <EnhancedForm action=RevokeCredential::url().to_string() after=AfterSuccess::Reload class="inline revoke".to_string()>
             <input type="hidden" name="id" value=id />
             <input name="reason" placeholder="Why?" aria-label="Reason for revoking" required=true maxlength=Reason::MAX_CHARS />
-            <button type="submit" class="button danger" disabled=move || revoke.pending().get()>"Revoke"</button>
-            <span class="action-problem" role="alert">{problem}</span>
-        </ActionForm>
+            <button type="submit" class="button danger">"Revoke"</button>
+            <FormProblem fields=vec![] />
+        </EnhancedForm>
     }
 }
 

@@ -3,6 +3,7 @@
 pub mod credentials;
 pub mod after_action;
 pub mod error_view;
+pub mod forms;
 pub mod grant_actions;
 pub mod layout;
 pub mod requests;

@@ -3,10 +3,10 @@
 
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn as _;
 
 use crate::api::requests::{ApproveRequest, CancelRequest, DenyRequest, RetryRequest, RevokeRequest};
-use crate::components::after_action::{decided, reload_after_success};
-use crate::error::ApiError;
+use crate::components::forms::{AfterSuccess, EnhancedForm, FieldProblem, FormProblem};
 use crate::model::Reason;
 use crate::requests::{AuditEvent, Page, RequestState, RequestSummary, field};
 
@@ -14,6 +14,17 @@ use crate::requests::{AuditEvent, Page, RequestState, RequestSummary, field};
 /// hydration matches).
 pub fn minute(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+/// A point in time in a table: the day, on one line, with the exact minute on hover and the instant for
+/// machines.
+#[component]
+pub fn Day(at: DateTime<Utc>) -> impl IntoView {
+    view! {
+        <time datetime=at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true) title=minute(at)>
+            {at.format("%Y-%m-%d").to_string()}
+        </time>
+    }
 }
 
 #[component]
@@ -87,80 +98,49 @@ pub fn Timeline(events: Vec<AuditEvent>) -> impl IntoView {
     }
 }
 
-/// The message of a failed action, unless it belongs next to a form field.
-fn action_error(result: Option<Result<RequestState, ApiError>>) -> Option<String> {
-    match result {
-        Some(Err(error)) if error.problem_with(field::REASON).is_none() => Some(error.to_string()),
-        _ => None,
-    }
-}
-
-/// Approve, or deny with a reason. Once decided: out of the approval queue, or the request's page again.
-#[island]
+/// Approve, or deny with a reason: one form, a button per verdict. Once decided, the card leaves the approval
+/// queue (or the request's page loads again).
+#[component]
 pub fn DecisionForms(id: String, namespace: String) -> impl IntoView {
-    let approve = ServerAction::<ApproveRequest>::new();
-    let deny = ServerAction::<DenyRequest>::new();
-    let root = NodeRef::<leptos::html::Div>::new();
-    for action in [approve.value(), deny.value()] {
-        let namespace = namespace.clone();
-        Effect::new(move |_| {
-            if let Some(Ok(state)) = action.get() {
-                decided(root.get_untracked().map(Into::into), format!("{namespace}: {}.", state.label()));
-            }
-        });
-    }
-    let reason_problem = move || {
-        deny.value().get().and_then(|r| r.err()).and_then(|e| e.problem_with(field::REASON).map(str::to_string))
-    };
-    let busy = move || approve.pending().get() || deny.pending().get();
     let reason_id = format!("reason-{id}");
     let problem_id = format!("reason-problem-{id}");
-    let (approve_label, deny_label) = (format!("Approve {namespace}"), format!("Deny {namespace}"));
-    let deny_id = id.clone();
     view! {
-        <div class="decision" node_ref=root>
-            <ActionForm action=approve attr:class="inline">
+        <div class="decision">
+            <EnhancedForm action=ApproveRequest::url().to_string() after=AfterSuccess::LeaveQueue class="decide".to_string()>
                 <input type="hidden" name="id" value=id />
-                <button type="submit" class="button" disabled=busy aria-label=approve_label>
-                    "Approve"
-                </button>
-            </ActionForm>
-            <ActionForm action=deny attr:class="deny">
-                <input type="hidden" name="id" value=deny_id />
-                <label for=reason_id.clone()>"Reason for denying"</label>
-                <textarea
-                    id=reason_id
-                    name="reason"
-                    rows="2"
-                    maxlength=Reason::MAX_CHARS
-                    aria-invalid=move || reason_problem().is_some().to_string()
-                    aria-describedby=problem_id.clone()
-                ></textarea>
-                <p class="field-problem" id=problem_id.clone() role="alert">{reason_problem}</p>
-                <button type="submit" class="button danger" disabled=busy aria-label=deny_label>
-                    "Deny"
-                </button>
-            </ActionForm>
-            <p class="action-problem" role="alert">
-                {move || action_error(approve.value().get()).or_else(|| action_error(deny.value().get()))}
-            </p>
+                <div class="deny">
+                    <label for=reason_id.clone()>"Reason for denying"</label>
+                    <textarea id=reason_id name="reason" rows="2" maxlength=Reason::MAX_CHARS
+                        aria-describedby=problem_id.clone()></textarea>
+                    <FieldProblem field=field::REASON.to_string() id=problem_id />
+                </div>
+                <div class="verdicts">
+                    <button type="submit" class="button" formaction=ApproveRequest::url()
+                        data-done=format!("{namespace}: {}.", RequestState::Approved.label())
+                        aria-label=format!("Approve {namespace}")>
+                        "Approve"
+                    </button>
+                    <button type="submit" class="button danger" formaction=DenyRequest::url()
+                        data-done=format!("{namespace}: {}.", RequestState::Denied.label())
+                        aria-label=format!("Deny {namespace}")>
+                        "Deny"
+                    </button>
+                </div>
+                <FormProblem fields=vec![field::REASON.to_string()] />
+            </EnhancedForm>
         </div>
     }
 }
 
 /// The requester withdraws a pending request.
-#[island]
+#[component]
 pub fn CancelForm(id: String) -> impl IntoView {
-    let cancel = ServerAction::<CancelRequest>::new();
-    reload_after_success(cancel.value());
     view! {
-        <ActionForm action=cancel attr:class="inline">
+        <EnhancedForm action=CancelRequest::url().to_string() after=AfterSuccess::Reload class="inline".to_string()>
             <input type="hidden" name="id" value=id />
-            <button type="submit" class="button secondary" disabled=move || cancel.pending().get()>
-                "Cancel request"
-            </button>
-            <span class="action-problem" role="alert">{move || action_error(cancel.value().get())}</span>
-        </ActionForm>
+            <button type="submit" class="button secondary">"Cancel request"</button>
+            <FormProblem fields=vec![] />
+        </EnhancedForm>
     }
 }
 
@@ -196,35 +176,29 @@ pub fn ProvisioningStatus(request: RequestSummary) -> impl IntoView {
 }
 
 /// An admin starts provisioning a failed request again.
-#[island]
+#[component]
 pub fn RetryForm(id: String) -> impl IntoView {
-    let retry = ServerAction::<RetryRequest>::new();
-    reload_after_success(retry.value());
     view! {
-        <ActionForm action=retry attr:class="inline">
+        <EnhancedForm action=RetryRequest::url().to_string() after=AfterSuccess::Reload class="inline".to_string()>
             <input type="hidden" name="id" value=id />
-            <button type="submit" class="button" disabled=move || retry.pending().get()>"Retry provisioning"</button>
-            <span class="action-problem" role="alert">{move || action_error(retry.value().get())}</span>
-        </ActionForm>
+            <button type="submit" class="button">"Retry provisioning"</button>
+            <FormProblem fields=vec![] />
+        </EnhancedForm>
     }
 }
 
 /// An admin takes a grant's access away, with a reason (the owner sees it in the history).
-#[island]
+#[component]
 pub fn RevokeGrantForm(id: String) -> impl IntoView {
-    let revoke = ServerAction::<RevokeRequest>::new();
-    reload_after_success(revoke.value());
-    let problem = move || revoke.value().get().and_then(Result::err).map(|error| error.to_string());
     view! {
-        <ActionForm action=revoke attr:class="deny">
+        <EnhancedForm action=RevokeRequest::url().to_string() after=AfterSuccess::Reload class="deny".to_string()>
             <input type="hidden" name="id" value=id />
             <label for="revoke-reason">"Reason for revoking access"</label>
-            <textarea id="revoke-reason" name="reason" rows="2" maxlength=Reason::MAX_CHARS required=true></textarea>
-            <button type="submit" class="button danger" disabled=move || revoke.pending().get()>
-                "Revoke access"
-            </button>
-            <p class="action-problem" role="alert">{problem}</p>
-        </ActionForm>
+            <textarea id="revoke-reason" name=field::REASON rows="2" maxlength=Reason::MAX_CHARS required=true></textarea>
+            <FieldProblem field=field::REASON.to_string() />
+            <button type="submit" class="button danger">"Revoke access"</button>
+            <FormProblem fields=vec![field::REASON.to_string()] />
+        </EnhancedForm>
     }
 }
 

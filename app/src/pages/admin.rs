@@ -16,7 +16,7 @@ use crate::api::requests::get_request_options;
 use crate::api::users::list_users;
 use crate::auth::Role;
 use crate::components::error_view::ErrorView;
-use crate::components::requests::{Pager, StateBadge, minute};
+use crate::components::requests::{Day, Pager, StateBadge, minute};
 use crate::components::session::RequireRole;
 use crate::policy::UseCase;
 use crate::requests::credentials::{CredentialPurpose, CredentialSummary};
@@ -82,9 +82,8 @@ fn Grants() -> impl IntoView {
                                             <tr>
                                                 <th scope="col">"Namespace"</th>
                                                 <th scope="col">"Owner"</th>
-                                                <th scope="col">"Stage"</th>
-                                                <th scope="col">"Helm"</th>
                                                 <th scope="col">"State"</th>
+                                                <th scope="col">"Stage · Helm"</th>
                                                 <th scope="col">"Requested"</th>
                                                 <th scope="col">"Access ends"</th>
                                                 <th scope="col">"Kubeconfigs"</th>
@@ -169,10 +168,6 @@ fn Filters(filter: GrantFilter, stages: Vec<String>) -> impl IntoView {
 fn GrantRow(grant: GrantWithCredentials) -> impl IntoView {
     let request = grant.request;
     let href = format!("/requests/{}", request.id);
-    let owner = match &request.requester.email {
-        Some(email) => format!("{} <{email}>", request.requester.display_name),
-        None => request.requester.display_name.clone(),
-    };
     let helm = match request.helm_mode {
         crate::requests::HelmMode::Tiller => "Helm 2 (Tiller)",
         crate::requests::HelmMode::NoTiller => "Helm 3",
@@ -183,14 +178,24 @@ fn GrantRow(grant: GrantWithCredentials) -> impl IntoView {
     });
     view! {
         <tr data-testid="grant" data-namespace=request.namespace.clone()>
-            <td><a href=href>{request.namespace.clone()}</a>{deleted.map(|d| view! { <br /><small class="muted">{d}</small> })}</td>
-            <td>{owner}</td>
-            <td>{request.stage.clone()}</td>
-            <td>{helm}</td>
-            <td><StateBadge state=request.state /></td>
-            <td>{minute(request.created_at)}</td>
-            <td>{request.expires_at.map(minute).unwrap_or_else(|| "–".to_string())}</td>
-            <td><Credentials credentials=grant.credentials /></td>
+            <td data-label="Namespace">
+                <a href=href class="namespace">{request.namespace.clone()}</a>
+                {deleted.map(|d| view! { <br /><small class="muted">{d}</small> })}
+            </td>
+            // The email on hover and for screen readers' "title": the name alone keeps the table narrow.
+            <td data-label="Owner" title=request.requester.email.clone().unwrap_or_default()>
+                {request.requester.display_name.clone()}
+            </td>
+            <td data-label="State"><StateBadge state=request.state /></td>
+            <td data-label="Stage · Helm">{format!("{} · {helm}", request.stage)}</td>
+            <td data-label="Requested"><Day at=request.created_at /></td>
+            <td data-label="Access ends">
+                {match request.expires_at {
+                    Some(at) => view! { <Day at /> }.into_any(),
+                    None => "–".into_any(),
+                }}
+            </td>
+            <td data-label="Kubeconfigs"><Credentials credentials=grant.credentials /></td>
         </tr>
     }
 }
@@ -261,11 +266,11 @@ fn UsersTable() -> impl IntoView {
 fn UserRow(user: UserSummary) -> impl IntoView {
     view! {
         <tr>
-            <td title=user.subject>{user.display_name}</td>
-            <td>{user.email.unwrap_or_default()}</td>
-            <td>{user.role.map_or("No access", Role::label)}</td>
-            <td>{minute(user.first_sign_in_at)}</td>
-            <td>{minute(user.last_sign_in_at)}</td>
+            <td data-label="Name" title=user.subject>{user.display_name}</td>
+            <td data-label="Email">{user.email.unwrap_or_default()}</td>
+            <td data-label="Role">{user.role.map_or("No access", Role::label)}</td>
+            <td data-label="First sign-in"><Day at=user.first_sign_in_at /></td>
+            <td data-label="Last sign-in"><time>{minute(user.last_sign_in_at)}</time></td>
         </tr>
     }
 }

@@ -143,12 +143,12 @@ fn EventRow(entry: AuditEntry) -> impl IntoView {
     };
     view! {
         <tr data-testid="audit-event" data-action=entry.action.as_str()>
-            <td><time>{minute(entry.at)}</time></td>
-            <td title=entry.actor_email.unwrap_or_default()>{who}</td>
-            <td>{entry.action.past_tense()}</td>
-            <td><a href=format!("/requests/{}", entry.request_id)>{entry.namespace}</a></td>
-            <td>{state}</td>
-            <td class="reason">{entry.reason.unwrap_or_default()}</td>
+            <td data-label="When"><time>{minute(entry.at)}</time></td>
+            <td data-label="Who" title=entry.actor_email.unwrap_or_default()>{who}</td>
+            <td data-label="What">{entry.action.past_tense()}</td>
+            <td data-label="Namespace"><a href=format!("/requests/{}", entry.request_id)>{entry.namespace}</a></td>
+            <td data-label="State">{state}</td>
+            <td data-label="Reason or detail" class="reason">{entry.reason.unwrap_or_default()}</td>
         </tr>
     }
 }

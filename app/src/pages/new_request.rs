@@ -5,12 +5,13 @@
 //! requested or present in the cluster), and each refusal appears next to its field.
 
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn as _;
 use leptos_meta::Title;
 
 use crate::api::requests::{SubmitRequest, get_request_options};
 use crate::components::error_view::ErrorView;
 use crate::components::session::RequireRole;
-use crate::error::ApiError;
+use crate::components::forms::{AfterSuccess, EnhancedForm, FieldProblem, FormProblem, form_answers, form_refusal};
 use crate::policy::UseCase;
 use crate::requests::{HelmMode, QuotaProfileSummary, RequestOptions, field, naming};
 
@@ -43,90 +44,34 @@ fn RequestFormLoader() -> impl IntoView {
     }
 }
 
-/// The form itself is an island: the name is checked while typing, and the server's refusals show next to
-/// their fields without leaving the page.
-#[island]
+#[component]
 fn RequestForm(options: RequestOptions) -> impl IntoView {
-    // On success the server redirects to the new request's page (see `submit_request`).
-    let submit = ServerAction::<SubmitRequest>::new();
-    let server_problem = move |name: &'static str| {
-        move || submit.value().get().and_then(|r| r.err()).and_then(|e| e.problem_with(name).map(str::to_string))
-    };
-    // A failure that is not about one field (the cluster unreachable, the session ended).
-    let general_problem = move || match submit.value().get() {
-        Some(Err(ApiError::Invalid(_))) => Some("Nothing was submitted: correct the fields marked above.".to_string()),
-        Some(Err(error)) => Some(error.to_string()),
-        _ => None,
-    };
-
-    let name = RwSignal::new(String::new());
-    // The name the server's last answer was about: its verdict on the name shows only while the name is
-    // unchanged, so editing a taken name clears "already requested".
-    let answered_name = RwSignal::new(String::new());
-    Effect::new(move |_| {
-        submit.version().track();
-        answered_name.set(name.get_untracked());
-    });
-    let name_problem = move || {
-        let typed = name.get();
-        let live = (!typed.is_empty()).then(|| naming::shape_problem(typed.trim())).flatten();
-        live.or_else(|| server_problem(field::NAMESPACE)().filter(|_| answered_name.get() == typed))
-    };
-    let purpose = RwSignal::new(String::new());
-    let max_purpose = options.purpose_max_chars;
+    // On success the server sends the browser to the new request's page (see `submit_request`).
     let bounds = options.lifetime_days;
-
+    let fields = [
+        field::NAMESPACE,
+        field::PURPOSE,
+        field::STAGE,
+        field::HELM_MODE,
+        field::QUOTA_PROFILE,
+        field::LIFETIME_DAYS,
+    ];
     view! {
-        <ActionForm action=submit attr:class="form" attr:novalidate="">
-            <div class="field">
-                <label for="namespace">"Namespace name"</label>
-                <input
-                    id="namespace"
-                    name=field::NAMESPACE
-                    autocomplete="off"
-                    spellcheck="false"
-                    required
-                    on:input=move |ev| name.set(event_target_value(&ev))
-                    aria-invalid=move || name_problem().is_some().to_string()
-                    aria-describedby="namespace-help namespace-problem"
-                />
-                <p class="help" id="namespace-help">
-                    "Lower-case letters, digits and '-', at most 63 characters, for example team-a-ci."
-                    {options.naming_policy.map(|policy| format!(" {policy}"))}
-                </p>
-                <p class="field-problem" id="namespace-problem" data-testid="namespace-problem">{name_problem}</p>
-            </div>
-
-            <div class="field">
-                <label for="purpose">"Purpose"</label>
-                <textarea
-                    id="purpose"
-                    name=field::PURPOSE
-                    rows="3"
-                    required
-                    on:input=move |ev| purpose.set(event_target_value(&ev))
-                    aria-invalid=move || server_problem(field::PURPOSE)().is_some().to_string()
-                    aria-describedby="purpose-help purpose-problem"
-                ></textarea>
-                <p class="help" id="purpose-help">
-                    "What runs here and who uses it, so an approver can decide. "
-                    {move || format!("{} / {max_purpose} characters", purpose.with(|p| p.trim().chars().count()))}
-                </p>
-                <p class="field-problem" id="purpose-problem" data-testid="purpose-problem">
-                    {server_problem(field::PURPOSE)}
-                </p>
-            </div>
+        <EnhancedForm action=SubmitRequest::url().to_string() after=AfterSuccess::Reload class="form".to_string()
+            novalidate=true>
+            <NamespaceField naming_policy=options.naming_policy />
+            <PurposeField max_chars=options.purpose_max_chars />
 
             <div class="field">
                 <label for="stage">"Stage"</label>
                 <select id="stage" name=field::STAGE>
                     {options.stages.into_iter().map(|stage| view! { <option value=stage.clone()>{stage.clone()}</option> }).collect_view()}
                 </select>
-                <p class="field-problem">{server_problem(field::STAGE)}</p>
+                <FieldProblem field=field::STAGE.to_string() />
             </div>
 
-            <HelmModeChoice tiller_enabled=options.tiller_enabled problem=Signal::derive(server_problem(field::HELM_MODE)) />
-            <QuotaProfileChoice profiles=options.quota_profiles problem=Signal::derive(server_problem(field::QUOTA_PROFILE)) />
+            <HelmModeChoice tiller_enabled=options.tiller_enabled />
+            <QuotaProfileChoice profiles=options.quota_profiles />
 
             <div class="field">
                 <label for="lifetime">"Lifetime in days"</label>
@@ -142,20 +87,86 @@ fn RequestForm(options: RequestOptions) -> impl IntoView {
                 <p class="help" id="lifetime-help">
                     {format!("Between {} and {} days; access ends then, with a warning before.", bounds.min, bounds.max)}
                 </p>
-                <p class="field-problem" id="lifetime-problem">{server_problem(field::LIFETIME_DAYS)}</p>
+                <FieldProblem field=field::LIFETIME_DAYS.to_string() id="lifetime-problem".to_string() />
             </div>
 
-            <p class="action-problem" role="alert" data-testid="submit-problem">{general_problem}</p>
-            <button type="submit" class="button" disabled=move || submit.pending().get()>
-                {move || if submit.pending().get() { "Submitting…" } else { "Submit request" }}
-            </button>
-        </ActionForm>
+            <FormProblem fields=fields.map(str::to_string).to_vec() testid="submit-problem".to_string()
+                fields_summary="Nothing was submitted: correct the fields marked above.".to_string() />
+            <button type="submit" class="button">"Submit request"</button>
+        </EnhancedForm>
+    }
+}
+
+/// The name, checked while it is typed with the same rules the server applies; the server's verdict on it
+/// (already requested, reserved here) shows while the name is the one it was about.
+#[island]
+fn NamespaceField(naming_policy: Option<String>) -> impl IntoView {
+    let name = RwSignal::new(String::new());
+    let refusal = form_refusal();
+    // The name the server's last answer was about: editing a taken name clears "already requested".
+    let answered_name = RwSignal::new(String::new());
+    let answers = form_answers();
+    Effect::new(move |_| {
+        answers.track();
+        answered_name.set(name.get_untracked());
+    });
+    let problem = move || {
+        let typed = name.get();
+        let live = (!typed.is_empty()).then(|| naming::shape_problem(typed.trim())).flatten();
+        live.or_else(|| {
+            let server = refusal.with(|e| e.as_ref().and_then(|e| e.problem_with(field::NAMESPACE)).map(str::to_string));
+            server.filter(|_| answered_name.get() == typed)
+        })
+    };
+    view! {
+        <div class="field">
+            <label for="namespace">"Namespace name"</label>
+            <input
+                id="namespace"
+                name=field::NAMESPACE
+                autocomplete="off"
+                spellcheck="false"
+                required
+                on:input=move |ev| name.set(event_target_value(&ev))
+                aria-invalid=move || problem().is_some().to_string()
+                aria-describedby="namespace-help namespace-problem"
+            />
+            <p class="help" id="namespace-help">
+                "Lower-case letters, digits and '-', at most 63 characters, for example team-a-ci."
+                {naming_policy.map(|policy| format!(" {policy}"))}
+            </p>
+            <p class="field-problem" id="namespace-problem" data-testid="namespace-problem" role="alert">{problem}</p>
+        </div>
+    }
+}
+
+/// What the namespace is for, with the characters left.
+#[island]
+fn PurposeField(max_chars: u32) -> impl IntoView {
+    let purpose = RwSignal::new(String::new());
+    view! {
+        <div class="field">
+            <label for="purpose">"Purpose"</label>
+            <textarea
+                id="purpose"
+                name=field::PURPOSE
+                rows="3"
+                required
+                on:input=move |ev| purpose.set(event_target_value(&ev))
+                aria-describedby="purpose-help purpose-problem"
+            ></textarea>
+            <p class="help" id="purpose-help">
+                "What runs here and who uses it, so an approver can decide. "
+                {move || format!("{} / {max_chars} characters", purpose.with(|p| p.trim().chars().count()))}
+            </p>
+            <FieldProblem field=field::PURPOSE.to_string() id="purpose-problem".to_string() testid="purpose-problem".to_string() />
+        </div>
     }
 }
 
 /// Helm 3 (the default) or, where the installation allows it, Helm 2 with a Tiller of the namespace's own.
 #[component]
-fn HelmModeChoice(tiller_enabled: bool, problem: Signal<Option<String>>) -> impl IntoView {
+fn HelmModeChoice(tiller_enabled: bool) -> impl IntoView {
     view! {
         <fieldset class="field">
             <legend>"Helm"</legend>
@@ -172,14 +183,14 @@ fn HelmModeChoice(tiller_enabled: bool, problem: Signal<Option<String>>) -> impl
                 })
                 .collect_view()}
             {(!tiller_enabled).then(|| view! { <p class="help">"Helm 2 with Tiller is switched off in this installation."</p> })}
-            <p class="field-problem">{move || problem.get()}</p>
+            <FieldProblem field=field::HELM_MODE.to_string() />
         </fieldset>
     }
 }
 
 /// The installation's quota profiles, each with its limits; the first is chosen.
 #[component]
-fn QuotaProfileChoice(profiles: Vec<QuotaProfileSummary>, problem: Signal<Option<String>>) -> impl IntoView {
+fn QuotaProfileChoice(profiles: Vec<QuotaProfileSummary>) -> impl IntoView {
     view! {
         <fieldset class="field">
             <legend>"Quota profile"</legend>
@@ -199,7 +210,7 @@ fn QuotaProfileChoice(profiles: Vec<QuotaProfileSummary>, problem: Signal<Option
                     }
                 })
                 .collect_view()}
-            <p class="field-problem">{move || problem.get()}</p>
+            <FieldProblem field=field::QUOTA_PROFILE.to_string() />
         </fieldset>
     }
 }

@@ -3,10 +3,12 @@
 use std::time::Duration;
 
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn as _;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
-use crate::api::requests::{get_request, watch_request};
+use crate::api::requests::{WatchRequest, get_request};
+use crate::components::forms::{post, text_of};
 use crate::components::after_action::reload_page;
 use crate::components::credentials::{CredentialList, DownloadForm, UsageHelp};
 use crate::components::error_view::ErrorView;
@@ -113,14 +115,25 @@ fn look_again(id: String, fingerprint: String, every: Duration) {
     set_timeout(
         move || {
             leptos::task::spawn_local(async move {
-                match watch_request(id.clone()).await {
-                    Ok(now) if now != fingerprint => reload_page(),
+                match current_fingerprint(&id).await {
+                    Some(now) if now != fingerprint => reload_page(),
                     _ => look_again(id, fingerprint, every),
                 }
             })
         },
         every,
     );
+}
+
+/// The request's fingerprint now, from the `watch_request` server function; `None` if the look failed.
+async fn current_fingerprint(id: &str) -> Option<String> {
+    let body = leptos::web_sys::UrlSearchParams::new().ok()?;
+    body.append("id", id);
+    let response = post(WatchRequest::url(), Some(body)).await.ok()?;
+    if !response.ok() {
+        return None;
+    }
+    serde_json::from_str(&text_of(&response).await?).ok()
 }
 
 /// Tiller's rollout on a ready Tiller-mode grant: what `helm` will find when it looks for Tiller.

@@ -2,10 +2,13 @@
 //! demand.
 
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn as _;
 use leptos_meta::Title;
 
 use crate::api::server_info::{GetServerInfo, get_server_info};
 use crate::components::error_view::ErrorView;
+use crate::components::forms::{post, text_of};
+use crate::error::ApiError;
 use crate::components::session::RequireRole;
 use crate::policy::UseCase;
 use crate::system::ServerInfo;
@@ -28,25 +31,46 @@ pub fn ServerPage() -> impl IntoView {
     }
 }
 
-/// The facts, with "Check again": an `ActionForm`, so without JavaScript the form posts and the server sends
-/// the browser back to a freshly rendered page; with it, the answer replaces the facts in place.
+/// The facts, with "Check again": a plain form post to the server function, so without JavaScript the server
+/// sends the browser back to a freshly rendered page; with it, the answer replaces the facts in place.
 #[island]
 fn ServerStatus(info: ServerInfo) -> impl IntoView {
-    let check = ServerAction::<GetServerInfo>::new();
-    let shown = move || match check.value().get() {
-        Some(Ok(latest)) => latest,
-        _ => info.clone(),
+    let shown = RwSignal::new(info);
+    let problem = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let check_again = move |event: leptos::ev::SubmitEvent| {
+        event.prevent_default();
+        busy.set(true);
+        leptos::task::spawn_local(async move {
+            match ask_server().await {
+                Ok(info) => {
+                    shown.set(info);
+                    problem.set(None);
+                }
+                Err(error) => problem.set(Some(error.to_string())),
+            }
+            busy.set(false);
+        });
     };
-    let problem = move || check.value().get().and_then(Result::err).map(|error| error.to_string());
     view! {
         <section class="card" aria-labelledby="status-heading">
             <h2 id="status-heading">"Status"</h2>
-            {move || view! { <Facts info=shown() /> }}
-            <p class="action-problem" role="alert">{problem}</p>
-            <ActionForm action=check>
-                <button type="submit" class="button" disabled=move || check.pending().get()>"Check again"</button>
-            </ActionForm>
+            {move || view! { <Facts info=shown.get() /> }}
+            <p class="action-problem" role="alert">{move || problem.get()}</p>
+            <form method="post" action=GetServerInfo::url() on:submit=check_again>
+                <button type="submit" class="button" disabled=move || busy.get()>"Check again"</button>
+            </form>
         </section>
+    }
+}
+
+async fn ask_server() -> Result<ServerInfo, ApiError> {
+    let response = post(GetServerInfo::url(), None).await?;
+    let body = text_of(&response).await.unwrap_or_default();
+    if response.ok() {
+        serde_json::from_str(&body).map_err(|_| ApiError::Internal)
+    } else {
+        Err(serde_json::from_str(&body).unwrap_or(ApiError::Internal))
     }
 }
 

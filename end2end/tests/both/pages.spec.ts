@@ -1,0 +1,115 @@
+// Every page as its users see it, with JavaScript off and on: at a 1280-pixel window and a 390-pixel phone,
+// nothing scrolls sideways, an accessibility scan (axe-core, WCAG 2.1 A and AA rules) finds no serious or
+// critical violation, and a screenshot of each goes to the report.
+import AxeBuilder from "@axe-core/playwright";
+import type { Browser, Page, TestInfo } from "@playwright/test";
+import { expect, signInAtProvider, submitRequest, test, waitForHydration } from "../fixtures";
+
+const WIDTHS = [
+  { name: "desktop", width: 1280, height: 800 },
+  { name: "phone", width: 390, height: 844 },
+];
+
+async function signedIn(browser: Browser, user: string, javaScriptEnabled: boolean): Promise<Page> {
+  const page = await (await browser.newContext({ javaScriptEnabled })).newPage();
+  await page.goto("/auth/login?return_to=/");
+  await signInAtProvider(page, user, "/");
+  return page;
+}
+
+/** Loads `path` at each width and checks what every page owes its users. */
+async function check(page: Page, path: string, label: string, javaScriptEnabled: boolean, testInfo: TestInfo) {
+  for (const size of WIDTHS) {
+    await page.setViewportSize({ width: size.width, height: size.height });
+    await page.goto(path);
+    if (javaScriptEnabled) await waitForHydration(page);
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    expect(overflow, `${label} at ${size.width} px scrolls sideways by ${overflow} px`).toBeLessThanOrEqual(0);
+    const scan = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]).analyze();
+    const serious = scan.violations
+      .filter((v) => v.impact === "serious" || v.impact === "critical")
+      .map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
+    expect(serious, `${label} at ${size.width} px`).toEqual([]);
+    const shot = await page.screenshot({ fullPage: true });
+    await testInfo.attach(`${label} (${size.name}, ${testInfo.project.name})`, { body: shot, contentType: "image/png" });
+  }
+}
+
+test("every page fits a desktop window and a phone, and passes the accessibility scan", async ({
+  browser,
+  page,
+  javaScriptEnabled,
+}, testInfo) => {
+  test.slow();
+  // Something on every list: a request of alice's waiting for a decision (through the form, so with JS).
+  const alicePage = await signedIn(browser, "alice", true);
+  const detail = await submitRequest(alicePage, `pages-${Date.now().toString(36)}`);
+
+  for (const [path, label] of [
+    ["/", "home (visitor)"],
+    ["/sign-in/failed?reason=expired", "sign-in failed"],
+  ]) {
+    await check(page, path, label, javaScriptEnabled, testInfo);
+  }
+  const alice = await signedIn(browser, "alice", javaScriptEnabled);
+  for (const [path, label] of [
+    ["/", "home (developer)"],
+    ["/requests/new", "new request"],
+    ["/requests", "my requests"],
+    ["/access", "my access"],
+    [new URL(detail).pathname, "request (requester)"],
+  ]) {
+    await check(alice, path, label, javaScriptEnabled, testInfo);
+  }
+  const carol = await signedIn(browser, "carol", javaScriptEnabled);
+  for (const [path, label] of [
+    ["/", "home (admin)"],
+    ["/approvals", "approvals"],
+    [new URL(detail).pathname, "request (approver)"],
+    ["/admin", "admin"],
+    ["/admin/audit", "audit log"],
+    ["/admin/server", "server"],
+  ]) {
+    await check(carol, path, label, javaScriptEnabled, testInfo);
+  }
+});
+
+test("the main flow works with the keyboard alone", async ({ browser, javaScriptEnabled }) => {
+  const alice = await signedIn(browser, "alice", javaScriptEnabled);
+  await alice.goto("/");
+  if (javaScriptEnabled) await waitForHydration(alice);
+  const namespace = `keys-${Date.now().toString(36)}`;
+  // The skip link is the first stop, then the navigation: "New request" is reached by tabbing.
+  await alice.keyboard.press("Tab");
+  await expect(alice.getByRole("link", { name: "Skip to content" })).toBeFocused();
+  await tabUntilFocused(alice, alice.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "New request" }));
+  await alice.keyboard.press("Enter");
+  await expect(alice).toHaveURL(/\/requests\/new$/);
+  if (javaScriptEnabled) await waitForHydration(alice);
+  await tabUntilFocused(alice, alice.getByLabel("Namespace name"));
+  await alice.keyboard.type(namespace);
+  await alice.keyboard.press("Tab");
+  await expect(alice.getByLabel("Purpose")).toBeFocused();
+  await alice.keyboard.type("Typed without a mouse");
+  await tabUntilFocused(alice, alice.getByRole("button", { name: "Submit request" }));
+  await alice.keyboard.press("Enter");
+  await alice.waitForURL(/\/requests\/[0-9a-f-]{36}$/);
+  await expect(alice.getByTestId("namespace")).toHaveText(namespace);
+
+  // bob decides it from the approval queue, by keyboard too.
+  const bob = await signedIn(browser, "bob", javaScriptEnabled);
+  await bob.goto("/approvals");
+  if (javaScriptEnabled) await waitForHydration(bob);
+  await tabUntilFocused(bob, bob.getByRole("button", { name: `Approve ${namespace}` }));
+  await bob.keyboard.press("Enter");
+  await expect(bob.locator(`[data-testid="request"][data-namespace="${namespace}"]`)).toHaveCount(0);
+});
+
+/** Presses Tab until `target` has the focus (at most 60 times), as a keyboard user would. */
+async function tabUntilFocused(page: Page, target: ReturnType<Page["locator"]>) {
+  for (let presses = 0; presses < 60; presses += 1) {
+    if (await target.evaluate((element) => element === document.activeElement).catch(() => false)) return;
+    await page.keyboard.press("Tab");
+  }
+  await expect(target).toBeFocused();
+}

@@ -161,8 +161,13 @@ impl Berth {
             clock: clock.clone(),
         };
         let limiters = Limiters::new(&config.http, auth::session::cookie_name(&config.public_url), metrics.clone());
-        let router =
-            with_edge(router(state, ports, site, metrics.clone()), config, &auth_config.issuer_url, &sessions, &limiters);
+        let router = with_edge(
+            router(state, ports, site, metrics.clone()),
+            config,
+            &auth_config.issuer_url,
+            &sessions,
+            &limiters,
+        );
         Ok(Self {
             router: with_request_tracing(router),
             store: store.clone(),

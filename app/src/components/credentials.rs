@@ -8,7 +8,7 @@ use leptos::prelude::*;
 use leptos::server_fn::ServerFn as _;
 
 use crate::api::credentials::RevokeCredential;
-use crate::components::forms::{AfterSuccess, EnhancedForm, FormProblem};
+use crate::components::forms::{AfterSuccess, EnhancedForm};
 use crate::components::requests::minute;
 use crate::model::Reason;
 use crate::requests::HelmMode;
@@ -130,11 +130,10 @@ pub fn CredentialList(credentials: Vec<CredentialSummary>, may_revoke: bool) -> 
 #[component]
 fn RevokeForm(id: String) -> impl IntoView {
     view! {
-        <EnhancedForm action=RevokeCredential::url().to_string() after=AfterSuccess::Reload class="inline revoke".to_string()>
+        <EnhancedForm action=RevokeCredential::url() after=AfterSuccess::Reload class="inline revoke">
             <input type="hidden" name="id" value=id />
             <input name="reason" placeholder="Why?" aria-label="Reason for revoking" required=true maxlength=Reason::MAX_CHARS />
             <button type="submit" class="button danger">"Revoke"</button>
-            <FormProblem fields=vec![] />
         </EnhancedForm>
     }
 }

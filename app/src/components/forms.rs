@@ -3,8 +3,8 @@
 //! Without JavaScript a form is a plain POST to the server function's URL; the server answers with a
 //! redirect back to the page (or to where the function sends the browser) and the fresh page shows the
 //! outcome. With JavaScript, the [`EnhancedForm`] island posts the same fields with `fetch` and stays on
-//! the page: the server's refusals appear next to their fields ([`FieldProblem`]) or under the form
-//! ([`FormProblem`]), and a success does what the form says ([`AfterSuccess`]).
+//! the page: the server's refusals appear next to their fields ([`FieldProblem`]) or at the end of the
+//! form, and a success does what the form says ([`AfterSuccess`]).
 //!
 //! The fields themselves are server-rendered HTML (the island's children): only these few small islands are
 //! in the browser bundle, shared by every form, instead of a copy of each form's markup per form.
@@ -51,20 +51,64 @@ pub fn form_answers() -> Signal<u32> {
 /// (one form, several verdicts: Approve and Deny share the form and its reason field). `done` is the message
 /// of a success in the approval queue, or the submitting button's `data-done`; `testid` marks the form for
 /// the end-to-end tests.
-#[island]
+///
+/// A refusal no field shows (the session ended, someone else decided first) appears at the end of the form;
+/// one only about the `fields` that show their own problems appears there as `fields_summary`, if given (a
+/// form long enough to need it).
+///
+/// Rendered on the server with the refusal a plain form post came back with (Leptos puts it in the page's
+/// query when it sends the browser back), if it was this form's (`action`, or one of `also_for`, the other
+/// buttons' actions), so a browser without JavaScript shows it next to its field too.
+#[component]
 pub fn EnhancedForm(
-    action: String,
+    action: &'static str,
     after: AfterSuccess,
-    #[prop(optional)] done: Option<String>,
-    #[prop(optional)] class: Option<String>,
-    #[prop(optional)] testid: Option<String>,
-    /// Leave every check to the server (which explains each refusal next to its field) rather than the
-    /// browser's own bubbles.
-    #[prop(optional)]
-    novalidate: Option<bool>,
+    #[prop(optional)] also_for: &'static [&'static str],
+    #[prop(optional, into)] done: Option<String>,
+    #[prop(optional, into)] class: Option<String>,
+    #[prop(optional, into)] testid: Option<String>,
+    #[prop(optional)] novalidate: bool,
+    #[prop(optional)] fields: &'static [&'static str],
+    #[prop(optional, into)] fields_summary: Option<String>,
     children: Children,
 ) -> impl IntoView {
-    let state = FormState { refusal: RwSignal::new(None), answers: RwSignal::new(0) };
+    let refusal = use_context::<leptos::server::ServerActionError>()
+        .filter(|returned| returned.path() == action || also_for.contains(&returned.path()))
+        .map(|returned| leptos::server_fn::error::ServerFnUrlError::<ApiError>::decode_err(returned.err()));
+    view! {
+        <FormIsland
+            action=action.to_string()
+            after
+            done=done
+            class=class
+            testid=testid
+            novalidate=novalidate
+            fields=fields.iter().map(|field| field.to_string()).collect()
+            fields_summary=fields_summary
+            refusal=refusal
+        >
+            {children()}
+        </FormIsland>
+    }
+}
+
+/// The island behind [`EnhancedForm`] (whose props it takes as they travel to the browser).
+#[island]
+fn FormIsland(
+    action: String,
+    after: AfterSuccess,
+    done: Option<String>,
+    class: Option<String>,
+    testid: Option<String>,
+    /// Leave every check to the server (which explains each refusal next to its field) rather than the
+    /// browser's own bubbles.
+    novalidate: bool,
+    fields: Vec<String>,
+    fields_summary: Option<String>,
+    refusal: Option<ApiError>,
+    children: Children,
+) -> impl IntoView {
+    let state = FormState { refusal: RwSignal::new(refusal), answers: RwSignal::new(0) };
     provide_context(state);
     let form = NodeRef::<leptos::html::Form>::new();
     let busy = RwSignal::new(false);
@@ -76,8 +120,13 @@ pub fn EnhancedForm(
             return;
         }
         busy.set(true);
-        let submitter = event.submitter().and_then(|s| leptos::wasm_bindgen::JsCast::dyn_into::<HtmlButtonElement>(s).ok());
-        let url = submitter.as_ref().map_or_else(|| element.action(), HtmlButtonElement::form_action);
+        let submitter =
+            event.submitter().and_then(|s| leptos::wasm_bindgen::JsCast::dyn_into::<HtmlButtonElement>(s).ok());
+        // A button without `formaction` reports the page's own URL as its formAction: the form's action then.
+        let url = submitter
+            .as_ref()
+            .filter(|button| button.has_attribute("formaction"))
+            .map_or_else(|| element.action(), HtmlButtonElement::form_action);
         let done = submitter.and_then(|s| s.get_attribute("data-done")).or_else(|| done.clone()).unwrap_or_default();
         leptos::task::spawn_local(async move {
             let answer = post_form(&url, &element).await;
@@ -96,10 +145,18 @@ pub fn EnhancedForm(
             }
         });
     };
+    let general_problem = move || {
+        state.refusal.with(|error| match error {
+            Some(error) if fields.iter().any(|field| error.problem_with(field).is_some()) => fields_summary.clone(),
+            Some(error) => Some(error.to_string()),
+            None => None,
+        })
+    };
     view! {
-        <form action=action method="post" class=class data-testid=testid novalidate=novalidate.unwrap_or(false)
+        <form action=action method="post" class=class data-testid=testid novalidate=novalidate
             aria-busy=move || busy.get().to_string() node_ref=form on:submit=on_submit>
             {children()}
+            <p class="action-problem" role="alert" data-testid="form-problem">{general_problem}</p>
         </form>
     }
 }
@@ -131,25 +188,6 @@ pub fn FieldProblem(
         }
     });
     view! { <p class="field-problem" id=id data-testid=testid role="alert" node_ref=node>{problem}</p> }
-}
-
-/// The enclosing form's refusal when no field shows it (the session ended, someone else decided first);
-/// for a refusal only about fields, `fields_summary` if given (a form long enough to need it).
-#[island]
-pub fn FormProblem(
-    fields: Vec<String>,
-    #[prop(optional)] fields_summary: Option<String>,
-    #[prop(optional)] testid: Option<String>,
-) -> impl IntoView {
-    let refusal = form_refusal();
-    let text = move || {
-        refusal.with(|error| match error {
-            Some(error) if fields.iter().any(|field| error.problem_with(field).is_some()) => fields_summary.clone(),
-            Some(error) => Some(error.to_string()),
-            None => None,
-        })
-    };
-    view! { <p class="action-problem" role="alert" data-testid=testid>{text}</p> }
 }
 
 /// How the server answered a form.

@@ -7,7 +7,7 @@ use leptos::server_fn::ServerFn as _;
 
 use crate::api::admin::DeleteNamespace;
 use crate::api::requests::{ApproveExtension, DenyExtension, ExtendRequest};
-use crate::components::forms::{AfterSuccess, EnhancedForm, FieldProblem, FormProblem};
+use crate::components::forms::{AfterSuccess, EnhancedForm, FieldProblem};
 use crate::components::requests::minute;
 use crate::model::Reason;
 use crate::requests::{ExtensionAsk, NamespaceDeletion, field};
@@ -16,8 +16,8 @@ use crate::requests::{ExtensionAsk, NamespaceDeletion, field};
 #[component]
 pub fn ExtendForm(id: String, max_days: u32) -> impl IntoView {
     view! {
-        <EnhancedForm action=ExtendRequest::url().to_string() after=AfterSuccess::Reload class="form extend".to_string()
-            testid="extend-form".to_string()>
+        <EnhancedForm action=ExtendRequest::url() after=AfterSuccess::Reload class="form extend"
+            testid="extend-form" fields=&[field::DAYS, field::REASON]>
             <input type="hidden" name="id" value=id />
             <div class="field">
                 <label for="extend-days">"More days"</label>
@@ -31,7 +31,6 @@ pub fn ExtendForm(id: String, max_days: u32) -> impl IntoView {
                 <FieldProblem field=field::REASON.to_string() />
             </div>
             <button type="submit" class="button">"Ask for an extension"</button>
-            <FormProblem fields=vec![field::DAYS.to_string(), field::REASON.to_string()] />
         </EnhancedForm>
     }
 }
@@ -55,7 +54,8 @@ pub fn ExtensionDecisionForms(id: String, namespace: String) -> impl IntoView {
     let reason_id = format!("extension-reason-{id}");
     view! {
         <div class="decision" data-testid="extension-decision">
-            <EnhancedForm action=ApproveExtension::url().to_string() after=AfterSuccess::LeaveQueue class="decide".to_string()>
+            <EnhancedForm action=ApproveExtension::url() also_for=&[DenyExtension::PATH] after=AfterSuccess::LeaveQueue
+                class="decide" fields=&[field::REASON]>
                 <input type="hidden" name="id" value=id />
                 <div class="deny">
                     <label for=reason_id.clone()>"Reason for refusing the extension"</label>
@@ -73,7 +73,6 @@ pub fn ExtensionDecisionForms(id: String, namespace: String) -> impl IntoView {
                         "Refuse"
                     </button>
                 </div>
-                <FormProblem fields=vec![field::REASON.to_string()] />
             </EnhancedForm>
         </div>
     }
@@ -101,7 +100,8 @@ pub fn DeleteNamespaceForm(id: String, namespace: String) -> impl IntoView {
     view! {
         <details class="danger-zone" data-testid="delete-namespace">
             <summary>"Delete the namespace"</summary>
-            <EnhancedForm action=DeleteNamespace::url().to_string() after=AfterSuccess::Reload class="form".to_string()>
+            <EnhancedForm action=DeleteNamespace::url() after=AfterSuccess::Reload class="form"
+                fields=&[field::CONFIRM, field::REASON]>
                 <input type="hidden" name="id" value=id />
                 <p>
                     "This revokes every access to the namespace and then deletes it with "
@@ -115,7 +115,6 @@ pub fn DeleteNamespaceForm(id: String, namespace: String) -> impl IntoView {
                     <FieldProblem field=field::REASON.to_string() />
                 </div>
                 <button type="submit" class="button danger" data-confirms="delete-confirm">"Delete namespace"</button>
-                <FormProblem fields=vec![field::CONFIRM.to_string(), field::REASON.to_string()] />
             </EnhancedForm>
         </details>
     }

@@ -1,7 +1,7 @@
 //! Views used by more than one page.
 
-pub mod credentials;
 pub mod after_action;
+pub mod credentials;
 pub mod error_view;
 pub mod forms;
 pub mod grant_actions;

@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use leptos::server_fn::ServerFn as _;
 
 use crate::api::requests::{ApproveRequest, CancelRequest, DenyRequest, RetryRequest, RevokeRequest};
-use crate::components::forms::{AfterSuccess, EnhancedForm, FieldProblem, FormProblem};
+use crate::components::forms::{AfterSuccess, EnhancedForm, FieldProblem};
 use crate::model::Reason;
 use crate::requests::{AuditEvent, Page, RequestState, RequestSummary, field};
 
@@ -106,7 +106,8 @@ pub fn DecisionForms(id: String, namespace: String) -> impl IntoView {
     let problem_id = format!("reason-problem-{id}");
     view! {
         <div class="decision">
-            <EnhancedForm action=ApproveRequest::url().to_string() after=AfterSuccess::LeaveQueue class="decide".to_string()>
+            <EnhancedForm action=ApproveRequest::url() also_for=&[DenyRequest::PATH] after=AfterSuccess::LeaveQueue
+                class="decide" fields=&[field::REASON]>
                 <input type="hidden" name="id" value=id />
                 <div class="deny">
                     <label for=reason_id.clone()>"Reason for denying"</label>
@@ -126,7 +127,6 @@ pub fn DecisionForms(id: String, namespace: String) -> impl IntoView {
                         "Deny"
                     </button>
                 </div>
-                <FormProblem fields=vec![field::REASON.to_string()] />
             </EnhancedForm>
         </div>
     }
@@ -136,10 +136,9 @@ pub fn DecisionForms(id: String, namespace: String) -> impl IntoView {
 #[component]
 pub fn CancelForm(id: String) -> impl IntoView {
     view! {
-        <EnhancedForm action=CancelRequest::url().to_string() after=AfterSuccess::Reload class="inline".to_string()>
+        <EnhancedForm action=CancelRequest::url() after=AfterSuccess::Reload class="inline">
             <input type="hidden" name="id" value=id />
             <button type="submit" class="button secondary">"Cancel request"</button>
-            <FormProblem fields=vec![] />
         </EnhancedForm>
     }
 }
@@ -179,10 +178,9 @@ pub fn ProvisioningStatus(request: RequestSummary) -> impl IntoView {
 #[component]
 pub fn RetryForm(id: String) -> impl IntoView {
     view! {
-        <EnhancedForm action=RetryRequest::url().to_string() after=AfterSuccess::Reload class="inline".to_string()>
+        <EnhancedForm action=RetryRequest::url() after=AfterSuccess::Reload class="inline">
             <input type="hidden" name="id" value=id />
             <button type="submit" class="button">"Retry provisioning"</button>
-            <FormProblem fields=vec![] />
         </EnhancedForm>
     }
 }
@@ -191,13 +189,13 @@ pub fn RetryForm(id: String) -> impl IntoView {
 #[component]
 pub fn RevokeGrantForm(id: String) -> impl IntoView {
     view! {
-        <EnhancedForm action=RevokeRequest::url().to_string() after=AfterSuccess::Reload class="deny".to_string()>
+        <EnhancedForm action=RevokeRequest::url() after=AfterSuccess::Reload class="deny"
+            fields=&[field::REASON]>
             <input type="hidden" name="id" value=id />
             <label for="revoke-reason">"Reason for revoking access"</label>
             <textarea id="revoke-reason" name=field::REASON rows="2" maxlength=Reason::MAX_CHARS required=true></textarea>
             <FieldProblem field=field::REASON.to_string() />
             <button type="submit" class="button danger">"Revoke access"</button>
-            <FormProblem fields=vec![field::REASON.to_string()] />
         </EnhancedForm>
     }
 }

@@ -63,10 +63,7 @@ fn AccessList() -> impl IntoView {
 }
 
 #[component]
-fn AccessGrant(
-    grant: GrantWithCredentials,
-    as_of: chrono::DateTime<chrono::Utc>,
-) -> impl IntoView {
+fn AccessGrant(grant: GrantWithCredentials, as_of: chrono::DateTime<chrono::Utc>) -> impl IntoView {
     let request = grant.request;
     let href = format!("/requests/{}", request.id);
     let ends = match request.expires_at {

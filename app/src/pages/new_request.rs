@@ -10,8 +10,8 @@ use leptos_meta::Title;
 
 use crate::api::requests::{SubmitRequest, get_request_options};
 use crate::components::error_view::ErrorView;
+use crate::components::forms::{AfterSuccess, EnhancedForm, FieldProblem, form_answers, form_refusal};
 use crate::components::session::RequireRole;
-use crate::components::forms::{AfterSuccess, EnhancedForm, FieldProblem, FormProblem, form_answers, form_refusal};
 use crate::policy::UseCase;
 use crate::requests::{HelmMode, QuotaProfileSummary, RequestOptions, field, naming};
 
@@ -44,21 +44,17 @@ fn RequestFormLoader() -> impl IntoView {
     }
 }
 
+/// The form's fields, each showing its own problems.
+const FIELDS: [&str; 6] =
+    [field::NAMESPACE, field::PURPOSE, field::STAGE, field::HELM_MODE, field::QUOTA_PROFILE, field::LIFETIME_DAYS];
+
 #[component]
 fn RequestForm(options: RequestOptions) -> impl IntoView {
     // On success the server sends the browser to the new request's page (see `submit_request`).
     let bounds = options.lifetime_days;
-    let fields = [
-        field::NAMESPACE,
-        field::PURPOSE,
-        field::STAGE,
-        field::HELM_MODE,
-        field::QUOTA_PROFILE,
-        field::LIFETIME_DAYS,
-    ];
     view! {
-        <EnhancedForm action=SubmitRequest::url().to_string() after=AfterSuccess::Reload class="form".to_string()
-            novalidate=true>
+        <EnhancedForm action=SubmitRequest::url() after=AfterSuccess::Reload class="form"
+            novalidate=true fields=&FIELDS fields_summary="Nothing was submitted: correct the fields marked above.">
             <NamespaceField naming_policy=options.naming_policy />
             <PurposeField max_chars=options.purpose_max_chars />
 
@@ -90,8 +86,6 @@ fn RequestForm(options: RequestOptions) -> impl IntoView {
                 <FieldProblem field=field::LIFETIME_DAYS.to_string() id="lifetime-problem".to_string() />
             </div>
 
-            <FormProblem fields=fields.map(str::to_string).to_vec() testid="submit-problem".to_string()
-                fields_summary="Nothing was submitted: correct the fields marked above.".to_string() />
             <button type="submit" class="button">"Submit request"</button>
         </EnhancedForm>
     }
@@ -114,7 +108,8 @@ fn NamespaceField(naming_policy: Option<String>) -> impl IntoView {
         let typed = name.get();
         let live = (!typed.is_empty()).then(|| naming::shape_problem(typed.trim())).flatten();
         live.or_else(|| {
-            let server = refusal.with(|e| e.as_ref().and_then(|e| e.problem_with(field::NAMESPACE)).map(str::to_string));
+            let server =
+                refusal.with(|e| e.as_ref().and_then(|e| e.problem_with(field::NAMESPACE)).map(str::to_string));
             server.filter(|_| answered_name.get() == typed)
         })
     };
@@ -140,24 +135,16 @@ fn NamespaceField(naming_policy: Option<String>) -> impl IntoView {
     }
 }
 
-/// What the namespace is for, with the characters left.
-#[island]
+/// What the namespace is for; the browser stops at the length the server accepts.
+#[component]
 fn PurposeField(max_chars: u32) -> impl IntoView {
-    let purpose = RwSignal::new(String::new());
     view! {
         <div class="field">
             <label for="purpose">"Purpose"</label>
-            <textarea
-                id="purpose"
-                name=field::PURPOSE
-                rows="3"
-                required
-                on:input=move |ev| purpose.set(event_target_value(&ev))
-                aria-describedby="purpose-help purpose-problem"
-            ></textarea>
+            <textarea id="purpose" name=field::PURPOSE rows="3" required maxlength=max_chars
+                aria-describedby="purpose-help purpose-problem"></textarea>
             <p class="help" id="purpose-help">
-                "What runs here and who uses it, so an approver can decide. "
-                {move || format!("{} / {max_chars} characters", purpose.with(|p| p.trim().chars().count()))}
+                {format!("What runs here and who uses it, so an approver can decide (at most {max_chars} characters).")}
             </p>
             <FieldProblem field=field::PURPOSE.to_string() id="purpose-problem".to_string() testid="purpose-problem".to_string() />
         </div>

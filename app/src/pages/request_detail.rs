@@ -8,10 +8,10 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
 use crate::api::requests::{WatchRequest, get_request};
-use crate::components::forms::{post, text_of};
 use crate::components::after_action::reload_page;
 use crate::components::credentials::{CredentialList, DownloadForm, UsageHelp};
 use crate::components::error_view::ErrorView;
+use crate::components::forms::{post, text_of};
 use crate::components::grant_actions::{
     DeleteNamespaceForm, ExtendForm, ExtensionDecisionForms, ExtensionNotice, NamespaceDeletionNotice,
 };

@@ -7,8 +7,7 @@ use leptos_meta::Title;
 
 use crate::api::server_info::{GetServerInfo, get_server_info};
 use crate::components::error_view::ErrorView;
-use crate::components::forms::{post, text_of};
-use crate::error::ApiError;
+use crate::components::forms::{AfterSuccess, EnhancedForm};
 use crate::components::session::RequireRole;
 use crate::policy::UseCase;
 use crate::system::ServerInfo;
@@ -31,46 +30,18 @@ pub fn ServerPage() -> impl IntoView {
     }
 }
 
-/// The facts, with "Check again": a plain form post to the server function, so without JavaScript the server
-/// sends the browser back to a freshly rendered page; with it, the answer replaces the facts in place.
-#[island]
+/// The facts, with "Check again": asks the server function again and shows the page anew (a plain form post
+/// without JavaScript, which the server answers by sending the browser back here).
+#[component]
 fn ServerStatus(info: ServerInfo) -> impl IntoView {
-    let shown = RwSignal::new(info);
-    let problem = RwSignal::new(None::<String>);
-    let busy = RwSignal::new(false);
-    let check_again = move |event: leptos::ev::SubmitEvent| {
-        event.prevent_default();
-        busy.set(true);
-        leptos::task::spawn_local(async move {
-            match ask_server().await {
-                Ok(info) => {
-                    shown.set(info);
-                    problem.set(None);
-                }
-                Err(error) => problem.set(Some(error.to_string())),
-            }
-            busy.set(false);
-        });
-    };
     view! {
         <section class="card" aria-labelledby="status-heading">
             <h2 id="status-heading">"Status"</h2>
-            {move || view! { <Facts info=shown.get() /> }}
-            <p class="action-problem" role="alert">{move || problem.get()}</p>
-            <form method="post" action=GetServerInfo::url() on:submit=check_again>
-                <button type="submit" class="button" disabled=move || busy.get()>"Check again"</button>
-            </form>
+            <Facts info />
+            <EnhancedForm action=GetServerInfo::url() after=AfterSuccess::Reload>
+                <button type="submit" class="button">"Check again"</button>
+            </EnhancedForm>
         </section>
-    }
-}
-
-async fn ask_server() -> Result<ServerInfo, ApiError> {
-    let response = post(GetServerInfo::url(), None).await?;
-    let body = text_of(&response).await.unwrap_or_default();
-    if response.ok() {
-        serde_json::from_str(&body).map_err(|_| ApiError::Internal)
-    } else {
-        Err(serde_json::from_str(&body).unwrap_or(ApiError::Internal))
     }
 }
 

@@ -258,7 +258,10 @@ impl RequestDetail {
             r.progress.as_ref().map(|p| p.applied).unwrap_or_default(),
             r.last_error.as_deref().unwrap_or_default().len(),
             r.extension.is_some(),
-            r.namespace_deletion.as_ref().map(|n| if n.deleted_at.is_some() { "deleted" } else { "asked" }).unwrap_or_default(),
+            r.namespace_deletion
+                .as_ref()
+                .map(|n| if n.deleted_at.is_some() { "deleted" } else { "asked" })
+                .unwrap_or_default(),
             self.events.len(),
             self.credentials.len(),
             self.tiller.as_ref().map(|t| t.state.label()).unwrap_or_default(),

@@ -79,7 +79,9 @@ mod tests {
 
     #[test]
     fn only_the_bundle_s_hashed_names_are_immutable() {
-        for path in ["/pkg/berth.0123456789abcdef.wasm", "/pkg/berth.0123456789abcdef.js", "/pkg/berth.fedcba9876543210.css"] {
+        for path in
+            ["/pkg/berth.0123456789abcdef.wasm", "/pkg/berth.0123456789abcdef.js", "/pkg/berth.fedcba9876543210.css"]
+        {
             assert!(is_content_hashed(path), "{path}");
         }
         for path in [

@@ -131,7 +131,9 @@ async fn the_bundle_is_served_precompressed_under_hashed_names_and_cached_for_a_
     assert!(html.contains(&format!(r#"href="/pkg/berth.{css_hash}.css""#)), "{html}");
 
     let wasm_path = format!("/pkg/berth.{wasm_hash}.wasm");
-    for (accepts, encoding, suffix) in [("br, gzip", Some("br"), ".br"), ("gzip", Some("gzip"), ".gz"), ("identity", None, "")] {
+    for (accepts, encoding, suffix) in
+        [("br, gzip", Some("br"), ".br"), ("gzip", Some("gzip"), ".gz"), ("identity", None, "")]
+    {
         let response = client().get(server.url(&wasm_path)).header("accept-encoding", accepts).send().await.unwrap();
         assert_eq!(response.status(), 200, "{accepts}");
         let headers = response.headers().clone();

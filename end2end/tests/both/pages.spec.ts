@@ -26,6 +26,8 @@ async function accessibilityScan(page: Page, path: string, javaScriptEnabled: bo
   const rules = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"];
   if (javaScriptEnabled) return new AxeBuilder({ page }).withTags(rules).analyze();
   const context = await page.context().browser()!.newContext({
+    // Playwright applies the project's options to new contexts too: JavaScript back on, explicitly.
+    javaScriptEnabled: true,
     baseURL: new URL(page.url()).origin,
     storageState: await page.context().storageState(),
     viewport: page.viewportSize(),
@@ -94,6 +96,8 @@ test("every page fits a desktop window and a phone, and passes the accessibility
   ]) {
     await check(carol, path, label, javaScriptEnabled, testInfo);
   }
+  // Closed, so that their pages stop watching the request (a pending one is looked at every 5 s).
+  for (const person of [alicePage, alice, carol]) await person.context().close();
 });
 
 test("the main flow works with the keyboard alone", async ({ browser, javaScriptEnabled }) => {
@@ -125,6 +129,7 @@ test("the main flow works with the keyboard alone", async ({ browser, javaScript
   await tabUntilFocused(bob, bob.getByRole("button", { name: `Approve ${namespace}` }));
   await bob.keyboard.press("Enter");
   await expect(bob.locator(`[data-testid="request"][data-namespace="${namespace}"]`)).toHaveCount(0);
+  for (const person of [alice, bob]) await person.context().close();
 });
 
 /** Presses Tab until `target` has the focus (at most 60 times), as a keyboard user would. */

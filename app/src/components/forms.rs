@@ -244,10 +244,10 @@ pub async fn text_of(response: &leptos::web_sys::Response) -> Option<String> {
 
 async fn read_answer(response: leptos::web_sys::Response) -> Answer {
     let headers = response.headers();
-    if headers.has("serverfnredirect").unwrap_or(false) {
-        if let Ok(Some(location)) = headers.get("location") {
-            return Answer::Redirect(location);
-        }
+    if headers.has("serverfnredirect").unwrap_or(false)
+        && let Ok(Some(location)) = headers.get("location")
+    {
+        return Answer::Redirect(location);
     }
     if response.ok() {
         return Answer::Accepted;

@@ -25,9 +25,21 @@ pub struct BuiltSite {
 
 impl BuiltSite {
     pub fn read(site_root: &Path) -> Self {
-        let hash_file = site_root.join("pkg").join("hash.txt");
+        let pkg = site_root.join("pkg");
+        let hash_file = pkg.join("hash.txt");
+        let unhashed = BuiltSite { hash_file: None, assets: app::SiteAssets::default() };
+        // `cargo leptos watch` rebuilds the plain names and leaves a release build's hashed copies behind:
+        // a bundle newer than the hash file means the hashed names are stale.
+        let modified = |path: &Path| std::fs::metadata(path).and_then(|m| m.modified()).ok();
+        let wasm = pkg.join(format!("{}.wasm", app::BUNDLE_NAME));
+        if let (Some(bundle), Some(hashed)) = (modified(&wasm), modified(&hash_file))
+            && bundle > hashed
+        {
+            tracing::warn!(bundle = %wasm.display(), "the bundle is newer than pkg/hash.txt: serving its plain names");
+            return unhashed;
+        }
         let Ok(hashes) = std::fs::read_to_string(&hash_file) else {
-            return BuiltSite { hash_file: None, assets: app::SiteAssets::default() };
+            return unhashed;
         };
         let css = hashes.lines().find_map(|line| line.strip_prefix("css:")).map(str::trim);
         let assets = match css {
@@ -106,5 +118,10 @@ mod tests {
         let built = BuiltSite::read(site.path());
         assert_eq!(built.assets.stylesheet, "/pkg/berth.2222222222222222.css");
         assert_eq!(built.hash_file, Some(site.path().join("pkg/hash.txt")));
+
+        // A development build rewrote the bundle after the release build hashed it.
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        std::fs::write(site.path().join("pkg/berth.wasm"), b"newer").unwrap();
+        assert_eq!(BuiltSite::read(site.path()).assets, app::SiteAssets::default(), "stale hashes are ignored");
     }
 }

@@ -2,7 +2,7 @@
 //!
 //! Without JavaScript a form is a plain POST to the server function's URL; the server answers with a
 //! redirect back to the page (or to where the function sends the browser) and the fresh page shows the
-//! outcome. With JavaScript, the [`EnhancedForm`] island posts the same fields with `fetch` and stays on
+//! outcome. With JavaScript, [`EnhancedForm`]'s island posts the same fields with `fetch` and stays on
 //! the page: the server's refusals appear next to their fields ([`FieldProblem`]) or at the end of the
 //! form, and a success does what the form says ([`AfterSuccess`]).
 //!
@@ -10,9 +10,8 @@
 //! in the browser bundle, shared by every form, instead of a copy of each form's markup per form.
 
 use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
-
 use leptos::web_sys::HtmlButtonElement;
+use serde::{Deserialize, Serialize};
 
 use crate::components::after_action::{leave_queue, reload_page};
 use crate::error::ApiError;
@@ -22,7 +21,8 @@ use crate::error::ApiError;
 pub enum AfterSuccess {
     /// Loads the page again: what the form changed is what the page shows.
     Reload,
-    /// In the approval queue: the decided card leaves the list and the queue's status line says `done`.
+    /// In the approval queue: the decided card leaves the list and the queue's status line says what the
+    /// submitting button's `data-done` says ("team-a-ci: Approved.").
     LeaveQueue,
 }
 
@@ -48,9 +48,8 @@ pub fn form_answers() -> Signal<u32> {
 }
 
 /// A form posting to the server function at `action`, or at the `formaction` of the button that submitted it
-/// (one form, several verdicts: Approve and Deny share the form and its reason field). `done` is the message
-/// of a success in the approval queue, or the submitting button's `data-done`; `testid` marks the form for
-/// the end-to-end tests.
+/// (one form, several verdicts: Approve and Deny share the form and its reason field); `testid` marks the
+/// form for the end-to-end tests.
 ///
 /// A refusal no field shows (the session ended, someone else decided first) appears at the end of the form;
 /// one only about the `fields` that show their own problems appears there as `fields_summary`, if given (a
@@ -64,7 +63,6 @@ pub fn EnhancedForm(
     action: &'static str,
     after: AfterSuccess,
     #[prop(optional)] also_for: &'static [&'static str],
-    #[prop(optional, into)] done: Option<String>,
     #[prop(optional, into)] class: Option<String>,
     #[prop(optional, into)] testid: Option<String>,
     #[prop(optional)] novalidate: bool,
@@ -79,7 +77,6 @@ pub fn EnhancedForm(
         <FormIsland
             action=action.to_string()
             after
-            done=done
             class=class
             testid=testid
             novalidate=novalidate
@@ -97,7 +94,6 @@ pub fn EnhancedForm(
 fn FormIsland(
     action: String,
     after: AfterSuccess,
-    done: Option<String>,
     class: Option<String>,
     testid: Option<String>,
     /// Leave every check to the server (which explains each refusal next to its field) rather than the
@@ -127,7 +123,7 @@ fn FormIsland(
             .as_ref()
             .filter(|button| button.has_attribute("formaction"))
             .map_or_else(|| element.action(), HtmlButtonElement::form_action);
-        let done = submitter.and_then(|s| s.get_attribute("data-done")).or_else(|| done.clone()).unwrap_or_default();
+        let done = submitter.and_then(|s| s.get_attribute("data-done")).unwrap_or_default();
         leptos::task::spawn_local(async move {
             let answer = post_form(&url, &element).await;
             busy.set(false);

@@ -59,46 +59,44 @@ async function check(page: Page, path: string, label: string, javaScriptEnabled:
   }
 }
 
-test("every page fits a desktop window and a phone, and passes the accessibility scan", async ({
-  browser,
-  page,
-  javaScriptEnabled,
-}, testInfo) => {
-  test.slow();
-  // Something on every list: a request of alice's waiting for a decision (through the form, so with JS).
-  const alicePage = await signedIn(browser, "alice", true);
-  const detail = await submitRequest(alicePage, `pages-${Date.now().toString(36)}`);
-
-  for (const [path, label] of [
-    ["/", "home (visitor)"],
-    ["/sign-in/failed?reason=expired", "sign-in failed"],
-  ]) {
-    await check(page, path, label, javaScriptEnabled, testInfo);
-  }
-  const alice = await signedIn(browser, "alice", javaScriptEnabled);
-  for (const [path, label] of [
-    ["/", "home (developer)"],
-    ["/requests/new", "new request"],
-    ["/requests", "my requests"],
-    ["/access", "my access"],
-    [new URL(detail).pathname, "request (requester)"],
-  ]) {
-    await check(alice, path, label, javaScriptEnabled, testInfo);
-  }
-  const carol = await signedIn(browser, "carol", javaScriptEnabled);
-  for (const [path, label] of [
-    ["/", "home (admin)"],
-    ["/approvals", "approvals"],
-    [new URL(detail).pathname, "request (approver)"],
-    ["/admin", "admin"],
-    ["/admin/audit", "audit log"],
-    ["/admin/server", "server"],
-  ]) {
-    await check(carol, path, label, javaScriptEnabled, testInfo);
-  }
-  // Closed, so that their pages stop watching the request (a pending one is looked at every 5 s).
-  for (const person of [alicePage, alice, carol]) await person.context().close();
+// Something on every list and a request to open: one of alice's, waiting for a decision (through the form,
+// so with JavaScript), made once per project.
+let requestPath = "";
+test.beforeAll(async ({ browser }) => {
+  const alice = await signedIn(browser, "alice", true);
+  requestPath = new URL(await submitRequest(alice, `pages-${Date.now().toString(36)}`)).pathname;
+  await alice.context().close();
 });
+
+// Each page a test of its own (a name to fail with, and a time budget of its own): who looks, and where.
+const PAGES: { who?: string; path: () => string; label: string }[] = [
+  { path: () => "/", label: "home (visitor)" },
+  { path: () => "/sign-in/failed?reason=expired", label: "sign-in failed" },
+  { who: "alice", path: () => "/", label: "home (developer)" },
+  { who: "alice", path: () => "/requests/new", label: "new request" },
+  { who: "alice", path: () => "/requests", label: "my requests" },
+  { who: "alice", path: () => "/access", label: "my access" },
+  { who: "alice", path: () => requestPath, label: "request (requester)" },
+  { who: "carol", path: () => "/", label: "home (admin)" },
+  { who: "carol", path: () => "/approvals", label: "approvals" },
+  { who: "carol", path: () => requestPath, label: "request (approver)" },
+  { who: "carol", path: () => "/admin", label: "admin" },
+  { who: "carol", path: () => "/admin/audit", label: "audit log" },
+  { who: "carol", path: () => "/admin/server", label: "server" },
+];
+
+for (const target of PAGES) {
+  test(`${target.label}: fits a desktop window and a phone, and passes the accessibility scan`, async ({
+    browser,
+    page,
+    javaScriptEnabled,
+  }, testInfo) => {
+    const viewer = target.who ? await signedIn(browser, target.who, javaScriptEnabled) : page;
+    await check(viewer, target.path(), target.label, javaScriptEnabled, testInfo);
+    // Closed, so that a page watching a pending request stops asking (every 5 s).
+    if (target.who) await viewer.context().close();
+  });
+}
 
 test("the main flow works with the keyboard alone", async ({ browser, javaScriptEnabled }) => {
   const alice = await signedIn(browser, "alice", javaScriptEnabled);

@@ -12,7 +12,7 @@ use crate::components::error_view::ErrorView;
 use crate::components::requests::{StateBadge, minute};
 use crate::components::session::use_session;
 use crate::navigation::sign_in_href;
-use crate::requests::{GrantWithCredentials, RequestState, time_left};
+use crate::requests::{GrantWithCredentials, RequestState, RequestSummary, time_left};
 
 #[component]
 pub fn HomePage() -> impl IntoView {
@@ -92,11 +92,9 @@ fn DeveloperOverview() -> impl IntoView {
                             {(!waiting.is_empty()).then(|| view! {
                                 <h3>"Waiting for a decision"</h3>
                                 <ul class="compact-list" data-testid="home-pending">
-                                    {waiting.into_iter().map(|request| view! {
-                                        <li>
-                                            <a href=format!("/requests/{}", request.id) class="namespace">{request.namespace}</a>
-                                            <span class="muted">{format!("submitted {}", minute(request.created_at))}</span>
-                                        </li>
+                                    {waiting.into_iter().map(|request| {
+                                        let detail = format!("submitted {}", minute(request.created_at));
+                                        view! { <WaitingLine request detail /> }
                                     }).collect_view()}
                                 </ul>
                             })}
@@ -105,6 +103,17 @@ fn DeveloperOverview() -> impl IntoView {
                 </Suspense>
             </ErrorBoundary>
         </section>
+    }
+}
+
+/// A request waiting for a decision: its namespace, linked to its page, and `detail` (since when, by whom).
+#[component]
+fn WaitingLine(request: RequestSummary, detail: String) -> impl IntoView {
+    view! {
+        <li>
+            <a href=format!("/requests/{}", request.id) class="namespace">{request.namespace}</a>
+            <span class="muted">{detail}</span>
+        </li>
     }
 }
 
@@ -152,14 +161,9 @@ fn ApproverQueue() -> impl IntoView {
                             <ul class="compact-list">
                                 {requests.items.into_iter().take(5).map(|item| {
                                     let request = item.request;
-                                    view! {
-                                        <li>
-                                            <a href=format!("/requests/{}", request.id) class="namespace">{request.namespace}</a>
-                                            <span class="muted">
-                                                {format!("{} · since {}", request.requester.display_name, minute(request.created_at))}
-                                            </span>
-                                        </li>
-                                    }
+                                    let detail =
+                                        format!("{} · since {}", request.requester.display_name, minute(request.created_at));
+                                    view! { <WaitingLine request detail /> }
                                 }).collect_view()}
                             </ul>
                         })

@@ -9,8 +9,8 @@ use crate::admin::{AuditEntry, AuditFilter, GrantFilter, UserSummary};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::requests::{
-    ApprovalItem, GrantWithCredentials, MyAccess, Page, RequestDetail, RequestForm, RequestOptions, RequestState,
-    RequestWithTimeline, Verdict,
+    ApprovalItem, Approvals, GrantWithCredentials, Home, MyAccess, Page, PagePosition, RequestDetail, RequestForm,
+    RequestOptions, RequestState, RequestWithTimeline, Verdict,
 };
 use crate::system::ServerInfo;
 
@@ -52,6 +52,10 @@ pub trait RequestsPort: Send + Sync + 'static {
     async fn pending_extensions(&self, caller: &Caller) -> Result<Page<ApprovalItem>, ApiError>;
     /// The caller's grants that give access now (or are being set up), with their kubeconfigs.
     async fn my_access(&self, caller: &Caller) -> Result<MyAccess, ApiError>;
+    /// The Approvals page's reading: a page of pending requests at `position`, and the pending extensions.
+    async fn approvals(&self, caller: &Caller, position: PagePosition) -> Result<Approvals, ApiError>;
+    /// The home page's reading for the caller, by what their role lets them see.
+    async fn home(&self, caller: &Caller) -> Result<Home, ApiError>;
 }
 
 /// What only admins do: the dashboard, the audit log, deleting a namespace. The server function has passed

@@ -162,6 +162,11 @@ impl Metrics {
         registry.register("leader", "1 if this replica's worker leads the reconciler, else 0", self.leader.clone());
         registry.register("requests", "Namespace requests by state (from the database)", self.requests.clone());
         registry.register(
+            "sql_statements",
+            "SQL statements this process has run (from sqlx's per-statement event; 0 without `telemetry::init`)",
+            crate::telemetry::SQL_STATEMENTS.clone(),
+        );
+        registry.register(
             "reconcile_queue_depth",
             "Reconciler work due now: provisioning, revocations, namespace deletions, anchors (from the database)",
             self.queue_depth.clone(),

@@ -145,6 +145,27 @@ pub async fn list_pending_requests(#[server(default)] page: u32) -> Result<Page<
     crate::ports::Ports::current()?.requests.pending(&caller, page).await.map_err(crate::error::with_status)
 }
 
+/// The Approvals page: a page of the pending requests (`after` or `before` a request shown, else by `page`
+/// number) and the pending extensions, read together.
+#[server(endpoint = "requests/approvals")]
+pub async fn get_approvals(
+    #[server(default)] after: Option<String>,
+    #[server(default)] before: Option<String>,
+    #[server(default)] page: Option<u32>,
+) -> Result<crate::requests::Approvals, ApiError> {
+    let caller = crate::auth::require(crate::policy::UseCase::ListPending)?;
+    let position = crate::requests::PagePosition::from_query(after, before, page);
+    crate::ports::Ports::current()?.requests.approvals(&caller, position).await.map_err(crate::error::with_status)
+}
+
+/// The signed-in home page's reading: the caller's grants and waiting requests, and by role the approvals
+/// waiting and the admin overview.
+#[server(endpoint = "home")]
+pub async fn get_home() -> Result<crate::requests::Home, ApiError> {
+    let caller = crate::auth::require(crate::policy::UseCase::ListOwnRequests)?;
+    crate::ports::Ports::current()?.requests.home(&caller).await.map_err(crate::error::with_status)
+}
+
 /// One request with its audit trail: for its requester, and for approvers and admins.
 #[server(endpoint = "requests/detail")]
 pub async fn get_request(#[server(default)] id: String) -> Result<RequestDetail, ApiError> {

@@ -201,7 +201,8 @@ pub fn RevokeGrantForm(id: String) -> impl IntoView {
 }
 
 /// "Page 2 of 400 · 10000 pending" with links to the neighbours; `path` is the page's own path, `noun` says
-/// what is counted (singular, plural).
+/// what is counted (singular, plural). With `keyset` (the ids of the page's first and last items), the links
+/// say where the neighbour starts (`before=`, `after=`) so the server finds it by index, not by counting.
 #[component]
 pub fn Pager<T: Send + Sync + 'static>(
     page: Page<T>,
@@ -210,11 +211,21 @@ pub fn Pager<T: Send + Sync + 'static>(
     /// The view's other query parameters (`q=shop&state=ready`), kept on every page.
     #[prop(optional, into)]
     query: String,
+    #[prop(default = None)] keyset: Option<(String, String)>,
 ) -> impl IntoView {
     let noun = if page.total == 1 { noun.0 } else { noun.1 };
     let count = page.count();
     let link = move |number: u32| {
-        if query.is_empty() { format!("{path}?page={number}") } else { format!("{path}?{query}&page={number}") }
+        let neighbour = match (&keyset, number < page.number) {
+            (Some((first, _)), true) if number > 1 => format!("before={first}&"),
+            (Some((_, last)), false) => format!("after={last}&"),
+            _ => String::new(),
+        };
+        if query.is_empty() {
+            format!("{path}?{neighbour}page={number}")
+        } else {
+            format!("{path}?{query}&{neighbour}page={number}")
+        }
     };
     view! {
         <nav class="pager" aria-label="Pages">

@@ -3,15 +3,15 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::api::requests::{list_pending_extensions, list_pending_requests};
+use crate::api::requests::get_approvals;
 use crate::components::after_action::DecisionQueue;
 use crate::components::error_view::ErrorView;
 use crate::components::grant_actions::{ExtensionDecisionForms, ExtensionNotice};
 use crate::components::requests::{DecisionForms, Pager, RequestFacts, minute};
 use crate::components::session::RequireRole;
-use crate::pages::my_requests::page_number;
+use crate::pages::my_requests::{page_number, query_parameter};
 use crate::policy::UseCase;
-use crate::requests::ApprovalItem;
+use crate::requests::{ApprovalItem, Page};
 
 #[component]
 pub fn ApprovalsPage() -> impl IntoView {
@@ -22,45 +22,50 @@ pub fn ApprovalsPage() -> impl IntoView {
                 <h1>"Approvals"</h1>
                 <p class="muted">"Requests waiting for a decision, oldest first."</p>
                 <DecisionQueue>
-                    <PendingList />
-                    <PendingExtensions />
+                    <ApprovalLists />
                 </DecisionQueue>
             </section>
         </RequireRole>
     }
 }
 
+/// Both lists, from one server call: the page of pending requests the URL names and the pending extensions.
 #[component]
-fn PendingList() -> impl IntoView {
-    let page = page_number();
-    let pending = Resource::new(move || page, list_pending_requests);
+fn ApprovalLists() -> impl IntoView {
+    let (after, before, page) = (query_parameter("after"), query_parameter("before"), Some(page_number()));
+    let approvals = Resource::new(move || (), move |_| get_approvals(after.clone(), before.clone(), page));
     view! {
         <ErrorBoundary fallback=|errors| view! { <ErrorView errors /> }>
             <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || Suspend::new(async move {
-                    pending.await.map(|page| {
-                        if page.total == 0 {
-                            return view! {
-                                <p class="notice" data-testid="no-pending">"Nothing is waiting for a decision."</p>
-                            }
-                                .into_any();
-                        }
-                        let items = page.items.clone();
-                        view! {
-                            <ul class="request-list" data-testid="pending-requests">
-                                {items
-                                    .into_iter()
-                                    .map(|item| view! { <PendingRequest item /> })
-                                    .collect_view()}
-                            </ul>
-                            <Pager page path="/approvals" noun=("pending", "pending") />
-                        }
-                            .into_any()
+                    approvals.await.map(|approvals| view! {
+                        <PendingList page=approvals.requests />
+                        <PendingExtensions page=approvals.extensions />
                     })
                 })}
             </Suspense>
         </ErrorBoundary>
     }
+}
+
+#[component]
+fn PendingList(page: Page<ApprovalItem>) -> impl IntoView {
+    if page.total == 0 {
+        return view! { <p class="notice" data-testid="no-pending">"Nothing is waiting for a decision."</p> }
+            .into_any();
+    }
+    let keyset = match (page.items.first(), page.items.last()) {
+        (Some(first), Some(last)) => Some((first.request.id.clone(), last.request.id.clone())),
+        _ => None,
+    };
+    let items = page.items.clone();
+    view! {
+        <ul class="request-list" data-testid="pending-requests">
+            {items.into_iter().map(|item| view! { <PendingRequest item /> }).collect_view()}
+        </ul>
+        <Pager page path="/approvals" noun=("pending", "pending") keyset=keyset />
+    }
+    .into_any()
 }
 
 #[component]
@@ -84,49 +89,42 @@ fn PendingRequest(item: ApprovalItem) -> impl IntoView {
 
 /// Ready grants whose owners asked for more time, oldest ask first.
 #[component]
-fn PendingExtensions() -> impl IntoView {
-    let extensions = Resource::new(|| (), |_| list_pending_extensions());
+fn PendingExtensions(page: Page<ApprovalItem>) -> impl IntoView {
+    if page.total == 0 {
+        return view! {
+            <h2>"Extensions"</h2>
+            <p class="muted" data-testid="no-extensions">"No extension is waiting."</p>
+        }
+        .into_any();
+    }
+    let more = page.total.saturating_sub(page.items.len() as u64);
     view! {
         <h2>"Extensions"</h2>
-        <ErrorBoundary fallback=|errors| view! { <ErrorView errors /> }>
-            <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    extensions.await.map(|page| {
-                        if page.total == 0 {
-                            return view! { <p class="muted" data-testid="no-extensions">"No extension is waiting."</p> }
-                                .into_any();
-                        }
-                        let more = page.total.saturating_sub(page.items.len() as u64);
-                        view! {
-                            <ul class="request-list" data-testid="pending-extensions">
-                                {page.items.into_iter().map(|item| {
-                                    let request = item.request;
-                                    let href = format!("/requests/{}", request.id);
-                                    let ends = request.expires_at.map(minute).unwrap_or_default();
-                                    let marker = request.namespace.clone();
-                                    view! {
-                                        <li class="request card" data-testid="extension" data-namespace=marker>
-                                            <div class="request-heading">
-                                                <a href=href class="namespace">{request.namespace.clone()}</a>
-                                                <span class="muted">{format!("{} · ends {ends}", request.requester.display_name)}</span>
-                                            </div>
-                                            {request.extension.clone().map(|ask| view! { <ExtensionNotice ask /> })}
-                                            {match item.decide_refusal {
-                                                None => view! {
-                                                    <ExtensionDecisionForms id=request.id namespace=request.namespace />
-                                                }.into_any(),
-                                                Some(why) => view! { <p class="notice" data-testid="decide-refusal">{why}</p> }.into_any(),
-                                            }}
-                                        </li>
-                                    }
-                                }).collect_view()}
-                            </ul>
-                            {(more > 0).then(|| view! { <p class="muted">{format!("And {more} more, decided oldest first.")}</p> })}
-                        }
-                            .into_any()
-                    })
-                })}
-            </Suspense>
-        </ErrorBoundary>
+        <ul class="request-list" data-testid="pending-extensions">
+            {page.items.into_iter().map(|item| view! { <PendingExtension item /> }).collect_view()}
+        </ul>
+        {(more > 0).then(|| view! { <p class="muted">{format!("And {more} more, decided oldest first.")}</p> })}
+    }
+    .into_any()
+}
+
+#[component]
+fn PendingExtension(item: ApprovalItem) -> impl IntoView {
+    let request = item.request;
+    let href = format!("/requests/{}", request.id);
+    let ends = request.expires_at.map(minute).unwrap_or_default();
+    let marker = request.namespace.clone();
+    view! {
+        <li class="request card" data-testid="extension" data-namespace=marker>
+            <div class="request-heading">
+                <a href=href class="namespace">{request.namespace.clone()}</a>
+                <span class="muted">{format!("{} · ends {ends}", request.requester.display_name)}</span>
+            </div>
+            {request.extension.clone().map(|ask| view! { <ExtensionNotice ask /> })}
+            {match item.decide_refusal {
+                None => view! { <ExtensionDecisionForms id=request.id namespace=request.namespace /> }.into_any(),
+                Some(why) => view! { <p class="notice" data-testid="decide-refusal">{why}</p> }.into_any(),
+            }}
+        </li>
     }
 }

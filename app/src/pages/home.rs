@@ -1,18 +1,19 @@
 //! The home page: for visitors, what Berth is for and the way in; for signed-in people, what they came for,
 //! by role: a developer's namespaces (state, time left, the way to a kubeconfig) and their requests still
-//! waiting; an approver's queue, oldest first; an admin's way to the dashboard.
+//! waiting; an approver's queue, oldest first; an admin's overview of every grant (figures and a chart by
+//! stage) and the way to the dashboard. One server call reads it all (a few statements, see
+//! `server/src/store/queue.rs`).
 
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::api::access::get_my_access;
-use crate::api::requests::{list_my_requests, list_pending_extensions, list_pending_requests};
+use crate::api::requests::get_home;
 use crate::auth::{Role, SessionView};
 use crate::components::error_view::ErrorView;
 use crate::components::requests::{StateBadge, minute};
 use crate::components::session::use_session;
 use crate::navigation::sign_in_href;
-use crate::requests::{GrantWithCredentials, RequestState, RequestSummary, time_left};
+use crate::requests::{HomeQueue, Overview, RequestState, RequestSummary, time_left};
 
 #[component]
 pub fn HomePage() -> impl IntoView {
@@ -28,9 +29,7 @@ pub fn HomePage() -> impl IntoView {
         SessionView::SignedIn(person, role) => view! {
             <section class="page home" data-testid="welcome">
                 <h1 class="greeting">{format!("Welcome, {}", person.display_name)}</h1>
-                {role.includes(Role::Approver).then(|| view! { <ApproverQueue /> })}
-                <DeveloperOverview />
-                {role.includes(Role::Admin).then(|| view! { <AdminLinks /> })}
+                <SignedInHome role />
             </section>
         }
         .into_any(),
@@ -59,49 +58,57 @@ fn Visitor() -> impl IntoView {
     }
 }
 
+/// Everything the signed-in home page shows, read in one server call (the caller's own requests and, by role,
+/// the approvals waiting and the admin overview).
+#[component]
+fn SignedInHome(role: Role) -> impl IntoView {
+    let home = Resource::new(|| (), |_| get_home());
+    view! {
+        <ErrorBoundary fallback=|errors| view! { <ErrorView errors /> }>
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    let home = home.await?;
+                    let as_of = home.as_of;
+                    Ok::<_, crate::error::ApiError>(view! {
+                        {home.queue.map(|queue| view! { <ApproverQueue queue /> })}
+                        {home.overview.map(|overview| view! { <AdminOverview overview /> })}
+                        <DeveloperOverview grants=home.grants waiting=home.waiting as_of />
+                        {role.includes(Role::Admin).then(|| view! { <AdminLinks /> })}
+                    })
+                })}
+            </Suspense>
+        </ErrorBoundary>
+    }
+}
+
 /// The developer's namespaces, ending soonest first, and their requests still waiting for a decision.
 #[component]
-fn DeveloperOverview() -> impl IntoView {
-    let access = Resource::new(|| (), |_| get_my_access());
-    let requests = Resource::new(|| (), |_| list_my_requests(1));
+fn DeveloperOverview(
+    grants: Vec<RequestSummary>,
+    waiting: Vec<RequestSummary>,
+    as_of: chrono::DateTime<chrono::Utc>,
+) -> impl IntoView {
     view! {
         <section class="card" aria-labelledby="access-heading" data-testid="home-access">
             <div class="card-heading">
                 <h2 id="access-heading">"Your namespaces"</h2>
                 <a class="button" href="/requests/new">"New request"</a>
             </div>
-            <ErrorBoundary fallback=|errors| view! { <ErrorView errors /> }>
-                <Suspense fallback=|| ()>
-                    {move || Suspend::new(async move {
-                        let access = access.await?;
-                        let waiting: Vec<_> = requests
-                            .await?
-                            .items
-                            .into_iter()
-                            .map(|item| item.request)
-                            .filter(|request| request.state == RequestState::Pending)
-                            .collect();
-                        let as_of = access.as_of;
-                        Ok::<_, crate::error::ApiError>(view! {
-                            {access.grants.is_empty().then(|| view! {
-                                <p class="muted" data-testid="no-access">"You have no namespace at the moment."</p>
-                            })}
-                            <ul class="compact-list">
-                                {access.grants.into_iter().map(|grant| view! { <GrantLine grant as_of /> }).collect_view()}
-                            </ul>
-                            {(!waiting.is_empty()).then(|| view! {
-                                <h3>"Waiting for a decision"</h3>
-                                <ul class="compact-list" data-testid="home-pending">
-                                    {waiting.into_iter().map(|request| {
-                                        let detail = format!("submitted {}", minute(request.created_at));
-                                        view! { <WaitingLine request detail /> }
-                                    }).collect_view()}
-                                </ul>
-                            })}
-                        })
-                    })}
-                </Suspense>
-            </ErrorBoundary>
+            {grants.is_empty().then(|| view! {
+                <p class="muted" data-testid="no-access">"You have no namespace at the moment."</p>
+            })}
+            <ul class="compact-list">
+                {grants.into_iter().map(|request| view! { <GrantLine request as_of /> }).collect_view()}
+            </ul>
+            {(!waiting.is_empty()).then(|| view! {
+                <h3>"Waiting for a decision"</h3>
+                <ul class="compact-list" data-testid="home-pending">
+                    {waiting.into_iter().map(|request| {
+                        let detail = format!("submitted {}", minute(request.created_at));
+                        view! { <WaitingLine request detail /> }
+                    }).collect_view()}
+                </ul>
+            })}
         </section>
     }
 }
@@ -119,8 +126,7 @@ fn WaitingLine(request: RequestSummary, detail: String) -> impl IntoView {
 
 /// One namespace: its state, how long its access lasts, and the way to a kubeconfig.
 #[component]
-fn GrantLine(grant: GrantWithCredentials, as_of: chrono::DateTime<chrono::Utc>) -> impl IntoView {
-    let request = grant.request;
+fn GrantLine(request: RequestSummary, as_of: chrono::DateTime<chrono::Utc>) -> impl IntoView {
     let href = format!("/requests/{}", request.id);
     let left = request.expires_at.map(|end| format!("{} left", time_left(as_of, end)));
     let ready = request.state == RequestState::Ready;
@@ -136,41 +142,142 @@ fn GrantLine(grant: GrantWithCredentials, as_of: chrono::DateTime<chrono::Utc>) 
 
 /// How much waits for the approver, oldest first.
 #[component]
-fn ApproverQueue() -> impl IntoView {
-    let requests = Resource::new(|| (), |_| list_pending_requests(1));
-    let extensions = Resource::new(|| (), |_| list_pending_extensions());
+fn ApproverQueue(queue: HomeQueue) -> impl IntoView {
+    let plural = |n: u64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    let summary = format!(
+        "{} and {} waiting.",
+        plural(queue.requests, "request", "requests"),
+        plural(queue.extensions, "extension", "extensions")
+    );
     view! {
         <section class="card" aria-labelledby="queue-heading" data-testid="home-queue">
             <div class="card-heading">
                 <h2 id="queue-heading">"Waiting for a decision"</h2>
                 <a class="button" href="/approvals">"Open approvals"</a>
             </div>
-            <ErrorBoundary fallback=|errors| view! { <ErrorView errors /> }>
-                <Suspense fallback=|| ()>
-                    {move || Suspend::new(async move {
-                        let (requests, extensions) = (requests.await?, extensions.await?);
-                        let summary = format!(
-                            "{} {} and {} {} waiting.",
-                            requests.total,
-                            if requests.total == 1 { "request" } else { "requests" },
-                            extensions.total,
-                            if extensions.total == 1 { "extension" } else { "extensions" },
-                        );
-                        Ok::<_, crate::error::ApiError>(view! {
-                            <p data-testid="queue-summary">{summary}</p>
-                            <ul class="compact-list">
-                                {requests.items.into_iter().take(5).map(|item| {
-                                    let request = item.request;
-                                    let detail =
-                                        format!("{} · since {}", request.requester.display_name, minute(request.created_at));
-                                    view! { <WaitingLine request detail /> }
-                                }).collect_view()}
-                            </ul>
-                        })
-                    })}
-                </Suspense>
-            </ErrorBoundary>
+            <p data-testid="queue-summary">{summary}</p>
+            <ul class="compact-list">
+                {queue.oldest.into_iter().map(|request| {
+                    let detail = format!("{} · since {}", request.requester.display_name, minute(request.created_at));
+                    view! { <WaitingLine request detail /> }
+                }).collect_view()}
+            </ul>
         </section>
+    }
+}
+
+/// The states the overview's chart shows (a grant's life before it is over), each with its bar colour's class.
+const CHARTED: [(RequestState, &str); 6] = [
+    (RequestState::Ready, "bar-ready"),
+    (RequestState::Pending, "bar-waiting"),
+    (RequestState::Approved, "bar-setup"),
+    (RequestState::Provisioning, "bar-setup"),
+    (RequestState::Failed, "bar-failed"),
+    (RequestState::Revoking, "bar-failed"),
+];
+
+/// Every grant at a glance: key figures, and a bar per stage split by state (server-rendered SVG: no WASM).
+#[component]
+fn AdminOverview(overview: Overview) -> impl IntoView {
+    let figure = |label: &'static str, value: u64, testid: &'static str| {
+        view! { <div class="figure" data-testid=testid><dd>{value}</dd><dt>{label}</dt></div> }
+    };
+    let figures = view! {
+        <dl class="figures">
+            {figure("live grants", overview.in_state(RequestState::Ready), "overview-ready")}
+            {figure("waiting for a decision", overview.in_state(RequestState::Pending), "overview-pending")}
+            {figure("expiring within a week", overview.expiring_within_week, "overview-expiring")}
+            {figure("failed", overview.in_state(RequestState::Failed), "overview-failed")}
+            {figure("revoked this week", overview.revoked_this_week, "overview-revoked")}
+        </dl>
+    };
+    view! {
+        <section class="card" aria-labelledby="overview-heading" data-testid="home-overview">
+            <div class="card-heading">
+                <h2 id="overview-heading">"Overview"</h2>
+                <a class="button" href="/admin">"Every grant"</a>
+            </div>
+            {figures}
+            <StageChart overview />
+        </section>
+    }
+}
+
+/// A horizontal bar per stage, its length the stage's grants not over yet, split by state; the figures are in
+/// each segment's title and in the chart's description, for screen readers.
+#[component]
+fn StageChart(overview: Overview) -> impl IntoView {
+    const LABEL_WIDTH: f64 = 110.0;
+    const BAR_SPACE: f64 = 270.0;
+    const ROW: f64 = 26.0;
+    let charted = |stage: &crate::requests::StageFigures| -> Vec<(RequestState, &'static str, u64)> {
+        CHARTED
+            .iter()
+            .filter_map(|(state, class)| {
+                let n = stage.by_state.iter().find(|(s, _)| s == state).map_or(0, |(_, n)| *n);
+                (n > 0).then_some((*state, *class, n))
+            })
+            .collect()
+    };
+    let widest = overview.stages.iter().map(|stage| charted(stage).iter().map(|(_, _, n)| n).sum::<u64>()).max();
+    let scale = BAR_SPACE / widest.unwrap_or(0).max(1) as f64;
+    let height = ROW * overview.stages.len().max(1) as f64;
+    let description = overview
+        .stages
+        .iter()
+        .map(|stage| {
+            let parts: Vec<String> =
+                charted(stage).iter().map(|(state, _, n)| format!("{n} {}", state.label().to_lowercase())).collect();
+            if parts.is_empty() {
+                format!("{}: none", stage.stage)
+            } else {
+                format!("{}: {}", stage.stage, parts.join(", "))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("; ");
+    let rows = overview
+        .stages
+        .iter()
+        .enumerate()
+        .map(|(row, stage)| {
+            let y = row as f64 * ROW;
+            let mut x = LABEL_WIDTH;
+            let segments = charted(stage)
+                .into_iter()
+                .map(|(state, class, n)| {
+                    let width = n as f64 * scale;
+                    let segment = view! {
+                        <rect class=class x=x y=y + 4.0 width=width height=ROW - 8.0>
+                            <title>{format!("{}: {n} {}", stage.stage, state.label().to_lowercase())}</title>
+                        </rect>
+                    };
+                    x += width;
+                    segment
+                })
+                .collect_view();
+            let total: u64 = charted(stage).iter().map(|(_, _, n)| n).sum();
+            view! {
+                <text class="chart-label" x="0" y=y + ROW / 2.0 + 4.0>{stage.stage.clone()}</text>
+                {segments}
+                <text class="chart-total" x=x + 6.0 y=y + ROW / 2.0 + 4.0>{total}</text>
+            }
+        })
+        .collect_view();
+    view! {
+        <figure class="chart" data-testid="stage-chart">
+            <svg viewBox=format!("0 0 420 {height}") role="img" aria-labelledby="chart-title chart-desc">
+                <title id="chart-title">"Grants by stage and state"</title>
+                <desc id="chart-desc">{description}</desc>
+                {rows}
+            </svg>
+            <figcaption class="legend">
+                <span><i class="swatch bar-ready"></i>"ready"</span>
+                <span><i class="swatch bar-waiting"></i>"waiting"</span>
+                <span><i class="swatch bar-setup"></i>"being set up"</span>
+                <span><i class="swatch bar-failed"></i>"failed or being revoked"</span>
+            </figcaption>
+        </figure>
     }
 }
 

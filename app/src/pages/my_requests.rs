@@ -16,6 +16,11 @@ pub fn page_number() -> u32 {
     use_query_map().with_untracked(|q| q.get("page").and_then(|p| p.parse().ok()).unwrap_or(1))
 }
 
+/// A query parameter of the page's URL.
+pub fn query_parameter(name: &str) -> Option<String> {
+    use_query_map().with_untracked(|q| q.get(name))
+}
+
 #[component]
 pub fn MyRequestsPage() -> impl IntoView {
     view! {

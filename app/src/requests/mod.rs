@@ -342,6 +342,88 @@ pub fn time_left(now: DateTime<Utc>, end: DateTime<Utc>) -> String {
     }
 }
 
+/// Where a page of a list ordered oldest first starts: a page number (counted from the start: fine for the
+/// first pages and old bookmarks), or the neighbour of a request already shown (keyset: as fast at page 400
+/// as at page 1). The number travels with the neighbour so the page can say where it is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PagePosition {
+    Number(u32),
+    After { id: String, number: u32 },
+    Before { id: String, number: u32 },
+}
+
+impl PagePosition {
+    /// From a page's query parameters: `after=ID&page=N`, `before=ID&page=N`, or `page=N`.
+    pub fn from_query(after: Option<String>, before: Option<String>, page: Option<u32>) -> Self {
+        let number = page.unwrap_or(1).max(1);
+        match (after.filter(|id| !id.is_empty()), before.filter(|id| !id.is_empty())) {
+            (Some(id), _) => Self::After { id, number },
+            (None, Some(id)) => Self::Before { id, number },
+            (None, None) => Self::Number(number),
+        }
+    }
+
+    pub fn number(&self) -> u32 {
+        match self {
+            Self::Number(number) | Self::After { number, .. } | Self::Before { number, .. } => (*number).max(1),
+        }
+    }
+}
+
+/// The Approvals page: one page of the pending requests and the pending extensions (at most a page).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Approvals {
+    pub requests: Page<ApprovalItem>,
+    pub extensions: Page<ApprovalItem>,
+}
+
+/// The home page of a signed-in person: what each of their roles came for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Home {
+    /// Their grants that give access now or soon, ending soonest first.
+    pub grants: Vec<RequestSummary>,
+    /// Their requests waiting for a decision, newest first.
+    pub waiting: Vec<RequestSummary>,
+    /// For approvers.
+    pub queue: Option<HomeQueue>,
+    /// For admins.
+    pub overview: Option<Overview>,
+    pub as_of: DateTime<Utc>,
+}
+
+/// How much waits for an approver, and the oldest requests.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HomeQueue {
+    pub requests: u64,
+    pub extensions: u64,
+    pub oldest: Vec<RequestSummary>,
+}
+
+/// The admin's overview of every grant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Overview {
+    /// The stages in the configured order (then any other stage found), each with its grants by state.
+    pub stages: Vec<StageFigures>,
+    /// Ready grants that end within a week.
+    pub expiring_within_week: u64,
+    /// Grants whose access was taken away in the last seven days.
+    pub revoked_this_week: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StageFigures {
+    pub stage: String,
+    /// Requests in each state (states with none left out), in the lifecycle's order.
+    pub by_state: Vec<(RequestState, u64)>,
+}
+
+impl Overview {
+    /// How many requests of every stage are in `state`.
+    pub fn in_state(&self, state: RequestState) -> u64 {
+        self.stages.iter().flat_map(|stage| &stage.by_state).filter(|(s, _)| *s == state).map(|(_, n)| n).sum()
+    }
+}
+
 /// One page of a longer list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Page<T> {

@@ -7,10 +7,10 @@ use chrono::{DateTime, Utc};
 use super::{Result, Store, on_pool};
 
 impl Store {
-    /// How many requests are in each state (states with none are left out).
+    /// How many requests are in each state (states with none are left out), from the counts the triggers keep.
     pub async fn requests_by_state(&self) -> Result<Vec<(String, i64)>> {
         Ok(on_pool!(self, pool => sqlx::query_as::<_, (String, i64)>(
-            "SELECT state, COUNT(*) FROM requests GROUP BY state ORDER BY state",
+            "SELECT state, CAST(SUM(n) AS BIGINT) FROM request_counts GROUP BY state HAVING SUM(n) > 0 ORDER BY state",
         )
         .fetch_all(pool)
         .await)?)

@@ -13,6 +13,7 @@ pub mod gauges;
 pub mod grants;
 pub mod leader;
 pub mod provisioning;
+pub mod queue;
 pub mod requests;
 pub mod sessions;
 #[cfg(test)]
@@ -199,12 +200,12 @@ impl Store {
             Pool::Sqlite(pool) => {
                 let store = SqliteStore::new(pool.clone());
                 store.migrate().await?;
-                sessions::SessionBackend::Sqlite(store)
+                sessions::SessionBackend::sqlite(store)
             }
             Pool::Postgres(pool) => {
                 let store = PostgresStore::new(pool.clone());
                 store.migrate().await?;
-                sessions::SessionBackend::Postgres(store)
+                sessions::SessionBackend::postgres(store)
             }
         })
     }

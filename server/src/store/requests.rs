@@ -108,17 +108,33 @@ pub(super) struct RequestRow {
     namespace_deleted_at: Option<DateTime<Utc>>,
 }
 
-pub(super) const SELECT_REQUESTS: &str = "
-    SELECT r.id, r.namespace, r.purpose, r.stage, r.helm_mode, r.quota_profile, r.lifetime_days,
+/// The columns of a [`RequestRow`], from `requests r` with `users u` (the requester) and `users d` (the
+/// decider): a macro so that [`SELECT_REQUESTS`] and the statements that tag rows (`store/queue.rs`) share them.
+macro_rules! request_columns {
+    () => {
+        "r.id, r.namespace, r.purpose, r.stage, r.helm_mode, r.quota_profile, r.lifetime_days,
            r.requester_id, u.display_name AS requester_name, u.email AS requester_email,
            r.state, r.version, r.created_at, r.updated_at,
            d.display_name AS decider_name, d.email AS decider_email, r.decided_at, r.decision_reason,
            r.objects_applied, r.objects_total, r.last_error, r.attempts, r.ready_at, r.expires_at,
            r.expiry_warned_at, r.extension_days, r.extension_reason, r.extension_requested_at,
-           r.namespace_delete_requested_at, r.namespace_deleted_at
+           r.namespace_delete_requested_at, r.namespace_deleted_at"
+    };
+}
+pub(super) use request_columns;
+
+/// The tables behind [`request_columns!`].
+macro_rules! requests_with_people {
+    () => {
+        "
     FROM requests r
     JOIN users u ON u.id = r.requester_id
-    LEFT JOIN users d ON d.id = r.decided_by";
+    LEFT JOIN users d ON d.id = r.decided_by"
+    };
+}
+pub(super) use requests_with_people;
+
+pub(super) const SELECT_REQUESTS: &str = concat!("SELECT ", request_columns!(), requests_with_people!());
 
 impl TryFrom<RequestRow> for RequestRecord {
     type Error = StoreError;
@@ -213,7 +229,7 @@ impl TryFrom<EventRow> for (String, AuditEvent) {
     }
 }
 
-fn corrupt(column: &str, value: &str) -> StoreError {
+pub(super) fn corrupt(column: &str, value: &str) -> StoreError {
     StoreError::Corrupt(format!("{column} holds an unknown value {value:?}"))
 }
 
@@ -386,14 +402,19 @@ impl Store {
         Ok(Slice { items, total: u64::try_from(total).unwrap_or(0) })
     }
 
-    /// One page of the requests in `state`, oldest first.
+    /// One page of the requests in `state`, oldest first (counted from the start: the Approvals page finds its
+    /// pages by keyset instead, `store/queue.rs`).
     pub async fn requests_in(&self, state: RequestState, limit: u32, offset: u64) -> Result<Slice<RequestRecord>> {
         let (limit, offset) = (i64::from(limit), i64::try_from(offset).unwrap_or(i64::MAX));
         let query = format!("{SELECT_REQUESTS} WHERE r.state = $1 ORDER BY r.created_at, r.id LIMIT $2 OFFSET $3");
         let rows = on_pool!(self, pool => sqlx::query_as::<_, RequestRow>(&query)
             .bind(state.as_str()).bind(limit).bind(offset).fetch_all(pool).await)?;
-        let total: i64 = on_pool!(self, pool => sqlx::query_scalar("SELECT COUNT(*) FROM requests WHERE state = $1")
-            .bind(state.as_str()).fetch_one(pool).await)?;
+        let total: i64 = on_pool!(self, pool => sqlx::query_scalar(
+            "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM request_counts WHERE state = $1",
+        )
+        .bind(state.as_str())
+        .fetch_one(pool)
+        .await)?;
         Ok(Slice {
             items: rows.into_iter().map(RequestRecord::try_from).collect::<Result<_>>()?,
             total: u64::try_from(total).unwrap_or(0),

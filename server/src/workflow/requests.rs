@@ -11,8 +11,9 @@ use app::policy::{Policy, Target, UseCase};
 use app::ports::RequestsPort;
 use app::requests::lifecycle::{self, Action};
 use app::requests::{
-    ApprovalItem, GrantWithCredentials, HelmMode, MyAccess, Page, PersonRef, QuotaProfileSummary, RequestDetail,
-    RequestForm, RequestOptions, RequestState, RequestSummary, RequestWithTimeline, Verdict, field,
+    ApprovalItem, Approvals, GrantWithCredentials, HelmMode, Home, HomeQueue, MyAccess, Overview, Page, PagePosition,
+    PersonRef, QuotaProfileSummary, RequestDetail, RequestForm, RequestOptions, RequestState, RequestSummary,
+    RequestWithTimeline, StageFigures, Verdict, field,
 };
 use chrono::{DateTime, TimeDelta, Utc};
 
@@ -24,6 +25,7 @@ use crate::config::CredentialsConfig;
 use crate::notify::{Notice, Notifier};
 use crate::store::Store;
 use crate::store::grants::ExtensionDecision;
+use crate::store::queue::{OverviewFigures, QueueQuery, Window};
 use crate::store::requests::{NewRequest, RequestRecord, Slice, SubmitError, Transition};
 
 /// Rows per page on My requests and Approvals.
@@ -117,6 +119,30 @@ impl RequestsService {
             total: slice.total,
         }
     }
+}
+
+/// How many of the oldest pending requests an approver's home page lists.
+const HOME_QUEUE_LENGTH: u32 = 5;
+
+/// The overview's figures by stage: the configured stages in their order (with or without requests), then
+/// any other stage the database has (one since removed from the config).
+fn overview(figures: OverviewFigures, configured: &[String]) -> Overview {
+    let mut stages: Vec<StageFigures> =
+        configured.iter().map(|stage| StageFigures { stage: stage.clone(), by_state: Vec::new() }).collect();
+    for (state, stage, n) in figures.by_state_and_stage {
+        let index = match stages.iter().position(|figures| figures.stage == stage) {
+            Some(index) => index,
+            None => {
+                stages.push(StageFigures { stage, by_state: Vec::new() });
+                stages.len() - 1
+            }
+        };
+        stages[index].by_state.push((state, n));
+    }
+    for stage in &mut stages {
+        stage.by_state.sort_by_key(|(state, _)| RequestState::ALL.iter().position(|s| s == state));
+    }
+    Overview { stages, expiring_within_week: figures.expiring, revoked_this_week: figures.revoked_since }
 }
 
 /// The answer when `namespace` is held by another request.
@@ -380,6 +406,55 @@ impl RequestsPort for RequestsService {
                 })
                 .collect(),
             as_of: self.clock.now(),
+        })
+    }
+
+    async fn approvals(&self, caller: &Caller, position: PagePosition) -> Result<Approvals, ApiError> {
+        let number = position.number();
+        let pending = match &position {
+            PagePosition::Number(_) => Window::Skip(u64::from(number - 1) * u64::from(PAGE_SIZE), PAGE_SIZE),
+            PagePosition::After { id, .. } => Window::After(id, PAGE_SIZE),
+            PagePosition::Before { id, .. } => Window::Before(id, PAGE_SIZE),
+        };
+        let rows = self.store.queue(QueueQuery { pending, extensions: PAGE_SIZE, mine_of: None }).await?;
+        Ok(Approvals {
+            requests: self.approval_page(caller, Slice { items: rows.pending, total: rows.pending_total }, number),
+            extensions: self.approval_page(caller, Slice { items: rows.extensions, total: rows.extensions_total }, 1),
+        })
+    }
+
+    async fn home(&self, caller: &Caller) -> Result<Home, ApiError> {
+        let policy = self.rules.policy();
+        let approves = policy.check(caller, UseCase::ListPending, Target::Nothing).is_ok();
+        let query = QueueQuery {
+            pending: if approves { Window::First(HOME_QUEUE_LENGTH) } else { Window::None },
+            extensions: 0,
+            mine_of: Some(&caller.person.id),
+        };
+        let now = self.clock.now();
+        let (rows, overview) = if policy.check(caller, UseCase::ListGrants, Target::Nothing).is_ok() {
+            let week = TimeDelta::days(7);
+            let (rows, figures) =
+                tokio::try_join!(self.store.queue(query), self.store.overview_figures(now, week, week))?;
+            (rows, Some(overview(figures, &self.rules.config().stages)))
+        } else {
+            (self.store.queue(query).await?, None)
+        };
+        let (waiting, grants) = rows
+            .mine
+            .into_iter()
+            .map(|record| record.summary)
+            .partition(|request| request.state == RequestState::Pending);
+        Ok(Home {
+            grants,
+            waiting,
+            queue: approves.then(|| HomeQueue {
+                requests: rows.pending_total,
+                extensions: rows.extensions_total,
+                oldest: rows.pending.into_iter().map(|record| record.summary).collect(),
+            }),
+            overview,
+            as_of: now,
         })
     }
 

@@ -41,7 +41,16 @@ async fn main() {
     seed::pending_requests(&store, &dev_idp_url(), REQUESTS).await;
     println!("seeded {REQUESTS} pending requests in {:.1} s", seeding.elapsed().as_secs_f64());
 
-    for (label, path) in [("first page", "/approvals"), ("last page", "/approvals?page=400")] {
+    // The last page as its Previous/Next links reach it (keyset), and as a bookmark of its number has it.
+    let page_399: serde_json::Value =
+        bob.call_with(&server, "requests/pending", &[("page", "399")]).await.json().await.unwrap();
+    let before_last = page_399["items"][24]["request"]["id"].as_str().unwrap().to_string();
+    let keyset = format!("/approvals?after={before_last}&page=400");
+    for (label, path) in [
+        ("first page", "/approvals"),
+        ("last page, keyset", keyset.as_str()),
+        ("last page, by number", "/approvals?page=400"),
+    ] {
         let url = server.url(path);
         let html = bob.get(&url).await.text().await.unwrap();
         assert!(html.contains(&format!("of 400 · {REQUESTS} pending")), "paginated: {label}");

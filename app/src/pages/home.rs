@@ -180,7 +180,8 @@ const CHARTED: [(RequestState, &str); 6] = [
 #[component]
 fn AdminOverview(overview: Overview) -> impl IntoView {
     let figure = |label: &'static str, value: u64, testid: &'static str| {
-        view! { <div class="figure" data-testid=testid><dd>{value}</dd><dt>{label}</dt></div> }
+        // The number reads first (CSS puts it above); the term comes first, as a definition list wants.
+        view! { <div class="figure" data-testid=testid><dt>{label}</dt><dd>{value}</dd></div> }
     };
     let figures = view! {
         <dl class="figures">

@@ -38,6 +38,36 @@ async fn home_page_is_complete_without_javascript() {
 }
 
 #[tokio::test]
+async fn the_home_page_shows_each_role_what_it_came_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&dir).await;
+    let alice = Browser::signed_in(&server, "alice").await;
+    crate::requests::submit_ok(&alice, &server, &crate::requests::form("home-waiting")).await;
+    let page = async |browser: &Browser| browser.get(&server.url("/")).await.text().await.unwrap();
+
+    let developer = page(&alice).await;
+    assert!(developer.contains(r#"data-testid="home-pending""#) && developer.contains("home-waiting"), "{developer}");
+    assert!(!developer.contains("home-queue") && !developer.contains("home-overview"), "approvers' and admins' parts");
+
+    let approver = page(&Browser::signed_in(&server, "bob").await).await;
+    assert!(approver.contains("1 request and 0 extensions waiting."), "{approver}");
+    assert!(!approver.contains("home-overview"), "the overview is the admins'");
+
+    // The admin's overview: the figures, and the chart drawn on the server (an SVG with its figures in words).
+    let admin = page(&Browser::signed_in(&server, "carol").await).await;
+    let figure = |testid: &str| {
+        let at = admin.find(&format!(r#"data-testid="{testid}""#)).unwrap_or_else(|| panic!("{testid}: {admin}"));
+        let dd = &admin[at..];
+        dd[dd.find("<dd>").unwrap() + 4..dd.find("</dd>").unwrap()].to_string()
+    };
+    assert_eq!(figure("overview-pending"), "1");
+    assert_eq!((figure("overview-ready"), figure("overview-failed")), ("0".to_string(), "0".to_string()));
+    assert!(admin.contains(r#"role="img""#) && admin.contains("<svg"), "{admin}");
+    assert!(admin.contains("test: 1 pending"), "the chart's description says its figures: {admin}");
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn pages_behind_sign_in_send_a_visitor_to_sign_in_and_back() {
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start(&dir).await;

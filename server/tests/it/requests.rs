@@ -81,6 +81,8 @@ enum Call {
     CancelOthers,
     ListMine,
     ListPending,
+    Approvals,
+    Home,
     ApproveOthers,
     ApproveOwn,
     DenyOthers,
@@ -109,6 +111,8 @@ async fn cell(call: Call, caller: Option<&str>, expected: u16) {
         Call::CancelOthers => post(&browser, &server, "requests/cancel", &id(&others)).await,
         Call::ListMine => post(&browser, &server, "requests/mine", &[("page", "1".into())]).await,
         Call::ListPending => post(&browser, &server, "requests/pending", &[("page", "1".into())]).await,
+        Call::Approvals => post(&browser, &server, "requests/approvals", &[]).await,
+        Call::Home => post(&browser, &server, "home", &[]).await,
         Call::ApproveOthers => post(&browser, &server, "requests/approve", &id(&others)).await,
         Call::ApproveOwn => post(&browser, &server, "requests/approve", &id(&own_or_others)).await,
         Call::DenyOthers => {
@@ -135,6 +139,21 @@ async fn cell(call: Call, caller: Option<&str>, expected: u16) {
         let id: String = serde_json::from_str(&body).unwrap();
         let stored = detail(&browser, &server, &id).await.request;
         assert_eq!((stored.namespace.as_str(), stored.state), ("new-ns", RequestState::Pending));
+    }
+    if let (Call::Home, 200) = (call, expected) {
+        // Each role sees its own parts of the home page, and no more.
+        let home: app::requests::Home = serde_json::from_str(&body).unwrap();
+        let parts = (home.waiting.len(), home.queue.is_some(), home.overview.is_some());
+        let expected_parts = match caller {
+            Some("bob") => (1, true, false),
+            Some("carol") => (1, true, true),
+            _ => (1, false, false),
+        };
+        assert_eq!(parts, expected_parts, "{caller:?}: (own requests waiting, approvals waiting, overview)");
+    }
+    if let (Call::Approvals, 200) = (call, expected) {
+        let approvals: app::requests::Approvals = serde_json::from_str(&body).unwrap();
+        assert_eq!(approvals.requests.total, 2, "the other's request and the caller's own");
     }
     if expected == 401 {
         assert_eq!(serde_json::from_str::<ApiError>(&body).unwrap(), ApiError::SignInRequired);
@@ -195,6 +214,18 @@ matrix! {
     list_pending_developer: ListPending by DEVELOPER => 403;
     list_pending_approver: ListPending by APPROVER => 200;
     list_pending_admin: ListPending by ADMIN => 200;
+
+    approvals_nobody: Approvals by NOBODY => 401;
+    approvals_no_role: Approvals by NO_ROLE => 403;
+    approvals_developer: Approvals by DEVELOPER => 403;
+    approvals_approver: Approvals by APPROVER => 200;
+    approvals_admin: Approvals by ADMIN => 200;
+
+    home_nobody: Home by NOBODY => 401;
+    home_no_role: Home by NO_ROLE => 403;
+    home_developer: Home by DEVELOPER => 200;
+    home_approver: Home by APPROVER => 200;
+    home_admin: Home by ADMIN => 200;
 
     approve_others_nobody: ApproveOthers by NOBODY => 401;
     approve_others_no_role: ApproveOthers by NO_ROLE => 403;
@@ -555,6 +586,22 @@ async fn approvals_are_paged_oldest_first() {
     let html = bob.get(&server.url("/approvals?page=2")).await.text().await.unwrap();
     assert!(html.contains("Page 2 of 2 · 27 pending"), "{html}");
     assert!(html.contains("ns-26") && !html.contains("ns-00"), "page 2 only");
+
+    // The page's own links name the neighbouring request (keyset), and lead to the same pages.
+    let link = |html: &str, rel: &str| -> String {
+        let at = html.find(&format!("rel=\"{rel}\"")).unwrap_or_else(|| panic!("a {rel} link: {html}"));
+        let tag = &html[html[..at].rfind("<a").unwrap()..at];
+        let href = tag.split("href=\"").nth(1).unwrap().split('"').next().unwrap();
+        href.replace("&amp;", "&")
+    };
+    let first_html = bob.get(&server.url("/approvals")).await.text().await.unwrap();
+    let next = link(&first_html, "next");
+    assert_eq!(next, format!("/approvals?after={}&page=2", first.items[24].request.id));
+    let next_html = bob.get(&server.url(&next)).await.text().await.unwrap();
+    assert!(next_html.contains("Page 2 of 2 · 27 pending"), "{next_html}");
+    assert!(next_html.contains("ns-25") && next_html.contains("ns-26") && !next_html.contains("ns-24"), "page 2");
+    let previous = link(&next_html, "prev");
+    assert_eq!(previous, "/approvals?page=1", "the first page needs no neighbour");
     server.stop().await;
 }
 

@@ -89,11 +89,7 @@ fn DeveloperOverview(
     as_of: chrono::DateTime<chrono::Utc>,
 ) -> impl IntoView {
     view! {
-        <section class="card" aria-labelledby="access-heading" data-testid="home-access">
-            <div class="card-heading">
-                <h2 id="access-heading">"Your namespaces"</h2>
-                <a class="button" href="/requests/new">"New request"</a>
-            </div>
+        <HomeCard name="access" title="Your namespaces" action=("/requests/new", "New request")>
             {grants.is_empty().then(|| view! {
                 <p class="muted" data-testid="no-access">"You have no namespace at the moment."</p>
             })}
@@ -109,6 +105,27 @@ fn DeveloperOverview(
                     }).collect_view()}
                 </ul>
             })}
+        </HomeCard>
+    }
+}
+
+/// A card of the home page: its heading with the way onward (`action`: where, what), then `children`;
+/// `data-testid` is `home-{name}`.
+#[component]
+fn HomeCard(
+    name: &'static str,
+    title: &'static str,
+    action: (&'static str, &'static str),
+    children: Children,
+) -> impl IntoView {
+    let heading = format!("{name}-heading");
+    view! {
+        <section class="card" aria-labelledby=heading.clone() data-testid=format!("home-{name}")>
+            <div class="card-heading">
+                <h2 id=heading.clone()>{title}</h2>
+                <a class="button" href=action.0>{action.1}</a>
+            </div>
+            {children()}
         </section>
     }
 }
@@ -150,11 +167,7 @@ fn ApproverQueue(queue: HomeQueue) -> impl IntoView {
         plural(queue.extensions, "extension", "extensions")
     );
     view! {
-        <section class="card" aria-labelledby="queue-heading" data-testid="home-queue">
-            <div class="card-heading">
-                <h2 id="queue-heading">"Waiting for a decision"</h2>
-                <a class="button" href="/approvals">"Open approvals"</a>
-            </div>
+        <HomeCard name="queue" title="Waiting for a decision" action=("/approvals", "Open approvals")>
             <p data-testid="queue-summary">{summary}</p>
             <ul class="compact-list">
                 {queue.oldest.into_iter().map(|request| {
@@ -162,7 +175,7 @@ fn ApproverQueue(queue: HomeQueue) -> impl IntoView {
                     view! { <WaitingLine request detail /> }
                 }).collect_view()}
             </ul>
-        </section>
+        </HomeCard>
     }
 }
 
@@ -193,14 +206,10 @@ fn AdminOverview(overview: Overview) -> impl IntoView {
         </dl>
     };
     view! {
-        <section class="card" aria-labelledby="overview-heading" data-testid="home-overview">
-            <div class="card-heading">
-                <h2 id="overview-heading">"Overview"</h2>
-                <a class="button" href="/admin">"Every grant"</a>
-            </div>
+        <HomeCard name="overview" title="Overview" action=("/admin", "Every grant")>
             {figures}
             <StageChart overview />
-        </section>
+        </HomeCard>
     }
 }
 

@@ -49,7 +49,7 @@ fn ApprovalLists() -> impl IntoView {
 }
 
 #[component]
-fn PendingList(page: Page<ApprovalItem>) -> impl IntoView {
+fn PendingList(mut page: Page<ApprovalItem>) -> impl IntoView {
     if page.total == 0 {
         return view! { <p class="notice" data-testid="no-pending">"Nothing is waiting for a decision."</p> }
             .into_any();
@@ -58,7 +58,8 @@ fn PendingList(page: Page<ApprovalItem>) -> impl IntoView {
         (Some(first), Some(last)) => Some((first.request.id.clone(), last.request.id.clone())),
         _ => None,
     };
-    let items = page.items.clone();
+    // The pager reads only the page's number and counts.
+    let items = std::mem::take(&mut page.items);
     view! {
         <ul class="request-list" data-testid="pending-requests">
             {items.into_iter().map(|item| view! { <PendingRequest item /> }).collect_view()}

@@ -189,6 +189,9 @@ const CHARTED: [(RequestState, &str); 6] = [
     (RequestState::Revoking, "bar-failed"),
 ];
 
+/// A part of a stage's bar: its state, its colour's class, its count.
+type Segment = (RequestState, &'static str, u64);
+
 /// Every grant at a glance: key figures, and a bar per stage split by state (server-rendered SVG: no WASM).
 #[component]
 fn AdminOverview(overview: Overview) -> impl IntoView {
@@ -222,57 +225,57 @@ fn StageChart(overview: Overview) -> impl IntoView {
     const LABEL_WIDTH: f64 = 100.0;
     const BAR_SPACE: f64 = 185.0;
     const ROW: f64 = 26.0;
-    let charted = |stage: &crate::requests::StageFigures| -> Vec<(RequestState, &'static str, u64)> {
-        CHARTED
-            .iter()
-            .filter_map(|(state, class)| {
-                let n = stage.by_state.iter().find(|(s, _)| s == state).map_or(0, |(_, n)| *n);
-                (n > 0).then_some((*state, *class, n))
-            })
-            .collect()
-    };
-    let widest = overview.stages.iter().map(|stage| charted(stage).iter().map(|(_, _, n)| n).sum::<u64>()).max();
-    let scale = BAR_SPACE / widest.unwrap_or(0).max(1) as f64;
-    let height = ROW * overview.stages.len().max(1) as f64;
-    let description = overview
+    // Each stage's bar: its charted states with their counts (states with none left out), and its length.
+    let bars: Vec<(&str, Vec<Segment>, u64)> = overview
         .stages
         .iter()
         .map(|stage| {
+            let segments: Vec<_> = CHARTED
+                .iter()
+                .filter_map(|(state, class)| {
+                    let n = stage.by_state.iter().find(|(s, _)| s == state).map_or(0, |(_, n)| *n);
+                    (n > 0).then_some((*state, *class, n))
+                })
+                .collect();
+            let total = segments.iter().map(|(_, _, n)| n).sum();
+            (stage.stage.as_str(), segments, total)
+        })
+        .collect();
+    let widest = bars.iter().map(|(_, _, total)| *total).max().unwrap_or(0);
+    let scale = BAR_SPACE / widest.max(1) as f64;
+    let height = ROW * bars.len().max(1) as f64;
+    let description = bars
+        .iter()
+        .map(|(stage, segments, _)| {
             let parts: Vec<String> =
-                charted(stage).iter().map(|(state, _, n)| format!("{n} {}", state.label().to_lowercase())).collect();
-            if parts.is_empty() {
-                format!("{}: none", stage.stage)
-            } else {
-                format!("{}: {}", stage.stage, parts.join(", "))
-            }
+                segments.iter().map(|(state, _, n)| format!("{n} {}", state.label().to_lowercase())).collect();
+            if parts.is_empty() { format!("{stage}: none") } else { format!("{stage}: {}", parts.join(", ")) }
         })
         .collect::<Vec<_>>()
         .join("; ");
-    let rows = overview
-        .stages
+    let rows = bars
         .iter()
         .enumerate()
-        .map(|(row, stage)| {
+        .map(|(row, (stage, segments, total))| {
             let y = row as f64 * ROW;
             let mut x = LABEL_WIDTH;
-            let segments = charted(stage)
-                .into_iter()
+            let segments = segments
+                .iter()
                 .map(|(state, class, n)| {
-                    let width = n as f64 * scale;
+                    let width = *n as f64 * scale;
                     let segment = view! {
-                        <rect class=class x=x y=y + 4.0 width=width height=ROW - 8.0>
-                            <title>{format!("{}: {n} {}", stage.stage, state.label().to_lowercase())}</title>
+                        <rect class=*class x=x y=y + 4.0 width=width height=ROW - 8.0>
+                            <title>{format!("{stage}: {n} {}", state.label().to_lowercase())}</title>
                         </rect>
                     };
                     x += width;
                     segment
                 })
                 .collect_view();
-            let total: u64 = charted(stage).iter().map(|(_, _, n)| n).sum();
             view! {
-                <text class="chart-label" x="0" y=y + ROW / 2.0 + 4.0>{stage.stage.clone()}</text>
+                <text class="chart-label" x="0" y=y + ROW / 2.0 + 4.0>{stage.to_string()}</text>
                 {segments}
-                <text class="chart-total" x=x + 6.0 y=y + ROW / 2.0 + 4.0>{total}</text>
+                <text class="chart-total" x=x + 6.0 y=y + ROW / 2.0 + 4.0>{*total}</text>
             }
         })
         .collect_view();

@@ -54,10 +54,11 @@ cargo test --workspace --locked -- --nocapture
 build_release
 
 # The browser bundle holds the islands and nothing else: the pages' formatting (chrono), the router, the
-# server function client and the server's crates stay on the server. A crate's panic locations (its source
+# server function client, serde_json (islands take no props; answers go through the browser's JSON.parse)
+# and the server's crates stay on the server. A crate's panic locations (its source
 # path) are in the WASM whenever its code is, so its name found there means the code came back.
 log "browser bundle: no server-only crates"
-for crate in chrono leptos_router serde_qs sqlx-core kube-client openidconnect; do
+for crate in chrono leptos_router serde_qs serde_json sqlx-core kube-client openidconnect; do
   if grep -q -a "/$crate-[0-9]" target/site/pkg/berth.wasm; then
     log "target/site/pkg/berth.wasm contains $crate: an island pulls it in (see twiggy top / dominators)"
     exit 1

@@ -9,6 +9,8 @@ use leptos::server_fn::{
 };
 use serde::{Deserialize, Serialize};
 
+use crate::json::Json;
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 pub enum ApiError {
     /// No session, or it ended (idle or absolute lifetime). HTTP 401.
@@ -83,6 +85,49 @@ impl ApiError {
         match self {
             Self::Invalid(problems) => {
                 problems.iter().find(|problem| problem.field == field).map(|problem| problem.message.as_str())
+            }
+            _ => None,
+        }
+    }
+
+    /// Reads the error from the JSON the server answered with (serde's externally tagged form of this enum:
+    /// `"NotFound"`, `{"Conflict": "..."}`, `{"Invalid": [{"field": ..., "message": ...}]}`); `None` if it is
+    /// not one. The browser's reader: see `crate::json`.
+    pub fn from_json(value: &Json) -> Option<ApiError> {
+        let text = |value: &Json| value.as_str().map(str::to_string);
+        match value {
+            Json::String(tag) => match tag.as_str() {
+                "SignInRequired" => Some(Self::SignInRequired),
+                "Forbidden" => Some(Self::Forbidden),
+                "CrossSiteRequest" => Some(Self::CrossSiteRequest),
+                "NotFound" => Some(Self::NotFound),
+                "Internal" => Some(Self::Internal),
+                _ => None,
+            },
+            Json::Object(members) => {
+                let [(tag, inner)] = members.as_slice() else { return None };
+                match tag.as_str() {
+                    "Invalid" => {
+                        let Json::Array(items) = inner else { return None };
+                        let problem = |item: &Json| {
+                            Some(FieldProblem {
+                                field: text(item.get("field")?)?,
+                                message: text(item.get("message")?)?,
+                            })
+                        };
+                        items.iter().map(problem).collect::<Option<_>>().map(Self::Invalid)
+                    }
+                    "NotAllowed" => text(inner).map(Self::NotAllowed),
+                    "Conflict" => text(inner).map(Self::Conflict),
+                    "Unavailable" => text(inner).map(Self::Unavailable),
+                    "Transport" => text(inner).map(Self::Transport),
+                    "TooManyRequests" => inner
+                        .get("retry_after_seconds")
+                        .and_then(Json::as_u64)
+                        .map(|retry_after_seconds| Self::TooManyRequests { retry_after_seconds }),
+                    "TooLarge" => inner.get("max_kib").and_then(Json::as_u64).map(|max_kib| Self::TooLarge { max_kib }),
+                    _ => None,
+                }
             }
             _ => None,
         }
@@ -165,22 +210,58 @@ mod tests {
         assert_eq!(two.to_string(), "2 fields need correcting.");
     }
 
-    #[test]
-    fn errors_cross_the_wire_as_json_and_back() {
-        for error in [
-            ApiError::Internal,
-            ApiError::Transport("timeout".into()),
+    /// One of each variant; the match fails to compile when a variant is added, so the browser's reader
+    /// cannot silently miss it.
+    fn one_of_each() -> Vec<ApiError> {
+        let every = vec![
             ApiError::SignInRequired,
             ApiError::Forbidden,
             ApiError::CrossSiteRequest,
-            ApiError::NotFound,
+            ApiError::Invalid(vec![FieldProblem::new("namespace", "taken"), FieldProblem::new("purpose", "empty")]),
             ApiError::NotAllowed("own request".into()),
+            ApiError::NotFound,
             ApiError::Conflict("already decided".into()),
             ApiError::Unavailable("cluster".into()),
-            ApiError::Invalid(vec![FieldProblem::new("namespace", "taken")]),
-        ] {
+            ApiError::TooManyRequests { retry_after_seconds: 7 },
+            ApiError::TooLarge { max_kib: 64 },
+            ApiError::Internal,
+            ApiError::Transport("timeout".into()),
+        ];
+        for error in &every {
+            match error {
+                ApiError::SignInRequired
+                | ApiError::Forbidden
+                | ApiError::CrossSiteRequest
+                | ApiError::Invalid(_)
+                | ApiError::NotAllowed(_)
+                | ApiError::NotFound
+                | ApiError::Conflict(_)
+                | ApiError::Unavailable(_)
+                | ApiError::TooManyRequests { .. }
+                | ApiError::TooLarge { .. }
+                | ApiError::Internal
+                | ApiError::Transport(_) => {}
+            }
+        }
+        every
+    }
+
+    #[test]
+    fn errors_cross_the_wire_as_json_and_back() {
+        for error in one_of_each() {
             let text = serde_json::to_string(&error).expect("serializes");
             assert_eq!(serde_json::from_str::<ApiError>(&text).expect("parses"), error);
+        }
+    }
+
+    #[test]
+    fn the_browser_reads_every_error_the_server_writes() {
+        for error in one_of_each() {
+            let written = serde_json::to_value(&error).expect("serializes");
+            assert_eq!(ApiError::from_json(&Json::from_serde(&written)), Some(error), "{written}");
+        }
+        for not_an_error in [serde_json::json!("Gone"), serde_json::json!({"Conflict": 3}), serde_json::json!([1])] {
+            assert_eq!(ApiError::from_json(&Json::from_serde(&not_an_error)), None, "{not_an_error}");
         }
     }
 }

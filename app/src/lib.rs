@@ -4,8 +4,9 @@
 //! server functions; with `hydrate` it becomes the WASM bundle. Leptos runs in islands mode: a page is HTML
 //! from the server, and only the components marked `#[island]` (the forms that check as one types, the
 //! actions that update the page in place, the live provisioning status) are hydrated in the browser, so only
-//! their code and their props are shipped. Everything else, chrono's formatting and the pages' data included,
-//! stays on the server.
+//! their code is shipped. The islands take no props: each wraps server-rendered markup and reads what it needs
+//! from its `data-` attributes, so the bundle needs no JSON deserializer (see `json`). Everything else,
+//! chrono's formatting and the pages' data included, stays on the server.
 //! It never talks to Kubernetes, the database or the identity provider itself: server functions reach those
 //! through the ports in [`ports`], which the server implements.
 
@@ -14,6 +15,7 @@ pub mod api;
 pub mod auth;
 pub mod components;
 pub mod error;
+pub mod json;
 pub mod model;
 pub mod navigation;
 pub mod pages;

@@ -3,6 +3,7 @@
 //!
 //! The form is a plain POST to `/requests/{id}/kubeconfig`, answered with the file, so it works without
 //! JavaScript; with it, the fields are checked while typing and the lifetime follows the chosen purpose.
+//! (Not an `EnhancedForm`: the answer is a file to save, which the browser does best by itself.)
 
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn as _;
@@ -10,76 +11,127 @@ use leptos::server_fn::ServerFn as _;
 use crate::api::credentials::RevokeCredential;
 use crate::components::forms::{AfterSuccess, EnhancedForm};
 use crate::components::requests::minute;
-use crate::model::Reason;
+use crate::model::{Bounds, Reason};
 use crate::requests::HelmMode;
 use crate::requests::credentials::{
-    CredentialOptions, CredentialPurpose, CredentialSummary, MAX_NAME_CHARS, describe_hours, field, name_problem,
+    CredentialOptions, CredentialPurpose, CredentialSummary, DownloadCheck, MAX_NAME_CHARS, field,
 };
 use crate::requests::usage::{self, Usage};
 
-#[island]
+/// The download form: who will use the kubeconfig, the CI system's name, the lifetime. Rendered as it first
+/// shows (a personal kubeconfig of the default lifetime); [`DownloadChecks`] keeps it up to date as the
+/// person types, reading the lifetimes allowed from the form's `data-` attributes.
+#[component]
 pub fn DownloadForm(id: String, options: CredentialOptions) -> impl IntoView {
-    let purpose = RwSignal::new(CredentialPurpose::Personal);
-    let name = RwSignal::new(String::new());
-    let hours = RwSignal::new(options.personal.default.to_string());
-    let bounds = move || options.bounds(purpose.get());
-    let name_error =
-        move || (purpose.get() == CredentialPurpose::Ci).then(|| name_problem(name.get().trim())).flatten();
-    let hours_error = move || {
-        let b = bounds();
-        match hours.get().trim().parse::<u32>() {
-            Ok(h) if (b.min..=b.max).contains(&h) => None,
-            _ => Some(format!("Between {} and {} hours ({}).", b.min, b.max, describe_hours(b.max))),
+    let first = DownloadCheck::of(&options, CredentialPurpose::Personal, "", &options.personal.default.to_string());
+    view! {
+        <DownloadChecks>
+            <form method="post" action=format!("/requests/{id}/kubeconfig") class="form download" data-testid="download-form"
+                data-personal-hours=options.personal.to_attribute() data-ci-hours=options.ci.to_attribute()>
+                <fieldset class="field">
+                    <legend>"Who will use it?"</legend>
+                    <label class="choice">
+                        <input type="radio" name=field::PURPOSE value=CredentialPurpose::Personal.as_str() checked=true />
+                        "Me, on my own machine"
+                    </label>
+                    <label class="choice">
+                        <input type="radio" name=field::PURPOSE value=CredentialPurpose::Ci.as_str() data-testid="purpose-ci" />
+                        "A CI system, such as Jenkins"
+                    </label>
+                </fieldset>
+                <div class="field">
+                    <label for="credential-name">"CI system's name (for CI only)"</label>
+                    <input id="credential-name" name=field::NAME placeholder="jenkins-prod" maxlength=MAX_NAME_CHARS
+                        autocomplete="off" spellcheck="false" aria-invalid="false" />
+                    <p class="field-problem" role="alert" data-shows="name-problem"></p>
+                </div>
+                <div class="field">
+                    <label for="credential-hours">"Lifetime in hours"</label>
+                    <input id="credential-hours" name=field::LIFETIME_HOURS type="number" inputmode="numeric"
+                        min=first.bounds.min max=first.bounds.max value=first.bounds.default aria-invalid="false" />
+                    <p class="help" data-shows="hours-hint">{first.hours_hint}</p>
+                    <p class="field-problem" role="alert" data-shows="hours-problem"></p>
+                </div>
+                <button type="submit" class="button" data-testid="download">"Download kubeconfig"</button>
+                <p class="help">
+                    "Every download is a credential of its own, listed below; an admin can revoke each one. "
+                    "Keep the file secret: it is the key to this namespace."
+                </p>
+            </form>
+        </DownloadChecks>
+    }
+}
+
+/// Checks the download form inside as the person types ([`DownloadCheck`], the rules the server applies
+/// too): the problems next to their fields, the lifetime's limits and default following the chosen purpose,
+/// and the button held disabled while something is wrong.
+#[island]
+fn DownloadChecks(children: Children) -> impl IntoView {
+    let frame = NodeRef::<leptos::html::Div>::new();
+    let refresh = move |purpose_changed: bool| {
+        if let Some(form) = frame.get_untracked().and_then(|frame| frame.query_selector("form").ok().flatten()) {
+            show_download_check(&form, purpose_changed);
         }
     };
-    let choose = move |chosen: CredentialPurpose| {
-        purpose.set(chosen);
-        hours.set(options.bounds(chosen).default.to_string());
-    };
-    let hint = move || {
-        let b = bounds();
-        format!("{} to {}; at most until the grant ends.", describe_hours(b.min), describe_hours(b.max))
-    };
+    // Once hydrated: the browser may have restored what was typed before a reload.
+    Effect::new(move |_| refresh(false));
     view! {
-        <form method="post" action=format!("/requests/{id}/kubeconfig") class="form download" data-testid="download-form">
-            <fieldset class="field">
-                <legend>"Who will use it?"</legend>
-                <label class="choice">
-                    <input type="radio" name=field::PURPOSE value="personal" checked=true
-                        on:change=move |_| choose(CredentialPurpose::Personal) />
-                    "Me, on my own machine"
-                </label>
-                <label class="choice">
-                    <input type="radio" name=field::PURPOSE value="ci" data-testid="purpose-ci"
-                        on:change=move |_| choose(CredentialPurpose::Ci) />
-                    "A CI system, such as Jenkins"
-                </label>
-            </fieldset>
-            <div class="field">
-                <label for="credential-name">"CI system's name (for CI only)"</label>
-                <input id="credential-name" name=field::NAME placeholder="jenkins-prod" maxlength=MAX_NAME_CHARS
-                    autocomplete="off" spellcheck="false" aria-invalid=move || name_error().is_some().to_string()
-                    prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev)) />
-                <p class="field-problem" role="alert">{name_error}</p>
-            </div>
-            <div class="field">
-                <label for="credential-hours">"Lifetime in hours"</label>
-                <input id="credential-hours" name=field::LIFETIME_HOURS type="number" inputmode="numeric"
-                    min=move || bounds().min max=move || bounds().max
-                    aria-invalid=move || hours_error().is_some().to_string()
-                    prop:value=move || hours.get() on:input=move |ev| hours.set(event_target_value(&ev)) />
-                <p class="help">{hint}</p>
-                <p class="field-problem" role="alert">{hours_error}</p>
-            </div>
-            <button type="submit" class="button" data-testid="download"
-                disabled=move || name_error().is_some() || hours_error().is_some()>
-                "Download kubeconfig"
-            </button>
-            <p class="help">
-                "Every download is a credential of its own, listed below; an admin can revoke each one. "
-                "Keep the file secret: it is the key to this namespace."
-            </p>
-        </form>
+        <div class="island-frame" node_ref=frame on:input=move |_| refresh(false) on:change=move |ev| {
+            let is_purpose = event_target::<leptos::web_sys::Element>(&ev).get_attribute("name").as_deref() == Some(field::PURPOSE);
+            refresh(is_purpose)
+        }>
+            {children()}
+        </div>
+    }
+}
+
+/// Brings `form` up to date with what is typed in it; a new purpose also resets the lifetime to its default.
+fn show_download_check(form: &leptos::web_sys::Element, purpose_changed: bool) {
+    use leptos::wasm_bindgen::JsCast;
+    let bounds = |purpose: CredentialPurpose| {
+        form.get_attribute(&format!("data-{}-hours", purpose.as_str())).and_then(|text| Bounds::from_attribute(&text))
+    };
+    let (Some(personal), Some(ci)) = (bounds(CredentialPurpose::Personal), bounds(CredentialPurpose::Ci)) else {
+        return;
+    };
+    let options = CredentialOptions { personal, ci };
+    let input = |selector: &str| {
+        form.query_selector(selector)
+            .ok()
+            .flatten()
+            .and_then(|input| input.dyn_into::<leptos::web_sys::HtmlInputElement>().ok())
+    };
+    let purpose = input(&format!("[name={}]:checked", field::PURPOSE))
+        .and_then(|chosen| CredentialPurpose::parse(&chosen.value()))
+        .unwrap_or(CredentialPurpose::Personal);
+    let (Some(name), Some(hours)) =
+        (input(&format!("[name={}]", field::NAME)), input(&format!("[name={}]", field::LIFETIME_HOURS)))
+    else {
+        return;
+    };
+    if purpose_changed {
+        hours.set_value(&options.bounds(purpose).default.to_string());
+    }
+    let check = DownloadCheck::of(&options, purpose, &name.value(), &hours.value());
+    let invalid = |problem: &Option<String>| if problem.is_some() { "true" } else { "false" };
+    _ = name.set_attribute("aria-invalid", invalid(&check.name_problem));
+    _ = hours.set_attribute("aria-invalid", invalid(&check.hours_problem));
+    _ = hours.set_attribute("min", &check.bounds.min.to_string());
+    _ = hours.set_attribute("max", &check.bounds.max.to_string());
+    let show = |what: &str, text: Option<&str>| {
+        if let Ok(Some(shown)) = form.query_selector(&format!("[data-shows={what}]")) {
+            shown.set_text_content(text);
+        }
+    };
+    show("name-problem", check.name_problem.as_deref());
+    show("hours-problem", check.hours_problem.as_deref());
+    show("hours-hint", Some(&check.hours_hint));
+    if let Ok(Some(button)) = form.query_selector("[data-testid=download]") {
+        if check.is_ready() {
+            _ = button.remove_attribute("disabled")
+        } else {
+            _ = button.set_attribute("disabled", "")
+        }
     }
 }
 

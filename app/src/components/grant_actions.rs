@@ -1,6 +1,6 @@
 //! What can happen to a ready grant besides its kubeconfigs: its owner asks for more time, an approver
 //! decides the ask, an admin deletes the namespace (typing its name to confirm). Each is a form that posts
-//! without JavaScript; with it (each form is an island), problems show next to their fields.
+//! without JavaScript; with it (each form is enhanced by an island), problems show next to their fields.
 
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn as _;
@@ -23,12 +23,12 @@ pub fn ExtendForm(id: String, max_days: u32) -> impl IntoView {
                 <label for="extend-days">"More days"</label>
                 <input id="extend-days" name=field::DAYS type="number" inputmode="numeric" min="1" max=max_days
                     value=max_days.min(30) />
-                <FieldProblem field=field::DAYS.to_string() />
+                <FieldProblem field=field::DAYS />
             </div>
             <div class="field">
                 <label for="extend-reason">"Why do you need it longer?"</label>
                 <textarea id="extend-reason" name=field::REASON rows="2" maxlength=Reason::MAX_CHARS></textarea>
-                <FieldProblem field=field::REASON.to_string() />
+                <FieldProblem field=field::REASON />
             </div>
             <button type="submit" class="button">"Ask for an extension"</button>
         </EnhancedForm>
@@ -60,7 +60,7 @@ pub fn ExtensionDecisionForms(id: String, namespace: String) -> impl IntoView {
                 <div class="deny">
                     <label for=reason_id.clone()>"Reason for refusing the extension"</label>
                     <textarea id=reason_id name=field::REASON rows="2" maxlength=Reason::MAX_CHARS></textarea>
-                    <FieldProblem field=field::REASON.to_string() />
+                    <FieldProblem field=field::REASON />
                 </div>
                 <div class="verdicts">
                     <button type="submit" class="button" formaction=ApproveExtension::url()
@@ -112,7 +112,7 @@ pub fn DeleteNamespaceForm(id: String, namespace: String) -> impl IntoView {
                 <div class="field">
                     <label for="delete-reason">"Reason for deleting"</label>
                     <textarea id="delete-reason" name=field::REASON rows="2" maxlength=Reason::MAX_CHARS></textarea>
-                    <FieldProblem field=field::REASON.to_string() />
+                    <FieldProblem field=field::REASON />
                 </div>
                 <button type="submit" class="button danger" data-confirms="delete-confirm">"Delete namespace"</button>
             </EnhancedForm>
@@ -120,29 +120,45 @@ pub fn DeleteNamespaceForm(id: String, namespace: String) -> impl IntoView {
     }
 }
 
-/// The name to type again, and the submit button of its form held disabled until it matches.
-#[island]
+/// The name to type again, its input marked with the name expected.
+#[component]
 fn TypeToConfirm(expected: String) -> impl IntoView {
-    let typed = RwSignal::new(String::new());
-    let input = NodeRef::<leptos::html::Input>::new();
-    let label = format!("Type {expected} to confirm");
-    Effect::new(move |_| {
-        let confirmed = typed.get().trim() == expected;
-        // The button is server-rendered further down the same form.
-        let button = input
-            .get()
-            .and_then(|input| input.closest("form").ok().flatten())
+    view! {
+        <ConfirmByTyping>
+            <label for="delete-confirm">{format!("Type {expected} to confirm")}</label>
+            <input id="delete-confirm" name=field::CONFIRM autocomplete="off" spellcheck="false"
+                data-expected=expected />
+            <FieldProblem field=field::CONFIRM />
+        </ConfirmByTyping>
+    }
+}
+
+/// Holds the submit button of the form around it (the one marked `data-confirms`) disabled until the input
+/// inside has the value of its `data-expected`.
+#[island]
+fn ConfirmByTyping(children: Children) -> impl IntoView {
+    let frame = NodeRef::<leptos::html::Div>::new();
+    let check = move || {
+        let Some(frame) = frame.get_untracked() else { return };
+        let confirmed = frame.query_selector("input[data-expected]").ok().flatten().and_then(|input| {
+            let expected = input.get_attribute("data-expected")?;
+            let typed = leptos::wasm_bindgen::JsCast::dyn_into::<leptos::web_sys::HtmlInputElement>(input).ok()?;
+            Some(typed.value().trim() == expected)
+        });
+        let button = frame
+            .closest("form")
+            .ok()
+            .flatten()
             .and_then(|form| form.query_selector("[data-confirms=delete-confirm]").ok().flatten());
         if let Some(button) = button {
-            if confirmed { _ = button.remove_attribute("disabled") } else { _ = button.set_attribute("disabled", "") }
+            if confirmed == Some(true) {
+                _ = button.remove_attribute("disabled")
+            } else {
+                _ = button.set_attribute("disabled", "")
+            }
         }
-    });
-    view! {
-        <div class="field">
-            <label for="delete-confirm">{label}</label>
-            <input id="delete-confirm" name=field::CONFIRM autocomplete="off" spellcheck="false" node_ref=input
-                on:input=move |ev| typed.set(event_target_value(&ev)) />
-            <FieldProblem field=field::CONFIRM.to_string() />
-        </div>
-    }
+    };
+    // Once hydrated: the name may not have been typed yet (or the browser restored it).
+    Effect::new(move |_| check());
+    view! { <div class="field" node_ref=frame on:input=move |_| check()>{children()}</div> }
 }

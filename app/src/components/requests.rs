@@ -113,7 +113,7 @@ pub fn DecisionForms(id: String, namespace: String) -> impl IntoView {
                     <label for=reason_id.clone()>"Reason for denying"</label>
                     <textarea id=reason_id name="reason" rows="2" maxlength=Reason::MAX_CHARS
                         aria-describedby=problem_id.clone()></textarea>
-                    <FieldProblem field=field::REASON.to_string() id=problem_id />
+                    <FieldProblem field=field::REASON id=problem_id />
                 </div>
                 <div class="verdicts">
                     <button type="submit" class="button" formaction=ApproveRequest::url()
@@ -194,7 +194,7 @@ pub fn RevokeGrantForm(id: String) -> impl IntoView {
             <input type="hidden" name="id" value=id />
             <label for="revoke-reason">"Reason for revoking access"</label>
             <textarea id="revoke-reason" name=field::REASON rows="2" maxlength=Reason::MAX_CHARS required=true></textarea>
-            <FieldProblem field=field::REASON.to_string() />
+            <FieldProblem field=field::REASON />
             <button type="submit" class="button danger">"Revoke access"</button>
         </EnhancedForm>
     }

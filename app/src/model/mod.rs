@@ -34,6 +34,18 @@ impl Bounds {
         (self.min..=self.max).contains(&value)
     }
 
+    /// The bounds as an HTML attribute's value, `"min max default"`, for an island to read back.
+    pub fn to_attribute(&self) -> String {
+        format!("{} {} {}", self.min, self.max, self.default)
+    }
+
+    /// Reads [`Bounds::to_attribute`]'s form.
+    pub fn from_attribute(text: &str) -> Option<Self> {
+        let mut numbers = text.split_whitespace().map(str::parse::<u32>);
+        let bounds = Self::new(numbers.next()?.ok()?, numbers.next()?.ok()?, numbers.next()?.ok()?);
+        numbers.next().is_none().then_some(bounds)
+    }
+
     /// Whether the bounds make sense: `min <= default <= max`, and `min` at least 1.
     pub fn is_ordered(&self) -> bool {
         self.min >= 1 && self.min <= self.default && self.default <= self.max
@@ -43,6 +55,15 @@ impl Bounds {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bounds_survive_an_html_attribute() {
+        let bounds = Bounds::new(1, 720, 8);
+        assert_eq!(Bounds::from_attribute(&bounds.to_attribute()), Some(bounds));
+        for bad in ["", "1 2", "1 2 3 4", "1 x 3", "-1 2 3"] {
+            assert_eq!(Bounds::from_attribute(bad), None, "{bad:?}");
+        }
+    }
 
     #[test]
     fn bounds_contain_their_ends_and_nothing_outside() {

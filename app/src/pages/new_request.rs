@@ -63,7 +63,7 @@ fn RequestForm(options: RequestOptions) -> impl IntoView {
                 <select id="stage" name=field::STAGE>
                     {options.stages.into_iter().map(|stage| view! { <option value=stage.clone()>{stage.clone()}</option> }).collect_view()}
                 </select>
-                <FieldProblem field=field::STAGE.to_string() />
+                <FieldProblem field=field::STAGE />
             </div>
 
             <HelmModeChoice tiller_enabled=options.tiller_enabled />
@@ -83,7 +83,7 @@ fn RequestForm(options: RequestOptions) -> impl IntoView {
                 <p class="help" id="lifetime-help">
                     {format!("Between {} and {} days; access ends then, with a warning before.", bounds.min, bounds.max)}
                 </p>
-                <FieldProblem field=field::LIFETIME_DAYS.to_string() id="lifetime-problem".to_string() />
+                <FieldProblem field=field::LIFETIME_DAYS id="lifetime-problem" />
             </div>
 
             <button type="submit" class="button">"Submit request"</button>
@@ -91,48 +91,61 @@ fn RequestForm(options: RequestOptions) -> impl IntoView {
     }
 }
 
-/// The name, checked while it is typed with the same rules the server applies; the server's verdict on it
-/// (already requested, reserved here) shows while the name is the one it was about.
-#[island]
+/// The name, checked while it is typed (see [`NameCheck`]).
+#[component]
 fn NamespaceField(naming_policy: Option<String>) -> impl IntoView {
-    let name = RwSignal::new(String::new());
-    let refusal = form_refusal();
-    // The name the server's last answer was about: editing a taken name clears "already requested".
-    let answered_name = RwSignal::new(String::new());
-    let answers = form_answers();
-    Effect::new(move |_| {
-        answers.track();
-        answered_name.set(name.get_untracked());
-    });
-    let problem = move || {
-        let typed = name.get();
-        let live = (!typed.is_empty()).then(|| naming::shape_problem(typed.trim())).flatten();
-        live.or_else(|| {
-            let server =
-                refusal.with(|e| e.as_ref().and_then(|e| e.problem_with(field::NAMESPACE)).map(str::to_string));
-            server.filter(|_| answered_name.get() == typed)
-        })
-    };
     view! {
-        <div class="field">
+        <NameCheck>
             <label for="namespace">"Namespace name"</label>
+            <p class="help" id="namespace-help">
+                "Lower-case letters, digits and '-', at most 63 characters, for example team-a-ci."
+                {naming_policy.map(|policy| format!(" {policy}"))}
+            </p>
             <input
                 id="namespace"
                 name=field::NAMESPACE
                 autocomplete="off"
                 spellcheck="false"
                 required
-                on:input=move |ev| name.set(event_target_value(&ev))
-                aria-invalid=move || problem().is_some().to_string()
                 aria-describedby="namespace-help namespace-problem"
             />
-            <p class="help" id="namespace-help">
-                "Lower-case letters, digits and '-', at most 63 characters, for example team-a-ci."
-                {naming_policy.map(|policy| format!(" {policy}"))}
-            </p>
-            <p class="field-problem" id="namespace-problem" data-testid="namespace-problem" role="alert">{problem}</p>
-        </div>
+            <FieldProblem field=field::NAMESPACE id="namespace-problem" testid="namespace-problem" />
+        </NameCheck>
     }
+}
+
+/// Checks the name inside while it is typed, with the same rules the server applies; the server's verdict on
+/// it (already requested, reserved here) shows while the name is the one the verdict was about.
+#[island]
+fn NameCheck(children: Children) -> impl IntoView {
+    let refusal = form_refusal();
+    let answers = form_answers();
+    let frame = NodeRef::<leptos::html::Div>::new();
+    let input = move || {
+        let input = frame.get_untracked()?.query_selector("input").ok().flatten()?;
+        leptos::wasm_bindgen::JsCast::dyn_into::<leptos::web_sys::HtmlInputElement>(input).ok()
+    };
+    // The name the server's last answer was about: editing a taken name clears "already requested".
+    let answered_name = RwSignal::new(String::new());
+    Effect::new(move |_| {
+        answers.track();
+        answered_name.set(input().map(|input| input.value()).unwrap_or_default());
+    });
+    let check = move |_| {
+        let Some(input) = input() else { return };
+        let typed = input.value();
+        let live = (!typed.is_empty()).then(|| naming::shape_problem(typed.trim())).flatten();
+        let problem = live.or_else(|| {
+            let server = refusal
+                .with_untracked(|e| e.as_ref().and_then(|e| e.problem_with(field::NAMESPACE)).map(str::to_string));
+            server.filter(|_| answered_name.get_untracked() == typed)
+        });
+        _ = input.set_attribute("aria-invalid", if problem.is_some() { "true" } else { "false" });
+        if let Some(shown) = frame.get_untracked().and_then(|f| f.query_selector("[data-problem-for]").ok().flatten()) {
+            shown.set_text_content(problem.as_deref());
+        }
+    };
+    view! { <div class="field" node_ref=frame on:input=check>{children()}</div> }
 }
 
 /// What the namespace is for; the browser stops at the length the server accepts.
@@ -146,7 +159,7 @@ fn PurposeField(max_chars: u32) -> impl IntoView {
             <p class="help" id="purpose-help">
                 {format!("What runs here and who uses it, so an approver can decide (at most {max_chars} characters).")}
             </p>
-            <FieldProblem field=field::PURPOSE.to_string() id="purpose-problem".to_string() testid="purpose-problem".to_string() />
+            <FieldProblem field=field::PURPOSE id="purpose-problem" testid="purpose-problem" />
         </div>
     }
 }
@@ -170,7 +183,7 @@ fn HelmModeChoice(tiller_enabled: bool) -> impl IntoView {
                 })
                 .collect_view()}
             {(!tiller_enabled).then(|| view! { <p class="help">"Helm 2 with Tiller is switched off in this installation."</p> })}
-            <FieldProblem field=field::HELM_MODE.to_string() />
+            <FieldProblem field=field::HELM_MODE />
         </fieldset>
     }
 }
@@ -197,7 +210,7 @@ fn QuotaProfileChoice(profiles: Vec<QuotaProfileSummary>) -> impl IntoView {
                     }
                 })
                 .collect_view()}
-            <FieldProblem field=field::QUOTA_PROFILE.to_string() />
+            <FieldProblem field=field::QUOTA_PROFILE />
         </fieldset>
     }
 }

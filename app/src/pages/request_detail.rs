@@ -11,7 +11,7 @@ use crate::api::requests::{WatchRequest, get_request};
 use crate::components::after_action::reload_page;
 use crate::components::credentials::{CredentialList, DownloadForm, UsageHelp};
 use crate::components::error_view::ErrorView;
-use crate::components::forms::{post, text_of};
+use crate::components::forms::{post, read_json, text_of};
 use crate::components::grant_actions::{
     DeleteNamespaceForm, ExtendForm, ExtensionDecisionForms, ExtensionNotice, NamespaceDeletionNotice,
 };
@@ -51,7 +51,11 @@ fn Detail() -> impl IntoView {
 #[component]
 fn DetailView(detail: RequestDetail) -> impl IntoView {
     let watch = detail.watch_every_seconds().map(|every_seconds| {
-        view! { <WatchRequest id=detail.request.id.clone() fingerprint=detail.fingerprint() every_seconds /> }
+        view! {
+            <span hidden data-watch-request=detail.request.id.clone() data-fingerprint=detail.fingerprint()
+                data-every-seconds=every_seconds></span>
+            <WatchRequest />
+        }
     });
     let request = detail.request;
     view! {
@@ -103,12 +107,18 @@ fn DetailView(detail: RequestDetail) -> impl IntoView {
     }
 }
 
-/// Follows the request while Berth or someone else may change it: asks the server for its fingerprint every
-/// `every_seconds` and loads the page again once it differs from the one the page was rendered with. Each
+/// Follows the request while Berth or someone else may change it (the page then renders a hidden
+/// `data-watch-request` mark with the request's id, the fingerprint it was rendered with and how often to
+/// look): asks the server for the fingerprint every so often and loads the page again once it differs. Each
 /// answer schedules the next look; a failed look (a restarting server, a dropped connection) just tries again.
 #[island]
-fn WatchRequest(id: String, fingerprint: String, every_seconds: u32) -> impl IntoView {
-    Effect::new(move |_| look_again(id.clone(), fingerprint.clone(), Duration::from_secs(every_seconds.into())));
+fn WatchRequest() -> impl IntoView {
+    Effect::new(move |_| {
+        let Ok(Some(mark)) = document().query_selector("[data-watch-request]") else { return };
+        let read = |name: &str| mark.get_attribute(name).unwrap_or_default();
+        let every = read("data-every-seconds").parse::<u64>().unwrap_or(5).max(1);
+        look_again(read("data-watch-request"), read("data-fingerprint"), Duration::from_secs(every));
+    });
 }
 
 fn look_again(id: String, fingerprint: String, every: Duration) {
@@ -133,7 +143,7 @@ async fn current_fingerprint(id: &str) -> Option<String> {
     if !response.ok() {
         return None;
     }
-    serde_json::from_str(&text_of(&response).await?).ok()
+    read_json(&text_of(&response).await?)?.as_str().map(str::to_string)
 }
 
 /// Tiller's rollout on a ready Tiller-mode grant: what `helm` will find when it looks for Tiller.

@@ -50,6 +50,37 @@ impl CredentialOptions {
     }
 }
 
+/// What the download form says about what is typed in it: the same on the server's first render and in the
+/// browser as the person types.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DownloadCheck {
+    pub bounds: Bounds,
+    pub name_problem: Option<String>,
+    pub hours_problem: Option<String>,
+    /// The lifetimes allowed, in words.
+    pub hours_hint: String,
+}
+
+impl DownloadCheck {
+    /// `name` matters only for a CI kubeconfig; `hours` is the lifetime field's text.
+    pub fn of(options: &CredentialOptions, purpose: CredentialPurpose, name: &str, hours: &str) -> Self {
+        let bounds = options.bounds(purpose);
+        let name_problem = (purpose == CredentialPurpose::Ci).then(|| name_problem(name.trim())).flatten();
+        let hours_problem = match hours.trim().parse::<u32>() {
+            Ok(hours) if bounds.contains(hours) => None,
+            _ => Some(format!("Between {} and {} hours ({}).", bounds.min, bounds.max, describe_hours(bounds.max))),
+        };
+        let hours_hint =
+            format!("{} to {}; at most until the grant ends.", describe_hours(bounds.min), describe_hours(bounds.max));
+        DownloadCheck { bounds, name_problem, hours_problem, hours_hint }
+    }
+
+    /// Whether the form may be sent as it is.
+    pub fn is_ready(&self) -> bool {
+        self.name_problem.is_none() && self.hours_problem.is_none()
+    }
+}
+
 /// One kubeconfig handed out: its metadata (the token itself is never kept).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CredentialSummary {
@@ -108,6 +139,20 @@ pub fn describe_hours(hours: u32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_download_form_checks_the_name_for_ci_only_and_the_hours_against_the_purpose() {
+        let options = CredentialOptions { personal: Bounds::new(1, 24, 8), ci: Bounds::new(1, 720, 168) };
+        let personal = DownloadCheck::of(&options, CredentialPurpose::Personal, "", "8");
+        assert!(personal.is_ready(), "{personal:?}");
+        assert_eq!(personal.hours_hint, "1 hour to 1 day; at most until the grant ends.");
+        let too_long = DownloadCheck::of(&options, CredentialPurpose::Personal, "", "48");
+        assert_eq!(too_long.hours_problem.as_deref(), Some("Between 1 and 24 hours (1 day)."));
+        let unnamed_ci = DownloadCheck::of(&options, CredentialPurpose::Ci, " ", "48");
+        assert!(unnamed_ci.name_problem.is_some() && unnamed_ci.hours_problem.is_none(), "{unnamed_ci:?}");
+        assert!(DownloadCheck::of(&options, CredentialPurpose::Ci, "jenkins-prod", "48").is_ready());
+        assert!(!DownloadCheck::of(&options, CredentialPurpose::Ci, "jenkins-prod", "many").is_ready());
+    }
 
     #[test]
     fn ci_names_are_short_lower_case_labels() {

@@ -72,7 +72,7 @@ pub fn form_answers() -> Signal<u32> {
 
 /// The server's problem with `field` in the refusal a plain post of the form being rendered came back with
 /// (server side; empty in the browser, which keeps what the server rendered).
-pub fn posted_problem(field: &str) -> String {
+fn posted_problem(field: &str) -> String {
     use_context::<PostedRefusal>()
         .and_then(|PostedRefusal(refusal)| refusal.as_ref().and_then(|e| e.problem_with(field)).map(str::to_string))
         .unwrap_or_default()
@@ -201,7 +201,7 @@ fn show_refusal(form: &HtmlFormElement, refusal: Option<&ApiError>) {
 }
 
 /// Calls `each` on every element under `root` that matches `selector`.
-pub fn for_each_element(root: &Element, selector: &str, mut each: impl FnMut(Element)) {
+fn for_each_element(root: &Element, selector: &str, mut each: impl FnMut(Element)) {
     let Ok(found) = root.query_selector_all(selector) else { return };
     for index in 0..found.length() {
         if let Some(element) = found.item(index).and_then(|node| node.dyn_into::<Element>().ok()) {

@@ -8,6 +8,9 @@
 //! A refusal says how it should look to the caller: a record someone may not see is "not found" (ids reveal
 //! nothing), a rule they break is named, and a record in the wrong state says what state it is in.
 
+pub mod approvals;
+pub mod stages;
+
 use crate::auth::{Caller, Role, SessionView};
 use crate::error::ApiError;
 use crate::requests::lifecycle::{self, Action, Refused};

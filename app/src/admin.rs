@@ -209,6 +209,8 @@ pub struct UserSummary {
     pub subject: String,
     /// The role their groups granted at their last sign-in; `None`: no access.
     pub role: Option<Role>,
+    /// The groups of their last sign-in (the decision policy's approvals are by group).
+    pub groups: Vec<String>,
     pub first_sign_in_at: DateTime<Utc>,
     pub last_sign_in_at: DateTime<Utc>,
 }

@@ -57,6 +57,8 @@ pub struct Person {
     pub id: String,
     pub display_name: String,
     pub email: Option<String>,
+    /// The groups of their sign-in, which the decision policy's approvals are by.
+    pub groups: Vec<String>,
 }
 
 /// The state of the current request's session.
@@ -146,7 +148,7 @@ mod tests {
 
     #[test]
     fn only_a_signed_in_role_may_do_anything() {
-        let person = Person { id: "u1".into(), display_name: "Dave".into(), email: None };
+        let person = Person { id: "u1".into(), display_name: "Dave".into(), email: None, groups: Vec::new() };
         assert!(!SessionView::Anonymous.may(Role::Developer));
         assert!(!SessionView::NoAccess(person.clone()).may(Role::Developer));
         assert!(SessionView::SignedIn(person.clone(), Role::Developer).may(Role::Developer));

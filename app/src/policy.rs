@@ -11,6 +11,8 @@
 pub mod approvals;
 pub mod stages;
 
+use stages::StagePolicy;
+
 use crate::auth::{Caller, Role, SessionView};
 use crate::error::ApiError;
 use crate::requests::lifecycle::{self, Action, Refused};
@@ -202,13 +204,30 @@ pub fn authorize(session: &SessionView, use_case: UseCase) -> Result<Caller, Ref
 }
 
 /// The installation's choices that change who may do what.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Policy {
     /// Approvers may decide their own requests (small teams with one approver).
     pub approvers_may_decide_own: bool,
+    /// The stages the configuration gives a policy of their own; any other stage is
+    /// [`StagePolicy::unconfigured`].
+    pub stages: std::sync::Arc<[StagePolicy]>,
 }
 
 impl Policy {
+    /// What `stage` allows and needs.
+    pub fn stage(&self, stage: &str) -> std::borrow::Cow<'_, StagePolicy> {
+        match self.stages.iter().find(|policy| policy.stage == stage) {
+            Some(policy) => std::borrow::Cow::Borrowed(policy),
+            None => std::borrow::Cow::Owned(StagePolicy::unconfigured(stage)),
+        }
+    }
+
+    /// The requester as the approvals count them: nobody, where approvers may decide their own requests
+    /// (a person id is never empty), so that their own approval counts too.
+    pub fn requester_for_approvals<'r>(&self, requester_id: &'r str) -> &'r str {
+        if self.approvers_may_decide_own { "" } else { requester_id }
+    }
+
     /// Whether `caller` may do `use_case` to `target`: their role, then whether the record is theirs to see
     /// and to act on, then whether its state allows it.
     pub fn check(&self, caller: &Caller, use_case: UseCase, target: Target<'_>) -> Result<(), Refusal> {

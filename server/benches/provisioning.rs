@@ -46,7 +46,7 @@ async fn main() {
         clock: Clock::system(),
     };
     let caller = Caller {
-        person: Person { id: alice.clone(), display_name: "Alice Anders".into(), email: None },
+        person: Person { id: alice.clone(), display_name: "Alice Anders".into(), email: None, groups: Vec::new() },
         role: Role::Developer,
     };
 

@@ -104,7 +104,7 @@ impl Berth {
 
         let sessions = store.session_store().await.context("database: session table")?;
         let cluster = Cluster::connect(&config.cluster).await.context("cluster")?;
-        let rules = Rules::new(&config.requests, &config.cluster).context("requests")?;
+        let rules = Rules::new(&config.requests, &config.policy, &config.cluster).context("requests")?;
         let notifier =
             Notifier::start(&config.notifications, &config.public_url, clock.clone()).context("notifications")?;
 
@@ -129,7 +129,7 @@ impl Berth {
         let policy = rules.policy();
         let credentials = Arc::new(CredentialsService {
             store: store.clone(),
-            policy,
+            policy: policy.clone(),
             cluster: cluster.clone(),
             config: config.credentials.clone(),
             identities_namespace: config.cluster.identities_namespace.clone(),

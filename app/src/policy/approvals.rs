@@ -9,11 +9,27 @@
 //!
 //! Pure functions, no I/O: the workflow calls them with what it read, the pages with what they show.
 
+use serde::{Deserialize, Serialize};
+
 /// One slot of the approvals needed: `count` different people of `group`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Slot {
-    pub group: String,
+    /// `None`: anyone with the approver role (what a stage without a policy of its own needs, as before
+    /// policies existed). Everyone who decides has passed the role gate, so that is anyone who decides.
+    pub group: Option<String>,
     pub count: u32,
+}
+
+impl Slot {
+    /// One approval by anyone with the approver role.
+    pub fn any_approver() -> Self {
+        Self { group: None, count: 1 }
+    }
+
+    /// The slot as people read it: its group, or "an approver".
+    pub fn label(&self) -> &str {
+        self.group.as_deref().unwrap_or("an approver")
+    }
 }
 
 /// Someone who approved (or may approve): who, and the groups they had at their last sign-in.
@@ -25,7 +41,7 @@ pub struct Approver<'a> {
 
 impl Approver<'_> {
     fn may_sit_in(&self, slot: &Slot) -> bool {
-        self.groups.contains(&slot.group)
+        slot.group.as_ref().is_none_or(|group| self.groups.contains(group))
     }
 }
 
@@ -43,6 +59,60 @@ impl Progress {
     pub fn filled(&self, slots: &[Slot]) -> (u32, u32) {
         let filled = self.seated.iter().map(|people| people.len() as u32).sum();
         (filled, slots.iter().map(|slot| slot.count).sum())
+    }
+}
+
+/// Where a pending request's approvals stand, as its pages show it: each slot, with the names of the people
+/// counted in it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApprovalProgress {
+    pub slots: Vec<SlotProgress>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlotProgress {
+    /// `None`: anyone with the approver role.
+    pub group: Option<String>,
+    pub count: u32,
+    /// Display names, in the order they approved.
+    pub approved_by: Vec<String>,
+}
+
+impl ApprovalProgress {
+    /// `progress` of `slots`, with `name_of` each person id.
+    pub fn of(slots: &[Slot], progress: &Progress, name_of: impl Fn(&str) -> String) -> Self {
+        let slots = slots.iter().zip(&progress.seated).map(|(slot, seated)| SlotProgress {
+            group: slot.group.clone(),
+            count: slot.count,
+            approved_by: seated.iter().map(|person| name_of(person)).collect(),
+        });
+        Self { slots: slots.collect() }
+    }
+
+    /// Whether it takes more than one person's approval, so that progress is worth showing.
+    pub fn needs_several(&self) -> bool {
+        self.slots.iter().map(|slot| slot.count).sum::<u32>() > 1
+    }
+
+    /// "1 of 2: berth-approvers approved by Bob Berg; platform-approvers waiting".
+    pub fn line(&self) -> String {
+        let given: usize = self.slots.iter().map(|slot| slot.approved_by.len()).sum();
+        let needed: u32 = self.slots.iter().map(|slot| slot.count).sum();
+        let slots: Vec<String> = self
+            .slots
+            .iter()
+            .map(|slot| {
+                let label = slot.group.as_deref().unwrap_or("an approver");
+                let missing = (slot.count as usize).saturating_sub(slot.approved_by.len());
+                match (slot.approved_by.as_slice(), missing) {
+                    ([], 1) => format!("{label} waiting"),
+                    ([], missing) => format!("{label} waiting for {missing}"),
+                    (people, 0) => format!("{label} approved by {}", people.join(" and ")),
+                    (people, missing) => format!("{label} approved by {}, {missing} more waiting", people.join(", ")),
+                }
+            })
+            .collect();
+        format!("{given} of {needed}: {}", slots.join("; "))
     }
 }
 
@@ -155,7 +225,7 @@ mod tests {
     use super::*;
 
     fn slots(list: &[(&str, u32)]) -> Vec<Slot> {
-        list.iter().map(|(group, count)| Slot { group: (*group).to_string(), count: *count }).collect()
+        list.iter().map(|(group, count)| Slot { group: Some((*group).to_string()), count: *count }).collect()
     }
 
     fn groups(list: &[&str]) -> Vec<String> {
@@ -216,6 +286,37 @@ mod tests {
         let dave = Approver { person: "dave", groups: &outsider };
         assert!(!approval_would_count(&production, REQUESTER, &[], dave));
         assert!(!may_deny(&production, REQUESTER, dave), "in no slot's group");
+    }
+
+    #[test]
+    fn progress_reads_as_who_approved_and_what_still_waits() {
+        let production = slots(&[("berth-approvers", 1), ("platform-approvers", 1)]);
+        let bob = groups(&["berth-approvers"]);
+        let approvals = [Approver { person: "bob", groups: &bob }];
+        let shown = ApprovalProgress::of(&production, &progress(&production, REQUESTER, &approvals), |id| {
+            if id == "bob" { "Bob Berg".to_string() } else { id.to_string() }
+        });
+        assert_eq!(shown.line(), "1 of 2: berth-approvers approved by Bob Berg; platform-approvers waiting");
+        assert!(shown.needs_several());
+        let three = slots(&[("berth-approvers", 3)]);
+        let partly = ApprovalProgress::of(&three, &progress(&three, REQUESTER, &approvals), str::to_string);
+        assert_eq!(partly.line(), "1 of 3: berth-approvers approved by bob, 2 more waiting");
+        let nobody = ApprovalProgress::of(&three, &progress(&three, REQUESTER, &[]), str::to_string);
+        assert_eq!(nobody.line(), "0 of 3: berth-approvers waiting for 3");
+        let one = [Slot::any_approver()];
+        let single = ApprovalProgress::of(&one, &progress(&one, REQUESTER, &[]), str::to_string);
+        assert!(!single.needs_several(), "one approval as before policies: nothing to show");
+        assert_eq!(single.line(), "0 of 1: an approver waiting");
+    }
+
+    #[test]
+    fn anyone_with_the_approver_role_sits_in_a_slot_without_a_group() {
+        let one = [Slot::any_approver()];
+        let nothing: Vec<String> = Vec::new();
+        let frank = Approver { person: "frank", groups: &nothing };
+        assert!(approval_would_count(&one, REQUESTER, &[], frank));
+        assert!(progress(&one, REQUESTER, &[frank]).complete);
+        assert!(may_deny(&one, REQUESTER, frank));
     }
 
     #[test]

@@ -17,7 +17,8 @@ pub struct StagePolicy {
     pub helm_modes: Vec<HelmMode>,
     /// The longest lifetime in days; `None`: the installation's own bound.
     pub max_lifetime_days: Option<u32>,
-    /// An AND of slots; empty: approved by the rules alone, or by one approver as without a policy.
+    /// An AND of slots, never empty: a stage the configuration gives none needs one approver, as before
+    /// policies existed.
     pub approvals: Vec<Slot>,
     /// Tried in order; the first that matches approves the request at once, in its name.
     pub auto_approve: Vec<AutoApproval>,
@@ -47,6 +48,20 @@ pub struct Asked<'a> {
 }
 
 impl StagePolicy {
+    /// The policy of a stage the configuration says nothing about: everything the installation offers, one
+    /// approval by anyone with the approver role, the installation's own lapse.
+    pub fn unconfigured(stage: &str) -> Self {
+        Self {
+            stage: stage.to_string(),
+            profiles: Vec::new(),
+            helm_modes: Vec::new(),
+            max_lifetime_days: None,
+            approvals: vec![Slot::any_approver()],
+            auto_approve: Vec::new(),
+            max_pending_days: None,
+        }
+    }
+
     /// What the stage does not allow of `asked`, each next to its field; empty if it allows all of it.
     pub fn problems(&self, asked: &Asked<'_>) -> Vec<FieldProblem> {
         let mut problems = Vec::new();
@@ -109,7 +124,7 @@ mod tests {
             profiles: vec!["small".into(), "medium".into()],
             helm_modes: vec![HelmMode::NoTiller],
             max_lifetime_days: Some(90),
-            approvals: vec![Slot { group: "berth-approvers".into(), count: 1 }],
+            approvals: vec![Slot { group: Some("berth-approvers".into()), count: 1 }],
             auto_approve: Vec::new(),
             max_pending_days: Some(14),
         }
@@ -121,7 +136,7 @@ mod tests {
             profiles: Vec::new(),
             helm_modes: Vec::new(),
             max_lifetime_days: None,
-            approvals: vec![Slot { group: "berth-approvers".into(), count: 1 }],
+            approvals: vec![Slot { group: Some("berth-approvers".into()), count: 1 }],
             auto_approve: vec![AutoApproval {
                 name: "small test namespaces".into(),
                 profiles: vec!["small".into()],

@@ -10,7 +10,7 @@ use crate::requests::{Decision, ExtensionAsk, HelmMode, NamespaceDeletion, Perso
 const CALLER_ID: &str = "caller";
 
 fn caller(role: Role) -> Caller {
-    Caller { person: Person { id: CALLER_ID.into(), display_name: "Carol".into(), email: None }, role }
+    Caller { person: Person { id: CALLER_ID.into(), display_name: "Carol".into(), email: None, groups: Vec::new() }, role }
 }
 
 fn request(state: RequestState, extension: bool, deletion: bool) -> RequestSummary {
@@ -131,7 +131,7 @@ const REQUEST_USE_CASES: [UseCase; 9] = [
 fn every_request_use_case_for_every_role_owner_and_state_matches_the_rules() {
     let mut cases = 0;
     for decide_own in [false, true] {
-        let policy = Policy { approvers_may_decide_own: decide_own };
+        let policy = Policy { approvers_may_decide_own: decide_own, stages: Default::default() };
         for use_case in REQUEST_USE_CASES {
             for role in Role::ALL {
                 for own in [false, true] {
@@ -203,7 +203,7 @@ fn a_kubeconfig_is_revoked_by_its_owner_or_an_admin_and_hidden_from_other_develo
 
 #[test]
 fn the_gate_lets_in_only_signed_in_roles_that_reach_the_use_case() {
-    let person = Person { id: CALLER_ID.into(), display_name: "Carol".into(), email: None };
+    let person = Person { id: CALLER_ID.into(), display_name: "Carol".into(), email: None, groups: Vec::new() };
     for use_case in UseCase::ALL {
         assert_eq!(authorize(&SessionView::Anonymous, use_case), Err(Refusal::SignInRequired));
         assert_eq!(authorize(&SessionView::NoAccess(person.clone()), use_case), Err(Refusal::RoleTooLow));
@@ -221,7 +221,7 @@ fn the_gate_lets_in_only_signed_in_roles_that_reach_the_use_case() {
 #[test]
 fn the_page_buttons_are_the_policy_answers() {
     for decide_own in [false, true] {
-        let policy = Policy { approvers_may_decide_own: decide_own };
+        let policy = Policy { approvers_may_decide_own: decide_own, stages: Default::default() };
         for role in Role::ALL {
             for own in [false, true] {
                 let requester_id = if own { CALLER_ID } else { "someone-else" };
@@ -260,7 +260,7 @@ fn an_approver_is_told_why_they_may_not_decide_their_own_request() {
     assert_eq!(policy.decide_refusal(&caller(Role::Developer), CALLER_ID, &pending), None, "not theirs to decide");
     let extension = request(S::Ready, true, false);
     assert_eq!(policy.decide_refusal(&approver, CALLER_ID, &extension).as_deref(), Some(OWN_DECISION));
-    let allowed = Policy { approvers_may_decide_own: true };
+    let allowed = Policy { approvers_may_decide_own: true, stages: Default::default() };
     assert_eq!(allowed.decide_refusal(&approver, CALLER_ID, &pending), None);
 }
 

@@ -44,6 +44,7 @@ pub async fn store_with_alice(dir: &Path) -> (Store, String) {
         email: None,
         display_name: "Alice Anders",
         role: Some(Role::Developer),
+        groups: &[],
         at: Utc::now(),
     };
     let alice = store.record_sign_in(&sign_in).await.unwrap();

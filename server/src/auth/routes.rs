@@ -124,6 +124,7 @@ async fn finish_sign_in(
             email: identity.email.as_deref(),
             display_name: &identity.display_name,
             role,
+            groups: &identity.groups,
             at: state.clock.now(),
         })
         .await?;
@@ -134,6 +135,7 @@ async fn finish_sign_in(
         display_name: identity.display_name,
         email: identity.email,
         role,
+        groups: identity.groups,
         signed_in_at: now,
         touched_at: now,
     };

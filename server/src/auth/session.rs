@@ -9,7 +9,7 @@
 //!   at most every [`touch_interval`] so that page views do not each write to the database.
 //! - Absolute lifetime: `session.absolute_seconds` after sign-in the session ends however active it is;
 //!   roles are read at sign-in, so this bounds how long a role removed at the provider lingers in Berth.
-//! - The session holds who signed in and their role; never a token.
+//! - The session holds who signed in, their role and groups; never a token.
 
 use app::auth::{Person, Role, SessionView};
 use axum::extract::{Request, State};
@@ -40,6 +40,10 @@ pub struct SessionUser {
     pub email: Option<String>,
     /// `None`: signed in, but no group grants a role.
     pub role: Option<Role>,
+    /// The groups of the sign-in. Absent from sessions begun before Berth kept them: those count in no group
+    /// until their next sign-in (at most `session.absolute_seconds` away).
+    #[serde(default)]
+    pub groups: Vec<String>,
     /// Unix seconds; the absolute lifetime counts from here.
     pub signed_in_at: i64,
     /// Unix seconds of the last renewal of the idle lifetime.
@@ -48,8 +52,12 @@ pub struct SessionUser {
 
 impl SessionUser {
     pub fn view(&self) -> SessionView {
-        let person =
-            Person { id: self.user_id.clone(), display_name: self.display_name.clone(), email: self.email.clone() };
+        let person = Person {
+            id: self.user_id.clone(),
+            display_name: self.display_name.clone(),
+            email: self.email.clone(),
+            groups: self.groups.clone(),
+        };
         match self.role {
             Some(role) => SessionView::SignedIn(person, role),
             None => SessionView::NoAccess(person),
@@ -171,6 +179,7 @@ mod tests {
             display_name: "Alice".into(),
             email: None,
             role: Some(Role::Developer),
+            groups: Vec::new(),
             signed_in_at,
             touched_at,
         }

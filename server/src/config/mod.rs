@@ -6,9 +6,11 @@
 //! from, so a typo never silently falls back to a default. Start-up stops at the first problem.
 
 mod http;
+mod policy;
 mod workflow;
 
 pub use http::{HttpConfig, MetricsConfig, RateLimits};
+pub use policy::{ApprovalSlotConfig, AutoApproveConfig, PolicyConfig, StageConfig};
 
 pub use workflow::{
     ClusterConfig, ContainerDefaults, CredentialsConfig, NotificationsConfig, ProvisioningConfig, QuotaProfile,
@@ -49,6 +51,8 @@ pub struct Config {
     pub auth: Option<AuthConfig>,
     pub session: SessionConfig,
     pub requests: RequestsConfig,
+    /// Decisions by stage: what each allows, the approvals it needs, what is approved at once.
+    pub policy: PolicyConfig,
     pub notifications: NotificationsConfig,
     pub cluster: ClusterConfig,
     pub provisioning: ProvisioningConfig,
@@ -159,6 +163,7 @@ impl Default for Config {
             auth: None,
             session: SessionConfig { idle_seconds: 60 * 60, absolute_seconds: 12 * 60 * 60 },
             requests: RequestsConfig::default(),
+            policy: PolicyConfig::default(),
             notifications: NotificationsConfig::default(),
             cluster: ClusterConfig::default(),
             provisioning: ProvisioningConfig::default(),
@@ -273,6 +278,7 @@ impl Config {
             &self.provisioning,
             &self.credentials,
         ));
+        problems.extend(policy::problems(&self.policy, &self.requests, self.auth.as_ref().map(|auth| &auth.roles)));
         problems.extend(http::problems(&self.http, &self.metrics));
         if problems.is_empty() { Ok(()) } else { Err(ConfigError { problems }) }
     }

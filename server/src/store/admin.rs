@@ -233,6 +233,7 @@ mod tests {
             email: Some(&email),
             display_name: name,
             role: Some(app::auth::Role::Developer),
+            groups: &[],
             at: crate::clock::Clock::system().now(),
         };
         store.record_sign_in(&sign_in).await.unwrap()

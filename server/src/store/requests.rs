@@ -445,6 +445,7 @@ mod tests {
             email: None,
             display_name: subject,
             role: Some(app::auth::Role::Approver),
+            groups: &[],
             at: crate::clock::Clock::system().now(),
         };
         store.record_sign_in(&sign_in).await.unwrap()

@@ -21,6 +21,7 @@ pub async fn person(store: &Store, subject: &str, role: Role) -> String {
         email: None,
         display_name: subject,
         role: Some(role),
+        groups: &[],
         at: at(0),
     };
     store.record_sign_in(&sign_in).await.unwrap()

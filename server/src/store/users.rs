@@ -14,20 +14,24 @@ pub struct SignIn<'a> {
     pub email: Option<&'a str>,
     pub display_name: &'a str,
     pub role: Option<Role>,
+    /// All the groups the provider listed: the decision policy's approvals are by group.
+    pub groups: &'a [String],
     pub at: DateTime<Utc>,
 }
 
 impl Store {
-    /// Creates the person's row at their first sign-in, updates name, email, role and last sign-in at later
+    /// Creates the person's row at their first sign-in, updates name, email, role, groups and last sign-in at later
     /// ones; returns their id. One statement, so two simultaneous first sign-ins cannot create two rows.
     pub async fn record_sign_in(&self, sign_in: &SignIn<'_>) -> Result<String> {
         let id: String = on_pool!(self, pool => sqlx::query_scalar(
-            "INSERT INTO users (id, issuer, subject, email, display_name, role, first_sign_in_at, last_sign_in_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
+            "INSERT INTO users (id, issuer, subject, email, display_name, role, groups, first_sign_in_at,
+                                last_sign_in_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)
              ON CONFLICT (issuer, subject) DO UPDATE SET
                  email = excluded.email,
                  display_name = excluded.display_name,
                  role = excluded.role,
+                 groups = excluded.groups,
                  last_sign_in_at = excluded.last_sign_in_at
              RETURNING id",
         )
@@ -37,6 +41,7 @@ impl Store {
         .bind(sign_in.email)
         .bind(sign_in.display_name)
         .bind(sign_in.role.map(Role::as_str))
+        .bind(groups_to_column(sign_in.groups))
         .bind(sign_in.at)
         .fetch_one(pool)
         .await)?;
@@ -45,25 +50,36 @@ impl Store {
 
     /// Everyone who has signed in, most recent sign-in first.
     pub async fn list_users(&self) -> Result<Vec<UserSummary>> {
-        type Row = (String, Option<String>, String, Option<String>, DateTime<Utc>, DateTime<Utc>);
+        type Row = (String, Option<String>, String, Option<String>, String, DateTime<Utc>, DateTime<Utc>);
         let rows = on_pool!(self, pool => sqlx::query_as::<_, Row>(
-            "SELECT display_name, email, subject, role, first_sign_in_at, last_sign_in_at
+            "SELECT display_name, email, subject, role, groups, first_sign_in_at, last_sign_in_at
              FROM users ORDER BY last_sign_in_at DESC, display_name",
         )
         .fetch_all(pool)
         .await)?;
-        Ok(rows
-            .into_iter()
-            .map(|(display_name, email, subject, role, first_sign_in_at, last_sign_in_at)| UserSummary {
-                display_name,
-                email,
-                subject,
-                role: role.as_deref().and_then(Role::parse),
-                first_sign_in_at,
-                last_sign_in_at,
+        rows.into_iter()
+            .map(|(display_name, email, subject, role, groups, first_sign_in_at, last_sign_in_at)| {
+                Ok(UserSummary {
+                    display_name,
+                    email,
+                    subject,
+                    role: role.as_deref().and_then(Role::parse),
+                    groups: groups_from_column(&groups)?,
+                    first_sign_in_at,
+                    last_sign_in_at,
+                })
             })
-            .collect())
+            .collect()
     }
+}
+
+/// Groups as the `groups` columns hold them: a JSON array of strings.
+pub(super) fn groups_to_column(groups: &[String]) -> String {
+    serde_json::to_string(groups).expect("a list of strings always serializes")
+}
+
+pub(super) fn groups_from_column(column: &str) -> Result<Vec<String>> {
+    serde_json::from_str(column).map_err(|_| super::requests::corrupt("groups", column))
 }
 
 #[cfg(test)]
@@ -77,6 +93,7 @@ mod tests {
             email: Some("alice@example.test"),
             display_name: "Alice",
             role,
+            groups: &[],
             at,
         }
     }
@@ -88,11 +105,14 @@ mod tests {
             let first = DateTime::from_timestamp(1_000, 0).unwrap();
             let later = DateTime::from_timestamp(2_000, 0).unwrap();
             let id = store.record_sign_in(&alice(Some(Role::Developer), first)).await.unwrap();
-            let again = store.record_sign_in(&alice(Some(Role::Admin), later)).await.unwrap();
+            let groups = ["berth-admins".to_string(), "platform \"ops\"".to_string()];
+            let again =
+                store.record_sign_in(&SignIn { groups: &groups, ..alice(Some(Role::Admin), later) }).await.unwrap();
             assert_eq!(id, again, "{}: same issuer and subject, same person", store.backend());
             let users = store.list_users().await.unwrap();
             assert_eq!(users.len(), 1, "{}", store.backend());
             assert_eq!(users[0].role, Some(Role::Admin), "{}: role at the last sign-in", store.backend());
+            assert_eq!(users[0].groups, groups, "{}: groups of the last sign-in", store.backend());
             assert_eq!((users[0].first_sign_in_at, users[0].last_sign_in_at), (first, later), "{}", store.backend());
         }
     }

@@ -176,7 +176,7 @@ impl CredentialsService {
     /// Someone else's grant is "not found" to a developer (ids reveal nothing) and "not yours" to approvers and
     /// admins, who can see it.
     async fn own_ready_grant(&self, caller: &Caller, request_id: &str) -> Result<RequestRecord, ApiError> {
-        authorized_request(&self.store, self.policy, caller, request_id, UseCase::DownloadKubeconfig).await
+        authorized_request(&self.store, &self.policy, caller, request_id, UseCase::DownloadKubeconfig).await
     }
 
     /// Checks every field; all problems at once.

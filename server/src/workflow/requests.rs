@@ -46,7 +46,7 @@ pub struct RequestsService {
 impl RequestsService {
     /// The request `id` if `caller` may do `use_case` to it (by the policy: who, then state).
     async fn authorized(&self, caller: &Caller, id: &str, use_case: UseCase) -> Result<RequestRecord, ApiError> {
-        authorized_request(&self.store, self.rules.policy(), caller, id, use_case).await
+        authorized_request(&self.store, &self.rules.policy(), caller, id, use_case).await
     }
 
     /// Moves the request along `action` if it is still where it was read; otherwise says what happened.
@@ -179,7 +179,7 @@ fn just_submitted(id: &str, valid: ValidRequest, caller: &Caller, at: DateTime<U
 /// is not found before the database is asked.
 pub(super) async fn authorized_request(
     store: &Store,
-    policy: Policy,
+    policy: &Policy,
     caller: &Caller,
     id: &str,
     use_case: UseCase,

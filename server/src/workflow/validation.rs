@@ -4,11 +4,12 @@
 use app::error::FieldProblem;
 use app::model::{NamespaceName, text_problem};
 use app::policy::Policy;
+use app::policy::stages::{Asked, StagePolicy};
 use app::requests::RequestForm;
 use app::requests::{HelmMode, field, naming};
 use regex::Regex;
 
-use crate::config::{ClusterConfig, RequestsConfig};
+use crate::config::{ClusterConfig, PolicyConfig, RequestsConfig};
 
 /// The rules of this installation, compiled once.
 #[derive(Clone)]
@@ -18,6 +19,8 @@ pub struct Rules {
     /// Berth's own namespaces.
     own_namespaces: [String; 2],
     pattern: Option<Regex>,
+    /// `[policy]`'s stages, as the evaluator takes them.
+    stages: std::sync::Arc<[StagePolicy]>,
 }
 
 /// A request that passed every check.
@@ -32,7 +35,7 @@ pub struct ValidRequest {
 }
 
 impl Rules {
-    pub fn new(config: &RequestsConfig, cluster: &ClusterConfig) -> anyhow::Result<Self> {
+    pub fn new(config: &RequestsConfig, policy: &PolicyConfig, cluster: &ClusterConfig) -> anyhow::Result<Self> {
         // Anchored, so the pattern must match the whole name whether or not the operator wrote ^...$.
         let pattern = config.name_pattern.as_deref().map(|p| Regex::new(&format!("^(?:{p})$"))).transpose()?;
         Ok(Self {
@@ -40,6 +43,7 @@ impl Rules {
             profiles: config.quota_profiles.iter().map(|profile| profile.name.clone()).collect(),
             own_namespaces: [cluster.namespace.clone(), cluster.identities_namespace.clone()],
             pattern,
+            stages: policy.stage_policies().into(),
         })
     }
 
@@ -49,7 +53,7 @@ impl Rules {
 
     /// The policy this configuration sets (who may decide their own requests).
     pub fn policy(&self) -> Policy {
-        Policy { approvers_may_decide_own: self.config.approvers_may_decide_own }
+        Policy { approvers_may_decide_own: self.config.approvers_may_decide_own, stages: self.stages.clone() }
     }
 
     pub fn check(&self, form: &RequestForm) -> Result<ValidRequest, Vec<FieldProblem>> {
@@ -99,6 +103,14 @@ impl Rules {
             problem(field::LIFETIME_DAYS, message);
             None
         };
+
+        // What the stage's policy allows, once the fields themselves are sound: "The production stage allows
+        // small or medium" next to the profile.
+        if let (true, Some(helm_mode), Some(lifetime_days)) = (problems.is_empty(), helm_mode, lifetime_days) {
+            let asked =
+                Asked { profile: &form.quota_profile, helm_mode, lifetime_days, active_grants: 0 };
+            problems.extend(self.policy().stage(&form.stage).problems(&asked));
+        }
 
         match (problems.is_empty(), helm_mode, lifetime_days) {
             (true, Some(helm_mode), Some(lifetime_days)) => Ok(ValidRequest {
@@ -176,7 +188,7 @@ mod tests {
     fn rules(edit: impl FnOnce(&mut RequestsConfig)) -> Rules {
         let mut config = RequestsConfig::default();
         edit(&mut config);
-        Rules::new(&config, &ClusterConfig::default()).unwrap()
+        Rules::new(&config, &Default::default(), &ClusterConfig::default()).unwrap()
     }
 
     fn form() -> RequestForm {

@@ -140,7 +140,7 @@ impl Worker {
         let metrics = Metrics::new();
         Ok(Self {
             settings: Settings::of(&config.cluster),
-            rules: Rules::new(&config.requests, &config.cluster)?,
+            rules: Rules::new(&config.requests, &config.policy, &config.cluster)?,
             config: config.provisioning.clone(),
             notifier: Notifier::start(&config.notifications, &config.public_url, clock.clone())?,
             waker: Waker::default(),

@@ -1,0 +1,23 @@
+-- Decisions by policy (app/src/policy/approvals.rs, stages.rs).
+
+-- The groups of a person's last sign-in, as a JSON array of strings: the approvals a stage needs are by group.
+ALTER TABLE users ADD COLUMN groups TEXT NOT NULL DEFAULT '[]';
+
+-- Who approved a pending request so far, with the groups (of those the stage's policy names) they had when
+-- they approved. A person approves a request once. The approval that completes the request is written in the
+-- same transaction as the request's move to approved, and every approval moves the request's version, so
+-- two approvers racing for the last seat end with exactly one transition.
+CREATE TABLE approvals (
+    request_id TEXT NOT NULL REFERENCES requests (id),
+    person_id  TEXT NOT NULL REFERENCES users (id),
+    groups     TEXT NOT NULL,
+    at         TEXT NOT NULL,
+    PRIMARY KEY (request_id, person_id)
+);
+
+-- The Approvals page leaves out what the approver already approved.
+CREATE INDEX approvals_by_person ON approvals (person_id, request_id);
+
+-- An auto-approval rule that approved a request (its name), where a person would be named.
+ALTER TABLE requests ADD COLUMN decided_by_rule TEXT;
+ALTER TABLE audit_events ADD COLUMN actor_rule TEXT;

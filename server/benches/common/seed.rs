@@ -15,6 +15,7 @@ pub async fn pending_requests(store: &Store, issuer: &str, count: usize) {
         email: Some("alice@example.test"),
         display_name: "Alice Anders",
         role: Some(Role::Developer),
+        groups: &[],
         at: Utc::now(),
     };
     let alice_id = store.record_sign_in(&alice).await.unwrap();

@@ -135,6 +135,7 @@ async fn fill(store: &Store) {
         email: Some(subject),
         display_name: subject,
         role: Some(role),
+        groups: &[],
         at: at(minutes),
     };
     use app::auth::Role;

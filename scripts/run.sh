@@ -32,7 +32,9 @@ if [ -z "${BERTH_AUTH__ISSUER_URL:-}" ] && [ -z "${BERTH_CONFIG:-}" ] && [[ " $*
   start_dev_idp "${DEV_IDP_PORT:-5556}" "$REPO_ROOT/data/dev-idp.log"
   # shellcheck disable=SC2046 # word splitting of the NAME=value list is intended
   export $(dev_idp_auth_env)
-  log "development identity provider on $DEV_IDP_URL: sign in as alice, bob, carol or dave (password: dev)"
+  log "development identity provider on $DEV_IDP_URL: sign in as alice, bob, carol, dave, erin or frank (password: dev)"
+  # The demo decides by the documented four-stage policy (its roles name the dev provider's groups).
+  export BERTH_CONFIG="$REPO_ROOT/deploy/policy.example.toml"
 fi
 
 export BERTH_METRICS__LISTEN="${BERTH_METRICS__LISTEN:-127.0.0.1:3001}"

@@ -70,7 +70,8 @@ log "end2end: type check"
 
 port="$(free_port)"
 log "starting the release server on 127.0.0.1:$port"
-start_release_server "$port" "$work/server"
+# The browser tests' installation: production needs approvers of two groups (end2end/berth.toml).
+BERTH_CONFIG="$REPO_ROOT/end2end/berth.toml" start_release_server "$port" "$work/server"
 
 log "Playwright (Chromium): js-off and js-on"
 (cd end2end && E2E_BASE_URL="http://127.0.0.1:$port" npx --no-install playwright test)

@@ -11,6 +11,7 @@
 pub mod approvals;
 pub mod stages;
 
+use approvals::{ApprovalProgress, ApprovalStanding, ApproveOffer, Approver, GivenApproval};
 use stages::StagePolicy;
 
 use crate::auth::{Caller, Role, SessionView};
@@ -189,6 +190,7 @@ pub const OWN_DECISION: &str = "You cannot decide your own request; another appr
 const ONLY_REQUESTER_CANCELS: &str = "Only the person who made a request can cancel it.";
 const ONLY_REQUESTER_EXTENDS: &str = "Only the person who requested a namespace can extend it.";
 const ONLY_REQUESTER_DOWNLOADS: &str = "Only the person who requested this namespace can download its kubeconfigs.";
+pub const ALREADY_APPROVED: &str = "You have approved this request already; it waits for the others needed.";
 const ONLY_OWNER_OR_ADMIN_REVOKES: &str = "Only the credential's owner or an admin can revoke it.";
 
 /// The signed-in caller if their role allows `use_case` at all: the gate every entry point passes before it
@@ -220,6 +222,17 @@ impl Policy {
             Some(policy) => std::borrow::Cow::Borrowed(policy),
             None => std::borrow::Cow::Owned(StagePolicy::unconfigured(stage)),
         }
+    }
+
+    /// The configured stages whose approvals none of `caller`'s groups may fill: nothing there for them to
+    /// decide.
+    pub fn stages_closed_to(&self, caller: &Caller) -> Vec<String> {
+        let me = Approver { person: &caller.person.id, groups: &caller.person.groups };
+        self.stages
+            .iter()
+            .filter(|stage| !approvals::could_sit(&stage.approvals, me))
+            .map(|stage| stage.stage.clone())
+            .collect()
     }
 
     /// The requester as the approvals count them: nobody, where approvers may decide their own requests
@@ -281,6 +294,52 @@ impl Policy {
             return Err(Refusal::NotAllowed(OWN_DECISION));
         }
         Ok(())
+    }
+
+    /// Where the approvals of pending `request` stand for `caller`, an approver who may decide it (as
+    /// [`Policy::check`] said): the progress, whether their approval would count (and complete it) or why
+    /// not, and whether they may deny it.
+    pub fn standing(
+        &self,
+        caller: &Caller,
+        requester_id: &str,
+        request: &RequestSummary,
+        given: &[GivenApproval<'_>],
+    ) -> ApprovalStanding {
+        let stage = self.stage(&request.stage);
+        let slots = &stage.approvals;
+        let requester = self.requester_for_approvals(requester_id);
+        let approvers: Vec<Approver<'_>> =
+            given.iter().map(|given| Approver { person: given.person, groups: given.groups }).collect();
+        let now = approvals::progress(slots, requester, &approvers);
+        let name_of = |person: &str| {
+            given.iter().find(|given| given.person == person).map_or_else(|| person.to_string(), |g| g.name.to_string())
+        };
+        let progress = ApprovalProgress::of(slots, &now, name_of);
+        let me = Approver { person: &caller.person.id, groups: &caller.person.groups };
+        let approve = if approvers.iter().any(|approver| approver.person == me.person) {
+            ApproveOffer::Refused(ALREADY_APPROVED.to_string())
+        } else if approvals::approval_would_count(slots, requester, &approvers, me) {
+            let with_me: Vec<Approver<'_>> = approvers.iter().copied().chain([me]).collect();
+            if approvals::progress(slots, requester, &with_me).complete {
+                ApproveOffer::Completes
+            } else {
+                ApproveOffer::Counts
+            }
+        } else if !approvals::could_sit(slots, me) {
+            let groups: Vec<&str> = slots.iter().map(|slot| slot.label()).collect();
+            ApproveOffer::Refused(format!(
+                "Requests for {} are approved by {}; none of your groups at sign-in is among them.",
+                request.stage,
+                groups.join(" and ")
+            ))
+        } else {
+            ApproveOffer::Refused(format!(
+                "Your approval would fill no open seat ({}). You may still deny it.",
+                progress.line()
+            ))
+        };
+        ApprovalStanding { progress, approve, may_deny: approvals::may_deny(slots, requester, me) }
     }
 
     /// What `caller` may do with `request`, for the request page's buttons: each is this policy's answer.

@@ -10,6 +10,8 @@
 //
 // People (password "dev" for all):
 //   alice  berth-developers   bob  berth-approvers   carol  berth-admins   dave  marketing (no Berth group)
+//   erin   platform-approvers (a second approver group, for stages that need one of each)
+//   frank  berth-approvers (a second of bob's group, for two approvers racing for one seat)
 
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 import Provider from "oidc-provider";
@@ -24,6 +26,8 @@ const PEOPLE = {
   bob: { name: "Bob Berg", email: "bob@example.test", groups: ["berth-approvers", "everyone"] },
   carol: { name: "Carol Castro", email: "carol@example.test", groups: ["berth-admins", "everyone"] },
   dave: { name: "Dave Dunn", email: "dave@example.test", groups: ["marketing", "everyone"] },
+  erin: { name: "Erin Engel", email: "erin@example.test", groups: ["platform-approvers", "everyone"] },
+  frank: { name: "Frank Fischer", email: "frank@example.test", groups: ["berth-approvers", "everyone"] },
 };
 
 // A fresh RSA key per start: tokens from an earlier run are worthless, and no private key sits in the repository.

@@ -61,6 +61,7 @@ async fn main() {
             quota_profile: &profile.name,
             lifetime_days: 30,
             requester_id: &alice,
+            approved_by_rule: None,
             at: now,
         };
         store.submit_request(&new).await.unwrap();

@@ -139,6 +139,7 @@ async fn approved(store: &Store, alice: &str, namespace: &str, helm_mode: HelmMo
         quota_profile: "small",
         lifetime_days: 30,
         requester_id: alice,
+        approved_by_rule: None,
         at: Utc::now(),
     };
     store.submit_request(&request).await.unwrap();

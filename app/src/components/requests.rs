@@ -8,6 +8,7 @@ use leptos::server_fn::ServerFn as _;
 use crate::api::requests::{ApproveRequest, CancelRequest, DenyRequest, RetryRequest, RevokeRequest};
 use crate::components::forms::{AfterSuccess, EnhancedForm, FieldProblem};
 use crate::model::Reason;
+use crate::policy::approvals::{ApprovalProgress, ApprovalStanding, ApproveOffer};
 use crate::requests::{AuditEvent, Page, RequestState, RequestSummary, field};
 
 /// A time as every page shows it: to the minute, in UTC (the same on the server and in the browser, so
@@ -98,38 +99,68 @@ pub fn Timeline(events: Vec<AuditEvent>) -> impl IntoView {
     }
 }
 
-/// Approve, or deny with a reason: one form, a button per verdict. Once decided, the card leaves the approval
-/// queue (or the request's page loads again).
+/// How far a pending request's approvals are, when it needs more than one: "1 of 2: berth-approvers
+/// approved by Bob Berg; platform-approvers waiting".
 #[component]
-pub fn DecisionForms(id: String, namespace: String) -> impl IntoView {
+pub fn ApprovalProgressLine(progress: ApprovalProgress) -> impl IntoView {
+    progress.needs_several().then(|| {
+        view! { <p class="approval-progress" data-testid="approval-progress">{progress.line()}</p> }
+    })
+}
+
+/// Approve, or deny with a reason: one form, a button per verdict, each offered only if the policy lets the
+/// approver give it (an approval that would fill no open seat is not offered, and the page says why). Once
+/// decided, the card leaves the approval queue (or the request's page loads again).
+#[component]
+pub fn DecisionForms(id: String, namespace: String, standing: ApprovalStanding) -> impl IntoView {
     let reason_id = format!("reason-{id}");
     let problem_id = format!("reason-problem-{id}");
+    let ApprovalStanding { progress, approve, may_deny } = standing;
+    let (approve_done, approve_refusal) = match approve {
+        ApproveOffer::Completes => (Some(format!("{namespace}: {}.", RequestState::Approved.label())), None),
+        ApproveOffer::Counts => {
+            (Some(format!("{namespace}: your approval is recorded; it still waits for the others needed.")), None)
+        }
+        ApproveOffer::Refused(why) => (None, Some(why)),
+    };
+    let refusal = approve_refusal.map(|why| view! { <p class="notice" data-testid="approve-refusal">{why}</p> });
+    if approve_done.is_none() && !may_deny {
+        return view! { <ApprovalProgressLine progress /> {refusal} }.into_any();
+    }
     view! {
+        <ApprovalProgressLine progress />
+        {refusal}
         <div class="decision">
             <EnhancedForm action=ApproveRequest::url() also_for=&[DenyRequest::PATH] after=AfterSuccess::LeaveQueue
                 class="decide" fields=&[field::REASON]>
                 <input type="hidden" name="id" value=id />
-                <div class="deny">
-                    <label for=reason_id.clone()>"Reason for denying"</label>
-                    <textarea id=reason_id name="reason" rows="2" maxlength=Reason::MAX_CHARS
-                        aria-describedby=problem_id.clone()></textarea>
-                    <FieldProblem field=field::REASON id=problem_id />
-                </div>
+                {may_deny.then(|| view! {
+                    <div class="deny">
+                        <label for=reason_id.clone()>"Reason for denying"</label>
+                        <textarea id=reason_id name="reason" rows="2" maxlength=Reason::MAX_CHARS
+                            aria-describedby=problem_id.clone()></textarea>
+                        <FieldProblem field=field::REASON id=problem_id />
+                    </div>
+                })}
                 <div class="verdicts">
-                    <button type="submit" class="button" formaction=ApproveRequest::url()
-                        data-done=format!("{namespace}: {}.", RequestState::Approved.label())
-                        aria-label=format!("Approve {namespace}")>
-                        "Approve"
-                    </button>
-                    <button type="submit" class="button danger" formaction=DenyRequest::url()
-                        data-done=format!("{namespace}: {}.", RequestState::Denied.label())
-                        aria-label=format!("Deny {namespace}")>
-                        "Deny"
-                    </button>
+                    {approve_done.map(|done| view! {
+                        <button type="submit" class="button" formaction=ApproveRequest::url() data-done=done
+                            aria-label=format!("Approve {namespace}")>
+                            "Approve"
+                        </button>
+                    })}
+                    {may_deny.then(|| view! {
+                        <button type="submit" class="button danger" formaction=DenyRequest::url()
+                            data-done=format!("{namespace}: {}.", RequestState::Denied.label())
+                            aria-label=format!("Deny {namespace}")>
+                            "Deny"
+                        </button>
+                    })}
                 </div>
             </EnhancedForm>
         </div>
     }
+    .into_any()
 }
 
 /// The requester withdraws a pending request.

@@ -237,7 +237,7 @@ fn UsersTable() -> impl IntoView {
     view! {
         <section class="card" aria-labelledby="users-heading">
             <h2 id="users-heading">"People"</h2>
-            <p class="muted">"Everyone who has signed in, with the role their groups granted at their last sign-in."</p>
+            <p class="muted">"Everyone who has signed in, with the groups of their last sign-in and the role those granted."</p>
             <ErrorBoundary fallback=|errors| view! { <ErrorView errors /> }>
                 <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
                     {move || Suspend::new(async move {
@@ -248,6 +248,7 @@ fn UsersTable() -> impl IntoView {
                                         <th scope="col">"Name"</th>
                                         <th scope="col">"Email"</th>
                                         <th scope="col">"Role"</th>
+                                        <th scope="col">"Groups"</th>
                                         <th scope="col">"First sign-in"</th>
                                         <th scope="col">"Last sign-in"</th>
                                     </tr>
@@ -269,6 +270,7 @@ fn UserRow(user: UserSummary) -> impl IntoView {
             <td data-label="Name" title=user.subject>{user.display_name}</td>
             <td data-label="Email">{user.email.unwrap_or_default()}</td>
             <td data-label="Role">{user.role.map_or("No access", Role::label)}</td>
+            <td data-label="Groups" data-testid="groups">{user.groups.join(", ")}</td>
             <td data-label="First sign-in"><Day at=user.first_sign_in_at /></td>
             <td data-label="Last sign-in"><time>{minute(user.last_sign_in_at)}</time></td>
         </tr>

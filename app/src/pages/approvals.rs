@@ -80,9 +80,10 @@ fn PendingRequest(item: ApprovalItem) -> impl IntoView {
                 <a href=href class="namespace">{heading}</a>
             </div>
             <RequestFacts request=request.clone() />
-            {match item.decide_refusal {
-                None => view! { <DecisionForms id=request.id namespace /> }.into_any(),
-                Some(why) => view! { <p class="notice" data-testid="decide-refusal">{why}</p> }.into_any(),
+            {match (item.decide_refusal, item.approval) {
+                (None, Some(standing)) => view! { <DecisionForms id=request.id namespace standing /> }.into_any(),
+                (Some(why), _) => view! { <p class="notice" data-testid="decide-refusal">{why}</p> }.into_any(),
+                (None, None) => ().into_any(),
             }}
         </li>
     }

@@ -29,6 +29,10 @@ pub fn HomePage() -> impl IntoView {
         SessionView::SignedIn(person, role) => view! {
             <section class="page home" data-testid="welcome">
                 <h1 class="greeting">{format!("Welcome, {}", person.display_name)}</h1>
+                // What approvals by group count the person in: the groups of this sign-in.
+                <p class="muted" data-testid="my-groups">
+                    {format!("{} · groups at sign-in: {}", role.label(), groups_or_none(&person.groups))}
+                </p>
                 <SignedInHome role />
             </section>
         }
@@ -38,6 +42,10 @@ pub fn HomePage() -> impl IntoView {
         <Title text="" />
         {content}
     }
+}
+
+fn groups_or_none(groups: &[String]) -> String {
+    if groups.is_empty() { "none".to_string() } else { groups.join(", ") }
 }
 
 #[component]

@@ -16,7 +16,8 @@ use crate::components::grant_actions::{
     DeleteNamespaceForm, ExtendForm, ExtensionDecisionForms, ExtensionNotice, NamespaceDeletionNotice,
 };
 use crate::components::requests::{
-    CancelForm, DecisionForms, ProvisioningStatus, RequestFacts, RetryForm, RevokeGrantForm, StateBadge, Timeline,
+    ApprovalProgressLine, CancelForm, DecisionForms, ProvisioningStatus, RequestFacts, RetryForm, RevokeGrantForm,
+    StateBadge, Timeline,
 };
 use crate::components::session::RequireRole;
 use crate::policy::UseCase;
@@ -87,7 +88,14 @@ fn DetailView(detail: RequestDetail) -> impl IntoView {
             <DeleteNamespaceForm id=request.id.clone() namespace=request.namespace.clone() />
         })}
         {detail.may.cancel.then(|| view! { <CancelForm id=request.id.clone() /> })}
-        {detail.may.decide.then(|| view! { <DecisionForms id=request.id.clone() namespace=request.namespace.clone() /> })}
+        {match (detail.may.decide, detail.approval) {
+            (true, Some(standing)) => view! {
+                <DecisionForms id=request.id.clone() namespace=request.namespace.clone() standing />
+            }.into_any(),
+            // The requester (and anyone else who sees it) follows its approvals.
+            (false, Some(standing)) => view! { <ApprovalProgressLine progress=standing.progress /> }.into_any(),
+            (_, None) => ().into_any(),
+        }}
         {detail.decide_refusal.map(|why| view! { <p class="notice" data-testid="decide-refusal">{why}</p> })}
         {(detail.may.download || !detail.credentials.is_empty()).then(|| view! {
             <h2 id="kubeconfig">"Kubeconfigs"</h2>

@@ -62,6 +62,40 @@ impl Progress {
     }
 }
 
+/// An approval recorded so far, as the policy judges it: who, their name (for the progress line) and the
+/// groups they approved with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GivenApproval<'a> {
+    pub person: &'a str,
+    pub name: &'a str,
+    pub groups: &'a [String],
+}
+
+/// Where a pending request's approvals stand for one approver: the progress, and what they may add.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApprovalStanding {
+    pub progress: ApprovalProgress,
+    pub approve: ApproveOffer,
+    /// One eligible denial ends the request.
+    pub may_deny: bool,
+}
+
+/// What the approver's approval would do.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ApproveOffer {
+    /// It fills the last seat: the request is approved.
+    Completes,
+    /// It fills a seat; others are still needed.
+    Counts,
+    /// It would fill no seat, and why.
+    Refused(String),
+}
+
+/// Whether `approver` is in a group one of `slots` takes.
+pub fn could_sit(slots: &[Slot], approver: Approver<'_>) -> bool {
+    slots.iter().any(|slot| approver.may_sit_in(slot))
+}
+
 /// Where a pending request's approvals stand, as its pages show it: each slot, with the names of the people
 /// counted in it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

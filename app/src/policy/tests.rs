@@ -10,7 +10,10 @@ use crate::requests::{Decision, ExtensionAsk, HelmMode, NamespaceDeletion, Perso
 const CALLER_ID: &str = "caller";
 
 fn caller(role: Role) -> Caller {
-    Caller { person: Person { id: CALLER_ID.into(), display_name: "Carol".into(), email: None, groups: Vec::new() }, role }
+    Caller {
+        person: Person { id: CALLER_ID.into(), display_name: "Carol".into(), email: None, groups: Vec::new() },
+        role,
+    }
 }
 
 fn request(state: RequestState, extension: bool, deletion: bool) -> RequestSummary {

@@ -224,6 +224,8 @@ pub struct RequestDetail {
     pub may: Permissions,
     /// Why the caller, an approver, may not decide it (their own request), if that is the reason.
     pub decide_refusal: Option<String>,
+    /// For a pending request: how far its approvals are, and what the caller may add.
+    pub approval: Option<crate::policy::approvals::ApprovalStanding>,
     /// The kubeconfigs handed out for this grant (metadata only), newest first.
     pub credentials: Vec<credentials::CredentialSummary>,
     /// What the download form offers; `Some` when the caller may download.
@@ -307,6 +309,8 @@ pub struct ApprovalItem {
     pub request: RequestSummary,
     /// `None`: the caller may decide it; otherwise why not.
     pub decide_refusal: Option<String>,
+    /// For a pending request the caller may decide: how far its approvals are, and what the caller may add.
+    pub approval: Option<crate::policy::approvals::ApprovalStanding>,
 }
 
 /// A grant with every kubeconfig it handed out (the dashboard's rows, My access).

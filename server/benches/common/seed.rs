@@ -30,6 +30,7 @@ pub async fn pending_requests(store: &Store, issuer: &str, count: usize) {
             quota_profile: "small",
             lifetime_days: 90,
             requester_id: &alice_id,
+            approved_by_rule: None,
             at: Utc::now(),
         };
         store.submit_request(&request).await.unwrap();

@@ -571,6 +571,72 @@ mod tests {
         });
     }
 
+    /// The example the README documents is the demo's configuration, and it loads.
+    #[test]
+    fn the_documented_policy_example_loads_and_is_the_one_the_readme_shows() {
+        let example_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/policy.example.toml");
+        let example = std::fs::read_to_string(&example_path).expect("deploy/policy.example.toml");
+        let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md")).unwrap();
+        let policy_part = example.split("\n\n# test:").nth(1).expect("the test stage");
+        assert!(readme.contains(policy_part.trim()), "README.md shows deploy/policy.example.toml's policy");
+        in_jail(|jail: &mut Jail| {
+            jail.create_file("berth.toml", &example)?;
+            let config = load_in(jail, Some("berth.toml")).expect("the example loads");
+            let stages = config.policy.stage_policies();
+            let names: Vec<&str> = stages.iter().map(|stage| stage.stage.as_str()).collect();
+            assert_eq!(names, ["pre-production", "production", "staging", "test"]);
+            let production = &stages[1];
+            assert_eq!(production.approvals.len(), 2);
+            assert_eq!(production.helm_modes, [app::requests::HelmMode::NoTiller]);
+            assert_eq!(stages[3].auto_approve[0].name, "small test namespaces");
+            assert_eq!(stages[2].approvals, [app::policy::approvals::Slot::any_approver()], "staging: one approver");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn every_problem_of_a_policy_is_named_by_its_key() {
+        in_jail(|jail: &mut Jail| {
+            jail.create_file(
+                "berth.toml",
+                r#"
+                    [policy.stages.prod]
+                    [policy.stages.production]
+                    profiles = ["small", "huge"]
+                    helm_modes = ["helm4"]
+                    max_lifetime_days = 400
+                    max_pending_days = 0
+                    approvals = [
+                        { group = "berth-approvers", count = 0 },
+                        { group = "berth-approvers" },
+                        { group = "marketing" },
+                    ]
+                    [[policy.stages.production.auto_approve]]
+                    name = ""
+                    profiles = ["large"]
+                "#,
+            )?;
+            let problems = load_in(jail, Some("berth.toml")).expect_err("refused").problems;
+            let expected = [
+                "policy.stages.prod: \"prod\" is not one of requests.stages",
+                "policy.stages.production.profiles: \"huge\" is not a quota profile",
+                "policy.stages.production.helm_modes: \"helm4\" is neither",
+                "policy.stages.production.max_lifetime_days: 400 must be between 1 and requests.lifetime_days.max",
+                "policy.stages.production.max_pending_days: must be at least 1",
+                "policy.stages.production.approvals[0].count: must be at least 1",
+                "policy.stages.production.approvals[1].group: \"berth-approvers\" is listed twice",
+                "policy.stages.production.approvals[2].group: \"marketing\" grants neither the approver nor the admin",
+                "policy.stages.production.auto_approve[0].name: must be 1 to 100 characters",
+                "policy.stages.production.auto_approve[0].profiles: must list only profiles the stage allows",
+            ];
+            for problem in expected {
+                assert!(problems.iter().any(|p| p.contains(problem)), "{problem:?} missing from {problems:#?}");
+            }
+            assert_eq!(problems.len(), expected.len(), "{problems:#?}");
+            Ok(())
+        });
+    }
+
     #[test]
     fn quota_profiles_from_a_file_replace_the_built_in_ones_in_their_order() {
         in_jail(|jail: &mut Jail| {

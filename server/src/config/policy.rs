@@ -130,7 +130,8 @@ pub(super) fn problems(policy: &PolicyConfig, requests: &RequestsConfig, roles: 
     for (stage, config) in &policy.stages {
         let key = format!("policy.stages.{stage}");
         if !requests.stages.contains(stage) {
-            problems.push(format!("  - {key}: {stage:?} is not one of requests.stages ({})", requests.stages.join(", ")));
+            problems
+                .push(format!("  - {key}: {stage:?} is not one of requests.stages ({})", requests.stages.join(", ")));
         }
         problems.extend(choice_problems(&key, &config.profiles, &config.helm_modes, &profiles, requests));
         if let Some(days) = config.max_lifetime_days
@@ -204,7 +205,9 @@ fn choice_problems(
     }
     for mode in helm_modes {
         match HelmMode::parse(mode) {
-            None => problems.push(format!("  - {key}.helm_modes: {mode:?} is neither \"none\" (Helm 3) nor \"tiller\"")),
+            None => {
+                problems.push(format!("  - {key}.helm_modes: {mode:?} is neither \"none\" (Helm 3) nor \"tiller\""))
+            }
             Some(HelmMode::Tiller) if !requests.tiller_enabled => problems
                 .push(format!("  - {key}.helm_modes: \"tiller\" is switched off (requests.tiller_enabled = false)")),
             Some(_) => {}

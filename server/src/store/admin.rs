@@ -99,8 +99,9 @@ fn grant_order(sort: GrantSort) -> &'static str {
 }
 
 const SELECT_AUDIT: &str = "
-    SELECT e.id, e.at, a.display_name AS actor, a.email AS actor_email, e.action, e.request_id,
-           r.namespace, e.from_state, e.to_state, e.credential_id, e.reason
+    SELECT e.id, e.at, COALESCE(a.display_name, 'Rule \"' || e.actor_rule || '\"') AS actor,
+           a.email AS actor_email, e.action, e.request_id, r.namespace, e.from_state, e.to_state,
+           e.credential_id, e.reason
     FROM audit_events e
     JOIN requests r ON r.id = e.request_id
     LEFT JOIN users a ON a.id = e.actor_id";
@@ -154,7 +155,8 @@ fn audit_conditions(filter: &AuditFilter) -> Conditions {
         c.clauses.push(format!(
             "(e.actor_id IN (SELECT id FROM users WHERE LOWER(display_name) LIKE {p} ESCAPE '\\' \
                                                   OR LOWER(COALESCE(email, '')) LIKE {p} ESCAPE '\\') \
-              OR (e.actor_id IS NULL AND 'berth' LIKE {p} ESCAPE '\\'))"
+              OR LOWER(COALESCE(e.actor_rule, '')) LIKE {p} ESCAPE '\\' \
+              OR (e.actor_id IS NULL AND e.actor_rule IS NULL AND 'berth' LIKE {p} ESCAPE '\\'))"
         ));
     }
     if !filter.namespace.is_empty() {
@@ -258,6 +260,7 @@ mod tests {
             quota_profile: "small",
             lifetime_days: 30,
             requester_id: owner,
+            approved_by_rule: None,
             at,
         };
         store.submit_request(&new).await.unwrap();

@@ -8,6 +8,7 @@
 //! `RETURNING`) and run on whichever pool is open, through [`on_pool!`]; the tests run them on both.
 
 pub mod admin;
+pub mod approvals;
 pub mod credentials;
 pub mod gauges;
 pub mod grants;
@@ -86,8 +87,10 @@ pub(crate) use on_pool;
 /// the store writes to `audit_events`, always in the transaction of the change it records.
 pub(crate) struct NewEvent<'a> {
     pub request_id: &'a str,
-    /// `None`: Berth itself (the worker).
+    /// `None`: Berth itself (the worker), or the rule in `actor_rule`.
     pub actor_id: Option<&'a str>,
+    /// The decision policy's auto-approval rule that acted (its name), where no person did.
+    pub actor_rule: Option<&'a str>,
     pub action: Action,
     /// A change of state, `(from, to)` (`from` is `None` for the submission); `None` for a record that changes
     /// no state (a download, a drift correction): the request's state at that moment is both.
@@ -100,7 +103,12 @@ pub(crate) struct NewEvent<'a> {
 impl<'a> NewEvent<'a> {
     /// A record of `action` by `actor_id` on `request_id` at `at`, changing no state.
     pub fn record(request_id: &'a str, actor_id: Option<&'a str>, action: Action, at: DateTime<Utc>) -> Self {
-        Self { request_id, actor_id, action, moved: None, credential_id: None, reason: None, at }
+        Self { request_id, actor_id, actor_rule: None, action, moved: None, credential_id: None, reason: None, at }
+    }
+
+    /// Done by the auto-approval rule named `rule`.
+    pub fn by_rule(self, rule: &'a str) -> Self {
+        Self { actor_id: None, actor_rule: Some(rule), ..self }
     }
 
     pub fn reason(self, reason: Option<&'a str>) -> Self {
@@ -116,6 +124,41 @@ impl<'a> NewEvent<'a> {
     }
 }
 
+/// Which stages' requests a statement reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StageFilter<'a> {
+    All,
+    Only(&'a [String]),
+    Except(&'a [String]),
+}
+
+impl StageFilter<'_> {
+    /// Appends the condition on `r.stage` (`AND ...`), if any, binding each stage.
+    pub(crate) fn push_to<'q, DB: sqlx::Database>(&self, query: &mut sqlx::QueryBuilder<'q, DB>)
+    where
+        String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    {
+        let (stages, operator) = match self {
+            StageFilter::All => return,
+            StageFilter::Only(stages) => (*stages, "IN"),
+            StageFilter::Except(stages) => (*stages, "NOT IN"),
+        };
+        if stages.is_empty() {
+            // Nothing is in an empty list, and everything is outside it.
+            if operator == "IN" {
+                query.push(" AND 1 = 0");
+            }
+            return;
+        }
+        query.push(format!(" AND r.stage {operator} ("));
+        let mut list = query.separated(", ");
+        for stage in stages {
+            list.push_bind(stage.clone());
+        }
+        query.push(")");
+    }
+}
+
 /// Appends `$event` (a [`NewEvent`]) through `$executor`, a pool or `&mut *tx` of either backend; a future of
 /// the query's result.
 macro_rules! append_event {
@@ -124,10 +167,11 @@ macro_rules! append_event {
         let executor = $executor;
         async move {
             let mut insert = sqlx::QueryBuilder::new(
-                "INSERT INTO audit_events (request_id, actor_id, action, from_state, to_state, reason, at, \
-                 credential_id) SELECT id, ",
+                "INSERT INTO audit_events (request_id, actor_id, actor_rule, action, from_state, to_state, reason, \
+                 at, credential_id) SELECT id, ",
             );
-            insert.push_bind(event.actor_id).push(", ").push_bind(event.action.as_str()).push(", ");
+            insert.push_bind(event.actor_id).push(", ").push_bind(event.actor_rule).push(", ");
+            insert.push_bind(event.action.as_str()).push(", ");
             match event.moved {
                 Some((from, to)) => {
                     insert.push_bind(from.map(|state| state.as_str())).push(", ").push_bind(to.as_str());

@@ -11,7 +11,7 @@ use app::requests::RequestState;
 use chrono::{DateTime, Utc};
 
 use super::requests::{RequestRecord, RequestRow, SELECT_REQUESTS};
-use super::{Result, Store, on_pool};
+use super::{Result, StageFilter, Store, on_pool};
 
 impl Store {
     /// Requests the worker should work on now, oldest change first: approved ones, and provisioning ones
@@ -163,16 +163,17 @@ impl Store {
     pub async fn pending_since_before(
         &self,
         submitted_before: DateTime<Utc>,
+        stages: StageFilter<'_>,
         limit: u32,
     ) -> Result<Vec<RequestRecord>> {
-        let query =
-            format!("{SELECT_REQUESTS} WHERE r.state = $1 AND r.created_at < $2 ORDER BY r.created_at, r.id LIMIT $3");
-        let rows = on_pool!(self, pool => sqlx::query_as::<_, RequestRow>(&query)
-            .bind(RequestState::Pending.as_str())
-            .bind(submitted_before)
-            .bind(i64::from(limit))
-            .fetch_all(pool)
-            .await)?;
+        let rows = on_pool!(self, pool => {
+            let mut select = sqlx::QueryBuilder::new(SELECT_REQUESTS);
+            select.push(" WHERE r.state = ").push_bind(RequestState::Pending.as_str());
+            select.push(" AND r.created_at < ").push_bind(submitted_before);
+            stages.push_to(&mut select);
+            select.push(" ORDER BY r.created_at, r.id LIMIT ").push_bind(i64::from(limit));
+            select.build_query_as::<RequestRow>().fetch_all(pool).await
+        })?;
         rows.into_iter().map(RequestRecord::try_from).collect()
     }
 
@@ -214,6 +215,7 @@ mod tests {
     use app::requests::{Action, RequestState};
     use chrono::TimeDelta;
 
+    use crate::store::StageFilter;
     use crate::store::testing::{at, moved, person, ready, submitted};
 
     #[tokio::test]
@@ -266,8 +268,12 @@ mod tests {
         for store in crate::store::test_stores(dir.path()).await {
             let alice = person(&store, "alice", Role::Developer).await;
             submitted(&store, "team-a", &alice).await;
-            assert!(store.pending_since_before(at(1), 10).await.unwrap().is_empty(), "{}", store.backend());
-            assert_eq!(store.pending_since_before(at(2), 10).await.unwrap().len(), 1);
+            assert!(
+                store.pending_since_before(at(1), StageFilter::All, 10).await.unwrap().is_empty(),
+                "{}",
+                store.backend()
+            );
+            assert_eq!(store.pending_since_before(at(2), StageFilter::All, 10).await.unwrap().len(), 1);
         }
     }
 }

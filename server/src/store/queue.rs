@@ -34,6 +34,18 @@ pub struct QueueQuery<'a> {
     pub extensions: u32,
     /// Whose own current requests to read too: pending, or giving access now or soon.
     pub mine_of: Option<&'a str>,
+    /// Only the pending requests this approver may still decide (pages and counts alike); `None`: all.
+    pub decider: Option<Decider<'a>>,
+}
+
+/// An approver, for what they may still decide: not their own requests (unless the installation lets
+/// approvers decide their own), not what they approved already, not a stage whose approvals none of their
+/// groups fill.
+#[derive(Debug, Clone, Copy)]
+pub struct Decider<'a> {
+    pub person: &'a str,
+    pub includes_own: bool,
+    pub closed_stages: &'a [String],
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -148,40 +160,46 @@ enum Bind {
 struct QueueStatement {
     sql: String,
     binds: Vec<Bind>,
+    /// Lists begun so far.
+    arms: usize,
 }
 
 impl QueueStatement {
     fn of(query: QueueQuery<'_>) -> Self {
         let mut statement = Self {
-            sql: "SELECT c.pending_total, c.extensions_total, q.* FROM (SELECT
-                 (SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM request_counts WHERE state = 'pending')
-                     AS pending_total,
+            sql: "SELECT c.pending_total, c.extensions_total, q.* FROM (SELECT (".to_string(),
+            binds: Vec::new(),
+            arms: 0,
+        };
+        statement.pending_total(query.decider);
+        statement.push(
+            ") AS pending_total,
                  (SELECT COUNT(*) FROM requests WHERE extension_requested_at IS NOT NULL AND state = 'ready')
                      AS extensions_total) c
-             LEFT JOIN ("
-                .to_string(),
-            binds: Vec::new(),
-        };
+             LEFT JOIN (",
+        );
         let cursor = "(SELECT created_at, id FROM requests WHERE id = ";
         let oldest_first = " ORDER BY r.created_at, r.id LIMIT ";
+        if query.pending != Window::None {
+            statement.arm("pending", " WHERE r.state = 'pending'");
+            statement.decidable_by(query.decider);
+        }
         match query.pending {
             Window::None => {}
             Window::First(limit) => {
-                statement.arm("pending", " WHERE r.state = 'pending'");
                 statement.push(oldest_first).bind(Bind::Number(i64::from(limit)));
             }
             Window::After(id, limit) => {
-                statement.arm("pending", " WHERE r.state = 'pending' AND (r.created_at, r.id) > ");
+                statement.push(" AND (r.created_at, r.id) > ");
                 statement.push(cursor).bind(Bind::Text(id.to_string())).push(")");
                 statement.push(oldest_first).bind(Bind::Number(i64::from(limit)));
             }
             Window::Before(id, limit) => {
-                statement.arm("pending", " WHERE r.state = 'pending' AND (r.created_at, r.id) < ");
+                statement.push(" AND (r.created_at, r.id) < ");
                 statement.push(cursor).bind(Bind::Text(id.to_string())).push(")");
                 statement.push(" ORDER BY r.created_at DESC, r.id DESC LIMIT ").bind(Bind::Number(i64::from(limit)));
             }
             Window::Skip(skip, limit) => {
-                statement.arm("pending", " WHERE r.state = 'pending'");
                 statement.push(oldest_first).bind(Bind::Number(i64::from(limit)));
                 statement.push(" OFFSET ").bind(Bind::Number(i64::try_from(skip).unwrap_or(i64::MAX)));
             }
@@ -197,7 +215,7 @@ impl QueueStatement {
             statement.push(&format!(" AND r.state IN ({CURRENT_STATES}) ORDER BY r.created_at DESC, r.id DESC LIMIT "));
             statement.bind(Bind::Number(MINE_AT_MOST));
         }
-        if statement.binds.is_empty() {
+        if statement.arms == 0 {
             statement.push("SELECT NULL AS list");
         } else {
             // Closes the last arm.
@@ -207,11 +225,58 @@ impl QueueStatement {
         statement
     }
 
+    /// The number of pending requests `decider` may still decide, without counting every pending row: the
+    /// counts of their stages (kept by triggers), less their own pending requests and those they approved
+    /// already (each a handful of rows, found by index).
+    fn pending_total(&mut self, decider: Option<Decider<'_>>) {
+        self.push("SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM request_counts r WHERE r.state = 'pending'");
+        let Some(decider) = decider else { return };
+        self.stages_open_to(decider);
+        if !decider.includes_own {
+            self.push(") - (SELECT COUNT(*) FROM requests r WHERE r.state = 'pending' AND r.requester_id = ");
+            self.bind(Bind::Text(decider.person.to_string()));
+            self.stages_open_to(decider);
+        }
+        self.push(
+            ") - (SELECT COUNT(*) FROM approvals a JOIN requests r ON r.id = a.request_id
+                  WHERE r.state = 'pending' AND a.person_id = ",
+        );
+        self.bind(Bind::Text(decider.person.to_string()));
+        self.stages_open_to(decider);
+    }
+
+    /// `AND ...`: of the pending requests (`r`), those `decider` may still decide.
+    fn decidable_by(&mut self, decider: Option<Decider<'_>>) {
+        let Some(decider) = decider else { return };
+        if !decider.includes_own {
+            self.push(" AND r.requester_id <> ").bind(Bind::Text(decider.person.to_string()));
+        }
+        self.push(" AND NOT EXISTS (SELECT 1 FROM approvals a WHERE a.request_id = r.id AND a.person_id = ");
+        self.bind(Bind::Text(decider.person.to_string())).push(")");
+        self.stages_open_to(decider);
+    }
+
+    /// `AND r.stage NOT IN (...)`: the stages whose approvals `decider` may fill.
+    fn stages_open_to(&mut self, decider: Decider<'_>) {
+        if decider.closed_stages.is_empty() {
+            return;
+        }
+        self.push(" AND r.stage NOT IN (");
+        for (index, stage) in decider.closed_stages.iter().enumerate() {
+            if index > 0 {
+                self.push(", ");
+            }
+            self.bind(Bind::Text(stage.clone()));
+        }
+        self.push(")");
+    }
+
     /// Starts the rows of `list` (closing the arm before): the request columns, tagged, and `filter`.
     fn arm(&mut self, list: &str, filter: &str) {
-        if !self.binds.is_empty() {
-            self.push(&format!(") arm{} UNION ALL ", self.binds.len()));
+        if self.arms > 0 {
+            self.push(&format!(") arm{} UNION ALL ", self.arms));
         }
+        self.arms += 1;
         self.push(&format!(
             "SELECT * FROM (SELECT '{list}' AS list, {} {}",
             request_columns!(),
@@ -275,7 +340,7 @@ mod tests {
             counted_by_the_triggers_as_by_counting(&store).await;
 
             let page = async |pending: Window<'_>| {
-                store.queue(QueueQuery { pending, extensions: 5, mine_of: None }).await.unwrap()
+                store.queue(QueueQuery { pending, extensions: 5, mine_of: None, decider: None }).await.unwrap()
             };
             // Every request was submitted at the same minute: the id decides the order, as in the index.
             let first = page(Window::First(3)).await;
@@ -303,12 +368,13 @@ mod tests {
 
             // The home page's reading: counts, the oldest, and alice's own current requests.
             let home = store
-                .queue(QueueQuery { pending: Window::First(5), extensions: 0, mine_of: Some(&alice) })
+                .queue(QueueQuery { pending: Window::First(5), extensions: 0, mine_of: Some(&alice), decider: None })
                 .await
                 .unwrap();
             assert!(home.extensions.is_empty() && home.extensions_total == 1);
             assert_eq!(namespaces(&home.mine), ["alice-ready", "alice-waiting"], "{}", store.backend());
-            let counts_only = store.queue(QueueQuery { pending: Window::None, extensions: 0, mine_of: None }).await;
+            let counts_only =
+                store.queue(QueueQuery { pending: Window::None, extensions: 0, mine_of: None, decider: None }).await;
             let counts_only = counts_only.unwrap();
             assert_eq!((counts_only.pending_total, counts_only.pending.len()), (8, 0), "{}", store.backend());
         }

@@ -25,6 +25,8 @@ pub struct NewRequest<'a> {
     pub quota_profile: &'a str,
     pub lifetime_days: u32,
     pub requester_id: &'a str,
+    /// The auto-approval rule (its name) that approves the request as it is submitted.
+    pub approved_by_rule: Option<&'a str>,
     pub at: DateTime<Utc>,
 }
 
@@ -115,7 +117,8 @@ macro_rules! request_columns {
         "r.id, r.namespace, r.purpose, r.stage, r.helm_mode, r.quota_profile, r.lifetime_days,
            r.requester_id, u.display_name AS requester_name, u.email AS requester_email,
            r.state, r.version, r.created_at, r.updated_at,
-           d.display_name AS decider_name, d.email AS decider_email, r.decided_at, r.decision_reason,
+           COALESCE(d.display_name, 'Rule \"' || r.decided_by_rule || '\"') AS decider_name,
+           d.email AS decider_email, r.decided_at, r.decision_reason,
            r.objects_applied, r.objects_total, r.last_error, r.attempts, r.ready_at, r.expires_at,
            r.expiry_warned_at, r.extension_days, r.extension_reason, r.extension_requested_at,
            r.namespace_delete_requested_at, r.namespace_deleted_at"
@@ -206,7 +209,8 @@ struct EventRow {
 }
 
 const SELECT_EVENTS: &str = "
-    SELECT e.request_id, e.action, e.from_state, e.to_state, a.display_name AS actor, e.reason, e.at
+    SELECT e.request_id, e.action, e.from_state, e.to_state,
+           COALESCE(a.display_name, 'Rule \"' || e.actor_rule || '\"') AS actor, e.reason, e.at
     FROM audit_events e
     LEFT JOIN users a ON a.id = e.actor_id";
 
@@ -240,7 +244,8 @@ pub struct Slice<T> {
 }
 
 impl Store {
-    /// Stores a new pending request and its submission event, in one transaction.
+    /// Stores a new pending request and its submission event, in one transaction; approved at once with its
+    /// approval event when a rule approves it.
     pub async fn submit_request(&self, request: &NewRequest<'_>) -> Result<(), SubmitError> {
         let outcome = on_pool!(self, pool => async {
             let mut tx = pool.begin().await?;
@@ -264,6 +269,22 @@ impl Store {
             let event = NewEvent::record(request.id, Some(request.requester_id), Action::Submit, request.at)
                 .moved(None, app::requests::lifecycle::initial());
             append_event!(&mut *tx, &event).await?;
+            if let Some(rule) = request.approved_by_rule {
+                sqlx::query(
+                    "UPDATE requests SET state = $1, version = version + 1, decided_by_rule = $2, decided_at = $3
+                     WHERE id = $4",
+                )
+                .bind(RequestState::Approved.as_str())
+                .bind(rule)
+                .bind(request.at)
+                .bind(request.id)
+                .execute(&mut *tx)
+                .await?;
+                let event = NewEvent::record(request.id, None, Action::Approve, request.at)
+                    .by_rule(rule)
+                    .moved(Some(RequestState::Pending), RequestState::Approved);
+                append_event!(&mut *tx, &event).await?;
+            }
             tx.commit().await
         }
         .await);
@@ -355,6 +376,18 @@ impl Store {
     pub async fn pending_count_of(&self, requester_id: &str) -> Result<u32> {
         let count: i64 = on_pool!(self, pool => sqlx::query_scalar(
             "SELECT COUNT(*) FROM requests WHERE requester_id = $1 AND state = 'pending'",
+        )
+        .bind(requester_id)
+        .fetch_one(pool)
+        .await)?;
+        Ok(u32::try_from(count).unwrap_or(u32::MAX))
+    }
+
+    /// How many of `requester_id`'s grants are active: approved, being provisioned, or ready (what an
+    /// auto-approval rule's `max_active_grants` counts).
+    pub async fn active_grants_of(&self, requester_id: &str) -> Result<u32> {
+        let count: i64 = on_pool!(self, pool => sqlx::query_scalar(
+            "SELECT COUNT(*) FROM requests WHERE requester_id = $1 AND state IN ('approved', 'provisioning', 'ready')",
         )
         .bind(requester_id)
         .fetch_one(pool)
@@ -461,6 +494,7 @@ mod tests {
             quota_profile: "small",
             lifetime_days: 30,
             requester_id,
+            approved_by_rule: None,
             at,
         }
     }

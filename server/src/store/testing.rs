@@ -39,6 +39,7 @@ pub async fn submitted(store: &Store, namespace: &str, requester_id: &str) -> Re
         quota_profile: "small",
         lifetime_days: 30,
         requester_id,
+        approved_by_rule: None,
         at: at(1),
     };
     store.submit_request(&new).await.unwrap();

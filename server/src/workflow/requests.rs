@@ -7,6 +7,8 @@
 use app::auth::Caller;
 use app::error::ApiError;
 use app::model::{Reason, RequestId};
+use app::policy::approvals::{self, ApprovalStanding, ApproveOffer, Approver, GivenApproval};
+use app::policy::stages::Asked;
 use app::policy::{Policy, Target, UseCase};
 use app::ports::RequestsPort;
 use app::requests::lifecycle::{self, Action};
@@ -15,6 +17,8 @@ use app::requests::{
     PersonRef, QuotaProfileSummary, RequestDetail, RequestForm, RequestOptions, RequestState, RequestSummary,
     RequestWithTimeline, StageFigures, Verdict, field,
 };
+use std::collections::HashMap;
+
 use chrono::{DateTime, TimeDelta, Utc};
 
 use super::validation::{Rules, ValidRequest};
@@ -24,8 +28,9 @@ use crate::cluster::Cluster;
 use crate::config::CredentialsConfig;
 use crate::notify::{Notice, Notifier};
 use crate::store::Store;
+use crate::store::approvals::{NewApproval, RecordedApproval};
 use crate::store::grants::ExtensionDecision;
-use crate::store::queue::{OverviewFigures, QueueQuery, Window};
+use crate::store::queue::{Decider, OverviewFigures, QueueQuery, Window};
 use crate::store::requests::{NewRequest, RequestRecord, Slice, SubmitError, Transition};
 
 /// Rows per page on My requests and Approvals.
@@ -102,23 +107,106 @@ impl RequestsService {
         }
     }
 
-    /// Page `number` of things waiting for `caller`'s decision, each saying why they may not decide it, if so.
-    fn approval_page(&self, caller: &Caller, slice: Slice<RequestRecord>, number: u32) -> Page<ApprovalItem> {
+    /// Page `number` of things waiting for `caller`'s decision, each saying why they may not decide it, if so,
+    /// and for pending requests how far their approvals are.
+    async fn approval_page(
+        &self,
+        caller: &Caller,
+        slice: Slice<RequestRecord>,
+        number: u32,
+    ) -> Result<Page<ApprovalItem>, ApiError> {
         let policy = self.rules.policy();
-        Page {
-            items: slice
-                .items
-                .into_iter()
-                .map(|record| ApprovalItem {
-                    decide_refusal: policy.decide_refusal(caller, &record.requester_id, &record.summary),
-                    request: record.summary,
-                })
-                .collect(),
-            number,
-            size: PAGE_SIZE,
-            total: slice.total,
-        }
+        let mut approvals = self.approvals_of(&policy, &slice.items).await?;
+        let items = slice
+            .items
+            .into_iter()
+            .map(|record| {
+                let decide_refusal = policy.decide_refusal(caller, &record.requester_id, &record.summary);
+                let approval = (record.summary.state == RequestState::Pending && decide_refusal.is_none()).then(|| {
+                    standing(&policy, caller, &record, &approvals.remove(&record.summary.id).unwrap_or_default())
+                });
+                ApprovalItem { decide_refusal, approval, request: record.summary }
+            })
+            .collect();
+        Ok(Page { items, number, size: PAGE_SIZE, total: slice.total })
     }
+
+    /// The approvals so far of those of `records` that are pending in a stage needing more than one: the
+    /// others have none (their first approval decides them), and are not asked about.
+    async fn approvals_of(
+        &self,
+        policy: &Policy,
+        records: &[RequestRecord],
+    ) -> Result<HashMap<String, Vec<RecordedApproval>>, ApiError> {
+        let several: Vec<&str> = records
+            .iter()
+            .filter(|record| record.summary.state == RequestState::Pending)
+            .filter(|record| {
+                policy.stage(&record.summary.stage).approvals.iter().map(|slot| slot.count).sum::<u32>() > 1
+            })
+            .map(|record| record.summary.id.as_str())
+            .collect();
+        Ok(self.store.approvals_of(&several).await?)
+    }
+
+    /// What `caller` may still decide, for the queue's statement.
+    fn decider<'a>(&self, policy: &Policy, caller: &'a Caller, closed_stages: &'a [String]) -> Decider<'a> {
+        Decider { person: &caller.person.id, includes_own: policy.approvers_may_decide_own, closed_stages }
+    }
+
+    /// Approves `record` as `caller`, if their approval counts: records it, and when it fills the last seat
+    /// moves the request to approved in the same transaction. `Ok(None)`: the request changed since it was
+    /// read; read it again and judge anew.
+    async fn approve(&self, caller: &Caller, record: &RequestRecord) -> Result<Option<RequestState>, ApiError> {
+        // The rules of this moment, not of the submission: an operator may have reserved the name since.
+        self.rules
+            .still_allowed(&record.summary.namespace, record.summary.helm_mode)
+            .map_err(|why| ApiError::NotAllowed(format!("{why} It cannot be approved; deny it with that reason.")))?;
+        let policy = self.rules.policy();
+        // Read after the request: an approval landing in between moves the version, and the write below fails.
+        let given = self.store.approvals_of(&[record.summary.id.as_str()]).await?.remove(&record.summary.id);
+        let standing = standing(&policy, caller, record, &given.unwrap_or_default());
+        let completes = match standing.approve {
+            ApproveOffer::Completes => true,
+            ApproveOffer::Counts => false,
+            ApproveOffer::Refused(why) => return Err(ApiError::NotAllowed(why)),
+        };
+        // Only the groups the stage's approvals name: what the approval counted for.
+        let stage = policy.stage(&record.summary.stage);
+        let groups: Vec<String> = caller
+            .person
+            .groups
+            .iter()
+            .filter(|group| stage.approvals.iter().any(|slot| slot.group.as_ref() == Some(*group)))
+            .cloned()
+            .collect();
+        let approval =
+            NewApproval { record, person_id: &caller.person.id, groups: &groups, completes, at: self.clock.now() };
+        if !self.store.add_approval(&approval).await? {
+            return Ok(None);
+        }
+        let state = if completes { RequestState::Approved } else { RequestState::Pending };
+        tracing::info!(request = %record.summary.id, actor = %caller.person.id, completes, "request approved");
+        Ok(Some(state))
+    }
+}
+
+/// Where `record`'s approvals stand for `caller`, from the approvals `recorded` so far.
+fn standing(
+    policy: &Policy,
+    caller: &Caller,
+    record: &RequestRecord,
+    recorded: &[RecordedApproval],
+) -> ApprovalStanding {
+    let given: Vec<GivenApproval<'_>> = recorded
+        .iter()
+        .map(|approval| GivenApproval {
+            person: &approval.person_id,
+            name: &approval.display_name,
+            groups: &approval.groups,
+        })
+        .collect();
+    policy.standing(caller, &record.requester_id, &record.summary, &given)
 }
 
 /// How many of the oldest pending requests an approver's home page lists.
@@ -234,6 +322,20 @@ impl RequestsPort for RequestsService {
             )));
         }
         self.name_is_free(valid.namespace.as_str()).await?;
+        let policy = self.rules.policy();
+        let stage = policy.stage(&valid.stage);
+        let rule = if stage.auto_approve.is_empty() {
+            None
+        } else {
+            let active_grants = self.store.active_grants_of(&caller.person.id).await?;
+            let asked = Asked {
+                profile: &valid.quota_profile,
+                helm_mode: valid.helm_mode,
+                lifetime_days: valid.lifetime_days,
+                active_grants,
+            };
+            stage.auto_approval(&asked).map(|rule| rule.name.clone())
+        };
         let id = uuid::Uuid::new_v4().to_string();
         let new = NewRequest {
             id: &id,
@@ -244,6 +346,7 @@ impl RequestsPort for RequestsService {
             quota_profile: &valid.quota_profile,
             lifetime_days: valid.lifetime_days,
             requester_id: &caller.person.id,
+            approved_by_rule: rule.as_deref(),
             at: self.clock.now(),
         };
         match self.store.submit_request(&new).await {
@@ -252,11 +355,24 @@ impl RequestsPort for RequestsService {
             Err(SubmitError::NameHeld) => return Err(name_taken(valid.namespace.as_str())),
             Err(SubmitError::Store(error)) => return Err(error.into()),
         }
-        tracing::info!(request = %id, namespace = %valid.namespace, requester = %caller.person.id, "request submitted");
+        tracing::info!(request = %id, namespace = %valid.namespace, requester = %caller.person.id, auto_approved_by = ?rule, "request submitted");
         // Everything the notice says is known here: no read back (whose failure would turn a stored request
         // into an error the requester might "fix" by submitting again).
         let at = new.at;
-        self.notifier.send(&Notice::Submitted(just_submitted(&id, valid, caller, at)));
+        let submitted = just_submitted(&id, valid, caller, at);
+        match rule {
+            // Nobody needs to look at it: the notice says it was approved, and by which rule.
+            Some(rule) => {
+                self.worker.wake();
+                self.notifier.send(&Notice::Decided {
+                    request: submitted,
+                    approved: true,
+                    by: format!("Rule \"{rule}\""),
+                    reason: None,
+                });
+            }
+            None => self.notifier.send(&Notice::Submitted(submitted)),
+        }
         Ok(id)
     }
 
@@ -266,32 +382,53 @@ impl RequestsPort for RequestsService {
     }
 
     async fn decide(&self, caller: &Caller, id: &str, verdict: Verdict) -> Result<RequestState, ApiError> {
-        let record = self.authorized(caller, id, UseCase::DecideRequest).await?;
-        let (action, reason) = match &verdict {
-            Verdict::Approve => {
-                // The rules of this moment, not of the submission: an operator may have reserved the name since.
-                self.rules.still_allowed(&record.summary.namespace, record.summary.helm_mode).map_err(|why| {
-                    ApiError::NotAllowed(format!("{why} It cannot be approved; deny it with that reason."))
-                })?;
-                (Action::Approve, None)
-            }
+        let reason = match &verdict {
+            Verdict::Approve => None,
             Verdict::Deny { reason: typed } => {
-                (Action::Deny, Some(Reason::parse(typed, "Say why, so the requester knows what to change.")?))
+                Some(Reason::parse(typed, "Say why, so the requester knows what to change.")?)
             }
         };
-        let state = self
-            .transition(caller, &record, (UseCase::DecideRequest, action), reason.as_ref().map(Reason::as_str))
-            .await?;
-        if verdict.approves() {
-            self.worker.wake();
+        // An approval that lost a race to another is judged again with both in view; a few rounds settle it
+        // (each round, someone's approval was recorded).
+        for _ in 0..4 {
+            let record = self.authorized(caller, id, UseCase::DecideRequest).await?;
+            let state = match &reason {
+                None => match self.approve(caller, &record).await? {
+                    Some(state) => state,
+                    None => continue,
+                },
+                Some(reason) => {
+                    let policy = self.rules.policy();
+                    let stage = policy.stage(&record.summary.stage);
+                    let me = Approver { person: &caller.person.id, groups: &caller.person.groups };
+                    let requester = policy.requester_for_approvals(&record.requester_id);
+                    if !approvals::may_deny(&stage.approvals, requester, me) {
+                        let groups: Vec<&str> = stage.approvals.iter().map(|slot| slot.label()).collect();
+                        return Err(ApiError::NotAllowed(format!(
+                            "Requests for {} are decided by {}; none of your groups at sign-in is among them.",
+                            record.summary.stage,
+                            groups.join(" and ")
+                        )));
+                    }
+                    self.transition(caller, &record, (UseCase::DecideRequest, Action::Deny), Some(reason.as_str()))
+                        .await?
+                }
+            };
+            if state == RequestState::Approved {
+                self.worker.wake();
+            }
+            // A partial approval tells nobody yet: the request still waits for the others.
+            if state != RequestState::Pending {
+                self.notifier.send(&Notice::Decided {
+                    request: record.summary,
+                    approved: verdict.approves(),
+                    by: caller.person.display_name.clone(),
+                    reason: reason.map(|reason| reason.as_str().to_string()),
+                });
+            }
+            return Ok(state);
         }
-        self.notifier.send(&Notice::Decided {
-            request: record.summary,
-            approved: verdict.approves(),
-            by: caller.person.display_name.clone(),
-            reason: reason.map(|reason| reason.as_str().to_string()),
-        });
-        Ok(state)
+        Err(ApiError::Conflict("This request changed meanwhile; reload the page and try again.".to_string()))
     }
 
     async fn retry(&self, caller: &Caller, id: &str) -> Result<RequestState, ApiError> {
@@ -328,7 +465,7 @@ impl RequestsPort for RequestsService {
     async fn pending(&self, caller: &Caller, page: u32) -> Result<Page<ApprovalItem>, ApiError> {
         let (number, offset) = page_bounds(page);
         let slice = self.store.requests_in(RequestState::Pending, PAGE_SIZE, offset).await?;
-        Ok(self.approval_page(caller, slice, number))
+        self.approval_page(caller, slice, number).await
     }
 
     async fn extend(&self, caller: &Caller, id: &str, days: &str, reason: &str) -> Result<(), ApiError> {
@@ -390,7 +527,7 @@ impl RequestsPort for RequestsService {
 
     async fn pending_extensions(&self, caller: &Caller) -> Result<Page<ApprovalItem>, ApiError> {
         let slice = self.store.pending_extensions(PAGE_SIZE).await?;
-        Ok(self.approval_page(caller, slice, 1))
+        self.approval_page(caller, slice, 1).await
     }
 
     async fn my_access(&self, caller: &Caller) -> Result<MyAccess, ApiError> {
@@ -416,20 +553,29 @@ impl RequestsPort for RequestsService {
             PagePosition::After { id, .. } => Window::After(id, PAGE_SIZE),
             PagePosition::Before { id, .. } => Window::Before(id, PAGE_SIZE),
         };
-        let rows = self.store.queue(QueueQuery { pending, extensions: PAGE_SIZE, mine_of: None }).await?;
+        let policy = self.rules.policy();
+        let closed = policy.stages_closed_to(caller);
+        let decider = Some(self.decider(&policy, caller, &closed));
+        let rows = self.store.queue(QueueQuery { pending, extensions: PAGE_SIZE, mine_of: None, decider }).await?;
         Ok(Approvals {
-            requests: self.approval_page(caller, Slice { items: rows.pending, total: rows.pending_total }, number),
-            extensions: self.approval_page(caller, Slice { items: rows.extensions, total: rows.extensions_total }, 1),
+            requests: self
+                .approval_page(caller, Slice { items: rows.pending, total: rows.pending_total }, number)
+                .await?,
+            extensions: self
+                .approval_page(caller, Slice { items: rows.extensions, total: rows.extensions_total }, 1)
+                .await?,
         })
     }
 
     async fn home(&self, caller: &Caller) -> Result<Home, ApiError> {
         let policy = self.rules.policy();
         let approves = policy.check(caller, UseCase::ListPending, Target::Nothing).is_ok();
+        let closed = policy.stages_closed_to(caller);
         let query = QueueQuery {
             pending: if approves { Window::First(HOME_QUEUE_LENGTH) } else { Window::None },
             extensions: 0,
             mine_of: Some(&caller.person.id),
+            decider: approves.then(|| self.decider(&policy, caller, &closed)),
         };
         let now = self.clock.now();
         let (rows, overview) = if policy.check(caller, UseCase::ListGrants, Target::Nothing).is_ok() {
@@ -464,6 +610,12 @@ impl RequestsPort for RequestsService {
         let credentials = self.store.credentials_of(id).await?;
         let policy = self.rules.policy();
         let may = policy.permissions(caller, &record.requester_id, &record.summary);
+        let approval = if record.summary.state == RequestState::Pending {
+            let mut given = self.approvals_of(&policy, std::slice::from_ref(&record)).await?;
+            Some(standing(&policy, caller, &record, &given.remove(&record.summary.id).unwrap_or_default()))
+        } else {
+            None
+        };
         let tiller = match (record.summary.state, record.summary.helm_mode) {
             (RequestState::Ready, HelmMode::Tiller) => {
                 Some(self.cluster.tiller_rollout(&record.summary.namespace).await)
@@ -476,6 +628,7 @@ impl RequestsPort for RequestsService {
             decide_refusal: policy
                 .decide_refusal(caller, &record.requester_id, &record.summary)
                 .filter(|_| record.summary.state == RequestState::Pending),
+            approval,
             credential_options: may.download.then(|| super::credentials::options(&self.credentials)),
             max_extension_days: self.rules.config().lifetime_days.max,
             request: record.summary,

@@ -107,8 +107,7 @@ impl Rules {
         // What the stage's policy allows, once the fields themselves are sound: "The production stage allows
         // small or medium" next to the profile.
         if let (true, Some(helm_mode), Some(lifetime_days)) = (problems.is_empty(), helm_mode, lifetime_days) {
-            let asked =
-                Asked { profile: &form.quota_profile, helm_mode, lifetime_days, active_grants: 0 };
+            let asked = Asked { profile: &form.quota_profile, helm_mode, lifetime_days, active_grants: 0 };
             problems.extend(self.policy().stage(&form.stage).problems(&asked));
         }
 

@@ -184,6 +184,7 @@ async fn fill(store: &Store) {
             quota_profile: "small",
             lifetime_days: 30,
             requester_id: &alice,
+            approved_by_rule: None,
             at: at(minute),
         };
         store.submit_request(&new).await.unwrap();

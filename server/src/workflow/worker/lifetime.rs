@@ -6,7 +6,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use super::{BATCH, Stop, Worker};
 use crate::notify::Notice;
-use crate::store::StoreError;
+use crate::store::{StageFilter, StoreError};
 
 impl Worker {
     /// As of `now` (a parameter, so tests can move the clock): warns the owners of grants ending within
@@ -43,22 +43,35 @@ impl Worker {
         Ok((warned, expired))
     }
 
-    /// As of `now`: lapses the requests nobody decided within `requests.pending_lapse_days`, freeing their
-    /// names, each with its audit event and a notice. Returns their ids.
+    /// As of `now`: lapses the requests nobody decided in time, freeing their names, each with its audit event
+    /// and a notice: within the stage's `max_pending_days` where its policy sets one, else
+    /// `requests.pending_lapse_days`. Returns their ids.
     pub async fn lapse_due(&self, now: DateTime<Utc>) -> Result<Vec<String>, StoreError> {
-        let days = self.rules.config().pending_lapse_days;
+        let policy = self.rules.policy();
+        let own: Vec<(String, u32)> = policy
+            .stages
+            .iter()
+            .filter_map(|stage| stage.max_pending_days.map(|days| (stage.stage.clone(), days)))
+            .collect();
+        let with_own_limit: Vec<String> = own.iter().map(|(stage, _)| stage.clone()).collect();
+        let mut limits: Vec<(StageFilter<'_>, u32)> =
+            vec![(StageFilter::Except(&with_own_limit), self.rules.config().pending_lapse_days)];
+        limits.extend(own.iter().map(|(stage, days)| (StageFilter::Only(std::slice::from_ref(stage)), *days)));
         let mut lapsed = Vec::new();
-        for record in self.store.pending_since_before(now - TimeDelta::days(i64::from(days)), BATCH).await? {
-            let reason = format!("Nobody decided this request within {days} days; its name is free again.");
-            match self.transition_at(&record, Action::Lapse, Some(&reason), now, None).await {
-                Ok(done) => {
-                    tracing::info!(request = %done.summary.id, namespace = %done.summary.namespace, "request lapsed");
-                    self.notifier.send(&Notice::Lapsed { request: done.summary, days });
-                    lapsed.push(record.summary.id);
+        for (stages, days) in limits {
+            let before = now - TimeDelta::days(i64::from(days));
+            for record in self.store.pending_since_before(before, stages, BATCH).await? {
+                let reason = format!("Nobody decided this request within {days} days; its name is free again.");
+                match self.transition_at(&record, Action::Lapse, Some(&reason), now, None).await {
+                    Ok(done) => {
+                        tracing::info!(request = %done.summary.id, namespace = %done.summary.namespace, "request lapsed");
+                        self.notifier.send(&Notice::Lapsed { request: done.summary, days });
+                        lapsed.push(record.summary.id);
+                    }
+                    Err(Stop::Store(error)) => return Err(error),
+                    // Decided or cancelled meanwhile: that stands.
+                    Err(_) => {}
                 }
-                Err(Stop::Store(error)) => return Err(error),
-                // Decided or cancelled meanwhile: that stands.
-                Err(_) => {}
             }
         }
         Ok(lapsed)

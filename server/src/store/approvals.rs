@@ -106,3 +106,81 @@ impl Store {
         Ok(applied)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use app::auth::Role;
+    use app::requests::RequestState;
+
+    use super::NewApproval;
+    use crate::store::testing::{at, person, submitted_for};
+
+    #[tokio::test]
+    async fn an_approval_is_kept_only_at_the_version_read_and_the_last_one_approves_the_request() {
+        let dir = tempfile::tempdir().unwrap();
+        for store in crate::store::test_stores(dir.path()).await {
+            let backend = store.backend();
+            let (alice, bob, erin) = (
+                person(&store, "alice", Role::Developer).await,
+                person(&store, "bob", Role::Approver).await,
+                person(&store, "erin", Role::Approver).await,
+            );
+            let read = submitted_for(&store, "shop-prod", "production", &alice).await;
+            let groups = ["berth-approvers".to_string()];
+            let first = NewApproval { record: &read, person_id: &bob, groups: &groups, completes: false, at: at(2) };
+            assert!(store.add_approval(&first).await.unwrap(), "{backend}");
+            let now = store.request(&read.summary.id).await.unwrap().unwrap();
+            assert_eq!((now.summary.state, now.version), (RequestState::Pending, read.version + 1), "{backend}");
+
+            // Judged on the request as it was before bob's approval: refused, nothing written.
+            let stale = NewApproval { person_id: &erin, completes: true, at: at(3), ..first.clone() };
+            assert!(!store.add_approval(&stale).await.unwrap(), "{backend}: the version moved");
+            let given = store.approvals_of(&[now.summary.id.as_str()]).await.unwrap();
+            let given = &given[&now.summary.id];
+            assert_eq!(given.len(), 1, "{backend}");
+            assert_eq!((given[0].display_name.as_str(), given[0].groups.as_slice()), ("bob", &groups[..]));
+
+            let platform = ["platform-approvers".to_string()];
+            let last = NewApproval { record: &now, groups: &platform, ..stale };
+            assert!(store.add_approval(&last).await.unwrap(), "{backend}");
+            let approved = store.request(&read.summary.id).await.unwrap().unwrap();
+            assert_eq!(approved.summary.state, RequestState::Approved, "{backend}");
+            let decision = approved.summary.decision.expect("decided");
+            assert_eq!(decision.by.display_name, "erin", "{backend}: the approval that completed it");
+            let events = store.events(&read.summary.id).await.unwrap();
+            let moves: Vec<_> = events.iter().map(|event| (event.actor.clone(), event.to)).collect();
+            assert_eq!(
+                moves,
+                [
+                    (Some("alice".to_string()), RequestState::Pending),
+                    (Some("bob".to_string()), RequestState::Pending),
+                    (Some("erin".to_string()), RequestState::Approved),
+                ],
+                "{backend}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn two_approvals_racing_for_the_last_seat_end_in_one_transition() {
+        let dir = tempfile::tempdir().unwrap();
+        for store in crate::store::test_stores(dir.path()).await {
+            let backend = store.backend();
+            let alice = person(&store, "alice", Role::Developer).await;
+            let bob = person(&store, "bob", Role::Approver).await;
+            let frank = person(&store, "frank", Role::Approver).await;
+            let read = submitted_for(&store, "shop-prod", "production", &alice).await;
+            let groups = ["berth-approvers".to_string()];
+            let approval = |person_id| NewApproval { record: &read, person_id, groups: &groups, completes: true, at: at(2) };
+            let (bob_approval, frank_approval) = (approval(&bob), approval(&frank));
+            let (a, b) = tokio::join!(store.add_approval(&bob_approval), store.add_approval(&frank_approval));
+            let recorded = [a.unwrap(), b.unwrap()];
+            assert_eq!(recorded.iter().filter(|kept| **kept).count(), 1, "{backend}: {recorded:?}");
+            let given = store.approvals_of(&[read.summary.id.as_str()]).await.unwrap();
+            assert_eq!(given[&read.summary.id].len(), 1, "{backend}");
+            let events = store.events(&read.summary.id).await.unwrap();
+            let approvals = events.iter().filter(|event| event.to == RequestState::Approved).count();
+            assert_eq!(approvals, 1, "{backend}: one transition");
+        }
+    }
+}

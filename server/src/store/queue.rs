@@ -303,9 +303,10 @@ mod tests {
     use app::requests::{Action, RequestState};
     use chrono::TimeDelta;
 
-    use super::{QueueQuery, Window};
+    use super::{Decider, QueueQuery, Window};
     use crate::store::Store;
-    use crate::store::testing::{at, moved, person, ready, submitted};
+    use crate::store::approvals::NewApproval;
+    use crate::store::testing::{at, moved, person, ready, submitted, submitted_for};
 
     fn namespaces(records: &[crate::store::requests::RequestRecord]) -> Vec<&str> {
         records.iter().map(|record| record.summary.namespace.as_str()).collect()
@@ -377,6 +378,42 @@ mod tests {
                 store.queue(QueueQuery { pending: Window::None, extensions: 0, mine_of: None, decider: None }).await;
             let counts_only = counts_only.unwrap();
             assert_eq!((counts_only.pending_total, counts_only.pending.len()), (8, 0), "{}", store.backend());
+        }
+    }
+
+    #[tokio::test]
+    async fn an_approver_sees_and_counts_only_what_they_may_still_decide() {
+        let dir = tempfile::tempdir().unwrap();
+        for store in crate::store::test_stores(dir.path()).await {
+            let backend = store.backend();
+            let alice = person(&store, "alice", Role::Developer).await;
+            let bob = person(&store, "bob", Role::Approver).await;
+            submitted_for(&store, "alice-test", "test", &alice).await;
+            submitted_for(&store, "alice-prod", "production", &alice).await;
+            let halfway = submitted_for(&store, "alice-staging", "staging", &alice).await;
+            let groups = ["berth-approvers".to_string()];
+            let approval = NewApproval { record: &halfway, person_id: &bob, groups: &groups, completes: false, at: at(2) };
+            assert!(store.add_approval(&approval).await.unwrap());
+            submitted_for(&store, "bob-own", "test", &bob).await;
+
+            let closed = ["production".to_string()];
+            let as_bob = |includes_own, closed_stages| {
+                let decider = Some(Decider { person: &bob, includes_own, closed_stages });
+                store.queue(QueueQuery { pending: Window::First(10), extensions: 0, mine_of: None, decider })
+            };
+            let strict = as_bob(false, &closed).await.unwrap();
+            assert_eq!(namespaces(&strict.pending), ["alice-test"], "{backend}");
+            assert_eq!(strict.pending_total, 1, "{backend}: counted as listed");
+            let own_allowed = as_bob(true, &[]).await.unwrap();
+            let mut listed = namespaces(&own_allowed.pending);
+            listed.sort();
+            assert_eq!(listed, ["alice-prod", "alice-test", "bob-own"], "{backend}: never what bob approved");
+            assert_eq!(own_allowed.pending_total, 3, "{backend}");
+            let everyone = store
+                .queue(QueueQuery { pending: Window::None, extensions: 0, mine_of: None, decider: None })
+                .await
+                .unwrap();
+            assert_eq!(everyone.pending_total, 4, "{backend}: without a decider, all pending");
         }
     }
 

@@ -29,12 +29,17 @@ pub async fn person(store: &Store, subject: &str, role: Role) -> String {
 
 /// A request of `namespace` by `requester_id`, just submitted.
 pub async fn submitted(store: &Store, namespace: &str, requester_id: &str) -> RequestRecord {
+    submitted_for(store, namespace, "test", requester_id).await
+}
+
+/// A request of `namespace` for `stage` by `requester_id`, just submitted.
+pub async fn submitted_for(store: &Store, namespace: &str, stage: &str, requester_id: &str) -> RequestRecord {
     let id = uuid::Uuid::new_v4().to_string();
     let new = NewRequest {
         id: &id,
         namespace,
         purpose: "tests",
-        stage: "test",
+        stage,
         helm_mode: HelmMode::NoTiller,
         quota_profile: "small",
         lifetime_days: 30,

@@ -65,13 +65,14 @@ impl StagePolicy {
     /// What the stage does not allow of `asked`, each next to its field; empty if it allows all of it.
     pub fn problems(&self, asked: &Asked<'_>) -> Vec<FieldProblem> {
         let mut problems = Vec::new();
-        if !allows(&self.profiles, &asked.profile) {
-            let message = format!("The {} stage allows {}.", self.stage, list_of(&self.profiles, |p| p.clone()));
-            problems.push(FieldProblem::new(field::QUOTA_PROFILE, message));
-        }
+        // In the form's order.
         if !allows(&self.helm_modes, &asked.helm_mode) {
             let modes = list_of(&self.helm_modes, |mode| mode.label().to_string());
             problems.push(FieldProblem::new(field::HELM_MODE, format!("The {} stage allows {modes}.", self.stage)));
+        }
+        if !allows(&self.profiles, &asked.profile) {
+            let message = format!("The {} stage allows {}.", self.stage, list_of(&self.profiles, |p| p.clone()));
+            problems.push(FieldProblem::new(field::QUOTA_PROFILE, message));
         }
         if let Some(max) = self.max_lifetime_days.filter(|max| asked.lifetime_days > *max) {
             let message = format!("At most {max} days in the {} stage.", self.stage);
@@ -161,8 +162,8 @@ mod tests {
         assert_eq!(
             by_field,
             [
-                (field::QUOTA_PROFILE, "The production stage allows small or medium."),
                 (field::HELM_MODE, "The production stage allows Helm 3 or later (no Tiller)."),
+                (field::QUOTA_PROFILE, "The production stage allows small or medium."),
                 (field::LIFETIME_DAYS, "At most 90 days in the production stage."),
             ]
         );

@@ -171,7 +171,8 @@ mod tests {
             let frank = person(&store, "frank", Role::Approver).await;
             let read = submitted_for(&store, "shop-prod", "production", &alice).await;
             let groups = ["berth-approvers".to_string()];
-            let approval = |person_id| NewApproval { record: &read, person_id, groups: &groups, completes: true, at: at(2) };
+            let approval =
+                |person_id| NewApproval { record: &read, person_id, groups: &groups, completes: true, at: at(2) };
             let (bob_approval, frank_approval) = (approval(&bob), approval(&frank));
             let (a, b) = tokio::join!(store.add_approval(&bob_approval), store.add_approval(&frank_approval));
             let recorded = [a.unwrap(), b.unwrap()];

@@ -392,7 +392,8 @@ mod tests {
             submitted_for(&store, "alice-prod", "production", &alice).await;
             let halfway = submitted_for(&store, "alice-staging", "staging", &alice).await;
             let groups = ["berth-approvers".to_string()];
-            let approval = NewApproval { record: &halfway, person_id: &bob, groups: &groups, completes: false, at: at(2) };
+            let approval =
+                NewApproval { record: &halfway, person_id: &bob, groups: &groups, completes: false, at: at(2) };
             assert!(store.add_approval(&approval).await.unwrap());
             submitted_for(&store, "bob-own", "test", &bob).await;
 

@@ -17,6 +17,7 @@ mod grants;
 mod health;
 mod helm;
 mod pages;
+mod policy;
 mod postgres;
 mod provisioning;
 mod replicas;

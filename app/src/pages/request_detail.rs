@@ -59,6 +59,15 @@ fn DetailView(detail: RequestDetail) -> impl IntoView {
         }
     });
     let request = detail.request;
+    // An approver who may decide gets the progress with the decision; the requester (and anyone else who
+    // sees it) right under the facts.
+    let (decision, onlooker_progress) = match (detail.may.decide, detail.approval) {
+        (true, Some(standing)) => {
+            (Some(view! { <DecisionForms id=request.id.clone() namespace=request.namespace.clone() standing /> }), None)
+        }
+        (false, Some(standing)) => (None, Some(view! { <ApprovalProgressLine progress=standing.progress /> })),
+        (_, None) => (None, None),
+    };
     view! {
         <Title text=format!("{} · Request", request.namespace) />
         {watch}
@@ -67,6 +76,7 @@ fn DetailView(detail: RequestDetail) -> impl IntoView {
             <StateBadge state=request.state />
         </div>
         <RequestFacts request=request.clone() />
+        {onlooker_progress}
         {(request.state == RequestState::Ready && request.expiry_warned).then(|| view! {
             <p class="notice error" role="status" data-testid="expiry-warning">
                 {format!(
@@ -88,14 +98,7 @@ fn DetailView(detail: RequestDetail) -> impl IntoView {
             <DeleteNamespaceForm id=request.id.clone() namespace=request.namespace.clone() />
         })}
         {detail.may.cancel.then(|| view! { <CancelForm id=request.id.clone() /> })}
-        {match (detail.may.decide, detail.approval) {
-            (true, Some(standing)) => view! {
-                <DecisionForms id=request.id.clone() namespace=request.namespace.clone() standing />
-            }.into_any(),
-            // The requester (and anyone else who sees it) follows its approvals.
-            (false, Some(standing)) => view! { <ApprovalProgressLine progress=standing.progress /> }.into_any(),
-            (_, None) => ().into_any(),
-        }}
+        {decision}
         {detail.decide_refusal.map(|why| view! { <p class="notice" data-testid="decide-refusal">{why}</p> })}
         {(detail.may.download || !detail.credentials.is_empty()).then(|| view! {
             <h2 id="kubeconfig">"Kubeconfigs"</h2>

@@ -79,7 +79,7 @@ async fn production_needs_one_approver_of_each_group_and_every_page_shows_how_fa
     let id = submit_ok(&alice, &server, &production(&namespace)).await;
 
     let queue = approvals(&bob, &server).await;
-    assert_eq!(listed(&queue), [namespace.clone()]);
+    assert_eq!(listed(&queue), std::slice::from_ref(&namespace));
     let standing = queue.requests.items[0].approval.clone().expect("pending, bob may decide");
     assert_eq!(standing.approve, ApproveOffer::Counts, "bob's approval counts, but is not enough");
     assert_eq!(standing.progress.line(), "0 of 2: berth-approvers waiting; platform-approvers waiting");
@@ -252,8 +252,8 @@ async fn a_production_request_lapses_after_its_stage_s_days_and_others_after_the
     let in_production = submit_ok(&alice, &server, &production(&unique("lapse-prod"))).await;
     let in_staging = submit_ok(&alice, &server, &with(form(&unique("lapse-stg")), "stage", "staging")).await;
     let submitted = detail(&alice, &server, &in_production).await.request.created_at;
-    let mut config = Config::default();
-    config.auth = Some(crate::support::auth_config(&crate::support::dev_idp_url()));
+    let mut config =
+        Config { auth: Some(crate::support::auth_config(&crate::support::dev_idp_url())), ..Config::default() };
     with_policy(&mut config);
     let cluster = crate::provisioning::berth_cluster().await;
     let worker =
@@ -262,8 +262,8 @@ async fn a_production_request_lapses_after_its_stage_s_days_and_others_after_the
     let days = chrono::TimeDelta::days;
     let second = chrono::TimeDelta::seconds(1);
     assert!(worker.lapse_due(submitted + days(7) - second).await.unwrap().is_empty(), "within 7 days");
-    assert_eq!(worker.lapse_due(submitted + days(7) + second).await.unwrap(), [in_production.clone()]);
-    assert_eq!(worker.lapse_due(submitted + days(14) + second).await.unwrap(), [in_staging.clone()]);
+    assert_eq!(worker.lapse_due(submitted + days(7) + second).await.unwrap(), std::slice::from_ref(&in_production));
+    assert_eq!(worker.lapse_due(submitted + days(14) + second).await.unwrap(), std::slice::from_ref(&in_staging));
     let lapsed = detail(&alice, &server, &in_production).await;
     assert_eq!(lapsed.request.state, RequestState::Lapsed);
     let reason = lapsed.events.last().unwrap().reason.clone().unwrap_or_default();

@@ -38,17 +38,17 @@ pub enum UseCase {
     RetryProvisioning,
     /// Take a grant's access away.
     RevokeGrant,
-    /// Ask for more time on a ready grant.
-    AskExtension,
-    /// Grant or refuse the extension someone asked for.
-    DecideExtension,
+    /// Ask for a change of a ready grant: more time, another quota profile, Helm 3 instead of Tiller.
+    AskChange,
+    /// Approve or refuse the change someone asked for.
+    DecideChange,
     /// Delete a grant's namespace (once its access is gone).
     DeleteNamespace,
     /// Download a kubeconfig for a ready grant.
     DownloadKubeconfig,
     /// Revoke one kubeconfig.
     RevokeCredential,
-    /// See what waits for a decision: requests and extensions.
+    /// See what waits for a decision: requests and changes.
     ListPending,
     /// See every grant and kubeconfig (the admin dashboard).
     ListGrants,
@@ -70,8 +70,8 @@ impl UseCase {
         UseCase::DecideRequest,
         UseCase::RetryProvisioning,
         UseCase::RevokeGrant,
-        UseCase::AskExtension,
-        UseCase::DecideExtension,
+        UseCase::AskChange,
+        UseCase::DecideChange,
         UseCase::DeleteNamespace,
         UseCase::DownloadKubeconfig,
         UseCase::RevokeCredential,
@@ -90,10 +90,10 @@ impl UseCase {
             | UseCase::ListOwnAccess
             | UseCase::ViewRequest
             | UseCase::CancelRequest
-            | UseCase::AskExtension
+            | UseCase::AskChange
             | UseCase::DownloadKubeconfig
             | UseCase::RevokeCredential => Role::Developer,
-            UseCase::DecideRequest | UseCase::DecideExtension | UseCase::ListPending => Role::Approver,
+            UseCase::DecideRequest | UseCase::DecideChange | UseCase::ListPending => Role::Approver,
             UseCase::RetryProvisioning
             | UseCase::RevokeGrant
             | UseCase::DeleteNamespace
@@ -188,7 +188,7 @@ impl From<Refusal> for ApiError {
 
 pub const OWN_DECISION: &str = "You cannot decide your own request; another approver must.";
 const ONLY_REQUESTER_CANCELS: &str = "Only the person who made a request can cancel it.";
-const ONLY_REQUESTER_EXTENDS: &str = "Only the person who requested a namespace can extend it.";
+const ONLY_REQUESTER_CHANGES: &str = "Only the person who requested a namespace can ask to change it.";
 const ONLY_REQUESTER_DOWNLOADS: &str = "Only the person who requested this namespace can download its kubeconfigs.";
 pub const ALREADY_APPROVED: &str = "You have approved this request already; it waits for the others needed.";
 const ONLY_OWNER_OR_ADMIN_REVOKES: &str = "Only the credential's owner or an admin can revoke it.";
@@ -280,7 +280,7 @@ impl Policy {
     fn who_may_act(&self, use_case: UseCase, own: bool) -> Result<(), Refusal> {
         let requester_only = match use_case {
             UseCase::CancelRequest => Some(ONLY_REQUESTER_CANCELS),
-            UseCase::AskExtension => Some(ONLY_REQUESTER_EXTENDS),
+            UseCase::AskChange => Some(ONLY_REQUESTER_CHANGES),
             UseCase::DownloadKubeconfig => Some(ONLY_REQUESTER_DOWNLOADS),
             _ => None,
         };
@@ -289,7 +289,7 @@ impl Policy {
         {
             return Err(Refusal::NotAllowed(rule));
         }
-        let decides = matches!(use_case, UseCase::DecideRequest | UseCase::DecideExtension);
+        let decides = matches!(use_case, UseCase::DecideRequest | UseCase::DecideChange);
         if decides && own && !self.approvers_may_decide_own {
             return Err(Refusal::NotAllowed(OWN_DECISION));
         }
@@ -355,8 +355,8 @@ impl Policy {
                 .check(caller, UseCase::RevokeCredential, Target::Credential { owner_id: requester_id })
                 .is_ok(),
             revoke: may(UseCase::RevokeGrant),
-            extend: may(UseCase::AskExtension),
-            decide_extension: may(UseCase::DecideExtension),
+            ask_change: may(UseCase::AskChange),
+            decide_change: may(UseCase::DecideChange),
             delete_namespace: may(UseCase::DeleteNamespace),
         }
     }
@@ -366,7 +366,7 @@ impl Policy {
     pub fn decide_refusal(&self, caller: &Caller, requester_id: &str, request: &RequestSummary) -> Option<String> {
         let use_case = match request.state {
             RequestState::Pending => UseCase::DecideRequest,
-            RequestState::Ready if request.extension.is_some() => UseCase::DecideExtension,
+            RequestState::Ready if request.change.is_some() => UseCase::DecideChange,
             _ => return None,
         };
         let refusal = self.check(caller, use_case, Target::Request { requester_id, request }).err()?;
@@ -385,14 +385,14 @@ fn state_allows(use_case: UseCase, request: &RequestSummary) -> Result<(), Refus
         UseCase::DecideRequest => transition(Action::Approve),
         UseCase::RetryProvisioning => transition(Action::Retry),
         UseCase::RevokeGrant => transition(Action::Revoke),
-        UseCase::AskExtension if state != RequestState::Ready => {
-            Err(Refusal::WrongState(format!("Only a ready grant can be extended; this one is {}.", current())))
+        UseCase::AskChange if state != RequestState::Ready => {
+            Err(Refusal::WrongState(format!("Only a ready grant can be changed; this one is {}.", current())))
         }
-        UseCase::AskExtension if request.extension.is_some() => {
-            Err(Refusal::WrongState("An extension is already waiting for an approver.".to_string()))
+        UseCase::AskChange if request.change.is_some() => {
+            Err(Refusal::WrongState("A change is already waiting for approval.".to_string()))
         }
-        UseCase::DecideExtension if state != RequestState::Ready || request.extension.is_none() => {
-            Err(Refusal::WrongState("No extension of this grant is waiting for a decision.".to_string()))
+        UseCase::DecideChange if state != RequestState::Ready || request.change.is_none() => {
+            Err(Refusal::WrongState("No change of this grant is waiting for a decision.".to_string()))
         }
         UseCase::DeleteNamespace if request.namespace_deletion.is_some() => {
             Err(Refusal::WrongState("Deleting this namespace was already asked for.".to_string()))

@@ -9,8 +9,8 @@ use crate::admin::{AuditEntry, AuditFilter, GrantFilter, UserSummary};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::requests::{
-    ApprovalItem, Approvals, GrantWithCredentials, Home, MyAccess, Page, PagePosition, RequestDetail, RequestForm,
-    RequestOptions, RequestState, RequestWithTimeline, Verdict,
+    ApprovalItem, Approvals, ChangeForm, GrantWithCredentials, Home, MyAccess, Page, PagePosition, RequestDetail,
+    RequestForm, RequestOptions, RequestState, RequestWithTimeline, Verdict,
 };
 use crate::system::ServerInfo;
 
@@ -44,15 +44,16 @@ pub trait RequestsPort: Send + Sync + 'static {
     async fn mine(&self, caller: &Caller, page: u32) -> Result<Page<RequestWithTimeline>, ApiError>;
     async fn pending(&self, caller: &Caller, page: u32) -> Result<Page<ApprovalItem>, ApiError>;
     async fn detail(&self, caller: &Caller, id: &str) -> Result<RequestDetail, ApiError>;
-    /// The owner of a ready grant asks for `days` more (as typed), saying why; it goes to the approvers.
-    async fn extend(&self, caller: &Caller, id: &str, days: &str, reason: &str) -> Result<(), ApiError>;
-    /// An approver grants or refuses an extension (a reason is required to refuse).
-    async fn decide_extension(&self, caller: &Caller, id: &str, verdict: Verdict) -> Result<(), ApiError>;
-    /// Ready grants whose owners asked for more time, oldest ask first (at most one page).
-    async fn pending_extensions(&self, caller: &Caller) -> Result<Page<ApprovalItem>, ApiError>;
+    /// The owner of a ready grant asks for a change (as typed), saying why; the decision policy says who
+    /// approves it.
+    async fn ask_change(&self, caller: &Caller, id: &str, form: ChangeForm) -> Result<(), ApiError>;
+    /// An approver approves or refuses a change (a reason is required to refuse).
+    async fn decide_change(&self, caller: &Caller, id: &str, verdict: Verdict) -> Result<(), ApiError>;
+    /// Ready grants whose owners asked for a change, oldest ask first (at most one page).
+    async fn pending_changes(&self, caller: &Caller) -> Result<Page<ApprovalItem>, ApiError>;
     /// The caller's grants that give access now (or are being set up), with their kubeconfigs.
     async fn my_access(&self, caller: &Caller) -> Result<MyAccess, ApiError>;
-    /// The Approvals page's reading: a page of pending requests at `position`, and the pending extensions.
+    /// The Approvals page's reading: a page of pending requests at `position`, and the pending changes.
     async fn approvals(&self, caller: &Caller, position: PagePosition) -> Result<Approvals, ApiError>;
     /// The home page's reading for the caller, by what their role lets them see.
     async fn home(&self, caller: &Caller) -> Result<Home, ApiError>;

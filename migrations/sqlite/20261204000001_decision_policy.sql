@@ -21,3 +21,14 @@ CREATE INDEX approvals_by_person ON approvals (person_id, request_id);
 -- An auto-approval rule that approved a request (its name), where a person would be named.
 ALTER TABLE requests ADD COLUMN decided_by_rule TEXT;
 ALTER TABLE audit_events ADD COLUMN actor_rule TEXT;
+
+-- Change requests on a live grant: today's extension became one kind of change. The owner asks for any of
+-- more days, another quota profile, Helm 3 instead of Tiller; the decision policy decides who approves.
+ALTER TABLE requests RENAME COLUMN extension_days TO change_days;
+ALTER TABLE requests RENAME COLUMN extension_reason TO change_reason;
+ALTER TABLE requests RENAME COLUMN extension_requested_at TO change_requested_at;
+ALTER TABLE requests ADD COLUMN change_quota_profile TEXT;
+ALTER TABLE requests ADD COLUMN change_helm_mode TEXT;
+-- Set when an approved change of profile or Helm mode is not yet applied in the cluster: what the grant had
+-- before (`profile helm_mode`), so the worker applies exactly the difference, then clears it.
+ALTER TABLE requests ADD COLUMN applying_change_from TEXT;

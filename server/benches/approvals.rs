@@ -70,7 +70,7 @@ async fn main() {
     // As bob reads it: what he may still decide, his own requests and approvals left out.
     let decider =
         Some(Decider { person: "bob's id, which owns none of them", includes_own: false, closed_stages: &[] });
-    let statement = QueueQuery { pending: Window::First(25), extensions: 25, mine_of: None, decider };
+    let statement = QueueQuery { pending: Window::First(25), changes: 25, mine_of: None, decider };
     let timings = sample(|| async { store.queue(statement).await.unwrap().pending.len() }).await;
     let median_us = timings[timings.len() / 2].as_secs_f64() * 1e6;
     println!("FIGURE Approvals page's statement alone (Store::queue, page 1 and its counts): median {median_us:.0} µs");

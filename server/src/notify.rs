@@ -50,17 +50,19 @@ pub enum Notice {
         days: u32,
     },
     /// The owner of a ready grant asked for more time; an approver decides.
-    ExtensionAsked {
+    ChangeAsked {
         request: RequestSummary,
-        days: u32,
+        /// What it asks for, in words ("30 more days, quota profile medium").
+        change: String,
         reason: String,
     },
-    ExtensionDecided {
+    ChangeDecided {
         request: RequestSummary,
         approved: bool,
+        /// A person's name, or the rule's (`Rule "..."`).
         by: String,
-        /// When the grant ends now.
-        ends: chrono::DateTime<chrono::Utc>,
+        /// What was asked for, in words.
+        change: String,
         reason: Option<String>,
     },
 }
@@ -151,20 +153,21 @@ impl Notifier {
                 requester = escape(&request.requester.display_name),
                 link = self.link(request),
             ),
-            Notice::ExtensionAsked { request, days, reason } => format!(
-                "{requester} asks for {days} more days of namespace {link}: {reason}",
+            Notice::ChangeAsked { request, change, reason } => format!(
+                "{requester} asks for {change} on namespace {link}: {reason}",
                 requester = escape(&request.requester.display_name),
+                change = escape(change),
                 link = self.link(request),
                 reason = escape(reason),
             ),
-            Notice::ExtensionDecided { request, approved, by, ends, reason } => {
-                let verb = if *approved { "extended" } else { "refused to extend" };
+            Notice::ChangeDecided { request, approved, by, change, reason } => {
+                let verb = if *approved { "approved" } else { "refused" };
                 let mut text = format!(
-                    "{by} {verb} namespace {link} of {requester}; it ends {ends}",
+                    "{by} {verb} {change} on namespace {link} of {requester}",
                     by = escape(by),
+                    change = escape(change),
                     link = self.link(request),
                     requester = escape(&request.requester.display_name),
-                    ends = ends.format("%Y-%m-%d %H:%M UTC"),
                 );
                 if let Some(reason) = reason {
                     text.push_str(": ");
@@ -268,7 +271,7 @@ mod tests {
             ready_at: None,
             expires_at: None,
             expiry_warned: false,
-            extension: None,
+            change: None,
             namespace_deletion: None,
         }
     }
@@ -292,22 +295,25 @@ mod tests {
 
     #[test]
     fn an_extension_ask_and_its_refusal_escape_what_people_typed() {
-        let asked = Notice::ExtensionAsked { request: request("x"), days: 30, reason: "<!channel> release".into() };
+        let asked = Notice::ChangeAsked {
+            request: request("x"),
+            change: "30 more days".into(),
+            reason: "<!channel> release".into(),
+        };
         assert_eq!(
             notifier().text(&asked),
-            "Alice &lt;＠here&gt; asks for 30 more days of namespace <https://berth.example.com/requests/r1|team-a-ci>: \
+            "Alice &lt;＠here&gt; asks for 30 more days on namespace <https://berth.example.com/requests/r1|team-a-ci>: \
              &lt;!channel&gt; release"
         );
-        let ends = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap();
-        let refused = Notice::ExtensionDecided {
+        let refused = Notice::ChangeDecided {
             request: request("x"),
             approved: false,
             by: "Bob".into(),
-            ends,
+            change: "quota profile large".into(),
             reason: Some("Move to the shared namespace".into()),
         };
-        assert!(notifier().text(&refused).starts_with("Bob refused to extend namespace"));
-        assert!(notifier().text(&refused).ends_with("it ends 2027-01-15 08:00 UTC: Move to the shared namespace"));
+        assert!(notifier().text(&refused).starts_with("Bob refused quota profile large on namespace"));
+        assert!(notifier().text(&refused).ends_with("of Alice &lt;＠here&gt;: Move to the shared namespace"));
     }
 
     #[test]

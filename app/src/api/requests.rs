@@ -87,48 +87,49 @@ pub async fn revoke_request(
     crate::ports::Ports::current()?.requests.revoke(&caller, &id, &reason).await.map_err(crate::error::with_status)
 }
 
-/// The owner of a ready grant asks for `days` more, saying why; an approver decides.
-#[server(endpoint = "requests/extend")]
-pub async fn extend_request(
+/// The owner of a ready grant asks for a change, saying why: more days, another quota profile, Helm 3
+/// instead of Tiller (empty fields ask for nothing of their kind). The decision policy decides who approves
+/// it; a change that only takes away (a smaller profile, Helm 3 instead of Tiller) is approved at once.
+#[server(endpoint = "requests/change")]
+pub async fn ask_for_change(
     #[server(default)] id: String,
     #[server(default)] days: String,
+    #[server(default)] quota_profile: String,
+    #[server(default)] helm_mode: String,
     #[server(default)] reason: String,
 ) -> Result<(), ApiError> {
-    let caller = crate::auth::require(crate::policy::UseCase::AskExtension)?;
+    let caller = crate::auth::require(crate::policy::UseCase::AskChange)?;
+    let form = crate::requests::ChangeForm { days, quota_profile, helm_mode, reason };
+    crate::ports::Ports::current()?.requests.ask_change(&caller, &id, form).await.map_err(crate::error::with_status)
+}
+
+/// An approver approves the change someone else asked for; the worker applies it once approved.
+#[server(endpoint = "requests/approve_change")]
+pub async fn approve_change(#[server(default)] id: String) -> Result<(), ApiError> {
+    let caller = crate::auth::require(crate::policy::UseCase::DecideChange)?;
     crate::ports::Ports::current()?
         .requests
-        .extend(&caller, &id, &days, &reason)
+        .decide_change(&caller, &id, crate::requests::Verdict::Approve)
         .await
         .map_err(crate::error::with_status)
 }
 
-/// An approver grants the extension someone else asked for: the grant ends that many days later.
-#[server(endpoint = "requests/approve_extension")]
-pub async fn approve_extension(#[server(default)] id: String) -> Result<(), ApiError> {
-    let caller = crate::auth::require(crate::policy::UseCase::DecideExtension)?;
+/// An approver refuses a change, saying why; the grant stays as it is.
+#[server(endpoint = "requests/deny_change")]
+pub async fn deny_change(#[server(default)] id: String, #[server(default)] reason: String) -> Result<(), ApiError> {
+    let caller = crate::auth::require(crate::policy::UseCase::DecideChange)?;
     crate::ports::Ports::current()?
         .requests
-        .decide_extension(&caller, &id, crate::requests::Verdict::Approve)
+        .decide_change(&caller, &id, crate::requests::Verdict::Deny { reason })
         .await
         .map_err(crate::error::with_status)
 }
 
-/// An approver refuses an extension, saying why; the grant ends as planned.
-#[server(endpoint = "requests/deny_extension")]
-pub async fn deny_extension(#[server(default)] id: String, #[server(default)] reason: String) -> Result<(), ApiError> {
-    let caller = crate::auth::require(crate::policy::UseCase::DecideExtension)?;
-    crate::ports::Ports::current()?
-        .requests
-        .decide_extension(&caller, &id, crate::requests::Verdict::Deny { reason })
-        .await
-        .map_err(crate::error::with_status)
-}
-
-/// Extensions waiting for a decision, oldest ask first.
-#[server(endpoint = "requests/pending_extensions")]
-pub async fn list_pending_extensions() -> Result<Page<ApprovalItem>, ApiError> {
+/// Changes waiting for a decision, oldest ask first.
+#[server(endpoint = "requests/pending_changes")]
+pub async fn list_pending_changes() -> Result<Page<ApprovalItem>, ApiError> {
     let caller = crate::auth::require(crate::policy::UseCase::ListPending)?;
-    crate::ports::Ports::current()?.requests.pending_extensions(&caller).await.map_err(crate::error::with_status)
+    crate::ports::Ports::current()?.requests.pending_changes(&caller).await.map_err(crate::error::with_status)
 }
 
 /// The caller's own requests, newest first, each with its audit trail.

@@ -1,81 +1,161 @@
-//! What can happen to a ready grant besides its kubeconfigs: its owner asks for more time, an approver
-//! decides the ask, an admin deletes the namespace (typing its name to confirm). Each is a form that posts
+//! What can happen to a ready grant besides its kubeconfigs: its owner asks for a change (more time, another
+//! quota profile, Helm 3 instead of Tiller), approvers decide it, an admin deletes the namespace (typing its name to confirm). Each is a form that posts
 //! without JavaScript; with it (each form is enhanced by an island), problems show next to their fields.
 
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn as _;
 
 use crate::api::admin::DeleteNamespace;
-use crate::api::requests::{ApproveExtension, DenyExtension, ExtendRequest};
+use crate::api::requests::{ApproveChange, AskForChange, DenyChange};
 use crate::components::forms::{AfterSuccess, EnhancedForm, FieldProblem};
-use crate::components::requests::minute;
+use crate::components::requests::{ApprovalProgressLine, minute};
 use crate::model::Reason;
-use crate::requests::{ExtensionAsk, NamespaceDeletion, field};
+use crate::policy::approvals::{ApprovalStanding, ApproveOffer};
+use crate::requests::{ChangeAsk, ChangeOptions, HelmMode, NamespaceDeletion, QuotaUse, field};
 
-/// The owner asks for more days, saying why.
+/// The owner asks for a change, saying why: more days, another quota profile, Helm 3 instead of Tiller.
+/// Fields left as they are ask for nothing of their kind.
 #[component]
-pub fn ExtendForm(id: String, max_days: u32) -> impl IntoView {
+pub fn ChangeRequestForm(id: String, options: ChangeOptions) -> impl IntoView {
+    let ChangeOptions { max_days, quota_profiles, current_profile, tiller } = options;
     view! {
-        <EnhancedForm action=ExtendRequest::url() after=AfterSuccess::Reload class="form extend"
-            testid="extend-form" fields=&[field::DAYS, field::REASON]>
+        <EnhancedForm action=AskForChange::url() after=AfterSuccess::Reload class="form change"
+            testid="change-form" fields=&[field::DAYS, field::QUOTA_PROFILE, field::HELM_MODE, field::REASON]>
             <input type="hidden" name="id" value=id />
             <div class="field">
-                <label for="extend-days">"More days"</label>
-                <input id="extend-days" name=field::DAYS type="number" inputmode="numeric" min="1" max=max_days
-                    value=max_days.min(30) />
+                <label for="change-days">"More days"</label>
+                <input id="change-days" name=field::DAYS type="number" inputmode="numeric" min="1" max=max_days
+                    aria-describedby="change-days-hint" />
+                <p class="hint" id="change-days-hint">{format!("Empty: no more time. At most {max_days}.")}</p>
                 <FieldProblem field=field::DAYS />
             </div>
             <div class="field">
-                <label for="extend-reason">"Why do you need it longer?"</label>
-                <textarea id="extend-reason" name=field::REASON rows="2" maxlength=Reason::MAX_CHARS></textarea>
+                <label for="change-profile">"Quota profile"</label>
+                <select id="change-profile" name=field::QUOTA_PROFILE>
+                    <option value="" selected=true>{format!("Keep {current_profile}")}</option>
+                    {quota_profiles
+                        .into_iter()
+                        .filter(|profile| profile.name != current_profile)
+                        .map(|profile| {
+                            let label = format!("{}: {}", profile.name, profile.description);
+                            view! { <option value=profile.name>{label}</option> }
+                        })
+                        .collect_view()}
+                </select>
+                <FieldProblem field=field::QUOTA_PROFILE />
+            </div>
+            {tiller.then(|| view! {
+                <div class="field">
+                    <label>
+                        <input type="checkbox" name=field::HELM_MODE value=HelmMode::NoTiller.as_str() />
+                        " Switch to Helm 3: remove Tiller, and give my identity edit in the namespace"
+                    </label>
+                    <p class="hint">
+                        "Your releases stay in the namespace's Secrets, where Tiller kept them. After the switch, "
+                        "convert each with the helm-2to3 plugin (it reads them without Tiller): "
+                        <code>"helm 2to3 convert --release-storage secrets --tiller-out-cluster --tiller-ns NAMESPACE RELEASE"</code>
+                        ", then manage it with helm 3 as usual."
+                    </p>
+                    <FieldProblem field=field::HELM_MODE />
+                </div>
+            })}
+            <div class="field">
+                <label for="change-reason">"Why?"</label>
+                <textarea id="change-reason" name=field::REASON rows="2" maxlength=Reason::MAX_CHARS></textarea>
                 <FieldProblem field=field::REASON />
             </div>
-            <button type="submit" class="button">"Ask for an extension"</button>
+            <button type="submit" class="button">"Ask for the change"</button>
         </EnhancedForm>
     }
 }
 
-/// What the owner asked for, shown with the grant.
+/// How much of its quota the namespace uses (`status.used` against `hard`), so its owner sees when to ask
+/// for more, and what a smaller profile would have to fit.
 #[component]
-pub fn ExtensionNotice(ask: ExtensionAsk) -> impl IntoView {
+pub fn QuotaUseTable(uses: Vec<QuotaUse>) -> impl IntoView {
     view! {
-        <p class="notice" data-testid="extension-pending">
-            {format!("Extension asked for on {}: {} more days. ", minute(ask.at), ask.days)}
+        <h2>"Quota use"</h2>
+        <table class="quota-use" data-testid="quota-use">
+            <thead>
+                <tr><th scope="col">"Resource"</th><th scope="col">"Used"</th><th scope="col">"Of"</th></tr>
+            </thead>
+            <tbody>
+                {uses
+                    .into_iter()
+                    .map(|usage| view! {
+                        <tr data-resource=usage.resource.clone()>
+                            <td data-label="Resource"><code>{usage.resource.clone()}</code></td>
+                            <td data-label="Used">{usage.used}</td>
+                            <td data-label="Of">{usage.hard}</td>
+                        </tr>
+                    })
+                    .collect_view()}
+            </tbody>
+        </table>
+    }
+}
+
+/// The change the owner asked for, shown with the grant.
+#[component]
+pub fn ChangeNotice(ask: ChangeAsk) -> impl IntoView {
+    view! {
+        <p class="notice" data-testid="change-pending">
+            {format!("Change asked for on {}: {}. ", minute(ask.at), ask.summary())}
             <q class="reason">{ask.reason}</q>
-            " Waiting for an approver."
+            " Waiting for approval."
         </p>
     }
 }
 
-/// An approver grants or refuses the extension (refusing needs a reason): one form, a button per verdict.
-/// Once decided, the card leaves the approval queue (or the request's page loads again).
+/// An approver approves or refuses the change (refusing needs a reason), each offered only if the policy lets
+/// them: one form, a button per verdict. Once decided, the card leaves the approval queue (or the request's
+/// page loads again).
 #[component]
-pub fn ExtensionDecisionForms(id: String, namespace: String) -> impl IntoView {
-    let reason_id = format!("extension-reason-{id}");
+pub fn ChangeDecisionForms(id: String, namespace: String, standing: ApprovalStanding) -> impl IntoView {
+    let reason_id = format!("change-reason-{id}");
+    let ApprovalStanding { progress, approve, may_deny } = standing;
+    let (approve_done, refusal) = match approve {
+        ApproveOffer::Completes => (Some(format!("{namespace}: change approved.")), None),
+        ApproveOffer::Counts => (Some(format!("{namespace}: your approval of the change is recorded.")), None),
+        ApproveOffer::Refused(why) => (None, Some(why)),
+    };
+    let refusal = refusal.map(|why| view! { <p class="notice" data-testid="approve-refusal">{why}</p> });
+    if approve_done.is_none() && !may_deny {
+        return view! { <ApprovalProgressLine progress /> {refusal} }.into_any();
+    }
     view! {
-        <div class="decision" data-testid="extension-decision">
-            <EnhancedForm action=ApproveExtension::url() also_for=&[DenyExtension::PATH] after=AfterSuccess::LeaveQueue
+        <ApprovalProgressLine progress />
+        {refusal}
+        <div class="decision" data-testid="change-decision">
+            <EnhancedForm action=ApproveChange::url() also_for=&[DenyChange::PATH] after=AfterSuccess::LeaveQueue
                 class="decide" fields=&[field::REASON]>
                 <input type="hidden" name="id" value=id />
-                <div class="deny">
-                    <label for=reason_id.clone()>"Reason for refusing the extension"</label>
-                    <textarea id=reason_id name=field::REASON rows="2" maxlength=Reason::MAX_CHARS></textarea>
-                    <FieldProblem field=field::REASON />
-                </div>
+                {may_deny.then(|| view! {
+                    <div class="deny">
+                        <label for=reason_id.clone()>"Reason for refusing the change"</label>
+                        <textarea id=reason_id name=field::REASON rows="2" maxlength=Reason::MAX_CHARS></textarea>
+                        <FieldProblem field=field::REASON />
+                    </div>
+                })}
                 <div class="verdicts">
-                    <button type="submit" class="button" formaction=ApproveExtension::url()
-                        data-done=format!("{namespace}: extended.") aria-label=format!("Extend {namespace}")>
-                        "Extend"
-                    </button>
-                    <button type="submit" class="button danger" formaction=DenyExtension::url()
-                        data-done=format!("{namespace}: extension refused.")
-                        aria-label=format!("Refuse to extend {namespace}")>
-                        "Refuse"
-                    </button>
+                    {approve_done.map(|done| view! {
+                        <button type="submit" class="button" formaction=ApproveChange::url() data-done=done
+                            aria-label=format!("Approve the change of {namespace}")>
+                            "Approve change"
+                        </button>
+                    })}
+                    {may_deny.then(|| view! {
+                        <button type="submit" class="button danger" formaction=DenyChange::url()
+                            data-done=format!("{namespace}: change refused.")
+                            aria-label=format!("Refuse the change of {namespace}")>
+                            "Refuse"
+                        </button>
+                    })}
                 </div>
             </EnhancedForm>
         </div>
     }
+    .into_any()
 }
 
 /// Where the admin's deletion of the namespace stands.

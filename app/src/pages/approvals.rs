@@ -6,7 +6,7 @@ use leptos_meta::Title;
 use crate::api::requests::get_approvals;
 use crate::components::after_action::DecisionQueue;
 use crate::components::error_view::ErrorView;
-use crate::components::grant_actions::{ExtensionDecisionForms, ExtensionNotice};
+use crate::components::grant_actions::{ChangeDecisionForms, ChangeNotice};
 use crate::components::requests::{DecisionForms, Pager, RequestFacts, minute};
 use crate::components::session::RequireRole;
 use crate::pages::my_requests::{page_number, query_parameter};
@@ -40,7 +40,7 @@ fn ApprovalLists() -> impl IntoView {
                 {move || Suspend::new(async move {
                     approvals.await.map(|approvals| view! {
                         <PendingList page=approvals.requests />
-                        <PendingExtensions page=approvals.extensions />
+                        <PendingChanges page=approvals.changes />
                     })
                 })}
             </Suspense>
@@ -89,21 +89,21 @@ fn PendingRequest(item: ApprovalItem) -> impl IntoView {
     }
 }
 
-/// Ready grants whose owners asked for more time, oldest ask first.
+/// Ready grants whose owners asked for a change, oldest ask first.
 #[component]
-fn PendingExtensions(page: Page<ApprovalItem>) -> impl IntoView {
+fn PendingChanges(page: Page<ApprovalItem>) -> impl IntoView {
     if page.total == 0 {
         return view! {
-            <h2>"Extensions"</h2>
-            <p class="muted" data-testid="no-extensions">"No extension is waiting."</p>
+            <h2>"Changes"</h2>
+            <p class="muted" data-testid="no-changes">"No change of a grant is waiting."</p>
         }
         .into_any();
     }
     let more = page.total.saturating_sub(page.items.len() as u64);
     view! {
-        <h2>"Extensions"</h2>
-        <ul class="request-list" data-testid="pending-extensions">
-            {page.items.into_iter().map(|item| view! { <PendingExtension item /> }).collect_view()}
+        <h2>"Changes"</h2>
+        <ul class="request-list" data-testid="pending-changes">
+            {page.items.into_iter().map(|item| view! { <PendingChange item /> }).collect_view()}
         </ul>
         {(more > 0).then(|| view! { <p class="muted">{format!("And {more} more, decided oldest first.")}</p> })}
     }
@@ -111,21 +111,30 @@ fn PendingExtensions(page: Page<ApprovalItem>) -> impl IntoView {
 }
 
 #[component]
-fn PendingExtension(item: ApprovalItem) -> impl IntoView {
+fn PendingChange(item: ApprovalItem) -> impl IntoView {
     let request = item.request;
     let href = format!("/requests/{}", request.id);
     let ends = request.expires_at.map(minute).unwrap_or_default();
     let marker = request.namespace.clone();
+    let now = format!(
+        "{} · {} · {} · ends {ends}",
+        request.requester.display_name,
+        request.quota_profile,
+        request.helm_mode.label()
+    );
     view! {
-        <li class="request card" data-testid="extension" data-namespace=marker>
+        <li class="request card" data-testid="change" data-namespace=marker>
             <div class="request-heading">
                 <a href=href class="namespace">{request.namespace.clone()}</a>
-                <span class="muted">{format!("{} · ends {ends}", request.requester.display_name)}</span>
+                <span class="muted">{now}</span>
             </div>
-            {request.extension.clone().map(|ask| view! { <ExtensionNotice ask /> })}
-            {match item.decide_refusal {
-                None => view! { <ExtensionDecisionForms id=request.id namespace=request.namespace /> }.into_any(),
-                Some(why) => view! { <p class="notice" data-testid="decide-refusal">{why}</p> }.into_any(),
+            {request.change.clone().map(|ask| view! { <ChangeNotice ask /> })}
+            {match (item.decide_refusal, item.approval) {
+                (None, Some(standing)) => {
+                    view! { <ChangeDecisionForms id=request.id namespace=request.namespace standing /> }.into_any()
+                }
+                (Some(why), _) => view! { <p class="notice" data-testid="decide-refusal">{why}</p> }.into_any(),
+                (None, None) => ().into_any(),
             }}
         </li>
     }

@@ -172,7 +172,7 @@ fn ApproverQueue(queue: HomeQueue) -> impl IntoView {
     let summary = format!(
         "{} and {} waiting.",
         plural(queue.requests, "request", "requests"),
-        plural(queue.extensions, "extension", "extensions")
+        plural(queue.changes, "change", "changes")
     );
     view! {
         <HomeCard name="queue" title="Waiting for a decision" action=("/approvals", "Open approvals")>

@@ -78,9 +78,9 @@ fn AccessGrant(grant: GrantWithCredentials, as_of: chrono::DateTime<chrono::Utc>
                 <StateBadge state=request.state />
                 <span class="muted" data-testid="time-left">{ends}</span>
             </div>
-            {request.extension.map(|ask| view! {
-                <p class="notice" data-testid="extension-pending">
-                    {format!("You asked for {} more days on {}; waiting for an approver.", ask.days, minute(ask.at))}
+            {request.change.map(|ask| view! {
+                <p class="notice" data-testid="change-pending">
+                    {format!("You asked for {} on {}; waiting for approval.", ask.summary(), minute(ask.at))}
                 </p>
             })}
             <p class="muted">{format!("{} · {} kubeconfig(s) in force", request.helm_mode.label(), in_force)}</p>

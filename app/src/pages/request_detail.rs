@@ -13,7 +13,7 @@ use crate::components::credentials::{CredentialList, DownloadForm, UsageHelp};
 use crate::components::error_view::ErrorView;
 use crate::components::forms::{post, read_json, text_of};
 use crate::components::grant_actions::{
-    DeleteNamespaceForm, ExtendForm, ExtensionDecisionForms, ExtensionNotice, NamespaceDeletionNotice,
+    ChangeDecisionForms, ChangeNotice, ChangeRequestForm, DeleteNamespaceForm, NamespaceDeletionNotice, QuotaUseTable,
 };
 use crate::components::requests::{
     ApprovalProgressLine, CancelForm, DecisionForms, ProvisioningStatus, RequestFacts, RetryForm, RevokeGrantForm,
@@ -61,7 +61,20 @@ fn DetailView(detail: RequestDetail) -> impl IntoView {
     let request = detail.request;
     // An approver who may decide gets the progress with the decision; the requester (and anyone else who
     // sees it) right under the facts.
-    let (decision, onlooker_progress) = match (detail.may.decide, detail.approval) {
+    // A pending change's approvals are judged like a request's.
+    let (change_standing, request_standing) = match request.state {
+        RequestState::Pending => (None, detail.approval),
+        _ => (detail.approval, None),
+    };
+    let change_decision = match (detail.may.decide_change, change_standing) {
+        (true, Some(standing)) => Some(
+            view! { <ChangeDecisionForms id=request.id.clone() namespace=request.namespace.clone() standing /> }
+                .into_any(),
+        ),
+        (false, Some(standing)) => Some(view! { <ApprovalProgressLine progress=standing.progress /> }.into_any()),
+        (_, None) => None,
+    };
+    let (decision, onlooker_progress) = match (detail.may.decide, request_standing) {
         (true, Some(standing)) => {
             (Some(view! { <DecisionForms id=request.id.clone() namespace=request.namespace.clone() standing /> }), None)
         }
@@ -80,18 +93,17 @@ fn DetailView(detail: RequestDetail) -> impl IntoView {
         {(request.state == RequestState::Ready && request.expiry_warned).then(|| view! {
             <p class="notice error" role="status" data-testid="expiry-warning">
                 {format!(
-                    "Access ends {}. Every kubeconfig of it stops working then; ask for an extension below if you still need it.",
+                    "Access ends {}. Every kubeconfig of it stops working then; ask for more time below if you still need it.",
                     request.expires_at.map(crate::components::requests::minute).unwrap_or_default()
                 )}
             </p>
         })}
-        {request.extension.clone().map(|ask| view! { <ExtensionNotice ask /> })}
+        {request.change.clone().map(|ask| view! { <ChangeNotice ask /> })}
         {request.namespace_deletion.map(|deletion| view! { <NamespaceDeletionNotice deletion /> })}
         <ProvisioningStatus request=request.clone() />
         {detail.tiller.map(|rollout| view! { <TillerStatus rollout /> })}
-        {detail.may.decide_extension.then(|| view! {
-            <ExtensionDecisionForms id=request.id.clone() namespace=request.namespace.clone() />
-        })}
+        {detail.quota_use.map(|uses| view! { <QuotaUseTable uses /> })}
+        {change_decision}
         {detail.may.retry.then(|| view! { <RetryForm id=request.id.clone() /> })}
         {detail.may.revoke.then(|| view! { <RevokeGrantForm id=request.id.clone() /> })}
         {detail.may.delete_namespace.then(|| view! {
@@ -109,9 +121,9 @@ fn DetailView(detail: RequestDetail) -> impl IntoView {
             <h3>"Handed out"</h3>
             <CredentialList credentials=detail.credentials may_revoke=detail.may.revoke_credentials />
         })}
-        {detail.may.extend.then(|| view! {
-            <h2>"More time"</h2>
-            <ExtendForm id=request.id.clone() max_days=detail.max_extension_days />
+        {detail.change_options.map(|options| view! {
+            <h2>"Change this grant"</h2>
+            <ChangeRequestForm id=request.id.clone() options />
         })}
         <h2>"History"</h2>
         <Timeline events=detail.events />

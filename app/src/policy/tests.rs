@@ -5,7 +5,7 @@ use chrono::{TimeZone, Utc};
 
 use super::*;
 use crate::auth::Person;
-use crate::requests::{Decision, ExtensionAsk, HelmMode, NamespaceDeletion, PersonRef};
+use crate::requests::{ChangeAsk, Decision, HelmMode, NamespaceDeletion, PersonRef};
 
 const CALLER_ID: &str = "caller";
 
@@ -40,7 +40,13 @@ fn request(state: RequestState, extension: bool, deletion: bool) -> RequestSumma
         ready_at: None,
         expires_at: None,
         expiry_warned: false,
-        extension: extension.then(|| ExtensionAsk { days: 3, reason: "more".into(), at }),
+        change: extension.then(|| ChangeAsk {
+            days: Some(3),
+            quota_profile: None,
+            helm_mode: None,
+            reason: "more".into(),
+            at,
+        }),
         namespace_deletion: deletion.then_some(NamespaceDeletion { requested_at: at, deleted_at: None }),
     }
 }
@@ -88,8 +94,8 @@ fn rule(use_case: UseCase) -> (Role, Who, StatesAllowing) {
         UseCase::RevokeGrant => {
             (Role::Admin, Who::Anyone, |s, _, _| matches!(s, S::Approved | S::Provisioning | S::Ready | S::Failed))
         }
-        UseCase::AskExtension => (Role::Developer, Who::RequesterOnly, |s, ext, _| s == S::Ready && !ext),
-        UseCase::DecideExtension => (Role::Approver, Who::NotTheRequester, |s, ext, _| s == S::Ready && ext),
+        UseCase::AskChange => (Role::Developer, Who::RequesterOnly, |s, ext, _| s == S::Ready && !ext),
+        UseCase::DecideChange => (Role::Approver, Who::NotTheRequester, |s, ext, _| s == S::Ready && ext),
         UseCase::DeleteNamespace => (Role::Admin, Who::Anyone, |s, _, asked| {
             !asked
                 && matches!(
@@ -124,8 +130,8 @@ const REQUEST_USE_CASES: [UseCase; 9] = [
     UseCase::DecideRequest,
     UseCase::RetryProvisioning,
     UseCase::RevokeGrant,
-    UseCase::AskExtension,
-    UseCase::DecideExtension,
+    UseCase::AskChange,
+    UseCase::DecideChange,
     UseCase::DeleteNamespace,
     UseCase::DownloadKubeconfig,
 ];
@@ -241,8 +247,8 @@ fn the_page_buttons_are_the_policy_answers() {
                             download: allowed(UseCase::DownloadKubeconfig),
                             revoke_credentials: own || role == Role::Admin,
                             revoke: allowed(UseCase::RevokeGrant),
-                            extend: allowed(UseCase::AskExtension),
-                            decide_extension: allowed(UseCase::DecideExtension),
+                            ask_change: allowed(UseCase::AskChange),
+                            decide_change: allowed(UseCase::DecideChange),
                             delete_namespace: allowed(UseCase::DeleteNamespace),
                         };
                         assert_eq!(may, want, "{role:?} own: {own} {state:?} extension: {ext}");

@@ -144,11 +144,17 @@ pub enum Action {
     IssueCredential,
     /// Its owner or an admin revoked a kubeconfig.
     RevokeCredential,
-    /// The owner of a ready grant asked for more time.
-    RequestExtension,
-    /// An approver granted the extension: the grant ends later.
-    ApproveExtension,
-    DenyExtension,
+    /// The owner of a ready grant asked for a change (more time, another quota profile, Helm 3 instead of
+    /// Tiller). Named `request_extension` in the audit log: extensions were the first kind of change.
+    #[serde(rename = "request_extension")]
+    AskChange,
+    /// An approver (or a rule) approved the change, or one of the approvals it needs.
+    #[serde(rename = "approve_extension")]
+    ApproveChange,
+    #[serde(rename = "deny_extension")]
+    DenyChange,
+    /// The worker applied an approved change of profile or Helm mode in the cluster.
+    ApplyChange,
     /// An admin asked for the namespace to be deleted (after its access is removed).
     DeleteNamespace,
     /// The worker deleted the namespace.
@@ -158,7 +164,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 21] = [
+    pub const ALL: [Action; 22] = [
         Action::Submit,
         Action::Approve,
         Action::Deny,
@@ -174,9 +180,10 @@ impl Action {
         Action::FinishExpiry,
         Action::IssueCredential,
         Action::RevokeCredential,
-        Action::RequestExtension,
-        Action::ApproveExtension,
-        Action::DenyExtension,
+        Action::AskChange,
+        Action::ApproveChange,
+        Action::DenyChange,
+        Action::ApplyChange,
         Action::DeleteNamespace,
         Action::NamespaceDeleted,
         Action::CorrectDrift,
@@ -188,9 +195,10 @@ impl Action {
             self,
             Action::IssueCredential
                 | Action::RevokeCredential
-                | Action::RequestExtension
-                | Action::ApproveExtension
-                | Action::DenyExtension
+                | Action::AskChange
+                | Action::ApproveChange
+                | Action::DenyChange
+                | Action::ApplyChange
                 | Action::DeleteNamespace
                 | Action::NamespaceDeleted
                 | Action::CorrectDrift
@@ -215,9 +223,10 @@ impl Action {
             Action::FinishExpiry => "finish_expiry",
             Action::IssueCredential => "issue_credential",
             Action::RevokeCredential => "revoke_credential",
-            Action::RequestExtension => "request_extension",
-            Action::ApproveExtension => "approve_extension",
-            Action::DenyExtension => "deny_extension",
+            Action::AskChange => "request_extension",
+            Action::ApproveChange => "approve_extension",
+            Action::DenyChange => "deny_extension",
+            Action::ApplyChange => "apply_change",
             Action::DeleteNamespace => "delete_namespace",
             Action::NamespaceDeleted => "namespace_deleted",
             Action::CorrectDrift => "correct_drift",
@@ -246,9 +255,10 @@ impl Action {
             Action::FinishExpiry => "access removed after expiry",
             Action::IssueCredential => "downloaded a kubeconfig",
             Action::RevokeCredential => "revoked a kubeconfig",
-            Action::RequestExtension => "asked for an extension",
-            Action::ApproveExtension => "approved the extension",
-            Action::DenyExtension => "denied the extension",
+            Action::AskChange => "asked for a change",
+            Action::ApproveChange => "approved the change",
+            Action::DenyChange => "refused the change",
+            Action::ApplyChange => "applied the change",
             Action::DeleteNamespace => "asked to delete the namespace",
             Action::NamespaceDeleted => "deleted the namespace",
             Action::CorrectDrift => "restored what was changed",

@@ -147,18 +147,71 @@ pub struct RequestSummary {
     pub expires_at: Option<DateTime<Utc>>,
     /// Its owner has been warned that it ends soon.
     pub expiry_warned: bool,
-    /// More time its owner asked for, waiting for an approver.
-    pub extension: Option<ExtensionAsk>,
+    /// A change its owner asked for (more time, another quota profile, Helm 3 instead of Tiller), waiting
+    /// for approvers.
+    pub change: Option<ChangeAsk>,
     /// An admin's deletion of the namespace: asked for, and done once its access was removed.
     pub namespace_deletion: Option<NamespaceDeletion>,
 }
 
-/// An extension of a ready grant, as its owner asked for it.
+/// A change of a ready grant, as its owner asked for it: any of more time, another quota profile, Helm 3
+/// instead of Tiller.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ExtensionAsk {
-    pub days: u32,
+pub struct ChangeAsk {
+    /// More days (an extension).
+    pub days: Option<u32>,
+    /// Another quota profile.
+    pub quota_profile: Option<String>,
+    /// Another Helm mode (only Tiller to Helm 3 is offered).
+    pub helm_mode: Option<HelmMode>,
     pub reason: String,
     pub at: DateTime<Utc>,
+}
+
+impl ChangeAsk {
+    /// What it asks for, in words: "30 more days, quota profile medium, Helm 3 instead of Tiller".
+    pub fn summary(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(days) = self.days {
+            parts.push(format!("{days} more days"));
+        }
+        if let Some(profile) = &self.quota_profile {
+            parts.push(format!("quota profile {profile}"));
+        }
+        if self.helm_mode == Some(HelmMode::NoTiller) {
+            parts.push("Helm 3 instead of Tiller".to_string());
+        }
+        parts.join(", ")
+    }
+}
+
+/// What the change form offers for a grant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangeOptions {
+    /// The most days one change may add.
+    pub max_days: u32,
+    pub quota_profiles: Vec<QuotaProfileSummary>,
+    pub current_profile: String,
+    /// The grant runs a Tiller, so switching to Helm 3 is offered.
+    pub tiller: bool,
+}
+
+/// How much of its quota a namespace uses, as its ResourceQuota's status reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuotaUse {
+    /// For example `requests.cpu`.
+    pub resource: String,
+    pub used: String,
+    pub hard: String,
+}
+
+/// The change form, as typed: empty fields ask for nothing of their kind.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangeForm {
+    pub days: String,
+    pub quota_profile: String,
+    pub helm_mode: String,
+    pub reason: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -208,10 +261,10 @@ pub struct Permissions {
     pub revoke_credentials: bool,
     /// An admin may take the grant's access away.
     pub revoke: bool,
-    /// The requester of a ready grant may ask for more time (one extension at a time).
-    pub extend: bool,
-    /// An approver may decide the extension asked for.
-    pub decide_extension: bool,
+    /// The requester of a ready grant may ask for a change (one at a time).
+    pub ask_change: bool,
+    /// An approver may decide the change asked for.
+    pub decide_change: bool,
     /// An admin may delete the namespace (it goes once the grant's access is removed).
     pub delete_namespace: bool,
 }
@@ -230,8 +283,10 @@ pub struct RequestDetail {
     pub credentials: Vec<credentials::CredentialSummary>,
     /// What the download form offers; `Some` when the caller may download.
     pub credential_options: Option<credentials::CredentialOptions>,
-    /// The most days one extension may add (the longest lifetime a request may ask for).
-    pub max_extension_days: u32,
+    /// What the change form offers; `Some` when the caller may ask for a change.
+    pub change_options: Option<ChangeOptions>,
+    /// The namespace's quota use, for a ready grant (`None`: not ready, or the cluster did not say).
+    pub quota_use: Option<Vec<QuotaUse>>,
     /// How the namespace's Tiller is doing, for a ready grant in Tiller mode (as its Deployment reports it).
     pub tiller: Option<TillerRollout>,
 }
@@ -259,7 +314,7 @@ impl RequestDetail {
             r.state.as_str(),
             r.progress.as_ref().map(|p| p.applied).unwrap_or_default(),
             r.last_error.as_deref().unwrap_or_default().len(),
-            r.extension.is_some(),
+            r.change.is_some(),
             r.namespace_deletion
                 .as_ref()
                 .map(|n| if n.deleted_at.is_some() { "deleted" } else { "asked" })
@@ -374,11 +429,11 @@ impl PagePosition {
     }
 }
 
-/// The Approvals page: one page of the pending requests and the pending extensions (at most a page).
+/// The Approvals page: one page of the pending requests and the pending changes (at most a page).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Approvals {
     pub requests: Page<ApprovalItem>,
-    pub extensions: Page<ApprovalItem>,
+    pub changes: Page<ApprovalItem>,
 }
 
 /// The home page of a signed-in person: what each of their roles came for.
@@ -399,7 +454,7 @@ pub struct Home {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HomeQueue {
     pub requests: u64,
-    pub extensions: u64,
+    pub changes: u64,
     pub oldest: Vec<RequestSummary>,
 }
 

@@ -1,5 +1,5 @@
 // What happens to a ready grant after its kubeconfigs, through the hydrated pages: alice asks for more time,
-// bob extends it from Approvals, and carol deletes the namespace, typing its name to confirm. The Rust tests
+// bob approves the change from Approvals, and carol deletes the namespace, typing its name to confirm. The Rust tests
 // check the same rules over HTTP; this checks that the forms people use reach them.
 import { expect, personPage, requestApproved, test, waitForHydration } from "../fixtures";
 
@@ -12,26 +12,27 @@ test("alice's grant is extended by bob, then carol deletes its namespace after t
   await expect(alice.getByTestId("state")).toHaveText("Ready", { timeout: 20_000 });
   const ends = await alice.getByTestId("expires-at").textContent();
 
-  // alice asks for more time: the form refuses an empty reason next to its field, then sends the ask.
-  const extend = alice.getByTestId("extend-form");
-  await extend.getByLabel("More days").fill("30");
-  await extend.getByRole("button", { name: "Ask for an extension" }).click();
-  await expect(extend).toContainText("Say why you need it longer");
-  await extend.getByLabel("Why do you need it longer?").fill("The migration slipped a month");
-  await extend.getByRole("button", { name: "Ask for an extension" }).click();
-  await expect(alice.getByTestId("extension-pending")).toContainText("30 more days");
+  // alice asks for more time (a change of one kind): the form refuses an empty reason next to its field, then
+  // sends the ask.
+  const change = alice.getByTestId("change-form");
+  await change.getByLabel("More days").fill("30");
+  await change.getByRole("button", { name: "Ask for the change" }).click();
+  await expect(change).toContainText("Say why, for the approvers.");
+  await change.getByLabel("Why?").fill("The migration slipped a month");
+  await change.getByRole("button", { name: "Ask for the change" }).click();
+  await expect(alice.getByTestId("change-pending")).toContainText("30 more days");
 
-  // bob finds it on Approvals and extends it; alice's page shows the later end.
+  // bob finds it on Approvals and approves it; alice's page shows the later end.
   await bob.goto("/approvals");
   await waitForHydration(bob);
-  const ask = bob.getByTestId("extension").filter({ hasText: namespace });
+  const ask = bob.getByTestId("change").filter({ hasText: namespace });
   await expect(ask).toContainText("The migration slipped a month");
-  await ask.getByRole("button", { name: `Extend ${namespace}`, exact: true }).click();
-  await expect(bob.getByTestId("extension").filter({ hasText: namespace })).toHaveCount(0);
+  await ask.getByRole("button", { name: `Approve the change of ${namespace}`, exact: true }).click();
+  await expect(bob.getByTestId("change").filter({ hasText: namespace })).toHaveCount(0);
   await alice.reload();
   await waitForHydration(alice);
   await expect(alice.getByTestId("expires-at")).not.toHaveText(ends ?? "");
-  await expect(alice.getByTestId("timeline")).toContainText("Bob Berg approved the extension");
+  await expect(alice.getByTestId("timeline")).toContainText("Bob Berg approved the change");
 
   // carol deletes the namespace: the button waits for its name, typed exactly.
   await carol.goto(grantUrl);

@@ -4,10 +4,12 @@
 //! apply, [`credentials`] mints and checks the tokens of kubeconfigs, [`kubeconfig`] renders them, and
 //! [`tiller`] reads how a namespace's Tiller is doing.
 
+pub mod change;
 pub mod credentials;
 pub mod drift;
 pub mod kubeconfig;
 pub mod manifests;
+pub mod quantity;
 pub mod revocation;
 pub mod tiller;
 

@@ -1,9 +1,9 @@
 //! What the busiest pages read, one statement each: what waits for a decision (a page of pending requests,
-//! the pending extensions, both counted) and, for the home page, a person's own current requests; and the
+//! the pending changes, both counted) and, for the home page, a person's own current requests; and the
 //! admin overview's figures.
 //!
 //! Counts come from `request_counts` (kept by triggers, see its migration) and the partial index of pending
-//! extensions, never from counting every pending row; pages of pending requests are found by keyset (the
+//! changes, never from counting every pending row; pages of pending requests are found by keyset (the
 //! request before or after), so page 400 costs what page 1 does.
 
 use app::requests::RequestState;
@@ -30,8 +30,8 @@ pub enum Window<'a> {
 #[derive(Debug, Clone, Copy)]
 pub struct QueueQuery<'a> {
     pub pending: Window<'a>,
-    /// How many pending extensions to read, oldest ask first (0: only the count).
-    pub extensions: u32,
+    /// How many pending changes to read, oldest ask first (0: only the count).
+    pub changes: u32,
     /// Whose own current requests to read too: pending, or giving access now or soon.
     pub mine_of: Option<&'a str>,
     /// Only the pending requests this approver may still decide (pages and counts alike); `None`: all.
@@ -54,8 +54,8 @@ pub struct QueueRows {
     pub pending: Vec<RequestRecord>,
     pub pending_total: u64,
     /// Oldest ask first.
-    pub extensions: Vec<RequestRecord>,
-    pub extensions_total: u64,
+    pub changes: Vec<RequestRecord>,
+    pub changes_total: u64,
     /// The person's grants ending soonest first (those not ready yet last), then their pending requests,
     /// newest first.
     pub mine: Vec<RequestRecord>,
@@ -63,6 +63,8 @@ pub struct QueueRows {
 
 /// The states of a person's requests that the home page shows: waiting, or access now or soon.
 const CURRENT_STATES: &str = "'pending', 'approved', 'provisioning', 'ready', 'failed', 'revoking'";
+/// A ready grant with a change waiting for a decision (found by the partial index on `change_requested_at`).
+const CHANGE_PENDING: &str = "r.change_requested_at IS NOT NULL AND r.state = 'ready'";
 /// More than anyone has at once; a bound, not a page.
 const MINE_AT_MOST: i64 = 200;
 
@@ -91,21 +93,21 @@ impl Store {
                 };
             }
             for row in select.fetch_all(pool).await? {
-                let (pending, extensions): (i64, i64) = (row.try_get("pending_total")?, row.try_get("extensions_total")?);
-                (rows.pending_total, rows.extensions_total) =
-                    (u64::try_from(pending).unwrap_or(0), u64::try_from(extensions).unwrap_or(0));
+                let (pending, changes): (i64, i64) = (row.try_get("pending_total")?, row.try_get("changes_total")?);
+                (rows.pending_total, rows.changes_total) =
+                    (u64::try_from(pending).unwrap_or(0), u64::try_from(changes).unwrap_or(0));
                 let Some(list) = row.try_get::<Option<String>, _>("list")? else { continue };
                 let record = RequestRecord::try_from(RequestRow::from_row(&row)?)?;
                 match list.as_str() {
                     "pending" => rows.pending.push(record),
-                    "extension" => rows.extensions.push(record),
+                    "change" => rows.changes.push(record),
                     _ => rows.mine.push(record),
                 }
             }
         });
         rows.pending.sort_by(|a, b| (a.summary.created_at, &a.summary.id).cmp(&(b.summary.created_at, &b.summary.id)));
-        rows.extensions
-            .sort_by_key(|record| (record.summary.extension.as_ref().map(|ask| ask.at), record.summary.id.clone()));
+        rows.changes
+            .sort_by_key(|record| (record.summary.change.as_ref().map(|ask| ask.at), record.summary.id.clone()));
         rows.mine.sort_by_key(|record| {
             let summary = &record.summary;
             // Grants first, ending soonest first (not ready yet: last); then waiting requests, newest first.
@@ -167,17 +169,15 @@ struct QueueStatement {
 impl QueueStatement {
     fn of(query: QueueQuery<'_>) -> Self {
         let mut statement = Self {
-            sql: "SELECT c.pending_total, c.extensions_total, q.* FROM (SELECT (".to_string(),
+            sql: "SELECT c.pending_total, c.changes_total, q.* FROM (SELECT (".to_string(),
             binds: Vec::new(),
             arms: 0,
         };
         statement.pending_total(query.decider);
-        statement.push(
-            ") AS pending_total,
-                 (SELECT COUNT(*) FROM requests WHERE extension_requested_at IS NOT NULL AND state = 'ready')
-                     AS extensions_total) c
-             LEFT JOIN (",
-        );
+        statement.push(") AS pending_total, (SELECT COUNT(*) FROM requests r WHERE ");
+        statement.push(CHANGE_PENDING);
+        statement.decidable_by(query.decider);
+        statement.push(") AS changes_total) c LEFT JOIN (");
         let cursor = "(SELECT created_at, id FROM requests WHERE id = ";
         let oldest_first = " ORDER BY r.created_at, r.id LIMIT ";
         if query.pending != Window::None {
@@ -204,10 +204,11 @@ impl QueueStatement {
                 statement.push(" OFFSET ").bind(Bind::Number(i64::try_from(skip).unwrap_or(i64::MAX)));
             }
         }
-        if query.extensions > 0 {
-            statement.arm("extension", " WHERE r.extension_requested_at IS NOT NULL AND r.state = 'ready'");
-            statement.push(" ORDER BY r.extension_requested_at, r.id LIMIT ");
-            statement.bind(Bind::Number(i64::from(query.extensions)));
+        if query.changes > 0 {
+            statement.arm("change", &format!(" WHERE {CHANGE_PENDING}"));
+            statement.decidable_by(query.decider);
+            statement.push(" ORDER BY r.change_requested_at, r.id LIMIT ");
+            statement.bind(Bind::Number(i64::from(query.changes)));
         }
         if let Some(person) = query.mine_of {
             statement.arm("mine", " WHERE r.requester_id = ");
@@ -306,6 +307,7 @@ mod tests {
     use super::{Decider, QueueQuery, Window};
     use crate::store::Store;
     use crate::store::approvals::NewApproval;
+    use crate::store::grants::NewChange;
     use crate::store::testing::{at, moved, person, ready, submitted, submitted_for};
 
     fn namespaces(records: &[crate::store::requests::RequestRecord]) -> Vec<&str> {
@@ -334,18 +336,26 @@ mod tests {
                 pending.push(submitted(&store, &format!("queue-{n}"), &bob).await);
             }
             let grant = ready(&store, "alice-ready", &alice).await;
-            store.ask_extension(&grant, 7, "more tests", at(10)).await.unwrap();
+            let change = NewChange {
+                record: &grant,
+                days: Some(7),
+                quota_profile: None,
+                helm_mode: None,
+                reason: "more tests",
+                at: at(10),
+            };
+            store.ask_change(&change).await.unwrap();
             let waiting = submitted(&store, "alice-waiting", &alice).await;
             let denied = submitted(&store, "alice-denied", &alice).await;
             moved(&store, &denied, Action::Deny, RequestState::Denied, 5).await;
             counted_by_the_triggers_as_by_counting(&store).await;
 
             let page = async |pending: Window<'_>| {
-                store.queue(QueueQuery { pending, extensions: 5, mine_of: None, decider: None }).await.unwrap()
+                store.queue(QueueQuery { pending, changes: 5, mine_of: None, decider: None }).await.unwrap()
             };
             // Every request was submitted at the same minute: the id decides the order, as in the index.
             let first = page(Window::First(3)).await;
-            assert_eq!((first.pending_total, first.extensions_total), (8, 1), "{}", store.backend());
+            assert_eq!((first.pending_total, first.changes_total), (8, 1), "{}", store.backend());
             let mut expected: Vec<(&str, &str)> = pending
                 .iter()
                 .chain([&waiting])
@@ -354,7 +364,7 @@ mod tests {
             expected.sort();
             let expected: Vec<&str> = expected.into_iter().map(|(_, namespace)| namespace).collect();
             assert_eq!(namespaces(&first.pending), expected[0..3], "{}", store.backend());
-            assert_eq!(namespaces(&first.extensions), ["alice-ready"]);
+            assert_eq!(namespaces(&first.changes), ["alice-ready"]);
 
             let last_id = first.pending[2].summary.id.clone();
             let second = page(Window::After(&last_id, 3)).await;
@@ -369,13 +379,13 @@ mod tests {
 
             // The home page's reading: counts, the oldest, and alice's own current requests.
             let home = store
-                .queue(QueueQuery { pending: Window::First(5), extensions: 0, mine_of: Some(&alice), decider: None })
+                .queue(QueueQuery { pending: Window::First(5), changes: 0, mine_of: Some(&alice), decider: None })
                 .await
                 .unwrap();
-            assert!(home.extensions.is_empty() && home.extensions_total == 1);
+            assert!(home.changes.is_empty() && home.changes_total == 1);
             assert_eq!(namespaces(&home.mine), ["alice-ready", "alice-waiting"], "{}", store.backend());
             let counts_only =
-                store.queue(QueueQuery { pending: Window::None, extensions: 0, mine_of: None, decider: None }).await;
+                store.queue(QueueQuery { pending: Window::None, changes: 0, mine_of: None, decider: None }).await;
             let counts_only = counts_only.unwrap();
             assert_eq!((counts_only.pending_total, counts_only.pending.len()), (8, 0), "{}", store.backend());
         }
@@ -400,7 +410,7 @@ mod tests {
             let closed = ["production".to_string()];
             let as_bob = |includes_own, closed_stages| {
                 let decider = Some(Decider { person: &bob, includes_own, closed_stages });
-                store.queue(QueueQuery { pending: Window::First(10), extensions: 0, mine_of: None, decider })
+                store.queue(QueueQuery { pending: Window::First(10), changes: 0, mine_of: None, decider })
             };
             let strict = as_bob(false, &closed).await.unwrap();
             assert_eq!(namespaces(&strict.pending), ["alice-test"], "{backend}");
@@ -411,7 +421,7 @@ mod tests {
             assert_eq!(listed, ["alice-prod", "alice-test", "bob-own"], "{backend}: never what bob approved");
             assert_eq!(own_allowed.pending_total, 3, "{backend}");
             let everyone = store
-                .queue(QueueQuery { pending: Window::None, extensions: 0, mine_of: None, decider: None })
+                .queue(QueueQuery { pending: Window::None, changes: 0, mine_of: None, decider: None })
                 .await
                 .unwrap();
             assert_eq!(everyone.pending_total, 4, "{backend}: without a decider, all pending");

@@ -5,7 +5,7 @@
 //! `false` and no event, so exactly one decision is ever recorded.
 
 use app::requests::{
-    Action, AuditEvent, Decision, ExtensionAsk, HelmMode, NamespaceDeletion, PersonRef, Progress, RequestState,
+    Action, AuditEvent, ChangeAsk, Decision, HelmMode, NamespaceDeletion, PersonRef, Progress, RequestState,
     RequestSummary,
 };
 use std::sync::LazyLock;
@@ -66,6 +66,8 @@ pub struct RequestRecord {
     pub version: i64,
     /// Provisioning attempts since the approval or the last retry.
     pub attempts: u32,
+    /// An approved change of profile or Helm mode the worker has yet to apply: what the grant had before.
+    pub applying_change_from: Option<(String, HelmMode)>,
 }
 
 /// The states that hold a namespace's name, as an SQL list, from [`RequestState::holds_name`]. Written exactly
@@ -103,9 +105,12 @@ pub(super) struct RequestRow {
     ready_at: Option<DateTime<Utc>>,
     expires_at: Option<DateTime<Utc>>,
     expiry_warned_at: Option<DateTime<Utc>>,
-    extension_days: Option<i32>,
-    extension_reason: Option<String>,
-    extension_requested_at: Option<DateTime<Utc>>,
+    change_days: Option<i32>,
+    change_reason: Option<String>,
+    change_requested_at: Option<DateTime<Utc>>,
+    change_quota_profile: Option<String>,
+    change_helm_mode: Option<String>,
+    applying_change_from: Option<String>,
     namespace_delete_requested_at: Option<DateTime<Utc>>,
     namespace_deleted_at: Option<DateTime<Utc>>,
 }
@@ -120,7 +125,8 @@ macro_rules! request_columns {
            COALESCE(d.display_name, 'Rule \"' || r.decided_by_rule || '\"') AS decider_name,
            d.email AS decider_email, r.decided_at, r.decision_reason,
            r.objects_applied, r.objects_total, r.last_error, r.attempts, r.ready_at, r.expires_at,
-           r.expiry_warned_at, r.extension_days, r.extension_reason, r.extension_requested_at,
+           r.expiry_warned_at, r.change_days, r.change_reason, r.change_requested_at, r.change_quota_profile,
+           r.change_helm_mode, r.applying_change_from,
            r.namespace_delete_requested_at, r.namespace_deleted_at"
     };
 }
@@ -178,13 +184,23 @@ impl TryFrom<RequestRow> for RequestRecord {
                 ready_at: row.ready_at,
                 expires_at: row.expires_at,
                 expiry_warned: row.expiry_warned_at.is_some(),
-                extension: match (row.extension_days, row.extension_requested_at) {
-                    (Some(days), Some(at)) => Some(ExtensionAsk {
-                        days: u32::try_from(days).map_err(|_| corrupt("requests.extension_days", ""))?,
-                        reason: row.extension_reason.unwrap_or_default(),
+                change: match row.change_requested_at {
+                    Some(at) => Some(ChangeAsk {
+                        days: row
+                            .change_days
+                            .map(|days| u32::try_from(days).map_err(|_| corrupt("requests.change_days", "")))
+                            .transpose()?,
+                        quota_profile: row.change_quota_profile,
+                        helm_mode: row
+                            .change_helm_mode
+                            .map(|mode| {
+                                HelmMode::parse(&mode).ok_or_else(|| corrupt("requests.change_helm_mode", &mode))
+                            })
+                            .transpose()?,
+                        reason: row.change_reason.unwrap_or_default(),
                         at,
                     }),
-                    _ => None,
+                    None => None,
                 },
                 namespace_deletion: row
                     .namespace_delete_requested_at
@@ -193,6 +209,7 @@ impl TryFrom<RequestRow> for RequestRecord {
             requester_id: row.requester_id,
             version: row.version,
             attempts: u32::try_from(row.attempts).unwrap_or(0),
+            applying_change_from: row.applying_change_from.as_deref().map(parse_change_from).transpose()?,
         })
     }
 }
@@ -231,6 +248,16 @@ impl TryFrom<EventRow> for (String, AuditEvent) {
             },
         ))
     }
+}
+
+/// `applying_change_from` as stored: `profile helm_mode`.
+pub(super) fn change_from_column(profile: &str, helm_mode: HelmMode) -> String {
+    format!("{profile} {}", helm_mode.as_str())
+}
+
+fn parse_change_from(column: &str) -> Result<(String, HelmMode)> {
+    let parsed = column.split_once(' ').and_then(|(profile, mode)| Some((profile.to_string(), HelmMode::parse(mode)?)));
+    parsed.ok_or_else(|| corrupt("requests.applying_change_from", column))
 }
 
 pub(super) fn corrupt(column: &str, value: &str) -> StoreError {

@@ -6,16 +6,17 @@
 
 use app::auth::Caller;
 use app::error::ApiError;
+use app::error::FieldProblem;
 use app::model::{Reason, RequestId};
 use app::policy::approvals::{self, ApprovalStanding, ApproveOffer, Approver, GivenApproval};
-use app::policy::stages::Asked;
+use app::policy::stages::{Asked, StagePolicy};
 use app::policy::{Policy, Target, UseCase};
 use app::ports::RequestsPort;
 use app::requests::lifecycle::{self, Action};
 use app::requests::{
-    ApprovalItem, Approvals, GrantWithCredentials, HelmMode, Home, HomeQueue, MyAccess, Overview, Page, PagePosition,
-    PersonRef, QuotaProfileSummary, RequestDetail, RequestForm, RequestOptions, RequestState, RequestSummary,
-    RequestWithTimeline, StageFigures, Verdict, field,
+    ApprovalItem, Approvals, ChangeAsk, ChangeForm, ChangeOptions, GrantWithCredentials, HelmMode, Home, HomeQueue,
+    MyAccess, Overview, Page, PagePosition, PersonRef, QuotaProfileSummary, RequestDetail, RequestForm, RequestOptions,
+    RequestState, RequestSummary, RequestWithTimeline, StageFigures, Verdict, field,
 };
 use std::collections::HashMap;
 
@@ -25,11 +26,13 @@ use super::validation::{Rules, ValidRequest};
 use super::worker::Waker;
 use crate::clock::Clock;
 use crate::cluster::Cluster;
+use crate::cluster::quantity;
 use crate::config::CredentialsConfig;
+use crate::config::QuotaProfile;
 use crate::notify::{Notice, Notifier};
 use crate::store::Store;
 use crate::store::approvals::{NewApproval, RecordedApproval};
-use crate::store::grants::ExtensionDecision;
+use crate::store::grants::{ChangeDecision, ChangedGrant, DecidedBy, NewChange};
 use crate::store::queue::{Decider, OverviewFigures, QueueQuery, Window};
 use crate::store::requests::{NewRequest, RequestRecord, Slice, SubmitError, Transition};
 
@@ -122,7 +125,7 @@ impl RequestsService {
             .into_iter()
             .map(|record| {
                 let decide_refusal = policy.decide_refusal(caller, &record.requester_id, &record.summary);
-                let approval = (record.summary.state == RequestState::Pending && decide_refusal.is_none()).then(|| {
+                let approval = (waits_for_decision(&record) && decide_refusal.is_none()).then(|| {
                     standing(&policy, caller, &record, &approvals.remove(&record.summary.id).unwrap_or_default())
                 });
                 ApprovalItem { decide_refusal, approval, request: record.summary }
@@ -149,6 +152,176 @@ impl RequestsService {
         Ok(self.store.approvals_of(&several).await?)
     }
 
+    /// A change form checked against the grant, the installation and the stage's policy, every problem next to
+    /// its field; a smaller profile also against what the namespace uses now (asked of the cluster: if it does
+    /// not answer, nothing is stored).
+    async fn checked_change(&self, record: &RequestRecord, form: &ChangeForm) -> Result<ChangeAsk, ApiError> {
+        let config = self.rules.config();
+        let policy = self.rules.policy();
+        let stage = policy.stage(&record.summary.stage);
+        let current = &record.summary;
+        let mut problems = Vec::new();
+        let max_days = stage.max_lifetime_days.unwrap_or(config.lifetime_days.max).min(config.lifetime_days.max);
+        let days = match form.days.trim() {
+            "" => None,
+            typed => match typed.parse::<u32>() {
+                Ok(days) if (1..=max_days).contains(&days) => Some(days),
+                _ => {
+                    let message = format!("A whole number of days, 1 to {max_days}; empty for no more time.");
+                    problems.push(FieldProblem::new(field::DAYS, message));
+                    None
+                }
+            },
+        };
+        let profile = match form.quota_profile.trim() {
+            "" => None,
+            name if name == current.quota_profile => None,
+            name => match config.quota_profiles.iter().find(|profile| profile.name == name) {
+                Some(profile) => Some(profile),
+                None => {
+                    let names: Vec<&str> = config.quota_profiles.iter().map(|profile| profile.name.as_str()).collect();
+                    let message = format!("Choose one of the quota profiles: {}.", names.join(", "));
+                    problems.push(FieldProblem::new(field::QUOTA_PROFILE, message));
+                    None
+                }
+            },
+        };
+        let helm_mode = match (form.helm_mode.trim(), current.helm_mode) {
+            ("", _) => None,
+            (mode, HelmMode::Tiller) if mode == HelmMode::NoTiller.as_str() => Some(HelmMode::NoTiller),
+            _ => {
+                let message = "Only a switch from Tiller to Helm 3 can be asked for.".to_string();
+                problems.push(FieldProblem::new(field::HELM_MODE, message));
+                None
+            }
+        };
+        let reason = Reason::parse_into(&form.reason, "Say why, for the approvers.", &mut problems);
+        if problems.is_empty() && days.is_none() && profile.is_none() && helm_mode.is_none() {
+            let message = "Ask for something: more days, another quota profile or Helm 3.".to_string();
+            problems.push(FieldProblem::new(field::DAYS, message));
+        }
+        if problems.is_empty() {
+            // What the grant would be afterwards must be something the stage allows.
+            let asked = Asked {
+                profile: profile.map_or(&current.quota_profile, |profile| &profile.name),
+                helm_mode: helm_mode.unwrap_or(current.helm_mode),
+                lifetime_days: days.unwrap_or(0),
+                active_grants: 0,
+            };
+            problems.extend(stage.problems(&asked).into_iter().map(|problem| match problem.field.as_str() {
+                field::LIFETIME_DAYS => FieldProblem::new(field::DAYS, problem.message),
+                _ => problem,
+            }));
+        }
+        let (true, Some(reason)) = (problems.is_empty(), reason) else { return Err(ApiError::Invalid(problems)) };
+        if let Some(profile) = profile {
+            self.fits(current, profile).await?;
+        }
+        Ok(ChangeAsk {
+            days,
+            quota_profile: profile.map(|profile| profile.name.clone()),
+            helm_mode,
+            reason: reason.as_str().to_string(),
+            at: self.clock.now(),
+        })
+    }
+
+    /// Whether the namespace of `grant` uses no more than `profile` allows, by its quota's `status.used`.
+    async fn fits(&self, grant: &RequestSummary, profile: &QuotaProfile) -> Result<(), ApiError> {
+        let usage = self.cluster.quota_use(&grant.namespace).await.map_err(|error| {
+            tracing::warn!(error = %crate::telemetry::error_chain(&error), "cannot read a namespace's quota use");
+            ApiError::Unavailable(
+                "Berth could not read the namespace's quota use from the cluster, so nothing was stored. Try again \
+                 in a minute."
+                    .to_string(),
+            )
+        })?;
+        let over: Vec<String> = profile
+            .effective_quota()
+            .iter()
+            .filter_map(|(resource, limit)| {
+                let used = &usage.iter().find(|usage| &usage.resource == resource)?.used;
+                quantity::exceeds(used, limit).then(|| format!("{resource} {used} (at most {limit})"))
+            })
+            .collect();
+        if over.is_empty() {
+            return Ok(());
+        }
+        Err(ApiError::invalid(
+            field::QUOTA_PROFILE,
+            format!(
+                "The namespace uses more than {} allows: {}. Free some first, or choose a larger profile.",
+                profile.name,
+                over.join(", ")
+            ),
+        ))
+    }
+
+    /// The rule that approves `asked` at once, if any: Berth's own for a change that only takes away (a smaller
+    /// profile, Helm 3 instead of Tiller), else the first auto-approval rule of the stage that the grant as
+    /// changed matches.
+    async fn rule_approving(&self, record: &RequestRecord, asked: &ChangeAsk) -> Result<Option<String>, ApiError> {
+        let config = self.rules.config();
+        let current = &record.summary;
+        let profile_of = |name: &str| config.quota_profiles.iter().find(|profile| profile.name == name);
+        let smaller = match (&asked.quota_profile, profile_of(&current.quota_profile)) {
+            (None, _) => true,
+            (Some(name), Some(now)) => profile_of(name).is_some_and(|new| is_within(new, now)),
+            (Some(_), None) => false,
+        };
+        if asked.days.is_none() && smaller {
+            return Ok(Some(REDUCTIONS_RULE.to_string()));
+        }
+        let policy = self.rules.policy();
+        let stage = policy.stage(&current.stage);
+        if stage.auto_approve.is_empty() {
+            return Ok(None);
+        }
+        // The grant being changed is one of the owner's active grants; the rules count the others.
+        let others = self.store.active_grants_of(&record.requester_id).await?.saturating_sub(1);
+        let as_changed = Asked {
+            profile: asked.quota_profile.as_deref().unwrap_or(&current.quota_profile),
+            helm_mode: asked.helm_mode.unwrap_or(current.helm_mode),
+            lifetime_days: asked.days.unwrap_or(0),
+            active_grants: others,
+        };
+        Ok(stage.auto_approval(&as_changed).map(|rule| rule.name.clone()))
+    }
+
+    /// Approves the change `asked` of `record` in the name of `decider` (the grant takes its new end, profile
+    /// and Helm mode) and wakes the worker to apply it. `false`: the grant changed meanwhile.
+    async fn approve_change(
+        &self,
+        record: &RequestRecord,
+        asked: &ChangeAsk,
+        decided_by: DecidedBy<'_>,
+    ) -> Result<bool, ApiError> {
+        let current = &record.summary;
+        let after = ChangedGrant {
+            expires_at: current.expires_at.map(|ends| ends + TimeDelta::days(i64::from(asked.days.unwrap_or(0)))),
+            quota_profile: asked.quota_profile.as_deref().unwrap_or(&current.quota_profile),
+            helm_mode: asked.helm_mode.unwrap_or(current.helm_mode),
+        };
+        let decision = ChangeDecision { record, decided_by, approved: Some(after), reason: None, at: self.clock.now() };
+        if !self.store.decide_change(&decision).await? {
+            return Ok(false);
+        }
+        self.worker.wake();
+        Ok(true)
+    }
+
+    /// What the change form offers for `grant`.
+    fn change_options(&self, grant: &RequestSummary) -> ChangeOptions {
+        let config = self.rules.config();
+        let stage = self.rules.policy().stage(&grant.stage).max_lifetime_days;
+        ChangeOptions {
+            max_days: stage.unwrap_or(config.lifetime_days.max).min(config.lifetime_days.max),
+            quota_profiles: quota_profile_summaries(&config.quota_profiles),
+            current_profile: grant.quota_profile.clone(),
+            tiller: grant.helm_mode == HelmMode::Tiller,
+        }
+    }
+
     /// What `caller` may still decide, for the queue's statement.
     fn decider<'a>(&self, policy: &Policy, caller: &'a Caller, closed_stages: &'a [String]) -> Decider<'a> {
         Decider { person: &caller.person.id, includes_own: policy.approvers_may_decide_own, closed_stages }
@@ -171,15 +344,7 @@ impl RequestsService {
             ApproveOffer::Counts => false,
             ApproveOffer::Refused(why) => return Err(ApiError::NotAllowed(why)),
         };
-        // Only the groups the stage's approvals name: what the approval counted for.
-        let stage = policy.stage(&record.summary.stage);
-        let groups: Vec<String> = caller
-            .person
-            .groups
-            .iter()
-            .filter(|group| stage.approvals.iter().any(|slot| slot.group.as_ref() == Some(*group)))
-            .cloned()
-            .collect();
+        let groups = groups_named_by(&policy, record, caller);
         let approval =
             NewApproval { record, person_id: &caller.person.id, groups: &groups, completes, at: self.clock.now() };
         if !self.store.add_approval(&approval).await? {
@@ -189,6 +354,44 @@ impl RequestsService {
         tracing::info!(request = %record.summary.id, actor = %caller.person.id, completes, "request approved");
         Ok(Some(state))
     }
+}
+
+/// The quota profiles as the forms list them.
+fn quota_profile_summaries(profiles: &[QuotaProfile]) -> Vec<QuotaProfileSummary> {
+    profiles
+        .iter()
+        .map(|profile| QuotaProfileSummary {
+            name: profile.name.clone(),
+            description: profile.description.clone(),
+            limits: profile.quota.clone().into_iter().collect(),
+        })
+        .collect()
+}
+
+/// Whether `record` waits for approvers: a pending request, or a ready grant with a change asked for.
+fn waits_for_decision(record: &RequestRecord) -> bool {
+    match record.summary.state {
+        RequestState::Pending => true,
+        RequestState::Ready => record.summary.change.is_some(),
+        _ => false,
+    }
+}
+
+/// The groups of `caller` that the stage of `record` names in its approvals: what their approval counts for.
+fn groups_named_by(policy: &Policy, record: &RequestRecord, caller: &Caller) -> Vec<String> {
+    let stage = policy.stage(&record.summary.stage);
+    let named = |group: &&String| stage.approvals.iter().any(|slot| slot.group.as_ref() == Some(*group));
+    caller.person.groups.iter().filter(named).cloned().collect()
+}
+
+/// Why someone may not decide in `stage`: none of their groups is among those it names.
+fn not_a_decider(stage: &StagePolicy) -> String {
+    let groups: Vec<&str> = stage.approvals.iter().map(|slot| slot.label()).collect();
+    format!(
+        "Requests for {} are decided by {}; none of your groups at sign-in is among them.",
+        stage.stage,
+        groups.join(" and ")
+    )
 }
 
 /// Where `record`'s approvals stand for `caller`, from the approvals `recorded` so far.
@@ -207,6 +410,17 @@ fn standing(
         })
         .collect();
     policy.standing(caller, &record.requester_id, &record.summary, &given)
+}
+
+/// Berth's own rule: a change that only takes away (a smaller profile, Helm 3 instead of Tiller, or both) is
+/// approved at once.
+const REDUCTIONS_RULE: &str = "a change that only takes away";
+
+/// Whether every limit of `smaller` is at most the same limit of `larger` (and it drops none): moving to it
+/// only takes away.
+fn is_within(smaller: &QuotaProfile, larger: &QuotaProfile) -> bool {
+    let (smaller, larger) = (smaller.effective_quota(), larger.effective_quota());
+    larger.iter().all(|(resource, limit)| smaller.get(resource).is_some_and(|new| quantity::at_most(new, limit)))
 }
 
 /// How many of the oldest pending requests an approver's home page lists.
@@ -258,7 +472,7 @@ fn just_submitted(id: &str, valid: ValidRequest, caller: &Caller, at: DateTime<U
         ready_at: None,
         expires_at: None,
         expiry_warned: false,
-        extension: None,
+        change: None,
         namespace_deletion: None,
     }
 }
@@ -296,15 +510,7 @@ impl RequestsPort for RequestsService {
         Ok(RequestOptions {
             stages: config.stages.clone(),
             tiller_enabled: config.tiller_enabled,
-            quota_profiles: config
-                .quota_profiles
-                .iter()
-                .map(|profile| QuotaProfileSummary {
-                    name: profile.name.clone(),
-                    description: profile.description.clone(),
-                    limits: profile.quota.clone().into_iter().collect(),
-                })
-                .collect(),
+            quota_profiles: quota_profile_summaries(&config.quota_profiles),
             lifetime_days: config.lifetime_days,
             purpose_max_chars: config.purpose_max_chars,
             naming_policy: config.name_pattern_hint.clone(),
@@ -403,12 +609,7 @@ impl RequestsPort for RequestsService {
                     let me = Approver { person: &caller.person.id, groups: &caller.person.groups };
                     let requester = policy.requester_for_approvals(&record.requester_id);
                     if !approvals::may_deny(&stage.approvals, requester, me) {
-                        let groups: Vec<&str> = stage.approvals.iter().map(|slot| slot.label()).collect();
-                        return Err(ApiError::NotAllowed(format!(
-                            "Requests for {} are decided by {}; none of your groups at sign-in is among them.",
-                            record.summary.stage,
-                            groups.join(" and ")
-                        )));
+                        return Err(ApiError::NotAllowed(not_a_decider(&stage)));
                     }
                     self.transition(caller, &record, (UseCase::DecideRequest, Action::Deny), Some(reason.as_str()))
                         .await?
@@ -468,65 +669,113 @@ impl RequestsPort for RequestsService {
         self.approval_page(caller, slice, number).await
     }
 
-    async fn extend(&self, caller: &Caller, id: &str, days: &str, reason: &str) -> Result<(), ApiError> {
-        let record = self.authorized(caller, id, UseCase::AskExtension).await?;
-        let max = self.rules.config().lifetime_days.max;
-        let mut problems = Vec::new();
-        let days = match days.trim().parse::<u32>() {
-            Ok(days) if (1..=max).contains(&days) => Some(days),
-            _ => {
-                problems
-                    .push(app::error::FieldProblem::new(field::DAYS, format!("A whole number of days, 1 to {max}.")));
-                None
-            }
+    async fn ask_change(&self, caller: &Caller, id: &str, form: ChangeForm) -> Result<(), ApiError> {
+        let record = self.authorized(caller, id, UseCase::AskChange).await?;
+        let asked = self.checked_change(&record, &form).await?;
+        let new = NewChange {
+            record: &record,
+            days: asked.days,
+            quota_profile: asked.quota_profile.as_deref(),
+            helm_mode: asked.helm_mode,
+            reason: &asked.reason,
+            at: self.clock.now(),
         };
-        let reason = Reason::parse_into(reason, "Say why you need it longer, for the approver.", &mut problems);
-        let (Some(days), Some(reason)) = (days, reason) else { return Err(ApiError::Invalid(problems)) };
-        let reason = reason.as_str();
-        if !self.store.ask_extension(&record, days, reason, self.clock.now()).await? {
+        if !self.store.ask_change(&new).await? {
             return Err(ApiError::Conflict("This grant changed meanwhile; reload the page and try again.".to_string()));
         }
-        tracing::info!(request = %record.summary.id, days, requester = %caller.person.id, "extension asked for");
-        self.notifier.send(&Notice::ExtensionAsked { request: record.summary, days, reason: reason.to_string() });
+        tracing::info!(request = %record.summary.id, change = %asked.summary(), requester = %caller.person.id, "change asked for");
+        let Some(rule) = self.rule_approving(&record, &asked).await? else {
+            self.notifier.send(&Notice::ChangeAsked {
+                request: record.summary,
+                change: asked.summary(),
+                reason: asked.reason.clone(),
+            });
+            return Ok(());
+        };
+        // Approved at once, in the rule's name. Should that fail (someone changed the grant in between), the
+        // change waits for people like any other: nothing is lost.
+        let Some(now) = self.store.request(&record.summary.id).await? else { return Ok(()) };
+        if self.approve_change(&now, &asked, DecidedBy::Rule(&rule)).await? {
+            self.notifier.send(&Notice::ChangeDecided {
+                request: now.summary,
+                approved: true,
+                by: format!("Rule \"{rule}\""),
+                change: asked.summary(),
+                reason: None,
+            });
+        }
         Ok(())
     }
 
-    async fn decide_extension(&self, caller: &Caller, id: &str, verdict: Verdict) -> Result<(), ApiError> {
-        let record = self.authorized(caller, id, UseCase::DecideExtension).await?;
+    async fn decide_change(&self, caller: &Caller, id: &str, verdict: Verdict) -> Result<(), ApiError> {
         let reason = match &verdict {
             Verdict::Approve => None,
             Verdict::Deny { reason: typed } => Some(Reason::parse(typed, "Say why, so the owner knows what to do.")?),
         };
-        let reason = reason.as_ref().map(Reason::as_str);
-        let (Some(ask), Some(ends)) = (&record.summary.extension, record.summary.expires_at) else {
-            return Err(ApiError::Conflict("No extension of this grant is waiting for a decision.".to_string()));
-        };
-        let new_expires_at = verdict.approves().then(|| ends + TimeDelta::days(i64::from(ask.days)));
-        let decision = ExtensionDecision {
-            record: &record,
-            actor_id: &caller.person.id,
-            new_expires_at,
-            reason,
-            at: self.clock.now(),
-        };
-        if !self.store.decide_extension(&decision).await? {
-            return Err(ApiError::Conflict(
-                "This extension was decided meanwhile, or the grant changed; reload the page.".to_string(),
-            ));
+        // As for requests: an approval that lost a race is judged again with the other in view.
+        for _ in 0..4 {
+            let record = self.authorized(caller, id, UseCase::DecideChange).await?;
+            let Some(ask) = record.summary.change.clone() else {
+                return Err(ApiError::Conflict("No change of this grant is waiting for a decision.".to_string()));
+            };
+            let policy = self.rules.policy();
+            let decided = match &reason {
+                Some(reason) => {
+                    let stage = policy.stage(&record.summary.stage);
+                    let me = Approver { person: &caller.person.id, groups: &caller.person.groups };
+                    if !approvals::may_deny(&stage.approvals, policy.requester_for_approvals(&record.requester_id), me)
+                    {
+                        return Err(ApiError::NotAllowed(not_a_decider(&stage)));
+                    }
+                    let decision = ChangeDecision {
+                        record: &record,
+                        decided_by: DecidedBy::Person(&caller.person.id),
+                        approved: None,
+                        reason: Some(reason.as_str()),
+                        at: self.clock.now(),
+                    };
+                    self.store.decide_change(&decision).await?
+                }
+                None => {
+                    let given =
+                        self.store.approvals_of(&[record.summary.id.as_str()]).await?.remove(&record.summary.id);
+                    match standing(&policy, caller, &record, &given.unwrap_or_default()).approve {
+                        ApproveOffer::Refused(why) => return Err(ApiError::NotAllowed(why)),
+                        ApproveOffer::Counts => {
+                            let groups = groups_named_by(&policy, &record, caller);
+                            if self
+                                .store
+                                .add_change_approval(&record, &caller.person.id, &groups, self.clock.now())
+                                .await?
+                            {
+                                return Ok(());
+                            }
+                            continue;
+                        }
+                        ApproveOffer::Completes => {
+                            self.approve_change(&record, &ask, DecidedBy::Person(&caller.person.id)).await?
+                        }
+                    }
+                }
+            };
+            if !decided {
+                continue;
+            }
+            tracing::info!(request = %record.summary.id, approve = verdict.approves(), actor = %caller.person.id, "change decided");
+            self.notifier.send(&Notice::ChangeDecided {
+                request: record.summary,
+                approved: verdict.approves(),
+                by: caller.person.display_name.clone(),
+                change: ask.summary(),
+                reason: reason.map(|reason| reason.as_str().to_string()),
+            });
+            return Ok(());
         }
-        tracing::info!(request = %record.summary.id, approve = verdict.approves(), actor = %caller.person.id, "extension decided");
-        self.notifier.send(&Notice::ExtensionDecided {
-            request: record.summary,
-            approved: verdict.approves(),
-            by: caller.person.display_name.clone(),
-            ends: new_expires_at.unwrap_or(ends),
-            reason: reason.map(str::to_string),
-        });
-        Ok(())
+        Err(ApiError::Conflict("This change was decided meanwhile, or the grant changed; reload the page.".to_string()))
     }
 
-    async fn pending_extensions(&self, caller: &Caller) -> Result<Page<ApprovalItem>, ApiError> {
-        let slice = self.store.pending_extensions(PAGE_SIZE).await?;
+    async fn pending_changes(&self, caller: &Caller) -> Result<Page<ApprovalItem>, ApiError> {
+        let slice = self.store.pending_changes(PAGE_SIZE).await?;
         self.approval_page(caller, slice, 1).await
     }
 
@@ -556,14 +805,12 @@ impl RequestsPort for RequestsService {
         let policy = self.rules.policy();
         let closed = policy.stages_closed_to(caller);
         let decider = Some(self.decider(&policy, caller, &closed));
-        let rows = self.store.queue(QueueQuery { pending, extensions: PAGE_SIZE, mine_of: None, decider }).await?;
+        let rows = self.store.queue(QueueQuery { pending, changes: PAGE_SIZE, mine_of: None, decider }).await?;
         Ok(Approvals {
             requests: self
                 .approval_page(caller, Slice { items: rows.pending, total: rows.pending_total }, number)
                 .await?,
-            extensions: self
-                .approval_page(caller, Slice { items: rows.extensions, total: rows.extensions_total }, 1)
-                .await?,
+            changes: self.approval_page(caller, Slice { items: rows.changes, total: rows.changes_total }, 1).await?,
         })
     }
 
@@ -573,7 +820,7 @@ impl RequestsPort for RequestsService {
         let closed = policy.stages_closed_to(caller);
         let query = QueueQuery {
             pending: if approves { Window::First(HOME_QUEUE_LENGTH) } else { Window::None },
-            extensions: 0,
+            changes: 0,
             mine_of: Some(&caller.person.id),
             decider: approves.then(|| self.decider(&policy, caller, &closed)),
         };
@@ -596,7 +843,7 @@ impl RequestsPort for RequestsService {
             waiting,
             queue: approves.then(|| HomeQueue {
                 requests: rows.pending_total,
-                extensions: rows.extensions_total,
+                changes: rows.changes_total,
                 oldest: rows.pending.into_iter().map(|record| record.summary).collect(),
             }),
             overview,
@@ -610,27 +857,39 @@ impl RequestsPort for RequestsService {
         let credentials = self.store.credentials_of(id).await?;
         let policy = self.rules.policy();
         let may = policy.permissions(caller, &record.requester_id, &record.summary);
-        let approval = if record.summary.state == RequestState::Pending {
+        let approval = if waits_for_decision(&record) {
             let mut given = self.approvals_of(&policy, std::slice::from_ref(&record)).await?;
             Some(standing(&policy, caller, &record, &given.remove(&record.summary.id).unwrap_or_default()))
         } else {
             None
         };
-        let tiller = match (record.summary.state, record.summary.helm_mode) {
-            (RequestState::Ready, HelmMode::Tiller) => {
-                Some(self.cluster.tiller_rollout(&record.summary.namespace).await)
-            }
+        let ready = record.summary.state == RequestState::Ready;
+        let tiller = match (ready, record.summary.helm_mode) {
+            (true, HelmMode::Tiller) => Some(self.cluster.tiller_rollout(&record.summary.namespace).await),
             _ => None,
         };
+        let quota_use = if ready {
+            match self.cluster.quota_use(&record.summary.namespace).await {
+                Ok(usage) => Some(usage),
+                Err(error) => {
+                    tracing::warn!(error = %crate::telemetry::error_chain(&error), "cannot read a namespace's quota use");
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        let change_options = may.ask_change.then(|| self.change_options(&record.summary));
         Ok(RequestDetail {
             may,
             // Why an approver may not decide this request (developers are simply not offered it).
             decide_refusal: policy
                 .decide_refusal(caller, &record.requester_id, &record.summary)
-                .filter(|_| record.summary.state == RequestState::Pending),
+                .filter(|_| waits_for_decision(&record)),
             approval,
             credential_options: may.download.then(|| super::credentials::options(&self.credentials)),
-            max_extension_days: self.rules.config().lifetime_days.max,
+            change_options,
+            quota_use,
             request: record.summary,
             events,
             credentials,

@@ -31,6 +31,7 @@ use crate::store::{Store, StoreError};
 use crate::workflow::leader::Leadership;
 use crate::workflow::validation::Rules;
 
+mod change;
 mod lifetime;
 mod provision;
 mod revoke;
@@ -79,13 +80,22 @@ pub enum Job {
     DeleteNamespaces,
     /// The anchors of kubeconfigs revoked while the cluster did not answer are deleted (`revoke.rs`).
     WithdrawAnchors,
+    /// Approved changes of a grant's quota profile or Helm mode reach the cluster (`change.rs`).
+    ApplyChanges,
 }
 
 impl Job {
     /// In the order of a pass: a revocation an expiry started, and a namespace deletion after a revocation,
     /// finish in the same pass.
-    pub const ALL: [Job; 6] =
-        [Job::Provision, Job::Expire, Job::Lapse, Job::Revoke, Job::DeleteNamespaces, Job::WithdrawAnchors];
+    pub const ALL: [Job; 7] = [
+        Job::Provision,
+        Job::ApplyChanges,
+        Job::Expire,
+        Job::Lapse,
+        Job::Revoke,
+        Job::DeleteNamespaces,
+        Job::WithdrawAnchors,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -95,6 +105,7 @@ impl Job {
             Job::Revoke => "revoke",
             Job::DeleteNamespaces => "delete_namespaces",
             Job::WithdrawAnchors => "withdraw_anchors",
+            Job::ApplyChanges => "apply_changes",
         }
     }
 }
@@ -191,6 +202,7 @@ impl Worker {
             Job::Revoke => self.revoke_due().await?.len(),
             Job::DeleteNamespaces => self.delete_namespaces_due().await?.len(),
             Job::WithdrawAnchors => self.withdraw_revoked().await?,
+            Job::ApplyChanges => self.apply_changes_due().await?.len(),
         })
     }
 

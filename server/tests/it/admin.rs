@@ -1,5 +1,5 @@
 //! Admins' and owners' tools over HTTP, as the pages call them: who may use the dashboard, the audit log and
-//! its exports, and delete a namespace; the dashboard's filters end to end; extensions (asked by the owner,
+//! its exports, and delete a namespace; the dashboard's filters end to end; changes (asked by the owner,
 //! decided once by an approver, bad input refused with nothing stored); and My access. The grants here are
 //! walked to ready in the database (no cluster objects needed); `grants.rs` covers the cluster side.
 
@@ -190,7 +190,7 @@ async fn the_audit_log_exports_csv_and_json_with_the_page_s_filters() {
 }
 
 #[tokio::test]
-async fn an_owner_asks_for_an_extension_and_one_approver_grants_it_once() {
+async fn an_owner_asks_for_more_days_and_one_approver_grants_it_once() {
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start(&dir).await;
     let alice = Browser::signed_in(&server, "alice").await;
@@ -198,7 +198,7 @@ async fn an_owner_asks_for_an_extension_and_one_approver_grants_it_once() {
     let carol = Browser::signed_in(&server, "carol").await;
     let id = ready_request(&dir, &server, &alice).await;
     let before = detail(&alice, &server, &id).await;
-    assert!(before.may.extend);
+    assert!(before.may.ask_change);
     let ends = before.request.expires_at.unwrap();
     let ask = |days: &str, reason: &str| vec![("id", id.clone()), ("days", days.into()), ("reason", reason.into())];
 
@@ -206,62 +206,59 @@ async fn an_owner_asks_for_an_extension_and_one_approver_grants_it_once() {
     for (days, reason, field) in
         [("0", "release", "days"), ("abc", "release", "days"), ("100000", "release", "days"), ("30", "  ", "reason")]
     {
-        let error = refusal(post(&alice, &server, "requests/extend", &ask(days, reason)).await, 422).await;
+        let error = refusal(post(&alice, &server, "requests/change", &ask(days, reason)).await, 422).await;
         assert!(error.problem_with(field).is_some(), "{days:?}/{reason:?}: {error:?}");
     }
     let oversized = "x".repeat(1_001);
-    let error = refusal(post(&alice, &server, "requests/extend", &ask("30", &oversized)).await, 422).await;
+    let error = refusal(post(&alice, &server, "requests/change", &ask("30", &oversized)).await, 422).await;
     assert!(error.problem_with("reason").is_some());
-    assert!(detail(&alice, &server, &id).await.request.extension.is_none(), "nothing stored");
+    assert!(detail(&alice, &server, &id).await.request.change.is_none(), "nothing stored");
     // Only the owner asks; nobody decides an ask that does not exist.
-    assert_eq!(post(&bob, &server, "requests/extend", &ask("30", "mine now")).await.status(), 403);
-    assert_eq!(post(&bob, &server, "requests/approve_extension", &[("id", id.clone())]).await.status(), 409);
+    assert_eq!(post(&bob, &server, "requests/change", &ask("30", "mine now")).await.status(), 403);
+    assert_eq!(post(&bob, &server, "requests/approve_change", &[("id", id.clone())]).await.status(), 409);
 
-    let asked = post(&alice, &server, "requests/extend", &ask("30", "The release slipped a month")).await;
+    let asked = post(&alice, &server, "requests/change", &ask("30", "The release slipped a month")).await;
     assert_eq!(asked.status(), 200, "{}", asked.text().await.unwrap());
-    assert_eq!(post(&alice, &server, "requests/extend", &ask("5", "more")).await.status(), 409, "one at a time");
+    assert_eq!(post(&alice, &server, "requests/change", &ask("5", "more")).await.status(), 409, "one at a time");
     let shown = detail(&alice, &server, &id).await;
-    assert_eq!(shown.request.extension.as_ref().map(|e| e.days), Some(30));
-    assert!(!shown.may.extend);
+    assert_eq!(shown.request.change.as_ref().map(|e| e.days), Some(Some(30)));
+    assert!(!shown.may.ask_change);
     // It waits for the approvers like a request; the owner cannot decide it (a developer), nor could an
     // approver decide their own.
-    let waiting: Page<ApprovalItem> =
-        post(&bob, &server, "requests/pending_extensions", &[]).await.json().await.unwrap();
+    let waiting: Page<ApprovalItem> = post(&bob, &server, "requests/pending_changes", &[]).await.json().await.unwrap();
     assert_eq!(waiting.items.iter().map(|i| i.request.id.as_str()).collect::<Vec<_>>(), [id.as_str()]);
-    assert!(detail(&bob, &server, &id).await.may.decide_extension);
-    assert_eq!(post(&alice, &server, "requests/approve_extension", &[("id", id.clone())]).await.status(), 403);
-    assert_eq!(post(&alice, &server, "requests/pending_extensions", &[]).await.status(), 403);
+    assert!(detail(&bob, &server, &id).await.may.decide_change);
+    assert_eq!(post(&alice, &server, "requests/approve_change", &[("id", id.clone())]).await.status(), 403);
+    assert_eq!(post(&alice, &server, "requests/pending_changes", &[]).await.status(), 403);
 
     // Two approvers at once: exactly one decision.
     let args = [("id", id.clone())];
     let (first, second) = tokio::join!(
-        post(&bob, &server, "requests/approve_extension", &args),
-        post(&carol, &server, "requests/approve_extension", &args),
+        post(&bob, &server, "requests/approve_change", &args),
+        post(&carol, &server, "requests/approve_change", &args),
     );
     let mut statuses = [first.status().as_u16(), second.status().as_u16()];
     statuses.sort();
     assert_eq!(statuses, [200, 409]);
     let after = detail(&alice, &server, &id).await.request;
     assert_eq!(after.expires_at, Some(ends + TimeDelta::days(30)), "extended once, by 30 days");
-    assert!(after.extension.is_none() && !after.expiry_warned, "warned again before the new end");
+    assert!(after.change.is_none() && !after.expiry_warned, "warned again before the new end");
 
     // A refusal needs a reason and leaves the end as it was.
-    assert_eq!(post(&alice, &server, "requests/extend", &ask("10", "and a bit")).await.status(), 200);
-    let error = refusal(
-        post(&bob, &server, "requests/deny_extension", &[("id", id.clone()), ("reason", "".into())]).await,
-        422,
-    )
-    .await;
+    assert_eq!(post(&alice, &server, "requests/change", &ask("10", "and a bit")).await.status(), 200);
+    let error =
+        refusal(post(&bob, &server, "requests/deny_change", &[("id", id.clone()), ("reason", "".into())]).await, 422)
+            .await;
     assert!(error.problem_with("reason").is_some());
     let denied =
-        post(&bob, &server, "requests/deny_extension", &[("id", id.clone()), ("reason", "Plan the move".into())]).await;
+        post(&bob, &server, "requests/deny_change", &[("id", id.clone()), ("reason", "Plan the move".into())]).await;
     assert_eq!(denied.status(), 200);
     assert_eq!(detail(&alice, &server, &id).await.request.expires_at, Some(ends + TimeDelta::days(30)));
 
     let actions: Vec<Action> = detail(&alice, &server, &id).await.events.iter().map(|e| e.action).collect();
     assert_eq!(
         actions[actions.len() - 4..],
-        [Action::RequestExtension, Action::ApproveExtension, Action::RequestExtension, Action::DenyExtension]
+        [Action::AskChange, Action::ApproveChange, Action::AskChange, Action::DenyChange]
     );
     let log = events_of(&carol, &server, &detail(&alice, &server, &id).await.request.namespace).await;
     assert_eq!(log[0].reason.as_deref(), Some("Plan the move"));

@@ -50,7 +50,7 @@ async fn the_home_page_shows_each_role_what_it_came_for() {
     assert!(!developer.contains("home-queue") && !developer.contains("home-overview"), "approvers' and admins' parts");
 
     let approver = page(&Browser::signed_in(&server, "bob").await).await;
-    assert!(approver.contains("1 request and 0 extensions waiting."), "{approver}");
+    assert!(approver.contains("1 request and 0 changes waiting."), "{approver}");
     assert!(!approver.contains("home-overview"), "the overview is the admins'");
 
     // The admin's overview: the figures, and the chart drawn on the server (an SVG with its figures in words).

@@ -14,6 +14,7 @@ use app::requests::{Action, HelmMode, RequestState};
 use berth_server::config::DatabaseConfig;
 use berth_server::store::Store;
 use berth_server::store::credentials::NewCredential;
+use berth_server::store::grants::NewChange;
 use berth_server::store::requests::{NewRequest, Transition};
 use berth_server::store::users::SignIn;
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
@@ -56,10 +57,27 @@ async fn a_postgres_database_of_each_earlier_release_opens_with_everything_in_it
 /// `now` against what the release wrote on `backend` (`contents-<backend>.json`: people's ids differ).
 fn assert_same(release: &str, backend: &str, now: &serde_json::Value) {
     let path = fixtures(release).join(format!("contents-{backend}.json"));
-    let written: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut written: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    in_this_version(&mut written);
     assert_eq!(written["requests"].as_array().map(Vec::len), Some(7), "the fixture holds every kind of request");
     for part in ["requests", "audit"] {
         assert_eq!(now[part], written[part], "{release}: {part} changed in the upgrade");
+    }
+}
+
+/// What an earlier release wrote, in the shape this version reads it: the same facts, renamed. (Since
+/// 2026-12-04 an extension is one kind of change: `extension {days, reason, at}` reads as
+/// `change {days, quota_profile: null, helm_mode: null, reason, at}`.)
+fn in_this_version(written: &mut serde_json::Value) {
+    for request in written["requests"].as_array_mut().into_iter().flatten() {
+        let summary = request["request"].as_object_mut().expect("a request");
+        if let Some(mut extension) = summary.remove("extension") {
+            if let Some(ask) = extension.as_object_mut() {
+                ask.insert("quota_profile".into(), serde_json::Value::Null);
+                ask.insert("helm_mode".into(), serde_json::Value::Null);
+            }
+            summary.insert("change".into(), extension);
+        }
     }
 }
 
@@ -233,7 +251,15 @@ async fn fill(store: &Store) {
                 .await
                 .unwrap();
             let record = store.request(&id).await.unwrap().unwrap();
-            assert!(store.ask_extension(&record, 14, "the project runs longer", at(minute + 7)).await.unwrap());
+            let change = NewChange {
+                record: &record,
+                days: Some(14),
+                quota_profile: None,
+                helm_mode: None,
+                reason: "the project runs longer",
+                at: at(minute + 7),
+            };
+            assert!(store.ask_change(&change).await.unwrap());
         }
         if *name == "deleted" {
             let record = store.request(&id).await.unwrap().unwrap();

@@ -3,8 +3,9 @@
 -- The groups of a person's last sign-in, as a JSON array of strings: the approvals a stage needs are by group.
 ALTER TABLE users ADD COLUMN groups TEXT NOT NULL DEFAULT '[]';
 
--- Who approved a pending request so far, with the groups (of those the stage's policy names) they had when
--- they approved. A person approves a request once. The approval that completes the request is written in the
+-- Who approved so far what waits for a decision (a pending request, or a ready grant's change), with the groups
+-- (of those the stage's policy names) they had when they approved; cleared when it is decided (the audit log
+-- keeps who approved) and when a new change is asked for. A person approves once. The approval that completes the request is written in the
 -- same transaction as the request's move to approved, and every approval moves the request's version, so
 -- two approvers racing for the last seat end with exactly one transition.
 CREATE TABLE approvals (

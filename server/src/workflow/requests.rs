@@ -134,8 +134,8 @@ impl RequestsService {
         Ok(Page { items, number, size: PAGE_SIZE, total: slice.total })
     }
 
-    /// The approvals so far of those of `records` that are pending in a stage needing more than one: the
-    /// others have none (their first approval decides them), and are not asked about.
+    /// The approvals so far of those of `records` that wait for a decision in a stage needing more than one:
+    /// the others have none (their first approval decides them), and are not asked about.
     async fn approvals_of(
         &self,
         policy: &Policy,
@@ -143,7 +143,7 @@ impl RequestsService {
     ) -> Result<HashMap<String, Vec<RecordedApproval>>, ApiError> {
         let several: Vec<&str> = records
             .iter()
-            .filter(|record| record.summary.state == RequestState::Pending)
+            .filter(|record| waits_for_decision(record))
             .filter(|record| {
                 policy.stage(&record.summary.stage).approvals.iter().map(|slot| slot.count).sum::<u32>() > 1
             })

@@ -11,7 +11,7 @@ use berth_server::config::{ApprovalSlotConfig, AutoApproveConfig, Config, StageC
 use tempfile::TempDir;
 
 use crate::cluster::unique;
-use crate::grants::{clean_up, store_of, wait_for};
+use crate::grants::{can_i, clean_up, store_of, wait_for};
 use crate::requests::{detail, form, post, refusal, submit_ok, with};
 use crate::support::{Browser, TestServer};
 
@@ -283,4 +283,163 @@ async fn groups_of_the_last_sign_in_are_kept_and_shown() {
     let home = erin.get(&server.url("/")).await.text().await.unwrap();
     assert!(home.contains("groups at sign-in: platform-approvers, everyone"), "{home}");
     server.stop().await;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Changes of a live grant.
+
+/// alice's production grant of `profile`, approved by bob and erin and provisioned; (id, namespace).
+async fn production_grant(server: &TestServer, alice: &Browser, profile: &str) -> (String, String) {
+    let namespace = unique("shop-prod");
+    let id = submit_ok(alice, server, &with(production(&namespace), "quota_profile", profile)).await;
+    for approver in ["bob", "erin"] {
+        let approver = Browser::signed_in(server, approver).await;
+        assert_eq!(post(&approver, server, "requests/approve", &[("id", id.clone())]).await.status(), 200);
+    }
+    wait_for(alice, server, &id, RequestState::Ready).await;
+    (id, namespace)
+}
+
+/// The change form asking for `value` in `field`, with a reason.
+fn change(id: &str, field: &'static str, value: &str) -> Vec<(&'static str, String)> {
+    vec![("id", id.to_string()), (field, value.to_string()), ("reason", "The shop grows".to_string())]
+}
+
+/// The namespace's ResourceQuota `hard[resource]`, as the API server has it.
+fn quota_hard(namespace: &str, resource: &str) -> String {
+    let path = format!("jsonpath={{.spec.hard.{}}}", resource.replace('.', "\\."));
+    crate::grants::kubectl_admin(&["get", "resourcequota", "berth-quota", "-n", namespace, "-o", &path])
+}
+
+/// Waits until the worker recorded that it applied the grant's change; the record's note.
+async fn applied(browser: &Browser, server: &TestServer, id: &str) -> String {
+    crate::support::eventually(Duration::from_secs(20), "the change applied", || async {
+        let events = detail(browser, server, id).await.events;
+        match events.iter().rev().find(|event| event.action == Action::ApplyChange) {
+            Some(event) => Ok(event.reason.clone().unwrap_or_default()),
+            None => Err("not yet".to_string()),
+        }
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_larger_profile_in_production_takes_both_groups_and_the_worker_applies_only_the_quota() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server(&dir).await;
+    let (alice, bob, erin) = tokio::join!(
+        Browser::signed_in(&server, "alice"),
+        Browser::signed_in(&server, "bob"),
+        Browser::signed_in(&server, "erin"),
+    );
+    let (id, namespace) = production_grant(&server, &alice, "small").await;
+    let grant = detail(&alice, &server, &id).await;
+    let usage = grant.quota_use.expect("the quota use of a ready grant");
+    assert!(usage.iter().any(|usage| usage.resource == "requests.cpu" && usage.hard == "2"), "{usage:?}");
+    assert_eq!(quota_hard(&namespace, "requests.cpu"), "2");
+
+    let asked = post(&alice, &server, "requests/change", &change(&id, "quota_profile", "medium")).await;
+    assert_eq!(asked.status(), 200, "{}", asked.text().await.unwrap());
+    let waiting = detail(&bob, &server, &id).await;
+    assert_eq!(waiting.request.change.as_ref().and_then(|ask| ask.quota_profile.as_deref()), Some("medium"));
+    assert_eq!(waiting.approval.expect("progress").approve, ApproveOffer::Counts);
+    let queue = approvals(&bob, &server).await;
+    assert_eq!(queue.changes.items.len(), 1, "the change waits on bob's Approvals page");
+
+    assert_eq!(post(&bob, &server, "requests/approve_change", &[("id", id.clone())]).await.status(), 200);
+    let halfway = detail(&alice, &server, &id).await;
+    assert_eq!(halfway.request.quota_profile, "small", "one of two approvals changes nothing");
+    assert_eq!(
+        halfway.approval.expect("progress").progress.line(),
+        "1 of 2: berth-approvers approved by Bob Berg; platform-approvers waiting"
+    );
+    assert!(approvals(&bob, &server).await.changes.items.is_empty(), "nothing left for bob");
+    assert_eq!(post(&erin, &server, "requests/approve_change", &[("id", id.clone())]).await.status(), 200);
+
+    let note = applied(&alice, &server, &id).await;
+    let calls = note.matches(", ").count() + 1;
+    println!("FIGURE API calls of a quota change (small to medium, applied by the worker): {calls} ({note})");
+    assert_eq!(note, format!("applied ResourceQuota {namespace}/berth-quota"), "exactly the difference");
+    assert_eq!(quota_hard(&namespace, "requests.cpu"), "8", "medium's quota in the cluster");
+    let now = detail(&alice, &server, &id).await.request;
+    assert_eq!((now.quota_profile.as_str(), now.change), ("medium", None));
+    server.stop().await;
+    clean_up(&namespace).await;
+}
+
+#[tokio::test]
+async fn a_smaller_profile_is_refused_below_what_the_namespace_uses_and_approved_at_once_above_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server(&dir).await;
+    let alice = Browser::signed_in(&server, "alice").await;
+    let (id, namespace) = production_grant(&server, &alice, "medium").await;
+    // 21 Services: one more than small allows.
+    let services: Vec<serde_json::Value> = (0..21)
+        .map(|n| {
+            serde_json::json!({
+                "apiVersion": "v1", "kind": "Service",
+                "metadata": { "name": format!("svc-{n}"), "namespace": namespace },
+                "spec": { "ports": [{ "port": 80 }] },
+            })
+        })
+        .collect();
+    let list = serde_json::json!({ "apiVersion": "v1", "kind": "List", "items": services });
+    let file = dir.path().join("services.json");
+    std::fs::write(&file, list.to_string()).unwrap();
+    crate::grants::kubectl_admin(&["apply", "-f", file.to_str().unwrap()]);
+
+    let refused = refusal(post(&alice, &server, "requests/change", &change(&id, "quota_profile", "small")).await, 422);
+    let refused = refused.await;
+    let message = refused.problem_with("quota_profile").expect("next to the profile").to_string();
+    assert!(message.contains("services 21 (at most 20)"), "{message}");
+    assert!(detail(&alice, &server, &id).await.request.change.is_none(), "nothing stored");
+
+    crate::grants::kubectl_admin(&["delete", "services", "--all", "-n", &namespace]);
+    let asked = crate::support::eventually(Duration::from_secs(30), "the quota sees the services gone", || async {
+        let response = post(&alice, &server, "requests/change", &change(&id, "quota_profile", "small")).await;
+        match response.status().as_u16() {
+            200 => Ok(()),
+            status => Err(format!("{status}: {}", response.text().await.unwrap_or_default())),
+        }
+    });
+    asked.await;
+    let note = applied(&alice, &server, &id).await;
+    assert_eq!(note, format!("applied ResourceQuota {namespace}/berth-quota"));
+    let changed = detail(&alice, &server, &id).await;
+    let approval = changed.events.iter().rev().find(|event| event.action == Action::ApproveChange).unwrap();
+    assert_eq!(approval.actor.as_deref(), Some("Rule \"a change that only takes away\""), "approved at once");
+    assert_eq!(quota_hard(&namespace, "requests.cpu"), "2");
+    server.stop().await;
+    clean_up(&namespace).await;
+}
+
+#[tokio::test]
+async fn tiller_to_helm_3_removes_tiller_and_binds_the_identity_to_edit() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server(&dir).await;
+    let alice = Browser::signed_in(&server, "alice").await;
+    let bob = Browser::signed_in(&server, "bob").await;
+    let namespace = unique("tiller-to-3");
+    let id = submit_ok(&alice, &server, &form(&namespace)).await;
+    assert_eq!(post(&bob, &server, "requests/approve", &[("id", id.clone())]).await.status(), 200);
+    wait_for(&alice, &server, &id, RequestState::Ready).await;
+    let identity = format!("system:serviceaccount:berth-identities:ns-{namespace}");
+    let tiller = format!("system:serviceaccount:{namespace}:tiller");
+    assert!(!can_i(&identity, "create", "deployments", &namespace), "with Tiller, only Tiller deploys");
+    assert!(can_i(&tiller, "create", "deployments", &namespace));
+
+    let asked = post(&alice, &server, "requests/change", &change(&id, "helm_mode", "none")).await;
+    assert_eq!(asked.status(), 200, "{}", asked.text().await.unwrap());
+    let note = applied(&alice, &server, &id).await;
+    assert!(
+        note.contains(&format!("deleted RoleBinding {namespace}/berth-identity, Deployment {namespace}/tiller-deploy"))
+    );
+    assert!(can_i(&identity, "create", "deployments", &namespace), "the identity has edit now");
+    assert!(!can_i(&tiller, "create", "deployments", &namespace), "Tiller's account is bound to nothing");
+    let left = crate::grants::kubectl_admin(&["get", "deployments,serviceaccounts", "-n", &namespace, "-o", "name"]);
+    assert!(!left.contains("tiller"), "Tiller is gone: {left}");
+    let now = detail(&alice, &server, &id).await.request;
+    assert_eq!(now.helm_mode, app::requests::HelmMode::NoTiller);
+    server.stop().await;
+    clean_up(&namespace).await;
 }

@@ -204,7 +204,7 @@ async fn run() {
     let approvals = bob.get(&server.url("/approvals")).await.text().await.unwrap();
     assert!(approvals.contains(&format!("{REQUESTS} pending")), "the Approvals page shows the 10,000");
     let home = bob.get(&server.url("/")).await.text().await.unwrap();
-    assert!(home.contains(&format!("{REQUESTS} requests and 0 extensions waiting")), "the home page counts them");
+    assert!(home.contains(&format!("{REQUESTS} requests and 0 changes waiting")), "the home page counts them");
     // A deep page, as its Next link finds it: after the last request of the page before.
     let page_399: serde_json::Value =
         bob.call_with(&server, "requests/pending", &[("page", "399")]).await.json().await.unwrap();

@@ -99,11 +99,11 @@ fn DetailView(detail: RequestDetail) -> impl IntoView {
             </p>
         })}
         {request.change.clone().map(|ask| view! { <ChangeNotice ask /> })}
+        {change_decision}
         {request.namespace_deletion.map(|deletion| view! { <NamespaceDeletionNotice deletion /> })}
         <ProvisioningStatus request=request.clone() />
         {detail.tiller.map(|rollout| view! { <TillerStatus rollout /> })}
         {detail.quota_use.map(|uses| view! { <QuotaUseTable uses /> })}
-        {change_decision}
         {detail.may.retry.then(|| view! { <RetryForm id=request.id.clone() /> })}
         {detail.may.revoke.then(|| view! { <RevokeGrantForm id=request.id.clone() /> })}
         {detail.may.delete_namespace.then(|| view! {

@@ -23,7 +23,7 @@ test("a production namespace is approved by bob and erin, and every page says ho
   const alice = await personPage(browser, "alice");
   const bob = await personPage(browser, "bob");
   const erin = await personPage(browser, "erin");
-  const namespace = "shop-prod";
+  const namespace = `shop-${Date.now().toString(36)}`;
 
   await askForProduction(alice, namespace);
   await alice.waitForURL(/\/requests\/[0-9a-f-]{36}$/);
@@ -70,11 +70,32 @@ test("a production namespace is approved by bob and erin, and every page says ho
   const timeline = alice.getByTestId("timeline");
   await expect(timeline).toContainText("Bob Berg approved");
   await expect(timeline).toContainText("Erin Engel approved (Pending → Approved)");
+
+  // The grant page shows the quota's use, and alice asks for a larger profile: in production that takes
+  // both groups again.
+  await expect(alice.getByTestId("quota-use").locator('[data-resource="requests.cpu"]')).toContainText("2");
+  const change = alice.getByTestId("change-form");
+  await change.getByLabel("Quota profile").selectOption("medium");
+  await change.getByLabel("Why?").fill("Black Friday traffic");
+  await change.getByRole("button", { name: "Ask for the change" }).click();
+  await expect(alice.getByTestId("change-pending")).toContainText("quota profile medium");
+  await expect(alice.getByTestId("approval-progress")).toHaveText(
+    "0 of 2: berth-approvers waiting; platform-approvers waiting",
+  );
+  const grant = await alice.screenshot({ path: "artifacts/grant-quota-and-change.png", fullPage: true });
+  await testInfo.attach("grant page: quota use and a change waiting", { body: grant, contentType: "image/png" });
+
+  await erin.goto("/approvals");
+  await waitForHydration(erin);
+  const changeCard = erin.locator(`[data-testid="change"][data-namespace="${namespace}"]`);
+  await expect(changeCard).toContainText("quota profile medium");
+  await changeCard.getByRole("button", { name: `Approve the change of ${namespace}` }).click();
+  await expect(erin.getByTestId("flash")).toHaveText(`${namespace}: your approval of the change is recorded.`);
 });
 
 test("a profile the production stage does not allow is refused next to the field", async ({ browser }) => {
   const alice = await personPage(browser, "alice");
-  await askForProduction(alice, "shop-prod-large", "large");
+  await askForProduction(alice, `shop-large-${Date.now().toString(36)}`, "large");
   await expect(alice.locator('[data-problem-for="quota_profile"]')).toHaveText(
     "The production stage allows small or medium.",
   );

@@ -349,8 +349,8 @@ mod tests {
                 refused += 1;
             }
         }
-        // 11 states × 21 actions, minus the 15 allowed ones.
-        assert_eq!(refused, 11 * 21 - 15);
+        // 11 states × 22 actions, minus the 15 allowed ones.
+        assert_eq!(refused, 11 * 22 - 15);
     }
 
     #[test]

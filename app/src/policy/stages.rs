@@ -101,6 +101,22 @@ impl StagePolicy {
 }
 
 /// An empty list allows anything.
+/// The name Berth's own rule approves in: a change of a live grant that only takes away.
+pub const REDUCTIONS_RULE: &str = "a change that only takes away";
+
+impl StagePolicy {
+    /// The rule that approves a change of a live grant at once, if any. `takes_away`: the change asks for no
+    /// more days and no limit larger than the grant has (a smaller profile, Helm 3 instead of Tiller): Berth's
+    /// own rule approves it, since it only lessens what the grant may do. Otherwise the stage's auto-approval
+    /// rules are tried on the grant as it would be afterwards (`as_changed`, which the stage must allow).
+    pub fn change_auto_approval(&self, takes_away: bool, as_changed: &Asked<'_>) -> Option<&str> {
+        if takes_away && self.problems(as_changed).is_empty() {
+            return Some(REDUCTIONS_RULE);
+        }
+        self.auto_approval(as_changed).map(|rule| rule.name.as_str())
+    }
+}
+
 fn allows<T: PartialEq<U>, U: ?Sized>(allowed: &[T], asked: &U) -> bool {
     allowed.is_empty() || allowed.iter().any(|item| item == asked)
 }
@@ -212,5 +228,17 @@ mod tests {
         assert_eq!(list_of(&["a"], name), "a");
         assert_eq!(list_of(&["a", "b"], name), "a or b");
         assert_eq!(list_of(&["a", "b", "c"], name), "a, b or c");
+    }
+
+    #[test]
+    fn a_change_that_only_takes_away_is_approved_by_berth_s_rule_and_others_by_the_stage_s() {
+        let small_helm_3 = asked("small", HelmMode::NoTiller, 0, 1);
+        let production = production();
+        assert_eq!(production.change_auto_approval(true, &small_helm_3), Some(REDUCTIONS_RULE));
+        assert_eq!(production.change_auto_approval(false, &small_helm_3), None, "more days wait for people");
+        let tiller = asked("small", HelmMode::Tiller, 0, 1);
+        assert_eq!(production.change_auto_approval(true, &tiller), None, "never what the stage refuses");
+        let test = test_stage();
+        assert_eq!(test.change_auto_approval(false, &small_helm_3), Some("small test namespaces"));
     }
 }

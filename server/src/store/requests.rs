@@ -363,6 +363,13 @@ impl Store {
                 tx.rollback().await?;
                 return Ok::<bool, sqlx::Error>(false);
             }
+            if transition.from == RequestState::Pending {
+                // Decided (or over) without the approvals it had so far: they are history, in the audit log.
+                sqlx::query("DELETE FROM approvals WHERE request_id = $1")
+                    .bind(transition.request_id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
             let event = NewEvent::record(transition.request_id, transition.actor_id, transition.action, transition.at)
                 .moved(Some(transition.from), transition.to)
                 .reason(transition.reason);

@@ -257,9 +257,8 @@ impl RequestsService {
         ))
     }
 
-    /// The rule that approves `asked` at once, if any: Berth's own for a change that only takes away (a smaller
-    /// profile, Helm 3 instead of Tiller), else the first auto-approval rule of the stage that the grant as
-    /// changed matches.
+    /// The rule that approves `asked` at once, if any (the policy's [`StagePolicy::change_auto_approval`]),
+    /// given what this grant has and its owner's other active grants.
     async fn rule_approving(&self, record: &RequestRecord, asked: &ChangeAsk) -> Result<Option<String>, ApiError> {
         let config = self.rules.config();
         let current = &record.summary;
@@ -269,23 +268,22 @@ impl RequestsService {
             (Some(name), Some(now)) => profile_of(name).is_some_and(|new| is_within(new, now)),
             (Some(_), None) => false,
         };
-        if asked.days.is_none() && smaller {
-            return Ok(Some(REDUCTIONS_RULE.to_string()));
-        }
         let policy = self.rules.policy();
         let stage = policy.stage(&current.stage);
-        if stage.auto_approve.is_empty() {
-            return Ok(None);
-        }
         // The grant being changed is one of the owner's active grants; the rules count the others.
-        let others = self.store.active_grants_of(&record.requester_id).await?.saturating_sub(1);
+        let others = if stage.auto_approve.is_empty() {
+            0
+        } else {
+            self.store.active_grants_of(&record.requester_id).await?.saturating_sub(1)
+        };
         let as_changed = Asked {
             profile: asked.quota_profile.as_deref().unwrap_or(&current.quota_profile),
             helm_mode: asked.helm_mode.unwrap_or(current.helm_mode),
             lifetime_days: asked.days.unwrap_or(0),
             active_grants: others,
         };
-        Ok(stage.auto_approval(&as_changed).map(|rule| rule.name.clone()))
+        let takes_away = asked.days.is_none() && smaller;
+        Ok(stage.change_auto_approval(takes_away, &as_changed).map(str::to_string))
     }
 
     /// Approves the change `asked` of `record` in the name of `decider` (the grant takes its new end, profile
@@ -411,10 +409,6 @@ fn standing(
         .collect();
     policy.standing(caller, &record.requester_id, &record.summary, &given)
 }
-
-/// Berth's own rule: a change that only takes away (a smaller profile, Helm 3 instead of Tiller, or both) is
-/// approved at once.
-const REDUCTIONS_RULE: &str = "a change that only takes away";
 
 /// Whether every limit of `smaller` is at most the same limit of `larger` (and it drops none): moving to it
 /// only takes away.

@@ -1,5 +1,5 @@
-//! Approval to ready, and a kubeconfig download, against the local control plane with Berth's own
-//! credential: how long each takes and how many Kubernetes API calls it makes. Run by `scripts/figures.sh`
+//! Approval to ready, a kubeconfig download, and an approved change of a live grant, against the local control
+//! plane with Berth's own credential: how long each takes and how many Kubernetes API calls it makes. Run by `scripts/figures.sh`
 //! (or `cargo bench -p berth-server --bench provisioning` with LOCAL_CLUSTER_KUBECONFIG and
 //! LOCAL_CLUSTER_BERTH_KUBECONFIG set, as for the tests).
 //!
@@ -22,6 +22,7 @@ use app::requests::{Action, HelmMode, RequestState};
 use berth_server::clock::Clock;
 use berth_server::config::{Config, CredentialsConfig, ProvisioningConfig};
 use berth_server::store::Store;
+use berth_server::store::grants::{ChangeDecision, ChangedGrant, DecidedBy, NewChange};
 use berth_server::store::requests::{NewRequest, Transition};
 use berth_server::workflow::credentials::{CredentialsService, KubeconfigForm};
 use berth_server::workflow::worker::{Outcome, Waker, Worker};
@@ -91,6 +92,34 @@ async fn main() {
         );
     }
 
+    // Approved changes of live grants, applied by the worker: a larger profile (small to medium), and Tiller to
+    // Helm 3; how long the worker's pass takes and how many API calls it makes.
+    for (from_mode, to_profile, to_mode, what) in [
+        (HelmMode::NoTiller, "medium", HelmMode::NoTiller, "quota profile small to medium"),
+        (HelmMode::Tiller, "small", HelmMode::NoTiller, "Tiller to Helm 3"),
+    ] {
+        let (mut times, mut api_calls) = (Vec::new(), Vec::new());
+        for n in 0..SAMPLES {
+            let namespace = format!("bench-{run}-change-{}-{n}", from_mode.as_str());
+            let id = approved(&store, &alice, &namespace, from_mode).await;
+            assert_eq!(worker.run_once().await.unwrap(), [(id.clone(), Outcome::Ready)]);
+            namespaces.push(namespace);
+            changed(&store, &id, to_profile, to_mode).await;
+            calls.store(0, Ordering::Relaxed);
+            let started = Instant::now();
+            assert_eq!(worker.apply_changes_due().await.unwrap(), [id]);
+            times.push(started.elapsed());
+            api_calls.push(calls.load(Ordering::Relaxed));
+        }
+        println!(
+            "FIGURE change applied by the worker ({what}): median {} ms, p90 {} ms over {SAMPLES} grants; {} API \
+             calls each",
+            ms(percentile(&mut times, 50)),
+            ms(percentile(&mut times, 90)),
+            only(&api_calls),
+        );
+    }
+
     // A burst: many approvals at once (an operator migrating a team, say), until every grant is ready, one
     // grant at a time and `provisioning.concurrency` at a time.
     let burst: usize = std::env::var("PROVISIONING_BURST").ok().and_then(|n| n.parse().ok()).unwrap_or(1_000);
@@ -125,6 +154,30 @@ async fn main() {
             .args(["--kubeconfig", &admin, "delete", "namespace", namespace, "--wait=false"])
             .output();
     }
+}
+
+/// The ready grant `id` changed to `profile` and `helm_mode` in the database, as an approved change leaves it.
+async fn changed(store: &Store, id: &str, profile: &str, helm_mode: HelmMode) {
+    let record = store.request(id).await.unwrap().unwrap();
+    let change = NewChange {
+        record: &record,
+        days: None,
+        quota_profile: Some(profile).filter(|profile| *profile != record.summary.quota_profile),
+        helm_mode: Some(helm_mode).filter(|mode| *mode != record.summary.helm_mode),
+        reason: "benchmark",
+        at: Utc::now(),
+    };
+    assert!(store.ask_change(&change).await.unwrap());
+    let asked = store.request(id).await.unwrap().unwrap();
+    let after = ChangedGrant { expires_at: asked.summary.expires_at, quota_profile: profile, helm_mode };
+    let decision = ChangeDecision {
+        record: &asked,
+        decided_by: DecidedBy::Rule("benchmark"),
+        approved: Some(after),
+        reason: None,
+        at: Utc::now(),
+    };
+    assert!(store.decide_change(&decision).await.unwrap());
 }
 
 /// A request for `namespace` by `alice`, submitted and approved in the database (as the approval page would).

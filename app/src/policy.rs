@@ -48,6 +48,8 @@ pub enum UseCase {
     DownloadKubeconfig,
     /// Revoke one kubeconfig.
     RevokeCredential,
+    /// Add or remove a grant's members and robots.
+    ManageAccess,
     /// See what waits for a decision: requests and changes.
     ListPending,
     /// See every grant and kubeconfig (the admin dashboard).
@@ -61,7 +63,7 @@ pub enum UseCase {
 }
 
 impl UseCase {
-    pub const ALL: [UseCase; 18] = [
+    pub const ALL: [UseCase; 19] = [
         UseCase::SubmitRequest,
         UseCase::ListOwnRequests,
         UseCase::ListOwnAccess,
@@ -75,6 +77,7 @@ impl UseCase {
         UseCase::DeleteNamespace,
         UseCase::DownloadKubeconfig,
         UseCase::RevokeCredential,
+        UseCase::ManageAccess,
         UseCase::ListPending,
         UseCase::ListGrants,
         UseCase::ReadAudit,
@@ -92,7 +95,8 @@ impl UseCase {
             | UseCase::CancelRequest
             | UseCase::AskChange
             | UseCase::DownloadKubeconfig
-            | UseCase::RevokeCredential => Role::Developer,
+            | UseCase::RevokeCredential
+            | UseCase::ManageAccess => Role::Developer,
             UseCase::DecideRequest | UseCase::DecideChange | UseCase::ListPending => Role::Approver,
             UseCase::RetryProvisioning
             | UseCase::RevokeGrant
@@ -133,10 +137,11 @@ enum TargetKind {
 pub enum Target<'a> {
     /// Lists and forms: the role decides.
     Nothing,
-    /// A request (or grant), with the id of the person who made it.
-    Request { requester_id: &'a str, request: &'a RequestSummary },
-    /// A kubeconfig, with the id of the person it was issued to.
-    Credential { owner_id: &'a str },
+    /// A request (or grant), with the id of the person who made it and whether the caller is one of the
+    /// grant's members (added by its owner).
+    Request { requester_id: &'a str, member: bool, request: &'a RequestSummary },
+    /// A kubeconfig, with the id of the person it was issued to and of its grant's owner.
+    Credential { owner_id: &'a str, grant_owner_id: &'a str },
 }
 
 impl Target<'_> {
@@ -188,10 +193,12 @@ impl From<Refusal> for ApiError {
 
 pub const OWN_DECISION: &str = "You cannot decide your own request; another approver must.";
 const ONLY_REQUESTER_CANCELS: &str = "Only the person who made a request can cancel it.";
-const ONLY_REQUESTER_CHANGES: &str = "Only the person who requested a namespace can ask to change it.";
-const ONLY_REQUESTER_DOWNLOADS: &str = "Only the person who requested this namespace can download its kubeconfigs.";
+const ONLY_MEMBERS_CHANGE: &str = "Only the grant's owner and members can ask to change it.";
+const ONLY_MEMBERS_DOWNLOAD: &str = "Only the grant's owner and members can download its kubeconfigs.";
+const ONLY_OWNER_MANAGES: &str =
+    "Only the grant's owner (who requested it) or an admin can add or remove members and robots.";
 pub const ALREADY_APPROVED: &str = "You have approved this request already; it waits for the others needed.";
-const ONLY_OWNER_OR_ADMIN_REVOKES: &str = "Only the credential's owner or an admin can revoke it.";
+const ONLY_OWNER_OR_ADMIN_REVOKES: &str = "Only the kubeconfig's owner, the grant's owner or an admin can revoke it.";
 
 /// The signed-in caller if their role allows `use_case` at all: the gate every entry point passes before it
 /// reads its input.
@@ -254,17 +261,19 @@ impl Policy {
         }
         match target {
             Target::Nothing => Ok(()),
-            Target::Request { requester_id, request } => {
+            Target::Request { requester_id, member, request } => {
                 let own = requester_id == caller.person.id;
-                // Developers see their own requests only; approvers and admins see all.
-                if !own && !caller.role.includes(Role::Approver) {
+                // Developers see their own requests and the grants they are members of; approvers and admins
+                // see all.
+                if !own && !member && !caller.role.includes(Role::Approver) {
                     return Err(Refusal::Hidden);
                 }
-                self.who_may_act(use_case, own)?;
+                self.who_may_act(caller, use_case, own, member)?;
                 state_allows(use_case, request)
             }
-            Target::Credential { owner_id } => {
-                if owner_id == caller.person.id || caller.role.includes(Role::Admin) {
+            Target::Credential { owner_id, grant_owner_id } => {
+                let me = caller.person.id.as_str();
+                if owner_id == me || grant_owner_id == me || caller.role.includes(Role::Admin) {
                     Ok(())
                 } else if caller.role.includes(Role::Approver) {
                     // Approvers see the grant's page and its kubeconfigs; to a developer they do not exist.
@@ -277,16 +286,15 @@ impl Policy {
     }
 
     /// The rules about who, on a request the caller can see.
-    fn who_may_act(&self, use_case: UseCase, own: bool) -> Result<(), Refusal> {
-        let requester_only = match use_case {
-            UseCase::CancelRequest => Some(ONLY_REQUESTER_CANCELS),
-            UseCase::AskChange => Some(ONLY_REQUESTER_CHANGES),
-            UseCase::DownloadKubeconfig => Some(ONLY_REQUESTER_DOWNLOADS),
+    fn who_may_act(&self, caller: &Caller, use_case: UseCase, own: bool, member: bool) -> Result<(), Refusal> {
+        let refused = match use_case {
+            UseCase::CancelRequest => (!own).then_some(ONLY_REQUESTER_CANCELS),
+            UseCase::AskChange => (!own && !member).then_some(ONLY_MEMBERS_CHANGE),
+            UseCase::DownloadKubeconfig => (!own && !member).then_some(ONLY_MEMBERS_DOWNLOAD),
+            UseCase::ManageAccess => (!own && !caller.role.includes(Role::Admin)).then_some(ONLY_OWNER_MANAGES),
             _ => None,
         };
-        if let Some(rule) = requester_only
-            && !own
-        {
+        if let Some(rule) = refused {
             return Err(Refusal::NotAllowed(rule));
         }
         let decides = matches!(use_case, UseCase::DecideRequest | UseCase::DecideChange);
@@ -343,19 +351,30 @@ impl Policy {
     }
 
     /// What `caller` may do with `request`, for the request page's buttons: each is this policy's answer.
-    pub fn permissions(&self, caller: &Caller, requester_id: &str, request: &RequestSummary) -> Permissions {
-        let may = |use_case| self.check(caller, use_case, Target::Request { requester_id, request }).is_ok();
+    pub fn permissions(
+        &self,
+        caller: &Caller,
+        requester_id: &str,
+        member: bool,
+        request: &RequestSummary,
+    ) -> Permissions {
+        let may = |use_case| self.check(caller, use_case, Target::Request { requester_id, member, request }).is_ok();
         Permissions {
             cancel: may(UseCase::CancelRequest),
             decide: may(UseCase::DecideRequest),
             retry: may(UseCase::RetryProvisioning),
             download: may(UseCase::DownloadKubeconfig),
-            // A grant's kubeconfigs are issued to its requester.
+            // Every kubeconfig of the grant: its owner and admins (a member, their own: see the list).
             revoke_credentials: self
-                .check(caller, UseCase::RevokeCredential, Target::Credential { owner_id: requester_id })
+                .check(
+                    caller,
+                    UseCase::RevokeCredential,
+                    Target::Credential { owner_id: "", grant_owner_id: requester_id },
+                )
                 .is_ok(),
             revoke: may(UseCase::RevokeGrant),
             ask_change: may(UseCase::AskChange),
+            manage_access: may(UseCase::ManageAccess),
             decide_change: may(UseCase::DecideChange),
             delete_namespace: may(UseCase::DeleteNamespace),
         }
@@ -369,7 +388,9 @@ impl Policy {
             RequestState::Ready if request.change.is_some() => UseCase::DecideChange,
             _ => return None,
         };
-        let refusal = self.check(caller, use_case, Target::Request { requester_id, request }).err()?;
+        // Members do not decide: only approvers, whom membership does not change.
+        let target = Target::Request { requester_id, member: false, request };
+        let refusal = self.check(caller, use_case, target).err()?;
         refusal.rule().map(str::to_string)
     }
 }
@@ -403,6 +424,10 @@ fn state_allows(use_case: UseCase, request: &RequestSummary) -> Result<(), Refus
         ))),
         UseCase::DownloadKubeconfig if state != RequestState::Ready => Err(Refusal::WrongState(format!(
             "Kubeconfigs can be downloaded only while the namespace is ready; this request is {}.",
+            current()
+        ))),
+        UseCase::ManageAccess if state != RequestState::Ready => Err(Refusal::WrongState(format!(
+            "Members and robots can be changed only while the grant is ready; this one is {}.",
             current()
         ))),
         _ => Ok(()),

@@ -77,6 +77,19 @@ pub trait CredentialsPort: Send + Sync + 'static {
     async fn revoke(&self, caller: &Caller, id: &str, reason: &str) -> Result<(), ApiError>;
 }
 
+/// A grant's members and robots. The server function has passed the policy's gate; the port asks the policy
+/// about the grant (its owner or an admin, while it is ready) and validates the input.
+#[async_trait::async_trait]
+pub trait MembersPort: Send + Sync + 'static {
+    /// Adds the person who signs in with `email` as a member.
+    async fn add_member(&self, caller: &Caller, request_id: &str, email: &str) -> Result<(), ApiError>;
+    /// Removes member `person_id`, with their identity and kubeconfigs.
+    async fn remove_member(&self, caller: &Caller, request_id: &str, person_id: &str) -> Result<(), ApiError>;
+    async fn add_robot(&self, caller: &Caller, request_id: &str, name: &str) -> Result<(), ApiError>;
+    /// Removes robot `robot_id`, with its identity and kubeconfigs.
+    async fn remove_robot(&self, caller: &Caller, request_id: &str, robot_id: &str) -> Result<(), ApiError>;
+}
+
 /// Every port the server implements, handed to the app as one context value.
 #[derive(Clone)]
 pub struct Ports {
@@ -84,6 +97,7 @@ pub struct Ports {
     pub users: Arc<dyn UsersPort>,
     pub requests: Arc<dyn RequestsPort>,
     pub credentials: Arc<dyn CredentialsPort>,
+    pub members: Arc<dyn MembersPort>,
     pub admin: Arc<dyn AdminPort>,
 }
 

@@ -57,6 +57,7 @@ use crate::users::UsersService;
 use crate::workflow::admin::AdminService;
 use crate::workflow::credentials::CredentialsService;
 use crate::workflow::leader::Leadership;
+use crate::workflow::members::MembersService;
 use crate::workflow::requests::RequestsService;
 use crate::workflow::validation::Rules;
 use crate::workflow::worker::{Waker, Worker};
@@ -127,12 +128,23 @@ impl Berth {
             (worker, leadership)
         });
         let policy = rules.policy();
+        let settings = crate::cluster::manifests::Settings::of(&config.cluster);
+        let members = Arc::new(MembersService {
+            store: store.clone(),
+            policy: policy.clone(),
+            cluster: cluster.clone(),
+            rules: rules.clone(),
+            settings: settings.clone(),
+            worker: waker.clone(),
+            clock: clock.clone(),
+        });
         let credentials = Arc::new(CredentialsService {
             store: store.clone(),
             policy: policy.clone(),
             cluster: cluster.clone(),
             config: config.credentials.clone(),
-            identities_namespace: config.cluster.identities_namespace.clone(),
+            settings,
+            members: members.clone(),
             worker: waker.clone(),
             clock: clock.clone(),
         });
@@ -146,9 +158,11 @@ impl Berth {
                 notifier,
                 worker: waker.clone(),
                 credentials: config.credentials.clone(),
+                identities_namespace: config.cluster.identities_namespace.clone(),
                 clock: clock.clone(),
             }),
             credentials: credentials.clone(),
+            members,
             admin: Arc::new(AdminService { store: store.clone(), policy, worker: waker, clock: clock.clone() }),
         };
         let site = BuiltSite::read(&config.site_root);

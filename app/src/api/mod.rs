@@ -5,6 +5,7 @@
 pub mod access;
 pub mod admin;
 pub mod credentials;
+pub mod members;
 pub mod requests;
 pub mod server_info;
 pub mod session;

@@ -36,11 +36,11 @@ pub fn DownloadForm(id: String, options: CredentialOptions) -> impl IntoView {
                     </label>
                     <label class="choice">
                         <input type="radio" name=field::PURPOSE value=CredentialPurpose::Ci.as_str() data-testid="purpose-ci" />
-                        "A CI system, such as Jenkins"
+                        "A robot: a CI system, such as Jenkins"
                     </label>
                 </fieldset>
                 <div class="field">
-                    <label for="credential-name">"CI system's name (for CI only)"</label>
+                    <label for="credential-name">"Robot's name (for a robot only)"</label>
                     <input id="credential-name" name=field::NAME placeholder="jenkins-prod" maxlength=MAX_NAME_CHARS
                         autocomplete="off" spellcheck="false" aria-invalid="false" />
                     <p class="field-problem" role="alert" data-shows="name-problem"></p>
@@ -54,7 +54,8 @@ pub fn DownloadForm(id: String, options: CredentialOptions) -> impl IntoView {
                 </div>
                 <button type="submit" class="button" data-testid="download">"Download kubeconfig"</button>
                 <p class="help">
-                    "Every download is a credential of its own, listed below; an admin can revoke each one. "
+                    "Every download is a credential of its own, listed below; an admin can revoke each one. A robot's "
+                    "kubeconfig acts as the robot (the grant's owner creates it by naming it the first time). "
                     "Keep the file secret: it is the key to this namespace."
                 </p>
             </form>
@@ -135,10 +136,15 @@ fn show_download_check(form: &leptos::web_sys::Element, purpose_changed: bool) {
     }
 }
 
-/// The kubeconfigs handed out for the grant, newest first; with `may_revoke`, a revoke form on each one
-/// still in force.
+/// The kubeconfigs handed out for the grant, newest first; a revoke form on each one still in force that
+/// the viewer may revoke: every one with `may_revoke` (the grant's owner, admins), else those issued to
+/// `viewer` (a member's own).
 #[component]
-pub fn CredentialList(credentials: Vec<CredentialSummary>, may_revoke: bool) -> impl IntoView {
+pub fn CredentialList(
+    credentials: Vec<CredentialSummary>,
+    may_revoke: bool,
+    #[prop(optional, into)] viewer: String,
+) -> impl IntoView {
     if credentials.is_empty() {
         return view! { <p class="muted" data-testid="no-credentials">"No kubeconfig has been downloaded yet."</p> }
             .into_any();
@@ -150,7 +156,7 @@ pub fn CredentialList(credentials: Vec<CredentialSummary>, may_revoke: bool) -> 
                 {credentials.into_iter().map(|c| {
                     let who = match c.purpose {
                         CredentialPurpose::Personal => "Personal".to_string(),
-                        CredentialPurpose::Ci => format!("CI: {}", c.name),
+                        CredentialPurpose::Ci => format!("Robot: {}", c.name),
                     };
                     let status = match c.revoked_at {
                         Some(at) => view! {
@@ -159,7 +165,7 @@ pub fn CredentialList(credentials: Vec<CredentialSummary>, may_revoke: bool) -> 
                                 {c.revoke_reason.map(|reason| view! { <q class="reason">{reason}</q> })}
                             </span>
                         }.into_any(),
-                        None if may_revoke => view! { <RevokeForm id=c.id.clone() /> }.into_any(),
+                        None if may_revoke || c.owner_id == viewer => view! { <RevokeForm id=c.id.clone() /> }.into_any(),
                         None => view! { <span>"In force"</span> }.into_any(),
                     };
                     view! {

@@ -6,5 +6,6 @@ pub mod error_view;
 pub mod forms;
 pub mod grant_actions;
 pub mod layout;
+pub mod members;
 pub mod requests;
 pub mod session;

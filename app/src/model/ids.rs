@@ -33,8 +33,18 @@ macro_rules! uuid_id {
     };
 }
 
+/// A person's id (`users.id`): a UUID in its hyphenated form.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct PersonId(String);
+
+/// A robot's id: a UUID in its hyphenated form.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RobotId(String);
+
 uuid_id!(RequestId);
 uuid_id!(CredentialId);
+uuid_id!(PersonId);
+uuid_id!(RobotId);
 
 /// `8-4-4-4-12` hexadecimal digits.
 fn is_hyphenated_uuid(text: &str) -> bool {

@@ -7,7 +7,7 @@ mod namespace;
 mod reason;
 mod timestamp;
 
-pub use ids::{CredentialId, RequestId};
+pub use ids::{CredentialId, PersonId, RequestId, RobotId};
 pub use namespace::NamespaceName;
 pub use reason::{Reason, text_problem};
 pub use timestamp::Timestamp;

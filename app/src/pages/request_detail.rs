@@ -15,6 +15,7 @@ use crate::components::forms::{post, read_json, text_of};
 use crate::components::grant_actions::{
     ChangeDecisionForms, ChangeNotice, ChangeRequestForm, DeleteNamespaceForm, NamespaceDeletionNotice, QuotaUseTable,
 };
+use crate::components::members::MembersSection;
 use crate::components::requests::{
     ApprovalProgressLine, CancelForm, DecisionForms, ProvisioningStatus, RequestFacts, RetryForm, RevokeGrantForm,
     StateBadge, Timeline,
@@ -119,7 +120,11 @@ fn DetailView(detail: RequestDetail) -> impl IntoView {
                 <UsageHelp namespace=request.namespace.clone() helm_mode=request.helm_mode />
             })}
             <h3>"Handed out"</h3>
-            <CredentialList credentials=detail.credentials may_revoke=detail.may.revoke_credentials />
+            <CredentialList credentials=detail.credentials may_revoke=detail.may.revoke_credentials
+                viewer=detail.viewer.clone() />
+        })}
+        {detail.members.map(|members| view! {
+            <MembersSection id=request.id.clone() members manage=detail.may.manage_access />
         })}
         {detail.change_options.map(|options| view! {
             <h2>"Change this grant"</h2>

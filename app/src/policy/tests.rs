@@ -1,4 +1,4 @@
-//! The policy as a table: every role x use case x ownership x state x pending extension x deletion asked x
+//! The policy as a table: every role x use case x ownership (owner, member, neither) x state x pending extension x deletion asked x
 //! configuration, against the rules written out a second time, plainly, below.
 
 use chrono::{TimeZone, Utc};
@@ -77,8 +77,22 @@ fn outcome(result: Result<(), Refusal>) -> Outcome {
 enum Who {
     Anyone,
     RequesterOnly,
+    /// The requester and the grant's members.
+    Members,
+    /// The requester and admins.
+    RequesterOrAdmin,
     NotTheRequester,
 }
+
+/// How the caller stands to the request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Relation {
+    Requester,
+    Member,
+    Neither,
+}
+
+const RELATIONS: [Relation; 3] = [Relation::Requester, Relation::Member, Relation::Neither];
 
 use RequestState as S;
 
@@ -94,7 +108,8 @@ fn rule(use_case: UseCase) -> (Role, Who, StatesAllowing) {
         UseCase::RevokeGrant => {
             (Role::Admin, Who::Anyone, |s, _, _| matches!(s, S::Approved | S::Provisioning | S::Ready | S::Failed))
         }
-        UseCase::AskChange => (Role::Developer, Who::RequesterOnly, |s, ext, _| s == S::Ready && !ext),
+        UseCase::AskChange => (Role::Developer, Who::Members, |s, ext, _| s == S::Ready && !ext),
+        UseCase::ManageAccess => (Role::Developer, Who::RequesterOrAdmin, |s, _, _| s == S::Ready),
         UseCase::DecideChange => (Role::Approver, Who::NotTheRequester, |s, ext, _| s == S::Ready && ext),
         UseCase::DeleteNamespace => (Role::Admin, Who::Anyone, |s, _, asked| {
             !asked
@@ -103,28 +118,39 @@ fn rule(use_case: UseCase) -> (Role, Who, StatesAllowing) {
                     S::Approved | S::Provisioning | S::Ready | S::Failed | S::Revoking | S::Revoked | S::Expired
                 )
         }),
-        UseCase::DownloadKubeconfig => (Role::Developer, Who::RequesterOnly, |s, _, _| s == S::Ready),
+        UseCase::DownloadKubeconfig => (Role::Developer, Who::Members, |s, _, _| s == S::Ready),
         other => panic!("{other:?} does not act on a request"),
     }
 }
 
-fn expected(use_case: UseCase, role: Role, own: bool, state: S, ext: bool, asked: bool, decide_own: bool) -> Outcome {
+fn expected(
+    use_case: UseCase,
+    role: Role,
+    relation: Relation,
+    state: S,
+    ext: bool,
+    asked: bool,
+    decide_own: bool,
+) -> Outcome {
     let (min, who, states) = rule(use_case);
+    let own = relation == Relation::Requester;
     if role < min {
         return Outcome::RoleTooLow;
     }
-    if !own && role == Role::Developer {
+    if relation == Relation::Neither && role == Role::Developer {
         return Outcome::Hidden;
     }
     match who {
         Who::RequesterOnly if !own => return Outcome::NotAllowed,
+        Who::Members if relation == Relation::Neither => return Outcome::NotAllowed,
+        Who::RequesterOrAdmin if !own && role != Role::Admin => return Outcome::NotAllowed,
         Who::NotTheRequester if own && !decide_own => return Outcome::NotAllowed,
         _ => {}
     }
     if states(state, ext, asked) { Outcome::Allowed } else { Outcome::WrongState }
 }
 
-const REQUEST_USE_CASES: [UseCase; 9] = [
+const REQUEST_USE_CASES: [UseCase; 10] = [
     UseCase::ViewRequest,
     UseCase::CancelRequest,
     UseCase::DecideRequest,
@@ -134,6 +160,7 @@ const REQUEST_USE_CASES: [UseCase; 9] = [
     UseCase::DecideChange,
     UseCase::DeleteNamespace,
     UseCase::DownloadKubeconfig,
+    UseCase::ManageAccess,
 ];
 
 #[test]
@@ -143,20 +170,21 @@ fn every_request_use_case_for_every_role_owner_and_state_matches_the_rules() {
         let policy = Policy { approvers_may_decide_own: decide_own, stages: Default::default() };
         for use_case in REQUEST_USE_CASES {
             for role in Role::ALL {
-                for own in [false, true] {
-                    let requester_id = if own { CALLER_ID } else { "someone-else" };
+                for relation in RELATIONS {
+                    let requester_id = if relation == Relation::Requester { CALLER_ID } else { "someone-else" };
+                    let member = relation == Relation::Member;
                     for state in S::ALL {
                         for (ext, asked) in [(false, false), (true, false), (false, true), (true, true)] {
                             let request = request(state, ext, asked);
                             let got = outcome(policy.check(
                                 &caller(role),
                                 use_case,
-                                Target::Request { requester_id, request: &request },
+                                Target::Request { requester_id, member, request: &request },
                             ));
-                            let want = expected(use_case, role, own, state, ext, asked, decide_own);
+                            let want = expected(use_case, role, relation, state, ext, asked, decide_own);
                             assert_eq!(
                                 got, want,
-                                "{use_case:?} by {role:?} (own: {own}) on {state:?} (extension: {ext}, deletion \
+                                "{use_case:?} by {role:?} ({relation:?}) on {state:?} (extension: {ext}, deletion \
                                  asked: {asked}, approvers decide own: {decide_own})"
                             );
                             cases += 1;
@@ -166,7 +194,7 @@ fn every_request_use_case_for_every_role_owner_and_state_matches_the_rules() {
             }
         }
     }
-    assert_eq!(cases, 2 * REQUEST_USE_CASES.len() * 3 * 2 * S::ALL.len() * 4);
+    assert_eq!(cases, 2 * REQUEST_USE_CASES.len() * 3 * 3 * S::ALL.len() * 4);
 }
 
 #[test]
@@ -197,17 +225,19 @@ fn the_use_cases_without_a_record_need_only_their_role() {
 }
 
 #[test]
-fn a_kubeconfig_is_revoked_by_its_owner_or_an_admin_and_hidden_from_other_developers() {
+fn a_kubeconfig_is_revoked_by_its_owner_the_grants_owner_or_an_admin_and_hidden_from_other_developers() {
     let policy = Policy::default();
-    let check = |role, owner_id| {
-        outcome(policy.check(&caller(role), UseCase::RevokeCredential, Target::Credential { owner_id }))
+    let check = |role, owner_id, grant_owner_id| {
+        let target = Target::Credential { owner_id, grant_owner_id };
+        outcome(policy.check(&caller(role), UseCase::RevokeCredential, target))
     };
     for role in Role::ALL {
-        assert_eq!(check(role, CALLER_ID), Outcome::Allowed, "{role:?} revokes their own");
+        assert_eq!(check(role, CALLER_ID, "someone-else"), Outcome::Allowed, "{role:?} revokes their own");
+        assert_eq!(check(role, "a-member", CALLER_ID), Outcome::Allowed, "{role:?} revokes their grant's");
     }
-    assert_eq!(check(Role::Developer, "someone-else"), Outcome::Hidden);
-    assert_eq!(check(Role::Approver, "someone-else"), Outcome::NotAllowed);
-    assert_eq!(check(Role::Admin, "someone-else"), Outcome::Allowed);
+    assert_eq!(check(Role::Developer, "someone-else", "someone-else"), Outcome::Hidden);
+    assert_eq!(check(Role::Approver, "someone-else", "someone-else"), Outcome::NotAllowed);
+    assert_eq!(check(Role::Admin, "someone-else", "someone-else"), Outcome::Allowed);
 }
 
 #[test]
@@ -232,14 +262,17 @@ fn the_page_buttons_are_the_policy_answers() {
     for decide_own in [false, true] {
         let policy = Policy { approvers_may_decide_own: decide_own, stages: Default::default() };
         for role in Role::ALL {
-            for own in [false, true] {
+            for relation in RELATIONS {
+                let own = relation == Relation::Requester;
                 let requester_id = if own { CALLER_ID } else { "someone-else" };
                 for state in S::ALL {
                     for ext in [false, true] {
                         let request = request(state, ext, false);
-                        let may = policy.permissions(&caller(role), requester_id, &request);
-                        let allowed =
-                            |use_case| expected(use_case, role, own, state, ext, false, decide_own) == Outcome::Allowed;
+                        let member = relation == Relation::Member;
+                        let may = policy.permissions(&caller(role), requester_id, member, &request);
+                        let allowed = |use_case| {
+                            expected(use_case, role, relation, state, ext, false, decide_own) == Outcome::Allowed
+                        };
                         let want = Permissions {
                             cancel: allowed(UseCase::CancelRequest),
                             decide: allowed(UseCase::DecideRequest),
@@ -248,10 +281,11 @@ fn the_page_buttons_are_the_policy_answers() {
                             revoke_credentials: own || role == Role::Admin,
                             revoke: allowed(UseCase::RevokeGrant),
                             ask_change: allowed(UseCase::AskChange),
+                            manage_access: allowed(UseCase::ManageAccess),
                             decide_change: allowed(UseCase::DecideChange),
                             delete_namespace: allowed(UseCase::DeleteNamespace),
                         };
-                        assert_eq!(may, want, "{role:?} own: {own} {state:?} extension: {ext}");
+                        assert_eq!(may, want, "{role:?} {relation:?} {state:?} extension: {ext}");
                     }
                 }
             }
@@ -280,14 +314,14 @@ fn a_decision_that_came_too_late_names_the_one_that_came_first() {
     let refusal = policy.check(
         &caller(Role::Approver),
         UseCase::DecideRequest,
-        Target::Request { requester_id: "x", request: &approved },
+        Target::Request { requester_id: "x", member: false, request: &approved },
     );
     assert_eq!(refusal, Err(Refusal::WrongState("Already decided: this request was approved by Alice.".into())));
     let denied = request(S::Denied, false, false);
     let refusal = policy.check(
         &caller(Role::Approver),
         UseCase::DecideRequest,
-        Target::Request { requester_id: "x", request: &denied },
+        Target::Request { requester_id: "x", member: false, request: &denied },
     );
     assert_eq!(refusal, Err(Refusal::WrongState("Already decided: this request was denied by Alice.".into())));
 }

@@ -86,9 +86,13 @@ impl DownloadCheck {
 pub struct CredentialSummary {
     pub id: String,
     pub purpose: CredentialPurpose,
-    /// `personal`, or the CI system's name.
+    /// `personal`, or the robot's name (a CI kubeconfig is its robot's).
     pub name: String,
+    /// Who downloaded it (`users.id`), which lets a member's page offer to revoke their own.
+    pub owner_id: String,
     pub owner: String,
+    /// The robot whose kubeconfig it is; `None`: the downloader's own.
+    pub robot_id: Option<String>,
     pub issued_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
     pub revoked_at: Option<DateTime<Utc>>,
@@ -111,7 +115,7 @@ pub const MAX_NAME_CHARS: usize = 40;
 /// '-', starting with a letter, at most [`MAX_NAME_CHARS`].
 pub fn name_problem(name: &str) -> Option<String> {
     if name.is_empty() {
-        return Some("Name the CI system that will use it, such as jenkins-prod.".to_string());
+        return Some("Name the robot (the CI system) that will use it, such as jenkins-prod.".to_string());
     }
     let length = name.chars().count();
     if length > MAX_NAME_CHARS {

@@ -161,10 +161,18 @@ pub enum Action {
     NamespaceDeleted,
     /// Berth put back what was changed of its objects in the namespace (drift), naming them and their fields.
     CorrectDrift,
+    /// The owner added a member (the reason names them).
+    AddMember,
+    /// The owner or an admin removed a member: their identity and kubeconfigs are gone.
+    RemoveMember,
+    /// The owner created a robot.
+    AddRobot,
+    /// The owner or an admin removed a robot: its identity and kubeconfigs are gone.
+    RemoveRobot,
 }
 
 impl Action {
-    pub const ALL: [Action; 22] = [
+    pub const ALL: [Action; 26] = [
         Action::Submit,
         Action::Approve,
         Action::Deny,
@@ -187,6 +195,10 @@ impl Action {
         Action::DeleteNamespace,
         Action::NamespaceDeleted,
         Action::CorrectDrift,
+        Action::AddMember,
+        Action::RemoveMember,
+        Action::AddRobot,
+        Action::RemoveRobot,
     ];
 
     /// Whether this action changes a request's state (the others are records in its audit trail).
@@ -202,6 +214,10 @@ impl Action {
                 | Action::DeleteNamespace
                 | Action::NamespaceDeleted
                 | Action::CorrectDrift
+                | Action::AddMember
+                | Action::RemoveMember
+                | Action::AddRobot
+                | Action::RemoveRobot
         )
     }
 
@@ -230,6 +246,10 @@ impl Action {
             Action::DeleteNamespace => "delete_namespace",
             Action::NamespaceDeleted => "namespace_deleted",
             Action::CorrectDrift => "correct_drift",
+            Action::AddMember => "add_member",
+            Action::RemoveMember => "remove_member",
+            Action::AddRobot => "add_robot",
+            Action::RemoveRobot => "remove_robot",
         }
     }
 
@@ -262,6 +282,10 @@ impl Action {
             Action::DeleteNamespace => "asked to delete the namespace",
             Action::NamespaceDeleted => "deleted the namespace",
             Action::CorrectDrift => "restored what was changed",
+            Action::AddMember => "added a member",
+            Action::RemoveMember => "removed a member",
+            Action::AddRobot => "added a robot",
+            Action::RemoveRobot => "removed a robot",
         }
     }
 }
@@ -349,8 +373,8 @@ mod tests {
                 refused += 1;
             }
         }
-        // 11 states × 22 actions, minus the 15 allowed ones.
-        assert_eq!(refused, 11 * 22 - 15);
+        // 11 states × 26 actions, minus the 15 allowed ones.
+        assert_eq!(refused, 11 * 26 - 15);
     }
 
     #[test]

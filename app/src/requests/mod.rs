@@ -2,6 +2,7 @@
 
 pub mod credentials;
 pub mod lifecycle;
+pub mod members;
 pub mod naming;
 pub mod usage;
 
@@ -261,8 +262,10 @@ pub struct Permissions {
     pub revoke_credentials: bool,
     /// An admin may take the grant's access away.
     pub revoke: bool,
-    /// The requester of a ready grant may ask for a change (one at a time).
+    /// The requester or a member of a ready grant may ask for a change (one at a time).
     pub ask_change: bool,
+    /// Its requester and admins may add and remove members and robots of a ready grant.
+    pub manage_access: bool,
     /// An approver may decide the change asked for.
     pub decide_change: bool,
     /// An admin may delete the namespace (it goes once the grant's access is removed).
@@ -273,6 +276,8 @@ pub struct Permissions {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RequestDetail {
     pub request: RequestSummary,
+    /// The viewer's `users.id` (a member may revoke the kubeconfigs issued to them).
+    pub viewer: String,
     pub events: Vec<AuditEvent>,
     pub may: Permissions,
     /// Why the caller, an approver, may not decide it (their own request), if that is the reason.
@@ -281,6 +286,8 @@ pub struct RequestDetail {
     pub approval: Option<crate::policy::approvals::ApprovalStanding>,
     /// The kubeconfigs handed out for this grant (metadata only), newest first.
     pub credentials: Vec<credentials::CredentialSummary>,
+    /// Its owner, members and robots; `Some` for a grant that was approved.
+    pub members: Option<members::GrantMembers>,
     /// What the download form offers; `Some` when the caller may download.
     pub credential_options: Option<credentials::CredentialOptions>,
     /// What the change form offers; `Some` when the caller may ask for a change.
@@ -310,7 +317,7 @@ impl RequestDetail {
     pub fn fingerprint(&self) -> String {
         let r = &self.request;
         format!(
-            "{}|{}|{}|{}|{}|{}|{}|{}",
+            "{}|{}|{}|{}|{}|{}|{}|{}|{}",
             r.state.as_str(),
             r.progress.as_ref().map(|p| p.applied).unwrap_or_default(),
             r.last_error.as_deref().unwrap_or_default().len(),
@@ -321,6 +328,7 @@ impl RequestDetail {
                 .unwrap_or_default(),
             self.events.len(),
             self.credentials.len(),
+            self.members.as_ref().map(|m| m.members.len() * 1000 + m.robots.len()).unwrap_or_default(),
             self.tiller.as_ref().map(|t| t.state.label()).unwrap_or_default(),
         )
     }

@@ -156,7 +156,8 @@ mod tests {
     fn grant_objects(profile: &str, helm_mode: HelmMode) -> Vec<Object> {
         let config = RequestsConfig::default();
         let profile = config.quota_profiles.iter().find(|p| p.name == profile).unwrap();
-        let grant = Grant { request_id: "r1", namespace: "team-a", owner_id: "u1", helm_mode, profile };
+        let grant =
+            Grant { request_id: "r1", namespace: "team-a", owner_id: "u1", owner_hint: "dave", helm_mode, profile };
         objects(&grant, &Settings::of(&ClusterConfig::default()))
     }
 
@@ -179,14 +180,14 @@ mod tests {
         assert_eq!(
             described(&delete),
             [
-                "RoleBinding team-a/berth-identity",
+                "RoleBinding team-a/berth.person.dave.u1",
                 "Deployment team-a/tiller-deploy",
                 "NetworkPolicy team-a/tiller-deny-ingress",
                 "RoleBinding team-a/tiller-edit",
                 "ServiceAccount team-a/tiller",
             ]
         );
-        assert_eq!(described(&apply), ["RoleBinding team-a/berth-identity"]);
+        assert_eq!(described(&apply), ["RoleBinding team-a/berth.person.dave.u1"]);
     }
 
     #[test]

@@ -299,6 +299,7 @@ mod tests {
             request_id: "r-1",
             namespace: "team-a",
             owner_id: "o-1",
+            owner_hint: "dave",
             helm_mode: HelmMode::Tiller,
             profile: &profile,
         };

@@ -6,8 +6,9 @@
 //! - in X: the Namespace (labels marking it as Berth's, Pod Security labels), ResourceQuota and LimitRange of
 //!   the quota profile, the default NetworkPolicy, and the `default` ServiceAccount without token automount;
 //! - in Berth's identities namespace: the requester's identity ServiceAccount (outside X, so nothing with
-//!   write access in X can mint tokens for it);
-//! - Helm 3 and later: a RoleBinding in X from the identity to the `edit` ClusterRole;
+//!   write access in X can mint tokens for it); each member and robot gets one of its own the same way
+//!   ([`identity_objects`], applied when they first need it), so the API server names who acted;
+//! - Helm 3 and later: a RoleBinding in X from each identity to the `edit` ClusterRole;
 //! - Tiller mode: the `tiller` ServiceAccount and its RoleBinding to `edit`, the hardened `tiller-deploy`
 //!   Deployment (listening on 127.0.0.1 only, release data in Secrets, non-root, read-only root, no Service),
 //!   a NetworkPolicy admitting no ingress to it, and a RoleBinding from the identity to `tiller-user` (list
@@ -39,7 +40,9 @@ pub const OWNER_LABEL: &str = "berth.dev/owner";
 pub const QUOTA_NAME: &str = "berth-quota";
 pub const LIMITS_NAME: &str = "berth-limits";
 pub const DEFAULT_POLICY_NAME: &str = "berth-default";
-pub const IDENTITY_BINDING_NAME: &str = "berth-identity";
+/// On an identity ServiceAccount: the person (`users.id`) or the robot (`robots.id`) it is for.
+pub const PERSON_LABEL: &str = "berth.dev/person";
+pub const ROBOT_LABEL: &str = "berth.dev/robot";
 pub const TILLER_NAME: &str = "tiller";
 pub const TILLER_DEPLOYMENT_NAME: &str = "tiller-deploy";
 pub const TILLER_BINDING_NAME: &str = "tiller-edit";
@@ -92,16 +95,88 @@ pub struct Grant<'a> {
     pub namespace: &'a str,
     /// `users.id` of the requester.
     pub owner_id: &'a str,
+    /// The requester's email (or name): the readable part of their identity's name.
+    pub owner_hint: &'a str,
     pub helm_mode: HelmMode,
     pub profile: &'a QuotaProfile,
 }
 
-impl Grant<'_> {
-    /// The identity ServiceAccount's name in the identities namespace: one per namespace (a name is held by
-    /// one grant at a time; revoking a grant deletes its identity).
-    pub fn identity_name(&self) -> String {
+impl<'a> Grant<'a> {
+    /// The requester, whose identity is made with the namespace.
+    pub fn owner(&self) -> Subject<'a> {
+        Subject::Person { id: self.owner_id, hint: self.owner_hint }
+    }
+
+    /// The name every identity of grants made before identities were per person had (`ns-X`): revocation
+    /// still removes it.
+    pub fn legacy_identity_name(&self) -> String {
         format!("ns-{}", self.namespace)
     }
+}
+
+/// Who an identity is for: a person (the requester or a member) or a robot of the grant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Subject<'a> {
+    /// `id` is `users.id`; `hint` their email or name, of which the identity's name keeps a readable part.
+    Person { id: &'a str, hint: &'a str },
+    /// `id` is `robots.id`; `name` its name on the grant (`jenkins-prod`).
+    Robot { id: &'a str, name: &'a str },
+}
+
+impl Subject<'_> {
+    /// The identity ServiceAccount's name in the identities namespace, which the API server's audit log and
+    /// `kubectl auth whoami` show: `X.person.alice.<users.id>` or `X.robot.jenkins-prod`. Unique per grant
+    /// (a namespace is held by one grant at a time, and revoking it deletes its identities); the person's id
+    /// keeps two people with the same readable part apart.
+    pub fn identity_name(&self, namespace: &str) -> String {
+        match self {
+            Subject::Person { id, hint } => format!("{namespace}.person.{}.{id}", readable(hint)),
+            Subject::Robot { name, .. } => format!("{namespace}.robot.{name}"),
+        }
+    }
+
+    /// The RoleBinding's name in X: one per identity, so removing one touches no other.
+    pub fn binding_name(&self, namespace: &str) -> String {
+        binding_name_of(namespace, &self.identity_name(namespace))
+    }
+
+    /// The label on the identity (and its binding) that says whose it is.
+    pub fn label(&self) -> (&'static str, &str) {
+        match self {
+            Subject::Person { id, .. } => (PERSON_LABEL, id),
+            Subject::Robot { id, .. } => (ROBOT_LABEL, id),
+        }
+    }
+}
+
+/// The RoleBinding in X of identity `identity_name` (`X.robot.ci` binds as `berth.robot.ci`).
+pub fn binding_name_of(namespace: &str, identity_name: &str) -> String {
+    let own = identity_name.strip_prefix(namespace).and_then(|rest| rest.strip_prefix('.')).unwrap_or(identity_name);
+    format!("berth.{own}")
+}
+
+/// How the API server names ServiceAccount `name` of `namespace` (what `kubectl auth whoami` prints).
+pub fn service_account_username(namespace: &str, name: &str) -> String {
+    format!("system:serviceaccount:{namespace}:{name}")
+}
+
+/// The readable part of a person's identity name: the local part of their email (or their name), lower
+/// case, letters and digits with single dashes, at most 20 characters; `person` if nothing is left.
+fn readable(hint: &str) -> String {
+    let local = hint.split('@').next().unwrap_or_default().to_lowercase();
+    let mut out = String::new();
+    for c in local.chars() {
+        if c.is_ascii_lowercase() || c.is_ascii_digit() {
+            out.push(c);
+        } else if !out.is_empty() && !out.ends_with('-') {
+            out.push('-');
+        }
+        if out.len() >= 20 {
+            break;
+        }
+    }
+    let out = out.trim_end_matches('-');
+    if out.is_empty() { "person".to_string() } else { out.to_string() }
 }
 
 /// One object to apply, typed, in the order they are applied (the namespace first; Tiller's ServiceAccount
@@ -161,21 +236,43 @@ pub fn objects(grant: &Grant<'_>, settings: &Settings) -> Vec<Object> {
         Object::LimitRange(limit_range(grant)),
         Object::NetworkPolicy(default_network_policy(grant)),
         Object::ServiceAccount(default_service_account(grant)),
-        Object::ServiceAccount(identity(grant, settings)),
     ];
-    match grant.helm_mode {
-        HelmMode::NoTiller => {
-            objects.push(Object::RoleBinding(identity_binding(grant, settings, &settings.identity_cluster_role)));
-        }
-        HelmMode::Tiller => objects.extend([
+    let [identity, binding] = identity_objects(grant, grant.owner(), settings);
+    objects.push(identity);
+    if grant.helm_mode == HelmMode::Tiller {
+        objects.extend([
             Object::ServiceAccount(tiller_service_account(grant)),
             Object::RoleBinding(tiller_binding(grant)),
             Object::NetworkPolicy(tiller_network_policy(grant)),
             Object::Deployment(Box::new(tiller_deployment(grant, settings))),
-            Object::RoleBinding(identity_binding(grant, settings, &settings.tiller_user_cluster_role)),
-        ]),
+        ]);
     }
+    objects.push(binding);
     objects
+}
+
+/// The identity of `subject` on `grant`, and its RoleBinding in X: to `edit` (or what the configuration
+/// says) without Tiller; with Tiller to `tiller-user`, so deployments go through Tiller.
+pub fn identity_objects(grant: &Grant<'_>, subject: Subject<'_>, settings: &Settings) -> [Object; 2] {
+    let name = subject.identity_name(grant.namespace);
+    [
+        Object::ServiceAccount(identity(grant, subject, settings)),
+        Object::RoleBinding(identity_binding_of(grant, &name, subject.label(), settings)),
+    ]
+}
+
+/// The binding identity `identity_name` (labelled `label`) should have in X, by the grant's Helm mode.
+pub fn identity_binding_of(
+    grant: &Grant<'_>,
+    identity_name: &str,
+    label: (&str, &str),
+    settings: &Settings,
+) -> RoleBinding {
+    let cluster_role = match grant.helm_mode {
+        HelmMode::NoTiller => &settings.identity_cluster_role,
+        HelmMode::Tiller => &settings.tiller_user_cluster_role,
+    };
+    identity_binding(grant, identity_name, label, settings, cluster_role)
 }
 
 /// Labels on every object of the grant.
@@ -280,28 +377,42 @@ fn default_service_account(grant: &Grant<'_>) -> ServiceAccount {
     }))
 }
 
-fn identity(grant: &Grant<'_>, settings: &Settings) -> ServiceAccount {
+fn identity(grant: &Grant<'_>, subject: Subject<'_>, settings: &Settings) -> ServiceAccount {
     let mut labels = labels(grant);
     labels["berth.dev/namespace"] = json!(grant.namespace);
+    let (key, value) = subject.label();
+    labels[key] = json!(value);
     typed(json!({
         "apiVersion": "v1",
         "kind": "ServiceAccount",
-        "metadata": { "name": grant.identity_name(), "namespace": settings.identities_namespace, "labels": labels },
+        "metadata": {
+            "name": subject.identity_name(grant.namespace),
+            "namespace": settings.identities_namespace,
+            "labels": labels,
+        },
         "automountServiceAccountToken": false,
     }))
 }
 
-fn identity_binding(grant: &Grant<'_>, settings: &Settings, cluster_role: &str) -> RoleBinding {
+fn identity_binding(
+    grant: &Grant<'_>,
+    identity_name: &str,
+    (key, value): (&str, &str),
+    settings: &Settings,
+    cluster_role: &str,
+) -> RoleBinding {
+    let mut labels = labels(grant);
+    labels[key] = json!(value);
     typed(json!({
         "apiVersion": "rbac.authorization.k8s.io/v1",
         "kind": "RoleBinding",
-        "metadata": { "name": IDENTITY_BINDING_NAME, "namespace": grant.namespace, "labels": labels(grant) },
+        "metadata": {
+            "name": binding_name_of(grant.namespace, identity_name),
+            "namespace": grant.namespace,
+            "labels": labels,
+        },
         "roleRef": { "apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": cluster_role },
-        "subjects": [{
-            "kind": "ServiceAccount",
-            "name": grant.identity_name(),
-            "namespace": settings.identities_namespace,
-        }],
+        "subjects": [{ "kind": "ServiceAccount", "name": identity_name, "namespace": settings.identities_namespace }],
     }))
 }
 
@@ -426,6 +537,7 @@ mod tests {
             request_id: "0b8f8a4e-5d0c-4a59-9f3e-2f1c7d9b6a11",
             namespace: "team-a-ci",
             owner_id: "5e0c2b1a-7f4d-4c3b-8a9e-1d2f3a4b5c6d",
+            owner_hint: "Dave.Dev+ci@example.com",
             helm_mode,
             profile,
         }
@@ -479,6 +591,26 @@ mod tests {
         };
         assert_eq!(bindings(HelmMode::NoTiller), ["edit"]);
         assert_eq!(bindings(HelmMode::Tiller), ["tiller-user"], "with Tiller, deployments go through Tiller");
+    }
+
+    #[test]
+    fn every_person_and_robot_has_an_identity_whose_name_says_who_it_is() {
+        let person = Subject::Person { id: "5e0c2b1a", hint: "Dave.Dev+ci@example.com" };
+        assert_eq!(person.identity_name("team-a"), "team-a.person.dave-dev-ci.5e0c2b1a");
+        assert_eq!(person.binding_name("team-a"), "berth.person.dave-dev-ci.5e0c2b1a");
+        let robot = Subject::Robot { id: "9a", name: "jenkins-prod" };
+        assert_eq!(robot.identity_name("team-a"), "team-a.robot.jenkins-prod");
+        assert_eq!(robot.binding_name("team-a"), "berth.robot.jenkins-prod");
+        assert_eq!(readable("Ünïcode Name"), "n-code-name");
+        assert_eq!(readable("@example.com"), "person");
+        assert_eq!(readable(&"x".repeat(60)), "x".repeat(20));
+        let profile = profile();
+        let [identity, binding] = identity_objects(&grant(HelmMode::Tiller, &profile), robot, &Settings::default());
+        let (identity, binding) = (serde_json::to_value(identity).unwrap(), serde_json::to_value(binding).unwrap());
+        assert_eq!(identity["metadata"]["labels"][ROBOT_LABEL], "9a");
+        assert_eq!(identity["metadata"]["namespace"], "berth-identities");
+        assert_eq!(binding["roleRef"]["name"], "tiller-user");
+        assert_eq!(binding["subjects"][0]["name"], "team-a-ci.robot.jenkins-prod");
     }
 
     #[test]

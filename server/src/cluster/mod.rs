@@ -7,6 +7,7 @@
 pub mod change;
 pub mod credentials;
 pub mod drift;
+pub mod identities;
 pub mod kubeconfig;
 pub mod manifests;
 pub mod quantity;

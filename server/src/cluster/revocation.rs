@@ -1,11 +1,12 @@
 //! Taking a grant's access away (DESIGN.md, "Credentials"). The namespace and its workloads stay: deleting
 //! them is a separate, explicit admin action. Every step tolerates what an earlier, interrupted run did.
 //!
-//! In the identities namespace (Berth's own): every anchor Secret of the grant's kubeconfigs, and the
-//! identity itself (which kills every token minted for it), if its label says it is this grant's.
+//! In the identities namespace (Berth's own): every anchor Secret of the grant's kubeconfigs, and every
+//! identity of the grant, its owner's, its members' and its robots' (which kills every token minted for them),
+//! found by the label that says they are this grant's.
 //!
 //! In the granted namespace, only if it is this grant's (its `berth.dev/request` label names the request):
-//! every RoleBinding whose subject is the grant's identity or its `tiller` account, whatever its name (a
+//! every RoleBinding whose subject is one of the grant's identities or its `tiller` account, whatever its name (a
 //! binding an admin added by hand would otherwise outlive the grant, and bind a later grant's identity of the
 //! same name; one that also binds others is deleted too, and the history names them: Berth may not rewrite a
 //! binding to a role it cannot bind, and the namespace is Berth's); in Tiller mode Tiller is scaled to zero and its ServiceAccount deleted, so nothing that runs as
@@ -63,12 +64,19 @@ impl Cluster {
         grant: &Grant<'_>,
         identities_namespace: &str,
     ) -> Result<NamespaceScope, ClusterError> {
+        let identities = Api::<ServiceAccount>::namespaced(self.client.clone(), identities_namespace);
+        let of_grant = ListParams::default().labels(&format!("{REQUEST_LABEL}={}", grant.request_id));
+        let grant_identities = identities.list_metadata(&of_grant).await?;
+        let mut names: Vec<String> =
+            grant_identities.iter().filter_map(|identity| identity.metadata.name.clone()).collect();
+        // The one identity of a grant made before identities were per person, if it is still there.
+        names.push(grant.legacy_identity_name());
         let namespaces = Api::<Namespace>::all(self.client.clone());
         let scope = match namespaces.get_opt(grant.namespace).await? {
             None => NamespaceScope::Gone,
             Some(namespace) if namespace.labels().get(REQUEST_LABEL).map(String::as_str) == Some(grant.request_id) => {
                 // The bindings first: from this moment every token of the grant is forbidden in the namespace.
-                let shared_bindings = self.unbind_grant_accounts(grant, identities_namespace).await?;
+                let shared_bindings = self.unbind_grant_accounts(grant, &names, identities_namespace).await?;
                 if grant.helm_mode == app::requests::HelmMode::Tiller {
                     self.stop_tiller(grant).await?;
                 }
@@ -78,35 +86,38 @@ impl Cluster {
         };
 
         let secrets = Api::<Secret>::namespaced(self.client.clone(), identities_namespace);
-        let anchors = secrets
-            .list_metadata(&ListParams::default().labels(&format!("{REQUEST_LABEL}={}", grant.request_id)))
-            .await?;
-        for anchor in anchors {
+        for anchor in secrets.list_metadata(&of_grant).await? {
             if let Some(name) = anchor.metadata.name {
                 gone(secrets.delete(&name, &DeleteParams::default()).await)?;
             }
         }
-        let identities = Api::<ServiceAccount>::namespaced(self.client.clone(), identities_namespace);
-        if let Some(identity) = identities.get_opt(&grant.identity_name()).await?
+        for identity in grant_identities {
+            if let Some(name) = &identity.metadata.name {
+                gone(identities.delete(name, &unchanged_since(&identity.metadata)).await)?;
+            }
+        }
+        let legacy = grant.legacy_identity_name();
+        if let Some(identity) = identities.get_opt(&legacy).await?
             && identity.labels().get(REQUEST_LABEL).map(String::as_str) == Some(grant.request_id)
         {
-            gone(identities.delete(&grant.identity_name(), &unchanged_since(&identity.metadata)).await)?;
+            gone(identities.delete(&legacy, &unchanged_since(&identity.metadata)).await)?;
         }
         Ok(scope)
     }
 
-    /// Deletes every RoleBinding in the grant's namespace that binds its identity or its `tiller` account.
-    /// Returns those that bound others too, as `name (the others)`.
+    /// Deletes every RoleBinding in the grant's namespace that binds one of its identities (`identities`, in
+    /// the identities namespace) or its `tiller` account. Returns those that bound others too, as
+    /// `name (the others)`.
     async fn unbind_grant_accounts(
         &self,
         grant: &Grant<'_>,
+        identities: &[String],
         identities_namespace: &str,
     ) -> Result<Vec<String>, ClusterError> {
         let bindings = Api::<RoleBinding>::namespaced(self.client.clone(), grant.namespace);
-        let identity = grant.identity_name();
         let is_grants = |subject: &Subject| {
             subject.kind == "ServiceAccount"
-                && ((subject.name == identity && subject.namespace.as_deref() == Some(identities_namespace))
+                && ((identities.contains(&subject.name) && subject.namespace.as_deref() == Some(identities_namespace))
                     || (subject.name == TILLER_NAME && subject.namespace.as_deref() == Some(grant.namespace)))
         };
         let mut shared = Vec::new();

@@ -366,6 +366,7 @@ mod tests {
                 owner_id: &alice,
                 purpose: CredentialPurpose::Ci,
                 name: "jenkins-prod",
+                robot_id: None,
                 issued_at: at(3),
                 expires_at: at(4),
             };

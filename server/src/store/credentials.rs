@@ -17,6 +17,8 @@ pub struct NewCredential<'a> {
     pub owner_id: &'a str,
     pub purpose: CredentialPurpose,
     pub name: &'a str,
+    /// The robot whose kubeconfig it is; `None`: the owner's own.
+    pub robot_id: Option<&'a str>,
     pub issued_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
 }
@@ -42,11 +44,12 @@ struct CredentialRow {
     revoked_at: Option<DateTime<Utc>>,
     revoker: Option<String>,
     revoke_reason: Option<String>,
+    robot_id: Option<String>,
 }
 
 const SELECT_CREDENTIALS: &str = "
     SELECT c.id, c.request_id, c.owner_id, c.purpose, c.name, u.display_name AS owner, c.issued_at,
-           c.expires_at, c.revoked_at, r.display_name AS revoker, c.revoke_reason
+           c.expires_at, c.revoked_at, r.display_name AS revoker, c.revoke_reason, c.robot_id
     FROM credentials c
     JOIN users u ON u.id = c.owner_id
     LEFT JOIN users r ON r.id = c.revoked_by";
@@ -61,7 +64,9 @@ impl TryFrom<CredentialRow> for CredentialRecord {
                     .ok_or_else(|| StoreError::Corrupt(format!("credentials.purpose holds {:?}", row.purpose)))?,
                 id: row.id,
                 name: row.name,
+                owner_id: row.owner_id.clone(),
                 owner: row.owner,
+                robot_id: row.robot_id,
                 issued_at: row.issued_at,
                 expires_at: row.expires_at,
                 revoked_at: row.revoked_at,
@@ -88,8 +93,8 @@ impl Store {
         on_pool!(self, pool => async {
             let mut tx = pool.begin().await?;
             sqlx::query(
-                "INSERT INTO credentials (id, request_id, owner_id, purpose, name, issued_at, expires_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                "INSERT INTO credentials (id, request_id, owner_id, purpose, name, issued_at, expires_at, robot_id)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             )
             .bind(credential.id)
             .bind(credential.request_id)
@@ -98,6 +103,7 @@ impl Store {
             .bind(credential.name)
             .bind(credential.issued_at)
             .bind(credential.expires_at)
+            .bind(credential.robot_id)
             .execute(&mut *tx)
             .await?;
             let event = NewEvent::record(credential.request_id, Some(credential.owner_id), Action::IssueCredential,
@@ -248,6 +254,7 @@ mod tests {
                     owner_id: &alice,
                     purpose,
                     name,
+                    robot_id: None,
                     issued_at: at(10),
                     expires_at: at(10) + TimeDelta::hours(8),
                 };

@@ -348,16 +348,17 @@ impl Store {
         Ok(marked)
     }
 
-    /// `requester_id`'s grants that give access now or soon (approved, provisioning, ready, failed,
-    /// revoking), ending soonest first (those not ready yet last).
-    pub async fn access_of(&self, requester_id: &str) -> Result<Vec<RequestRecord>> {
+    /// The grants `person_id` requested or is a member of that give access now or soon (approved,
+    /// provisioning, ready, failed, revoking), ending soonest first (those not ready yet last).
+    pub async fn access_of(&self, person_id: &str) -> Result<Vec<RequestRecord>> {
         let query = format!(
             "{SELECT_REQUESTS}
-             WHERE r.requester_id = $1 AND r.state IN ('approved', 'provisioning', 'ready', 'failed', 'revoking')
+             WHERE (r.requester_id = $1 OR r.id IN (SELECT request_id FROM grant_members WHERE person_id = $1))
+               AND r.state IN ('approved', 'provisioning', 'ready', 'failed', 'revoking')
              ORDER BY CASE WHEN r.expires_at IS NULL THEN 1 ELSE 0 END, r.expires_at, r.created_at, r.id"
         );
         let rows = on_pool!(self, pool => sqlx::query_as::<_, RequestRow>(&query)
-            .bind(requester_id).fetch_all(pool).await)?;
+            .bind(person_id).fetch_all(pool).await)?;
         rows.into_iter().map(RequestRecord::try_from).collect()
     }
 }

@@ -13,6 +13,7 @@ pub mod credentials;
 pub mod gauges;
 pub mod grants;
 pub mod leader;
+pub mod members;
 pub mod provisioning;
 pub mod queue;
 pub mod requests;

@@ -211,8 +211,12 @@ impl QueueStatement {
             statement.bind(Bind::Number(i64::from(query.changes)));
         }
         if let Some(person) = query.mine_of {
-            statement.arm("mine", " WHERE r.requester_id = ");
+            // Their own requests, and the grants they are a member of.
+            statement.arm("mine", " WHERE (r.requester_id = ");
             statement.bind(Bind::Text(person.to_string()));
+            statement.push(" OR r.id IN (SELECT request_id FROM grant_members WHERE person_id = ");
+            statement.bind(Bind::Text(person.to_string()));
+            statement.push("))");
             statement.push(&format!(" AND r.state IN ({CURRENT_STATES}) ORDER BY r.created_at DESC, r.id DESC LIMIT "));
             statement.bind(Bind::Number(MINE_AT_MOST));
         }

@@ -73,7 +73,7 @@ impl AdminPort for AdminService {
         let reason = Reason::parse_into(reason, "Say why, so the owner knows what happened.", &mut problems);
         let Some(reason) = reason.filter(|_| problems.is_empty()) else { return Err(ApiError::Invalid(problems)) };
         let reason = reason.as_str();
-        self.policy.check(caller, UseCase::DeleteNamespace, target(&record))?;
+        self.policy.check(caller, UseCase::DeleteNamespace, target(&record, false))?;
         // Access first: a grant still in force is revoked in the same step, and the worker deletes the
         // namespace once the identity, its bindings and its kubeconfigs are gone.
         let revoke = lifecycle::next(record.summary.state, Action::Revoke).is_ok();

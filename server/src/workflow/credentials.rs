@@ -1,6 +1,8 @@
-//! Kubeconfig downloads: one credential per download, for the requester of a ready grant only.
+//! Kubeconfig downloads: one credential per download, for the owner or a member of a ready grant.
 //!
-//! A download creates the credential's anchor Secret and a token for the grant's identity bound to it,
+//! A personal kubeconfig is the downloader's own identity's (made on their first download); a CI kubeconfig
+//! is a robot's, named in the form (the grant's owner creates the robot by naming it the first time).
+//! A download creates the credential's anchor Secret and a token for that identity bound to it,
 //! renders the kubeconfig (the external API URL and CA, the token, a context in the granted namespace),
 //! checks it by using it (it may list pods there, and may neither list namespaces nor read kube-system), and
 //! only then records the credential's metadata and hands the file out. If any step fails, the anchor is
@@ -15,15 +17,19 @@ use app::requests::credentials::{self, CredentialOptions, CredentialPurpose, des
 use chrono::{DateTime, TimeDelta, Utc};
 use secrecy::SecretString;
 
+use super::members::MembersService;
 use super::requests::authorized_request;
 use super::worker::Waker;
+use super::worker::grant_of;
 use crate::clock::Clock;
 use crate::cluster::Cluster;
 use crate::cluster::credentials::{CheckFailed, TokenFor, check_kubeconfig, in_words};
 use crate::cluster::kubeconfig::{self, Parts};
+use crate::cluster::manifests::{Settings, Subject};
 use crate::config::CredentialsConfig;
 use crate::store::Store;
 use crate::store::credentials::NewCredential;
+use crate::store::members::RobotRecord;
 use crate::store::requests::RequestRecord;
 use crate::telemetry::error_chain;
 
@@ -32,7 +38,9 @@ pub struct CredentialsService {
     pub policy: Policy,
     pub cluster: Cluster,
     pub config: CredentialsConfig,
-    pub identities_namespace: String,
+    pub settings: Settings,
+    /// Creates the robot a CI kubeconfig names, if the grant has none of that name yet.
+    pub members: std::sync::Arc<MembersService>,
     /// Wakes the worker to delete an anchor the cluster did not let Berth delete at once.
     pub worker: Waker,
     pub clock: Clock,
@@ -102,14 +110,34 @@ impl CredentialsService {
         let summary = &record.summary;
         self.room_for_one_more(&summary.id).await?;
         let credential_id = uuid::Uuid::new_v4().to_string();
-        let identity = format!("ns-{}", summary.namespace);
+        let robot = match valid.purpose {
+            CredentialPurpose::Personal => None,
+            CredentialPurpose::Ci => Some(self.robot(caller, &record, &valid.name).await?),
+        };
+        let hint = caller.person.email.as_deref().unwrap_or(&caller.person.display_name);
+        let subject = match &robot {
+            None => Subject::Person { id: &caller.person.id, hint },
+            Some(robot) => Subject::Robot { id: &robot.id, name: &robot.name },
+        };
+        let identity = subject.identity_name(&summary.namespace);
+        // Made on a person's first download, and applied again on every one (idempotent): a grant made before
+        // identities were per person gets its owner's here.
+        let profile = self.members.rules.config().quota_profiles.first().cloned().ok_or(ApiError::Internal)?;
+        self.cluster.ensure_identity(&grant_of(&record, &profile), subject, &self.settings).await.map_err(|error| {
+            tracing::error!(request = %summary.id, error = %error_chain(&error), "cannot make an identity");
+            ApiError::Unavailable(
+                "Berth could not create your identity for this namespace in the cluster, so nothing was issued. \
+                 Try again in a minute."
+                    .to_string(),
+            )
+        })?;
         let minted = self
             .cluster
             .mint_token(&TokenFor {
                 credential_id: &credential_id,
                 request_id: &summary.id,
                 owner_id: &caller.person.id,
-                identities_namespace: &self.identities_namespace,
+                identities_namespace: &self.settings.identities_namespace,
                 identity: &identity,
                 lifetime_seconds: valid.lifetime.num_seconds(),
                 asked_at: self.clock.now(),
@@ -131,7 +159,8 @@ impl CredentialsService {
             token: &minted.token,
         });
         let checked =
-            check_kubeconfig(&kubeconfig, &summary.namespace, summary.helm_mode, &self.identities_namespace).await;
+            check_kubeconfig(&kubeconfig, &summary.namespace, summary.helm_mode, &self.settings.identities_namespace)
+                .await;
         if let Err(failed) = checked {
             tracing::error!(request = %summary.id, credential = %credential_id, error = %error_chain(&failed), "a kubeconfig failed its check; not handed out");
             self.withdraw(&credential_id).await;
@@ -143,6 +172,7 @@ impl CredentialsService {
             owner_id: &caller.person.id,
             purpose: valid.purpose,
             name: &valid.name,
+            robot_id: robot.as_ref().map(|robot| robot.id.as_str()),
             issued_at: self.clock.now(),
             expires_at: minted.expires_at,
         };
@@ -155,6 +185,29 @@ impl CredentialsService {
             expires_at = %minted.expires_at, "kubeconfig issued"
         );
         Ok(Download { filename, kubeconfig })
+    }
+
+    /// The robot named `name` on the grant; created if there is none and the caller may add robots (its
+    /// owner, an admin); a member is told to ask the owner.
+    async fn robot(&self, caller: &Caller, record: &RequestRecord, name: &str) -> Result<RobotRecord, ApiError> {
+        if let Some(robot) = self.store.robot_named(&record.summary.id, name).await? {
+            return Ok(robot);
+        }
+        let member = super::requests::is_member(&self.store, record, caller).await?;
+        let target = super::requests::target(record, member);
+        if self.policy.check(caller, UseCase::ManageAccess, target).is_err() {
+            return Err(ApiError::invalid(
+                field::NAME,
+                format!("This grant has no robot named {name}; its owner adds robots under Members and robots."),
+            ));
+        }
+        self.members.create_robot(caller, record, name).await.map_err(|error| match error {
+            // The robot form's field is the download form's name.
+            ApiError::Invalid(problems) => {
+                ApiError::Invalid(problems.into_iter().map(|p| FieldProblem::new(field::NAME, p.message)).collect())
+            }
+            other => other,
+        })
     }
 
     /// Whether grant `request_id` may hold one more kubeconfig in force (`credentials.max_active_per_grant`).
@@ -242,7 +295,7 @@ impl CredentialsService {
 
     /// Deletes a credential's anchor (its token dies with it) after a failure; logged if even that fails.
     async fn withdraw(&self, credential_id: &str) {
-        if let Err(error) = self.cluster.delete_anchor(&self.identities_namespace, credential_id).await {
+        if let Err(error) = self.cluster.delete_anchor(&self.settings.identities_namespace, credential_id).await {
             tracing::error!(credential = %credential_id, error = %error_chain(&error), "cannot delete the anchor of a withdrawn kubeconfig");
         }
     }
@@ -254,7 +307,9 @@ impl CredentialsPort for CredentialsService {
         let parsed = CredentialId::parse(id)?;
         let id = parsed.as_str();
         let record = self.store.credential(id).await?.ok_or(ApiError::NotFound)?;
-        self.policy.check(caller, UseCase::RevokeCredential, Target::Credential { owner_id: &record.owner_id })?;
+        let grant = self.store.request(&record.request_id).await?.ok_or(ApiError::NotFound)?;
+        let target = Target::Credential { owner_id: &record.owner_id, grant_owner_id: &grant.requester_id };
+        self.policy.check(caller, UseCase::RevokeCredential, target)?;
         let reason = Reason::parse(reason, "Say why, so the owner knows what happened.")?;
         let reason = reason.as_str();
         let at = self.clock.now();
@@ -263,7 +318,7 @@ impl CredentialsPort for CredentialsService {
         }
         tracing::info!(credential = %id, request = %record.request_id, actor = %caller.person.id, "credential revoked");
         // Recorded first, so the worker finishes the job if the cluster does not answer now (or Berth stops).
-        match self.cluster.delete_anchor(&self.identities_namespace, id).await {
+        match self.cluster.delete_anchor(&self.settings.identities_namespace, id).await {
             Ok(()) => self.store.mark_anchor_deleted(id, self.clock.now()).await?,
             Err(error) => {
                 tracing::warn!(credential = %id, error = %error_chain(&error), "cannot delete an anchor now; the worker will");

@@ -6,6 +6,7 @@ pub mod admin;
 pub mod credentials;
 pub mod drift;
 pub mod leader;
+pub mod members;
 pub mod requests;
 pub mod validation;
 pub mod worker;

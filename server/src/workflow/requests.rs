@@ -48,6 +48,8 @@ pub struct RequestsService {
     pub worker: Waker,
     /// Lifetimes the kubeconfig download offers.
     pub credentials: CredentialsConfig,
+    /// Where identities live (robots are shown by the name the API server gives them).
+    pub identities_namespace: String,
     pub clock: Clock,
 }
 
@@ -84,7 +86,8 @@ impl RequestsService {
         }
         // Someone else changed it between our read and our write: the policy, asked again, says what happened.
         let now = self.store.request(&record.summary.id).await?.ok_or(ApiError::NotFound)?;
-        self.rules.policy().check(caller, use_case, target(&now))?;
+        let member = is_member(&self.store, &now, caller).await?;
+        self.rules.policy().check(caller, use_case, target(&now, member))?;
         Err(ApiError::Conflict("This request changed meanwhile; reload the page and try again.".to_string()))
     }
 
@@ -482,13 +485,22 @@ pub(super) async fn authorized_request(
 ) -> Result<RequestRecord, ApiError> {
     let id = RequestId::parse(id)?;
     let record = store.request(id.as_str()).await?.ok_or(ApiError::NotFound)?;
-    policy.check(caller, use_case, target(&record))?;
+    let member = is_member(store, &record, caller).await?;
+    policy.check(caller, use_case, target(&record, member))?;
     Ok(record)
 }
 
-/// What the policy needs to know of `record`.
-pub(super) fn target(record: &RequestRecord) -> Target<'_> {
-    Target::Request { requester_id: &record.requester_id, request: &record.summary }
+/// Whether `caller` is a member of the grant `record` (its requester is its owner; asked only of others).
+pub(super) async fn is_member(store: &Store, record: &RequestRecord, caller: &Caller) -> Result<bool, ApiError> {
+    if record.requester_id == caller.person.id {
+        return Ok(false);
+    }
+    Ok(store.is_member(&record.summary.id, &caller.person.id).await?)
+}
+
+/// What the policy needs to know of `record`, and whether the caller is one of its members.
+pub(super) fn target(record: &RequestRecord, member: bool) -> Target<'_> {
+    Target::Request { requester_id: &record.requester_id, member, request: &record.summary }
 }
 
 /// The 1-based page number asked for, and the offset of its first row.
@@ -850,7 +862,16 @@ impl RequestsPort for RequestsService {
         let events = self.store.events(id).await?;
         let credentials = self.store.credentials_of(id).await?;
         let policy = self.rules.policy();
-        let may = policy.permissions(caller, &record.requester_id, &record.summary);
+        let member = is_member(&self.store, &record, caller).await?;
+        let may = policy.permissions(caller, &record.requester_id, member, &record.summary);
+        let approved = !matches!(
+            record.summary.state,
+            RequestState::Pending | RequestState::Denied | RequestState::Cancelled | RequestState::Lapsed
+        );
+        let members = match approved {
+            true => Some(super::members::grant_members(&self.store, &record, &self.identities_namespace).await?),
+            false => None,
+        };
         let approval = if waits_for_decision(&record) {
             let mut given = self.approvals_of(&policy, std::slice::from_ref(&record)).await?;
             Some(standing(&policy, caller, &record, &given.remove(&record.summary.id).unwrap_or_default()))
@@ -875,6 +896,7 @@ impl RequestsPort for RequestsService {
         };
         let change_options = may.ask_change.then(|| self.change_options(&record.summary));
         Ok(RequestDetail {
+            viewer: caller.person.id.clone(),
             may,
             // Why an approver may not decide this request (developers are simply not offered it).
             decide_refusal: policy
@@ -887,6 +909,7 @@ impl RequestsPort for RequestsService {
             request: record.summary,
             events,
             credentials,
+            members,
             tiller,
         })
     }

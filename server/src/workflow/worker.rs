@@ -260,6 +260,7 @@ pub(crate) fn grant_of<'a>(record: &'a RequestRecord, profile: &'a QuotaProfile)
         request_id: &record.summary.id,
         namespace: &record.summary.namespace,
         owner_id: &record.requester_id,
+        owner_hint: record.summary.requester.email.as_deref().unwrap_or(&record.summary.requester.display_name),
         helm_mode: record.summary.helm_mode,
         profile,
     }

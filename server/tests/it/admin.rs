@@ -101,6 +101,7 @@ async fn the_dashboard_finds_grants_with_their_kubeconfigs_and_shrugs_off_hostil
         owner_id: &alice_id,
         purpose: CredentialPurpose::Ci,
         name: "jenkins-prod",
+        robot_id: None,
         issued_at: Utc::now(),
         expires_at: Utc::now() + TimeDelta::hours(8),
     };
@@ -282,6 +283,7 @@ async fn my_access_lists_the_caller_s_own_grants_with_their_kubeconfigs_only() {
         owner_id: &alice_id,
         purpose: CredentialPurpose::Personal,
         name: "personal",
+        robot_id: None,
         issued_at: Utc::now(),
         expires_at: Utc::now() + TimeDelta::hours(8),
     };
@@ -307,6 +309,7 @@ async fn my_access_lists_the_caller_s_own_grants_with_their_kubeconfigs_only() {
         request_id: &carols,
         owner_id: &carol_id,
         name: "personal",
+        robot_id: None,
         ..credential.clone()
     };
     store.record_credential(&foreign).await.unwrap();

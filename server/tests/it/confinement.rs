@@ -47,6 +47,7 @@ async fn the_api_server_refuses_berth_every_write_outside_the_namespaces_it_owns
         request_id: "r-confined",
         namespace: &managed,
         owner_id: "owner-1",
+        owner_hint: "owner@example.com",
         helm_mode: HelmMode::Tiller,
         profile: &profile,
     };
@@ -77,7 +78,8 @@ async fn the_api_server_refuses_berth_every_write_outside_the_namespaces_it_owns
         }))
         .unwrap()
     };
-    let identity = json!({ "kind": "ServiceAccount", "name": format!("ns-{managed}"), "namespace": IDENTITIES });
+    let identity =
+        json!({ "kind": "ServiceAccount", "name": grant.owner().identity_name(&managed), "namespace": IDENTITIES });
     let mut refusals = Vec::new();
 
     // Outside its namespaces: kube-system, someone else's.
@@ -193,6 +195,6 @@ async fn the_api_server_refuses_berth_every_write_outside_the_namespaces_it_owns
     Api::<Namespace>::all(berth).delete(&managed, &DeleteParams::default()).await.expect("Berth deletes its own");
     delete_namespace(&admin, &theirs).await;
     let _ = Api::<ServiceAccount>::namespaced(admin, IDENTITIES)
-        .delete(&format!("ns-{managed}"), &DeleteParams::default())
+        .delete(&grant.owner().identity_name(&managed), &DeleteParams::default())
         .await;
 }

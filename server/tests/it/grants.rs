@@ -84,9 +84,32 @@ pub(crate) fn objects_of(request_id: &str) -> Vec<String> {
         "-o",
         "jsonpath={range .items[*]}{.kind} {.metadata.namespace}/{.metadata.name}{\"\\n\"}{end}",
     ]);
-    let mut objects: Vec<String> = output.lines().filter(|l| !l.is_empty()).map(|l| l.replace(" /", " ")).collect();
+    let mut objects: Vec<String> =
+        output.lines().filter(|l| !l.is_empty()).map(|l| without_person_id(&l.replace(" /", " "))).collect();
     objects.sort();
     objects
+}
+
+/// `…person.alice.<users.id>` as `…person.alice.*`: the tests know the person by name, not by Berth's id.
+fn without_person_id(line: &str) -> String {
+    match line.find(".person.") {
+        Some(at) => {
+            let slug_starts = at + ".person.".len();
+            let slug_ends = line[slug_starts..].find('.').map_or(line.len(), |end| slug_starts + end);
+            format!("{}.*", &line[..slug_ends])
+        }
+        None => line.to_string(),
+    }
+}
+
+/// The name of `person`'s identity ServiceAccount for the grant of `namespace` (`team-a.person.alice.<id>`).
+pub(crate) fn identity_of(namespace: &str, person: &str) -> String {
+    let selector = format!("berth.dev/namespace={namespace},berth.dev/person");
+    let names = kubectl_admin(&["get", "serviceaccounts", "-n", IDENTITIES, "-l", &selector, "-o", "name"]);
+    let prefix = format!("serviceaccount/{namespace}.person.{person}.");
+    let found: Vec<&str> = names.lines().filter(|name| name.starts_with(&prefix)).collect();
+    assert_eq!(found.len(), 1, "{person}'s identity for {namespace} among {names:?}");
+    found[0].trim_start_matches("serviceaccount/").to_string()
 }
 
 /// The one object Berth changes without owning it: the namespace's `default` ServiceAccount mounts no token.
@@ -116,7 +139,7 @@ pub(crate) fn expected_objects(namespace: &str, tiller: bool) -> Vec<String> {
         // (The `default` ServiceAccount is the namespace's: Berth sets only its automount, and labels it to
         // watch it.)
         format!("ServiceAccount {namespace}/default"),
-        format!("ServiceAccount {IDENTITIES}/ns-{namespace}"),
+        format!("ServiceAccount {IDENTITIES}/{namespace}.person.alice.*"),
     ];
     if tiller {
         objects.extend([
@@ -126,7 +149,7 @@ pub(crate) fn expected_objects(namespace: &str, tiller: bool) -> Vec<String> {
             format!("Deployment {namespace}/tiller-deploy"),
         ]);
     }
-    objects.push(format!("RoleBinding {namespace}/berth-identity"));
+    objects.push(format!("RoleBinding {namespace}/berth.person.alice.*"));
     objects.sort();
     objects
 }
@@ -134,7 +157,8 @@ pub(crate) fn expected_objects(namespace: &str, tiller: bool) -> Vec<String> {
 pub(crate) async fn clean_up(namespace: &str) {
     let admin = admin().await;
     delete_namespace(&admin, namespace).await;
-    kubectl_admin(&["delete", "serviceaccount", "-n", IDENTITIES, &format!("ns-{namespace}"), "--ignore-not-found"]);
+    let identities = format!("berth.dev/namespace={namespace}");
+    kubectl_admin(&["delete", "serviceaccounts", "-n", IDENTITIES, "-l", &identities, "--ignore-not-found"]);
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -208,6 +232,7 @@ async fn a_crash_between_two_objects_converges_after_a_restart_and_is_marked_rea
         request_id: &id,
         namespace: &namespace,
         owner_id: &record.requester_id,
+        owner_hint: record.summary.requester.email.as_deref().unwrap_or(&record.summary.requester.display_name),
         helm_mode: app::requests::HelmMode::Tiller,
         profile: &profile,
     };
@@ -456,7 +481,7 @@ async fn a_tiller_kubeconfig_reaches_tiller_and_tokens_minted_inside_cannot_reac
     assert!(ok, "{out}");
     for args in [
         vec!["get", "secrets", "-n", IDENTITIES],
-        vec!["create", "token", &format!("ns-{namespace}"), "-n", IDENTITIES],
+        vec!["create", "token", &identity_of(&namespace, "alice"), "-n", IDENTITIES],
     ] {
         let (ok, out) = kubectl_as(&inside_file, &args);
         assert!(!ok && out.to_lowercase().contains("forbidden"), "kubectl {args:?}: {out}");

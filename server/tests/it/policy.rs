@@ -423,7 +423,9 @@ async fn tiller_to_helm_3_removes_tiller_and_binds_the_identity_to_edit() {
     let id = submit_ok(&alice, &server, &form(&namespace)).await;
     assert_eq!(post(&bob, &server, "requests/approve", &[("id", id.clone())]).await.status(), 200);
     wait_for(&alice, &server, &id, RequestState::Ready).await;
-    let identity = format!("system:serviceaccount:berth-identities:ns-{namespace}");
+    let identity_name = crate::grants::identity_of(&namespace, "alice");
+    let identity = format!("system:serviceaccount:berth-identities:{identity_name}");
+    let binding = berth_server::cluster::manifests::binding_name_of(&namespace, &identity_name);
     let tiller = format!("system:serviceaccount:{namespace}:tiller");
     assert!(!can_i(&identity, "create", "deployments", &namespace), "with Tiller, only Tiller deploys");
     assert!(can_i(&tiller, "create", "deployments", &namespace));
@@ -432,7 +434,8 @@ async fn tiller_to_helm_3_removes_tiller_and_binds_the_identity_to_edit() {
     assert_eq!(asked.status(), 200, "{}", asked.text().await.unwrap());
     let note = applied(&alice, &server, &id).await;
     assert!(
-        note.contains(&format!("deleted RoleBinding {namespace}/berth-identity, Deployment {namespace}/tiller-deploy"))
+        note.contains(&format!("deleted RoleBinding {namespace}/{binding}, Deployment {namespace}/tiller-deploy")),
+        "{note}"
     );
     assert!(can_i(&identity, "create", "deployments", &namespace), "the identity has edit now");
     assert!(!can_i(&tiller, "create", "deployments", &namespace), "Tiller's account is bound to nothing");

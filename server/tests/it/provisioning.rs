@@ -48,7 +48,14 @@ async fn apply_all(berth: &Cluster, grant: &Grant<'_>) -> Vec<Option<String>> {
 async fn provision(berth: &Cluster, helm_mode: HelmMode) -> String {
     let namespace = unique("it-grant");
     let profile = small_profile();
-    let grant = Grant { request_id: "r-1", namespace: &namespace, owner_id: "owner-1", helm_mode, profile: &profile };
+    let grant = Grant {
+        request_id: "r-1",
+        namespace: &namespace,
+        owner_id: "owner-1",
+        owner_hint: "owner@example.com",
+        helm_mode,
+        profile: &profile,
+    };
     apply_all(berth, &grant).await;
     namespace
 }
@@ -56,9 +63,16 @@ async fn provision(berth: &Cluster, helm_mode: HelmMode) -> String {
 async fn clean_up(namespace: &str) {
     let admin = admin().await;
     delete_namespace(&admin, namespace).await;
+    let identities = ListParams::default().labels(&format!("berth.dev/namespace={namespace}"));
     let _ = Api::<ServiceAccount>::namespaced(admin, IDENTITIES)
-        .delete(&format!("ns-{namespace}"), &DeleteParams::default())
+        .delete_collection(&DeleteParams::default(), &identities)
         .await;
+}
+
+/// The identity of the grants these tests apply by hand (their owner is `owner-1`).
+fn owner_identity(namespace: &str) -> String {
+    berth_server::cluster::manifests::Subject::Person { id: "owner-1", hint: "owner@example.com" }
+        .identity_name(namespace)
 }
 
 #[tokio::test]
@@ -67,8 +81,14 @@ async fn berth_s_own_credential_provisions_both_modes_and_reapplying_changes_not
     let profile = small_profile();
     for (helm_mode, count) in [(HelmMode::NoTiller, 7), (HelmMode::Tiller, 11)] {
         let namespace = unique("it-grant");
-        let grant =
-            Grant { request_id: "r-1", namespace: &namespace, owner_id: "owner-1", helm_mode, profile: &profile };
+        let grant = Grant {
+            request_id: "r-1",
+            namespace: &namespace,
+            owner_id: "owner-1",
+            owner_hint: "owner@example.com",
+            helm_mode,
+            profile: &profile,
+        };
         assert_eq!(apply_all(&berth, &grant).await.len(), count, "{helm_mode:?}");
         // Controllers write status right after creation (the quota's usage); once they are done, applying
         // the same object again is a no-op: the resourceVersion stays.
@@ -130,7 +150,7 @@ async fn the_identity_acts_in_its_namespace_only_and_tiller_cannot_touch_the_quo
 
     // Helm 3: the identity (a token minted by Berth itself) edits in its namespace and nowhere else.
     let plain = provision(&berth, HelmMode::NoTiller).await;
-    let token = token_for(&client, IDENTITIES, &format!("ns-{plain}"), None).await;
+    let token = token_for(&client, IDENTITIES, &owner_identity(&plain), None).await;
     let identity = client_from(token_kubeconfig(&token, &plain)).await;
     assert!(may(&identity, "create", "deployments.apps", Some(&plain)).await.unwrap());
     assert!(may(&identity, "list", "pods", Some(&plain)).await.unwrap());
@@ -142,7 +162,7 @@ async fn the_identity_acts_in_its_namespace_only_and_tiller_cannot_touch_the_quo
 
     // Tiller mode: the identity reaches Tiller (list pods, port-forward) but deploys only through it.
     let tiller_ns = provision(&berth, HelmMode::Tiller).await;
-    let token = token_for(&client, IDENTITIES, &format!("ns-{tiller_ns}"), None).await;
+    let token = token_for(&client, IDENTITIES, &owner_identity(&tiller_ns), None).await;
     let identity = client_from(token_kubeconfig(&token, &tiller_ns)).await;
     assert!(may(&identity, "list", "pods", Some(&tiller_ns)).await.unwrap());
     assert!(may(&identity, "create", "pods/portforward", Some(&tiller_ns)).await.unwrap());
@@ -179,6 +199,7 @@ async fn objects_as_the_api_server_stores_them_show_no_drift_and_a_tenant_s_chan
         request_id: "r-1",
         namespace: &namespace,
         owner_id: "owner-1",
+        owner_hint: "owner@example.com",
         helm_mode: HelmMode::Tiller,
         profile: &profile,
     };

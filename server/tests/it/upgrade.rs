@@ -241,6 +241,7 @@ async fn fill(store: &Store) {
                     owner_id: &alice,
                     purpose,
                     name: if k == 0 { "personal" } else { "jenkins" },
+                    robot_id: None,
                     issued_at: at(minute + 5),
                     expires_at: at(minute + 5) + TimeDelta::hours(8),
                 };

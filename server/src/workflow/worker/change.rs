@@ -20,10 +20,19 @@ impl Worker {
                 tracing::warn!(request = %record.summary.id, "a quota profile of the change is no longer configured");
                 continue;
             };
-            let now = grant_of(&record, after);
-            let was = Grant { helm_mode: *from_mode, profile: before, ..now.clone() };
-            let (was, now) = (manifests::objects(&was, &self.settings), manifests::objects(&now, &self.settings));
-            match self.cluster.apply_change(&was, &now).await {
+            let grant = grant_of(&record, after);
+            let was = Grant { helm_mode: *from_mode, profile: before, ..grant.clone() };
+            let mode_changed = was.helm_mode != grant.helm_mode;
+            let (was, now) = (manifests::objects(&was, &self.settings), manifests::objects(&grant, &self.settings));
+            let mut applied_change = self.cluster.apply_change(&was, &now).await;
+            // The owner's binding is one of the grant's objects; its members' and robots' are bound anew here.
+            if mode_changed && let Ok(done) = &mut applied_change {
+                match self.cluster.rebind_identities(&grant, &self.settings).await {
+                    Ok(rebound) => done.applied.extend(rebound),
+                    Err(error) => applied_change = Err(error),
+                }
+            }
+            match applied_change {
                 Ok(done) => {
                     tracing::info!(request = %record.summary.id, calls = done.calls(), "change applied");
                     if self.store.mark_change_applied(&record, &done.note(), self.clock.now()).await? {

@@ -1,0 +1,124 @@
+//! A grant's members and robots, on its page: who has access besides its owner, and, for the owner (and
+//! admins), the forms that add and remove them. Every form is an [`EnhancedForm`]: it works without
+//! JavaScript, and with it shows the server's problem next to its field.
+
+use leptos::prelude::*;
+use leptos::server_fn::ServerFn as _;
+
+use crate::api::members::{AddMember, AddRobot, RemoveMember, RemoveRobot};
+use crate::components::forms::{AfterSuccess, EnhancedForm, FieldProblem};
+use crate::components::requests::minute;
+use crate::requests::credentials::MAX_NAME_CHARS;
+use crate::requests::members::{GrantMembers, field};
+
+/// The members and robots of grant `id`; with `manage`, the forms to add and remove them.
+#[component]
+pub fn MembersSection(id: String, members: GrantMembers, manage: bool) -> impl IntoView {
+    let GrantMembers { members, robots } = members;
+    let member_rows = members
+        .into_iter()
+        .map(|member| {
+            let id = id.clone();
+            let label = format!("Remove {}", member.display_name);
+            let added = match &member.added_by {
+                None => "Owner (requested it)".to_string(),
+                Some(by) => format!("Added by {by}, {}", minute(member.added_at)),
+            };
+            let person = member.person_id.clone();
+            let remove = (manage && member.added_by.is_some()).then(move || {
+                view! {
+                    <EnhancedForm action=RemoveMember::url() after=AfterSuccess::Reload class="inline">
+                        <input type="hidden" name="id" value=id />
+                        <input type="hidden" name="person" value=person />
+                        <button type="submit" class="button danger" aria-label=label>"Remove"</button>
+                    </EnhancedForm>
+                }
+            });
+            view! {
+                <tr data-testid="member">
+                    <td data-label="Person">{member.display_name}</td>
+                    <td data-label="Email">{member.email.unwrap_or_default()}</td>
+                    <td data-label="Access">{added}</td>
+                    {manage.then(|| view! { <td data-label="">{remove}</td> })}
+                </tr>
+            }
+        })
+        .collect::<Vec<_>>();
+    let robot_rows = robots
+        .into_iter()
+        .map(|robot| {
+            let id = id.clone();
+            let label = format!("Remove robot {}", robot.name);
+            let robot_id = robot.id.clone();
+            let remove = manage.then(move || {
+                view! {
+                    <td data-label="">
+                        <EnhancedForm action=RemoveRobot::url() after=AfterSuccess::Reload class="inline">
+                            <input type="hidden" name="id" value=id />
+                            <input type="hidden" name="robot" value=robot_id />
+                            <button type="submit" class="button danger" aria-label=label>"Remove"</button>
+                        </EnhancedForm>
+                    </td>
+                }
+            });
+            view! {
+                <tr data-testid="robot">
+                    <td data-label="Robot"><strong>{robot.name}</strong></td>
+                    <td data-label="Kubernetes user"><code>{robot.username}</code></td>
+                    <td data-label="Created">{format!("by {}, {}", robot.created_by, minute(robot.created_at))}</td>
+                    {remove}
+                </tr>
+            }
+        })
+        .collect::<Vec<_>>();
+    let robot_form_id = id.clone();
+    view! {
+        <h2 id="members">"Members and robots"</h2>
+        <p class="help">
+            "Members see this grant, download kubeconfigs of their own and ask for changes. Each person and each "
+            "robot has its own identity in the cluster: the API server's audit log names who acted, and removing "
+            "one takes away exactly their access."
+        </p>
+        <table class="table members" data-testid="members">
+            <thead><tr><th>"Person"</th><th>"Email"</th><th>"Access"</th>{manage.then(|| view! { <th></th> })}</tr></thead>
+            <tbody>{member_rows}</tbody>
+        </table>
+        {manage.then(|| view! {
+            <EnhancedForm action=AddMember::url() after=AfterSuccess::Reload class="form inline-form"
+                testid="add-member" novalidate=true fields=&[field::EMAIL]>
+                <input type="hidden" name="id" value=id.clone() />
+                <div class="field">
+                    <label for="member-email">"Add a member by email"</label>
+                    <input id="member-email" name=field::EMAIL type="email" autocomplete="off"
+                        placeholder="dave@example.com" required=true />
+                    <FieldProblem field=field::EMAIL />
+                </div>
+                <button type="submit" class="button">"Add member"</button>
+            </EnhancedForm>
+        })}
+        <h3>"Robots"</h3>
+        {if robot_rows.is_empty() {
+            view! { <p class="muted" data-testid="no-robots">"No robots yet. A robot is an identity for a CI system, such as Jenkins; it belongs to the grant, so it keeps working when people leave."</p> }.into_any()
+        } else {
+            view! {
+                <table class="table robots" data-testid="robots">
+                    <thead><tr><th>"Robot"</th><th>"Kubernetes user"</th><th>"Created"</th>{manage.then(|| view! { <th></th> })}</tr></thead>
+                    <tbody>{robot_rows}</tbody>
+                </table>
+            }.into_any()
+        }}
+        {manage.then(|| view! {
+            <EnhancedForm action=AddRobot::url() after=AfterSuccess::Reload class="form inline-form"
+                testid="add-robot" novalidate=true fields=&[field::ROBOT_NAME]>
+                <input type="hidden" name="id" value=robot_form_id />
+                <div class="field">
+                    <label for="robot-name">"Add a robot"</label>
+                    <input id="robot-name" name=field::ROBOT_NAME placeholder="jenkins-prod" maxlength=MAX_NAME_CHARS
+                        autocomplete="off" spellcheck="false" required=true />
+                    <FieldProblem field=field::ROBOT_NAME />
+                </div>
+                <button type="submit" class="button">"Add robot"</button>
+            </EnhancedForm>
+        })}
+    }
+}

@@ -12,6 +12,7 @@
 //   alice  berth-developers   bob  berth-approvers   carol  berth-admins   dave  marketing (no Berth group)
 //   erin   platform-approvers (a second approver group, for stages that need one of each)
 //   frank  berth-approvers (a second of bob's group, for two approvers racing for one seat)
+//   grace, henry  berth-developers and team-payments (a team of two: members of each other's grants)
 
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 import Provider from "oidc-provider";
@@ -28,6 +29,9 @@ const PEOPLE = {
   dave: { name: "Dave Dunn", email: "dave@example.test", groups: ["marketing", "everyone"] },
   erin: { name: "Erin Engel", email: "erin@example.test", groups: ["platform-approvers", "everyone"] },
   frank: { name: "Frank Fischer", email: "frank@example.test", groups: ["berth-approvers", "everyone"] },
+  // Two developers of one team (the payments team's group), to add to each other's grants.
+  grace: { name: "Grace Gupta", email: "grace@example.test", groups: ["berth-developers", "team-payments", "everyone"] },
+  henry: { name: "Henry Hall", email: "henry@example.test", groups: ["berth-developers", "team-payments", "everyone"] },
 };
 
 // A fresh RSA key per start: tokens from an earlier run are worthless, and no private key sits in the repository.

@@ -16,6 +16,7 @@ mod forged_tokens;
 mod grants;
 mod health;
 mod helm;
+mod members;
 mod pages;
 mod policy;
 mod postgres;

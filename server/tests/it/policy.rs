@@ -414,7 +414,7 @@ async fn a_smaller_profile_is_refused_below_what_the_namespace_uses_and_approved
 }
 
 #[tokio::test]
-async fn tiller_to_helm_3_removes_tiller_and_binds_the_identity_to_edit() {
+async fn tiller_to_helm_3_removes_tiller_and_binds_every_identity_to_edit() {
     let dir = tempfile::tempdir().unwrap();
     let server = server(&dir).await;
     let alice = Browser::signed_in(&server, "alice").await;
@@ -427,7 +427,14 @@ async fn tiller_to_helm_3_removes_tiller_and_binds_the_identity_to_edit() {
     let identity = format!("system:serviceaccount:berth-identities:{identity_name}");
     let binding = berth_server::cluster::manifests::binding_name_of(&namespace, &identity_name);
     let tiller = format!("system:serviceaccount:{namespace}:tiller");
-    assert!(!can_i(&identity, "create", "deployments", &namespace), "with Tiller, only Tiller deploys");
+    // A robot of the grant is bound like the owner: through Tiller only, until the change.
+    let robot = [("id", id.clone()), ("name", "jenkins".to_string())];
+    assert_eq!(post(&alice, &server, "robots/add", &robot).await.status(), 200);
+    let jenkins = format!("system:serviceaccount:berth-identities:{namespace}.robot.jenkins");
+    for who in [&identity, &jenkins] {
+        assert!(!can_i(who, "create", "deployments", &namespace), "with Tiller, only Tiller deploys: {who}");
+        assert!(can_i(who, "list", "pods", &namespace), "{who} finds Tiller");
+    }
     assert!(can_i(&tiller, "create", "deployments", &namespace));
 
     let asked = post(&alice, &server, "requests/change", &change(&id, "helm_mode", "none")).await;
@@ -437,7 +444,10 @@ async fn tiller_to_helm_3_removes_tiller_and_binds_the_identity_to_edit() {
         note.contains(&format!("deleted RoleBinding {namespace}/{binding}, Deployment {namespace}/tiller-deploy")),
         "{note}"
     );
-    assert!(can_i(&identity, "create", "deployments", &namespace), "the identity has edit now");
+    assert!(note.contains(&format!("RoleBinding {namespace}/berth.robot.jenkins")), "the robot bound anew: {note}");
+    for who in [&identity, &jenkins] {
+        assert!(can_i(who, "create", "deployments", &namespace), "{who} has edit now");
+    }
     assert!(!can_i(&tiller, "create", "deployments", &namespace), "Tiller's account is bound to nothing");
     let left = crate::grants::kubectl_admin(&["get", "deployments,serviceaccounts", "-n", &namespace, "-o", "name"]);
     assert!(!left.contains("tiller"), "Tiller is gone: {left}");

@@ -42,10 +42,10 @@ test("alice's approved namespace becomes ready while she watches, and her kubeco
   // A kubeconfig for Jenkins: the form checks the name while typing.
   const form = alice.getByTestId("download-form");
   await form.getByTestId("purpose-ci").check();
-  await form.getByLabel("CI system's name").fill("Jenkins");
+  await form.getByLabel("Robot's name").fill("Jenkins");
   await expect(form.getByText("'J' is not allowed")).toBeVisible();
   await expect(form.getByTestId("download")).toBeDisabled();
-  await form.getByLabel("CI system's name").fill("jenkins-prod");
+  await form.getByLabel("Robot's name").fill("jenkins-prod");
   await form.getByLabel("Lifetime in hours").fill("48");
   const shot = await alice.screenshot({ path: "artifacts/kubeconfig.png", fullPage: true });
   await testInfo.attach("ready grant with the download form", { body: shot, contentType: "image/png" });
@@ -71,7 +71,7 @@ test("alice's approved namespace becomes ready while she watches, and her kubeco
   await waitForHydration(alice);
   const credential = alice.getByTestId("credential");
   await expect(credential).toHaveCount(1);
-  await expect(credential).toContainText("CI: jenkins-prod");
+  await expect(credential).toContainText("Robot: jenkins-prod");
   await expect(alice.getByTestId("usage-jenkins")).toContainText(`berth-${namespace}`);
 
   // carol, an admin, revokes it with a reason; alice sees who and why, and the file stops working.

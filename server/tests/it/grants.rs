@@ -515,7 +515,7 @@ async fn downloads_that_must_be_refused_are_refused_and_leave_nothing_behind() {
             "Between 1 and 2160 (90 days) for a CI kubeconfig.",
         ),
         (&[("purpose", "personal"), ("lifetime_hours", "eight")], "lifetime_hours", "Enter a whole number of hours."),
-        (&[("purpose", "ci"), ("lifetime_hours", "8")], "name", "Name the CI system"),
+        (&[("purpose", "ci"), ("lifetime_hours", "8")], "name", "Name the robot"),
         (&[("purpose", "ci"), ("name", "<script>"), ("lifetime_hours", "8")], "name", "'<' is not allowed"),
         (&[("purpose", "admin"), ("lifetime_hours", "8")], "purpose", "Choose who will use it"),
         // The grant lasts 30 days: no kubeconfig outlives it.
@@ -536,7 +536,7 @@ async fn downloads_that_must_be_refused_are_refused_and_leave_nothing_behind() {
         let caller = Browser::signed_in(&server, who).await;
         let error = refusal(download(&caller, &server, &id, &ok_fields).await, 403).await;
         assert!(
-            matches!(&error, ApiError::NotAllowed(m) if m.contains("Only the person who requested")),
+            matches!(&error, ApiError::NotAllowed(m) if m.contains("Only the grant's owner and members can download")),
             "{who}: {error:?}"
         );
     }
@@ -1100,17 +1100,16 @@ async fn revoking_a_grant_whose_namespace_someone_else_made_leaves_everything_in
 async fn a_kubeconfig_whose_identity_was_given_more_than_its_namespace_is_refused_and_leaves_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let (server, alice, id, namespace) = ready_grant(&dir, "none").await;
-    // Outside Berth, an admin binds the grant's identity to `view` across the cluster.
+    // Outside Berth, an admin binds alice's identity of the grant to `view` across the cluster.
     let binding = unique("it-too-much");
     kubectl_admin(&[
         "create",
         "clusterrolebinding",
         &binding,
         "--clusterrole=view",
-        &format!("--serviceaccount={IDENTITIES}:ns-{namespace}"),
+        &format!("--serviceaccount={IDENTITIES}:{}", identity_of(&namespace, "alice")),
     ]);
-    let response =
-        download(&alice, &server, &id, &[("purpose", "ci"), ("name", "jenkins"), ("lifetime_hours", "24")]).await;
+    let response = download(&alice, &server, &id, &[("purpose", "personal"), ("lifetime_hours", "8")]).await;
     let error = refusal(response, 403).await;
     assert_eq!(
         error.to_string(),
@@ -1124,8 +1123,7 @@ async fn a_kubeconfig_whose_identity_was_given_more_than_its_namespace_is_refuse
 
     // Once the binding is gone, the download works (and the check passed the mode's own needs).
     kubectl_admin(&["delete", "clusterrolebinding", &binding]);
-    let response =
-        download(&alice, &server, &id, &[("purpose", "ci"), ("name", "jenkins"), ("lifetime_hours", "24")]).await;
+    let response = download(&alice, &server, &id, &[("purpose", "personal"), ("lifetime_hours", "8")]).await;
     assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
     assert_eq!(anchors_of(&id), 1);
     server.stop().await;

@@ -129,7 +129,9 @@ fn helm_3_or_later_in(helm: &Helm, version: &str, namespace: &str) {
     let elsewhere = helm.refused(&["install", &format!("{release}-stray"), &chart("webapp"), "-n", "default"]);
     println!("MESSAGE helm {version} install -n default: {}", elsewhere.trim());
     assert!(elsewhere.contains("is forbidden") && elsewhere.contains("in the namespace \"default\""), "{elsewhere}");
-    assert!(elsewhere.contains(&format!("User \"system:serviceaccount:{IDENTITIES}:ns-{namespace}\"")), "{elsewhere}");
+    // The API server names the robot whose kubeconfig it is.
+    let robot = format!("User \"system:serviceaccount:{IDENTITIES}:{namespace}.robot.jenkins\"");
+    assert!(elsewhere.contains(&robot), "{elsewhere}");
     // A chart with a ClusterRole.
     let cluster_wide = helm.refused(&["install", &format!("{release}-cw"), &chart("cluster-wide")]);
     println!("MESSAGE helm {version}, a ClusterRole: {}", cluster_wide.trim());

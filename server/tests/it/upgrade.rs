@@ -67,9 +67,17 @@ fn assert_same(release: &str, backend: &str, now: &serde_json::Value) {
 
 /// What an earlier release wrote, in the shape this version reads it: the same facts, renamed. (Since
 /// 2026-12-04 an extension is one kind of change: `extension {days, reason, at}` reads as
-/// `change {days, quota_profile: null, helm_mode: null, reason, at}`.)
+/// `change {days, quota_profile: null, helm_mode: null, reason, at}`. Since 2026-12-05 a kubeconfig names
+/// the person it was issued to by id too (`owner_id`, the request's requester: before, only they could
+/// download) and the robot it acts as (`robot_id`, none before).)
 fn in_this_version(written: &mut serde_json::Value) {
     for request in written["requests"].as_array_mut().into_iter().flatten() {
+        let requester = request["requester_id"].clone();
+        for credential in request["credentials"].as_array_mut().into_iter().flatten() {
+            let credential = credential.as_object_mut().expect("a kubeconfig");
+            credential.insert("owner_id".into(), requester.clone());
+            credential.insert("robot_id".into(), serde_json::Value::Null);
+        }
         let summary = request["request"].as_object_mut().expect("a request");
         if let Some(mut extension) = summary.remove("extension") {
             if let Some(ask) = extension.as_object_mut() {

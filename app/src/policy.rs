@@ -380,6 +380,22 @@ impl Policy {
         }
     }
 
+    /// Whether a robot of grant `robot_grant_id` (calling the machine API with a token of its own) may do
+    /// `use_case` to `target`: only see its own grant, get a kubeconfig of its own while the grant is ready,
+    /// and revoke its own kubeconfigs. Another grant does not exist for it; anything else is beyond it.
+    pub fn check_robot(&self, robot_grant_id: &str, use_case: UseCase, target: Target<'_>) -> Result<(), Refusal> {
+        if !matches!(use_case, UseCase::ViewRequest | UseCase::DownloadKubeconfig | UseCase::RevokeCredential) {
+            return Err(Refusal::RoleTooLow);
+        }
+        match target {
+            Target::Request { request, .. } if request.id == robot_grant_id => state_allows(use_case, request),
+            Target::Request { .. } => Err(Refusal::Hidden),
+            // Kubeconfigs are found by the workflow through the robot's own grant.
+            Target::Credential { .. } if use_case == UseCase::RevokeCredential => Ok(()),
+            _ => Err(Refusal::Hidden),
+        }
+    }
+
     /// Why an approver may not decide `request`, which waits for a decision (their own, say); `None` when
     /// they may, or when deciding is not theirs to do at all.
     pub fn decide_refusal(&self, caller: &Caller, requester_id: &str, request: &RequestSummary) -> Option<String> {

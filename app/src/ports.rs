@@ -88,6 +88,9 @@ pub trait MembersPort: Send + Sync + 'static {
     async fn add_robot(&self, caller: &Caller, request_id: &str, name: &str) -> Result<(), ApiError>;
     /// Removes robot `robot_id`, with its identity and kubeconfigs.
     async fn remove_robot(&self, caller: &Caller, request_id: &str, robot_id: &str) -> Result<(), ApiError>;
+    /// Revokes API token `token_id` of robot `robot_id`.
+    async fn revoke_token(&self, caller: &Caller, request_id: &str, robot_id: &str, token_id: &str)
+    -> Result<(), ApiError>;
 }
 
 /// Every port the server implements, handed to the app as one context value.

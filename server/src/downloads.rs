@@ -84,7 +84,8 @@ fn refusal_page(error: &ApiError, back: &str) -> String {
     )
 }
 
-fn escape(text: &str) -> String {
+/// `text` safe to put in HTML (text and attribute values).
+pub(crate) fn escape(text: &str) -> String {
     text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 

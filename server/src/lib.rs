@@ -4,6 +4,7 @@
 //! `main.rs` only parses arguments and wires signals; everything else is here so tests can build the same
 //! server on port 0 with a database of their own.
 
+pub mod api;
 pub mod audit_export;
 pub mod auth;
 pub mod clock;
@@ -14,6 +15,7 @@ pub mod edge;
 pub mod error;
 pub mod health;
 pub mod metrics;
+pub mod robot_tokens;
 pub mod notify;
 pub mod state;
 pub mod store;
@@ -128,6 +130,7 @@ impl Berth {
             (worker, leadership)
         });
         let policy = rules.policy();
+        let rules_for_api = rules.clone();
         let settings = crate::cluster::manifests::Settings::of(&config.cluster);
         let members = Arc::new(MembersService {
             store: store.clone(),
@@ -148,6 +151,7 @@ impl Berth {
             worker: waker.clone(),
             clock: clock.clone(),
         });
+        let credentials_for_api = credentials.clone();
         let ports = Ports {
             system: Arc::new(SystemService { installation, started_at, clock: clock.clone() }),
             users: Arc::new(UsersService { store: store.clone() }),
@@ -165,6 +169,14 @@ impl Berth {
             members,
             admin: Arc::new(AdminService { store: store.clone(), policy, worker: waker, clock: clock.clone() }),
         };
+        let api = api::ApiState {
+            store: store.clone(),
+            ports: ports.clone(),
+            credentials: credentials_for_api,
+            rules: rules_for_api,
+            identities_namespace: config.cluster.identities_namespace.clone(),
+            clock: clock.clone(),
+        };
         let site = BuiltSite::read(&config.site_root);
         let state = AppState {
             leptos: leptos_options(config, &site),
@@ -172,11 +184,13 @@ impl Berth {
             auth,
             credentials,
             metrics: metrics.clone(),
+            machine_api: api.clone(),
+            public_url: config.public_url.clone(),
             clock: clock.clone(),
         };
         let limiters = Limiters::new(&config.http, auth::session::cookie_name(&config.public_url), metrics.clone());
         let router = with_edge(
-            router(state, ports, site, metrics.clone()),
+            router(state, ports, site, metrics.clone()).merge(api::routes(api)),
             config,
             &auth_config.issuer_url,
             &sessions,
@@ -330,6 +344,7 @@ fn router(state: AppState, ports: Ports, site: BuiltSite, metrics: Arc<Metrics>)
         .route("/readyz", get(health::readyz))
         .merge(auth::routes::routes())
         .merge(downloads::routes())
+        .merge(robot_tokens::routes())
         .merge(audit_export::routes())
         .leptos_routes_with_context(&state, generate_route_list(app::App), context.clone(), move || {
             app::shell(leptos.clone())

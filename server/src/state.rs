@@ -17,6 +17,10 @@ pub struct AppState {
     /// Kubeconfig downloads (an axum route, not a server function: the answer is a file).
     pub credentials: Arc<CredentialsService>,
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// The machine API's services, for the grant page's form that makes a robot's API token.
+    pub machine_api: crate::api::ApiState,
+    /// Where people reach Berth (shown in the usage lines of a new API token).
+    pub public_url: url::Url,
     pub clock: crate::clock::Clock,
 }
 

@@ -37,3 +37,18 @@ pub async fn remove_robot(#[server(default)] id: String, #[server(default)] robo
     let caller = crate::auth::require(crate::policy::UseCase::ManageAccess)?;
     crate::ports::Ports::current()?.members.remove_robot(&caller, &id, &robot).await.map_err(crate::error::with_status)
 }
+
+/// Revokes one of a robot's API tokens: Berth refuses it from then on.
+#[server(endpoint = "robots/revoke_token")]
+pub async fn revoke_robot_token(
+    #[server(default)] id: String,
+    #[server(default)] robot: String,
+    #[server(default)] token: String,
+) -> Result<(), ApiError> {
+    let caller = crate::auth::require(crate::policy::UseCase::ManageAccess)?;
+    crate::ports::Ports::current()?
+        .members
+        .revoke_token(&caller, &id, &robot, &token)
+        .await
+        .map_err(crate::error::with_status)
+}

@@ -5,11 +5,11 @@
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn as _;
 
-use crate::api::members::{AddMember, AddRobot, RemoveMember, RemoveRobot};
+use crate::api::members::{AddMember, AddRobot, RemoveMember, RemoveRobot, RevokeRobotToken};
 use crate::components::forms::{AfterSuccess, EnhancedForm, FieldProblem};
 use crate::components::requests::minute;
 use crate::requests::credentials::MAX_NAME_CHARS;
-use crate::requests::members::{GrantMembers, field};
+use crate::requests::members::{ApiTokenSummary, GrantMembers, field};
 
 /// The members and robots of grant `id`; with `manage`, the forms to add and remove them.
 #[component]
@@ -50,6 +50,10 @@ pub fn MembersSection(id: String, members: GrantMembers, manage: bool) -> impl I
             let id = id.clone();
             let label = format!("Remove robot {}", robot.name);
             let robot_id = robot.id.clone();
+            let tokens = view! {
+                <RobotTokens id=id.clone() robot_id=robot.id.clone() robot=robot.name.clone() tokens=robot.tokens.clone()
+                    manage />
+            };
             let remove = manage.then(move || {
                 view! {
                     <td data-label="">
@@ -66,6 +70,7 @@ pub fn MembersSection(id: String, members: GrantMembers, manage: bool) -> impl I
                     <td data-label="Robot"><strong>{robot.name}</strong></td>
                     <td data-label="Kubernetes user"><code>{robot.username}</code></td>
                     <td data-label="Created">{format!("by {}, {}", robot.created_by, minute(robot.created_at))}</td>
+                    <td data-label="API tokens">{tokens}</td>
                     {remove}
                 </tr>
             }
@@ -102,7 +107,7 @@ pub fn MembersSection(id: String, members: GrantMembers, manage: bool) -> impl I
         } else {
             view! {
                 <table class="table robots" data-testid="robots">
-                    <thead><tr><th>"Robot"</th><th>"Kubernetes user"</th><th>"Created"</th>{manage.then(|| view! { <th></th> })}</tr></thead>
+                    <thead><tr><th>"Robot"</th><th>"Kubernetes user"</th><th>"Created"</th><th>"API tokens"</th>{manage.then(|| view! { <th></th> })}</tr></thead>
                     <tbody>{robot_rows}</tbody>
                 </table>
             }.into_any()
@@ -119,6 +124,51 @@ pub fn MembersSection(id: String, members: GrantMembers, manage: bool) -> impl I
                 </div>
                 <button type="submit" class="button">"Add robot"</button>
             </EnhancedForm>
+        })}
+    }
+}
+
+/// A robot's API tokens (for `/api/v1`): each with its end, its last use and, for the owner, a revoke button;
+/// and the form that makes a new one, answered with a page that shows it once.
+#[component]
+fn RobotTokens(id: String, robot_id: String, robot: String, tokens: Vec<ApiTokenSummary>, manage: bool) -> impl IntoView {
+    let in_force: Vec<ApiTokenSummary> = tokens.into_iter().filter(|token| token.revoked_at.is_none()).collect();
+    let listed = in_force
+        .into_iter()
+        .map(|token| {
+            let used = token.last_used_at.map_or_else(|| "never used".to_string(), |at| format!("last used {}", minute(at)));
+            let (id, robot_id) = (id.clone(), robot_id.clone());
+            let line = format!("{}: until {}, {used}", token.name, minute(token.expires_at));
+            let label = format!("Revoke token {}", token.name);
+            let revoke = manage.then(move || {
+                view! {
+                    <EnhancedForm action=RevokeRobotToken::url() after=AfterSuccess::Reload class="inline">
+                        <input type="hidden" name="id" value=id />
+                        <input type="hidden" name="robot" value=robot_id />
+                        <input type="hidden" name="token" value=token.id.clone() />
+                        <button type="submit" class="button danger small" aria-label=label>"Revoke"</button>
+                    </EnhancedForm>
+                }
+            });
+            view! {
+                <li data-testid="api-token-row">
+                    {line} {revoke}
+                </li>
+            }
+        })
+        .collect::<Vec<_>>();
+    let form_id = format!("token-name-{robot}");
+    let days_id = format!("{form_id}-days");
+    view! {
+        {if listed.is_empty() { view! { <span class="muted">"none"</span> }.into_any() } else { view! { <ul class="plain">{listed}</ul> }.into_any() }}
+        {manage.then(|| view! {
+            <form method="post" action=format!("/requests/{id}/robots/{robot_id}/tokens") class="inline" data-testid="new-api-token">
+                <label class="visually-hidden" for=form_id.clone()>{format!("What the new token of {robot} is for")}</label>
+                <input id=form_id.clone() name="name" placeholder="what for" required=true maxlength="80" />
+                <label class="visually-hidden" for=days_id.clone()>"Days"</label>
+                <input id=days_id name="days" type="number" min="1" max="90" value="30" required=true />
+                <button type="submit" class="button small">"New API token"</button>
+            </form>
         })}
     }
 }

@@ -169,10 +169,14 @@ pub enum Action {
     AddRobot,
     /// The owner or an admin removed a robot: its identity and kubeconfigs are gone.
     RemoveRobot,
+    /// The owner made an API token for a robot (the reason names it and its end).
+    CreateApiToken,
+    /// The owner or an admin revoked a robot's API token.
+    RevokeApiToken,
 }
 
 impl Action {
-    pub const ALL: [Action; 26] = [
+    pub const ALL: [Action; 28] = [
         Action::Submit,
         Action::Approve,
         Action::Deny,
@@ -199,6 +203,8 @@ impl Action {
         Action::RemoveMember,
         Action::AddRobot,
         Action::RemoveRobot,
+        Action::CreateApiToken,
+        Action::RevokeApiToken,
     ];
 
     /// Whether this action changes a request's state (the others are records in its audit trail).
@@ -218,6 +224,8 @@ impl Action {
                 | Action::RemoveMember
                 | Action::AddRobot
                 | Action::RemoveRobot
+                | Action::CreateApiToken
+                | Action::RevokeApiToken
         )
     }
 
@@ -250,6 +258,8 @@ impl Action {
             Action::RemoveMember => "remove_member",
             Action::AddRobot => "add_robot",
             Action::RemoveRobot => "remove_robot",
+            Action::CreateApiToken => "create_api_token",
+            Action::RevokeApiToken => "revoke_api_token",
         }
     }
 
@@ -286,6 +296,8 @@ impl Action {
             Action::RemoveMember => "removed a member",
             Action::AddRobot => "added a robot",
             Action::RemoveRobot => "removed a robot",
+            Action::CreateApiToken => "made an API token",
+            Action::RevokeApiToken => "revoked an API token",
         }
     }
 }
@@ -373,8 +385,8 @@ mod tests {
                 refused += 1;
             }
         }
-        // 11 states × 26 actions, minus the 15 allowed ones.
-        assert_eq!(refused, 11 * 26 - 15);
+        // 11 states × 28 actions, minus the 15 allowed ones.
+        assert_eq!(refused, 11 * 28 - 15);
     }
 
     #[test]

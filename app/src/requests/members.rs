@@ -27,6 +27,20 @@ pub struct RobotSummary {
     pub created_at: DateTime<Utc>,
     /// How the API server names it (`system:serviceaccount:…`), which `kubectl auth whoami` shows.
     pub username: String,
+    /// Its API tokens, newest first (revoked and expired ones too, for the record).
+    pub tokens: Vec<ApiTokenSummary>,
+}
+
+/// A robot's token for Berth's machine API (`/api/v1`): its metadata; the token itself is shown once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiTokenSummary {
+    pub id: String,
+    pub name: String,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
 }
 
 /// Who has access to a grant, for its page.

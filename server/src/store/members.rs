@@ -221,6 +221,7 @@ impl Store {
                 created_by: row.created_by,
                 created_at: row.created_at,
                 username: String::new(),
+                tokens: Vec::new(),
             })
             .collect())
     }
@@ -232,6 +233,16 @@ impl Store {
              WHERE request_id = $1 AND id = $2 AND removed_at IS NULL",
         )
         .bind(request_id)
+        .bind(id)
+        .fetch_optional(pool)
+        .await)?)
+    }
+
+    /// Robot `id` of whichever grant, if it is not removed (for a token that acts as it).
+    pub async fn robot_by_id(&self, id: &str) -> Result<Option<RobotRecord>> {
+        Ok(on_pool!(self, pool => sqlx::query_as::<_, RobotRecord>(
+            "SELECT id, request_id, name, created_by, created_at FROM robots WHERE id = $1 AND removed_at IS NULL",
+        )
         .bind(id)
         .fetch_optional(pool)
         .await)?)
@@ -279,7 +290,7 @@ impl Store {
         Ok(created)
     }
 
-    /// Removes `robot` and revokes its kubeconfigs. `None` if it was removed already.
+    /// Removes `robot` and revokes its kubeconfigs and API tokens. `None` if it was removed already.
     pub async fn remove_robot(&self, robot: &RobotRecord, by: &str, at: DateTime<Utc>) -> Result<Option<Removed>> {
         let reason = format!("the robot {} was removed", robot.name);
         let removed = on_pool!(self, pool => async {
@@ -307,6 +318,13 @@ impl Store {
             .bind(&robot.id)
             .fetch_all(&mut *tx)
             .await?;
+            // Its API tokens go with it.
+            sqlx::query("UPDATE api_tokens SET revoked_at = $1, revoked_by = $2 WHERE robot_id = $3 AND revoked_at IS NULL")
+                .bind(at)
+                .bind(by)
+                .bind(&robot.id)
+                .execute(&mut *tx)
+                .await?;
             let event = NewEvent::record(&robot.request_id, Some(by), Action::RemoveRobot, at)
                 .reason(Some(robot.name.as_str()));
             append_event!(&mut *tx, &event).await?;

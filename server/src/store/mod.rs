@@ -18,6 +18,7 @@ pub mod provisioning;
 pub mod queue;
 pub mod requests;
 pub mod sessions;
+pub mod tokens;
 #[cfg(test)]
 pub(crate) mod testing;
 pub mod users;

@@ -48,6 +48,21 @@ impl Store {
         Ok(id)
     }
 
+    /// Person `id` as their last sign-in left them (name, email, groups) and the role it gave, for a caller
+    /// who presents an API token of theirs: `None` if there is no such person.
+    pub async fn person_as_signed_in(&self, id: &str) -> Result<Option<(app::auth::Person, Option<Role>)>> {
+        type Row = (String, Option<String>, Option<String>, String);
+        let row = on_pool!(self, pool => sqlx::query_as::<_, Row>(
+            "SELECT display_name, email, role, groups FROM users WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(pool)
+        .await)?;
+        let Some((display_name, email, role, groups)) = row else { return Ok(None) };
+        let person = app::auth::Person { id: id.to_string(), display_name, email, groups: groups_from_column(&groups)? };
+        Ok(Some((person, role.as_deref().and_then(Role::parse))))
+    }
+
     /// Everyone who has signed in, most recent sign-in first.
     pub async fn list_users(&self) -> Result<Vec<UserSummary>> {
         type Row = (String, Option<String>, String, Option<String>, String, DateTime<Utc>, DateTime<Utc>);

@@ -61,6 +61,13 @@ pub struct KubeconfigForm {
 pub struct Download {
     pub filename: String,
     pub kubeconfig: SecretString,
+    /// The kubeconfig's token alone (for the machine API's callers, and the command line's exec plugin).
+    pub token: SecretString,
+    pub credential_id: String,
+    pub namespace: String,
+    /// How the API server names the identity it acts as.
+    pub username: String,
+    pub expires_at: DateTime<Utc>,
 }
 
 /// What the form offers, from the configuration.
@@ -103,13 +110,11 @@ struct Valid {
 }
 
 impl CredentialsService {
-    /// Issues a kubeconfig of grant `request_id` to `caller`, its requester.
+    /// Issues a kubeconfig of grant `request_id` to `caller`, its owner or a member: their own, or a robot's.
     pub async fn issue(&self, caller: &Caller, request_id: &str, form: &KubeconfigForm) -> Result<Download, ApiError> {
         let record = self.own_ready_grant(caller, request_id).await?;
         let valid = self.check(form, record.summary.expires_at, self.clock.now())?;
-        let summary = &record.summary;
-        self.room_for_one_more(&summary.id).await?;
-        let credential_id = uuid::Uuid::new_v4().to_string();
+        self.room_for_one_more(&record.summary.id).await?;
         let robot = match valid.purpose {
             CredentialPurpose::Personal => None,
             CredentialPurpose::Ci => Some(self.robot(caller, &record, &valid.name).await?),
@@ -119,14 +124,55 @@ impl CredentialsService {
             None => Subject::Person { id: &caller.person.id, hint },
             Some(robot) => Subject::Robot { id: &robot.id, name: &robot.name },
         };
+        let robot_id = robot.as_ref().map(|robot| robot.id.as_str());
+        self.hand_out(&record, subject, robot_id, &caller.person.id, &valid).await
+    }
+
+    /// Issues a kubeconfig of its own to `robot`, which called the machine API with a token of its own
+    /// (`on_behalf_of` is the person who made that token, recorded as the kubeconfig's owner) for
+    /// `lifetime_hours` (within the CI bounds, and not past the grant's end).
+    pub async fn issue_to_robot(
+        &self,
+        robot: &RobotRecord,
+        on_behalf_of: &str,
+        request_id: &str,
+        lifetime_hours: &str,
+    ) -> Result<Download, ApiError> {
+        let id = app::model::RequestId::parse(request_id)?;
+        let record = self.store.request(id.as_str()).await?.ok_or(ApiError::NotFound)?;
+        let target = super::requests::target(&record, false);
+        self.policy.check_robot(&robot.request_id, UseCase::DownloadKubeconfig, target)?;
+        let form = KubeconfigForm {
+            purpose: CredentialPurpose::Ci.as_str().to_string(),
+            name: robot.name.clone(),
+            lifetime_hours: lifetime_hours.to_string(),
+        };
+        let valid = self.check(&form, record.summary.expires_at, self.clock.now())?;
+        self.room_for_one_more(&record.summary.id).await?;
+        let subject = Subject::Robot { id: &robot.id, name: &robot.name };
+        self.hand_out(&record, subject, Some(&robot.id), on_behalf_of, &valid).await
+    }
+
+    /// Mints, renders, checks and records one kubeconfig of `subject`'s identity on the ready grant `record`,
+    /// owned by `owner_id` (who downloaded it).
+    async fn hand_out(
+        &self,
+        record: &RequestRecord,
+        subject: Subject<'_>,
+        robot_id: Option<&str>,
+        owner_id: &str,
+        valid: &Valid,
+    ) -> Result<Download, ApiError> {
+        let summary = &record.summary;
+        let credential_id = uuid::Uuid::new_v4().to_string();
         let identity = subject.identity_name(&summary.namespace);
         // Made on a person's first download, and applied again on every one (idempotent): a grant made before
         // identities were per person gets its owner's here.
         let profile = self.members.rules.config().quota_profiles.first().cloned().ok_or(ApiError::Internal)?;
-        self.cluster.ensure_identity(&grant_of(&record, &profile), subject, &self.settings).await.map_err(|error| {
+        self.cluster.ensure_identity(&grant_of(record, &profile), subject, &self.settings).await.map_err(|error| {
             tracing::error!(request = %summary.id, error = %error_chain(&error), "cannot make an identity");
             ApiError::Unavailable(
-                "Berth could not create your identity for this namespace in the cluster, so nothing was issued. \
+                "Berth could not create the identity for this namespace in the cluster, so nothing was issued. \
                  Try again in a minute."
                     .to_string(),
             )
@@ -136,7 +182,7 @@ impl CredentialsService {
             .mint_token(&TokenFor {
                 credential_id: &credential_id,
                 request_id: &summary.id,
-                owner_id: &caller.person.id,
+                owner_id,
                 identities_namespace: &self.settings.identities_namespace,
                 identity: &identity,
                 lifetime_seconds: valid.lifetime.num_seconds(),
@@ -151,7 +197,7 @@ impl CredentialsService {
                         .to_string(),
                 )
             })?;
-        let (entry_name, filename) = names(&summary.namespace, &valid);
+        let (entry_name, filename) = names(&summary.namespace, valid);
         let kubeconfig = kubeconfig::render(&Parts {
             endpoint: self.cluster.endpoint(),
             entry_name: &entry_name,
@@ -169,10 +215,10 @@ impl CredentialsService {
         let credential = NewCredential {
             id: &credential_id,
             request_id: &summary.id,
-            owner_id: &caller.person.id,
+            owner_id,
             purpose: valid.purpose,
             name: &valid.name,
-            robot_id: robot.as_ref().map(|robot| robot.id.as_str()),
+            robot_id,
             issued_at: self.clock.now(),
             expires_at: minted.expires_at,
         };
@@ -184,7 +230,15 @@ impl CredentialsService {
             request = %summary.id, credential = %credential_id, purpose = valid.purpose.as_str(), name = %valid.name,
             expires_at = %minted.expires_at, "kubeconfig issued"
         );
-        Ok(Download { filename, kubeconfig })
+        Ok(Download {
+            filename,
+            kubeconfig,
+            token: minted.token,
+            credential_id,
+            namespace: summary.namespace.clone(),
+            username: crate::cluster::manifests::service_account_username(&self.settings.identities_namespace, &identity),
+            expires_at: minted.expires_at,
+        })
     }
 
     /// The robot named `name` on the grant; created if there is none and the caller may add robots (its
@@ -301,6 +355,41 @@ impl CredentialsService {
     }
 }
 
+impl CredentialsService {
+    /// A robot revokes one of its own kubeconfigs (a pipeline done with it), with a reason.
+    pub async fn revoke_as_robot(&self, robot: &RobotRecord, id: &str, reason: &str) -> Result<(), ApiError> {
+        let parsed = CredentialId::parse(id)?;
+        let record = self.store.credential(parsed.as_str()).await?.ok_or(ApiError::NotFound)?;
+        // Not its own: it does not exist for the robot.
+        if record.summary.robot_id.as_deref() != Some(robot.id.as_str()) {
+            return Err(ApiError::NotFound);
+        }
+        let target = Target::Credential { owner_id: &record.owner_id, grant_owner_id: "" };
+        self.policy.check_robot(&robot.request_id, UseCase::RevokeCredential, target)?;
+        let reason = Reason::parse(reason, "Say why, so the owner knows what happened.")?;
+        // Recorded as revoked by the person the robot acts for (the audit trail names people).
+        self.revoke_recorded(&record.request_id, parsed.as_str(), &record.owner_id, reason.as_str()).await
+    }
+
+    /// Records `id` revoked by `by` and deletes its anchor (or leaves that to the worker).
+    async fn revoke_recorded(&self, request_id: &str, id: &str, by: &str, reason: &str) -> Result<(), ApiError> {
+        let at = self.clock.now();
+        if !self.store.revoke_credential(id, by, reason, at).await? {
+            return Err(ApiError::Conflict("This kubeconfig was already revoked.".to_string()));
+        }
+        tracing::info!(credential = %id, request = %request_id, actor = %by, "credential revoked");
+        // Recorded first, so the worker finishes the job if the cluster does not answer now (or Berth stops).
+        match self.cluster.delete_anchor(&self.settings.identities_namespace, id).await {
+            Ok(()) => self.store.mark_anchor_deleted(id, self.clock.now()).await?,
+            Err(error) => {
+                tracing::warn!(credential = %id, error = %error_chain(&error), "cannot delete an anchor now; the worker will");
+                self.worker.wake();
+            }
+        }
+        Ok(())
+    }
+}
+
 #[async_trait::async_trait]
 impl CredentialsPort for CredentialsService {
     async fn revoke(&self, caller: &Caller, id: &str, reason: &str) -> Result<(), ApiError> {
@@ -311,20 +400,6 @@ impl CredentialsPort for CredentialsService {
         let target = Target::Credential { owner_id: &record.owner_id, grant_owner_id: &grant.requester_id };
         self.policy.check(caller, UseCase::RevokeCredential, target)?;
         let reason = Reason::parse(reason, "Say why, so the owner knows what happened.")?;
-        let reason = reason.as_str();
-        let at = self.clock.now();
-        if !self.store.revoke_credential(id, &caller.person.id, reason, at).await? {
-            return Err(ApiError::Conflict("This kubeconfig was already revoked.".to_string()));
-        }
-        tracing::info!(credential = %id, request = %record.request_id, actor = %caller.person.id, "credential revoked");
-        // Recorded first, so the worker finishes the job if the cluster does not answer now (or Berth stops).
-        match self.cluster.delete_anchor(&self.settings.identities_namespace, id).await {
-            Ok(()) => self.store.mark_anchor_deleted(id, self.clock.now()).await?,
-            Err(error) => {
-                tracing::warn!(credential = %id, error = %error_chain(&error), "cannot delete an anchor now; the worker will");
-                self.worker.wake();
-            }
-        }
-        Ok(())
+        self.revoke_recorded(&record.request_id, id, &caller.person.id, reason.as_str()).await
     }
 }

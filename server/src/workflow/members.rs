@@ -42,7 +42,9 @@ pub(super) async fn grant_members(
 ) -> Result<GrantMembers, ApiError> {
     let members = store.members_of(&record.summary.id).await?;
     let mut robots = store.robots_of(&record.summary.id).await?;
+    let tokens = store.robot_tokens_of(&record.summary.id).await?;
     for robot in &mut robots {
+        robot.tokens = tokens.iter().filter(|(of, _)| *of == robot.id).map(|(_, token)| token.clone()).collect();
         let subject = Subject::Robot { id: &robot.id, name: &robot.name };
         robot.username =
             service_account_username(identities_namespace, &subject.identity_name(&record.summary.namespace));
@@ -166,6 +168,24 @@ impl MembersPort for MembersService {
         };
         self.remove_identity(&record, Subject::Robot { id: &robot.id, name: &robot.name }, &removed).await;
         tracing::info!(request = %record.summary.id, robot = %robot.name, actor = %caller.person.id, revoked = removed.credential_ids.len(), "robot removed");
+        Ok(())
+    }
+
+    async fn revoke_token(
+        &self,
+        caller: &Caller,
+        request_id: &str,
+        robot_id: &str,
+        token_id: &str,
+    ) -> Result<(), ApiError> {
+        let record = self.grant(caller, request_id).await?;
+        let robot_id = RobotId::parse(robot_id)?;
+        let robot = self.store.robot(&record.summary.id, robot_id.as_str()).await?.ok_or(ApiError::NotFound)?;
+        let at = self.clock.now();
+        if !self.store.revoke_robot_token(&record.summary.id, &robot.id, token_id, &caller.person.id, at).await? {
+            return Err(ApiError::Conflict("This token was revoked already (or is not this robot's).".to_string()));
+        }
+        tracing::info!(request = %record.summary.id, robot = %robot.name, token = %token_id, actor = %caller.person.id, "robot API token revoked");
         Ok(())
     }
 }

@@ -1,0 +1,359 @@
+//! Berth's machine API, `/api/v1`: what CI systems, scripts and the `berth` command line need (list my grants,
+//! request, show, get a kubeconfig for me or for a robot, revoke, approve, robots), as JSON, documented by the
+//! OpenAPI 3.1 document in `openapi.json` (served at `/api/v1/openapi.json`; a test holds it and the routes
+//! together, and walks every operation through the 401/403/200 matrix).
+//!
+//! Authentication is a bearer token only ([`auth`]): a robot's API token, a short-lived token exchanged for a
+//! CI system's OIDC token, or a person's token from the command line's sign-in. No cookie is read, so no
+//! other site can make a browser call the API for someone (the cross-site check skips `/api/`). Every call
+//! goes through the same services and the same policy module as the pages.
+
+pub mod auth;
+mod views;
+
+use std::sync::Arc;
+
+use app::error::ApiError;
+use app::policy::UseCase;
+use app::ports::Ports;
+use app::requests::{RequestForm, Verdict};
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::TimeDelta;
+use secrecy::ExposeSecret;
+use serde::Deserialize;
+
+use self::auth::Principal;
+use self::views::{ApiFailure, GrantView, IssuedKubeconfig, MadeTokenView, RobotView};
+use crate::clock::Clock;
+use crate::store::Store;
+use crate::store::tokens::{NewToken, TokenKind};
+use crate::workflow::credentials::CredentialsService;
+use crate::workflow::validation::Rules;
+
+/// The OpenAPI document, served as it is in the repository.
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+/// What the API's handlers reach: the pages' services, and the store for tokens.
+#[derive(Clone)]
+pub struct ApiState {
+    pub store: Store,
+    pub ports: Ports,
+    pub credentials: Arc<CredentialsService>,
+    pub rules: Rules,
+    pub identities_namespace: String,
+    pub clock: Clock,
+}
+
+/// Every route of `/api/v1`, each an operation of [`OPENAPI`].
+pub fn routes(state: ApiState) -> axum::Router {
+    Router::new()
+        .route("/api/v1/openapi.json", get(openapi))
+        .route("/api/v1/grants", get(list_grants))
+        .route("/api/v1/grants/{id}", get(show_grant))
+        .route("/api/v1/grants/{id}/kubeconfig", post(get_kubeconfig))
+        .route("/api/v1/grants/{id}/robots", get(list_robots).post(add_robot))
+        .route("/api/v1/grants/{id}/robots/{robot}/tokens", post(make_robot_token))
+        .route("/api/v1/requests", post(submit_request))
+        .route("/api/v1/requests/{id}/approve", post(approve_request))
+        .route("/api/v1/approvals", get(list_approvals))
+        .route("/api/v1/credentials/{id}/revoke", post(revoke_credential))
+        .fallback(not_found)
+        .with_state(state)
+}
+
+type Answer<T> = Result<T, ApiFailure>;
+
+async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], OPENAPI).into_response()
+}
+
+async fn not_found() -> ApiFailure {
+    ApiFailure(ApiError::NotFound)
+}
+
+/// `GET /api/v1/grants`: a person's grants that give access now or soon (owned or as a member); a robot's
+/// one grant.
+async fn list_grants(State(state): State<ApiState>, principal: Principal) -> Answer<Json<serde_json::Value>> {
+    let grants: Vec<GrantView> = match &principal {
+        Principal::Person(_) => {
+            let caller = principal.require(UseCase::ListOwnAccess)?;
+            let access = state.ports.requests.my_access(caller).await?;
+            access.grants.into_iter().map(|grant| GrantView::of(&grant.request)).collect()
+        }
+        Principal::Robot(robot) => {
+            let record = state.store.request(&robot.robot.request_id).await?.ok_or(ApiError::NotFound)?;
+            vec![GrantView::of(&record.summary)]
+        }
+    };
+    Ok(Json(serde_json::json!({ "grants": grants })))
+}
+
+/// `GET /api/v1/grants/{id}`.
+async fn show_grant(
+    State(state): State<ApiState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Answer<Json<GrantView>> {
+    match &principal {
+        Principal::Person(caller) => {
+            principal.require(UseCase::ViewRequest)?;
+            let detail = state.ports.requests.detail(caller, &id).await?;
+            Ok(Json(GrantView::of(&detail.request)))
+        }
+        Principal::Robot(robot) => {
+            let record = auth::robot_grant(&state, robot, &id, UseCase::ViewRequest).await?;
+            Ok(Json(GrantView::of(&record.summary)))
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KubeconfigAsk {
+    /// A robot's name: its kubeconfig instead of the caller's own (people only).
+    #[serde(default)]
+    robot: Option<String>,
+    /// The kubeconfig's lifetime; the CI or personal bounds apply.
+    lifetime_hours: u32,
+}
+
+/// `POST /api/v1/grants/{id}/kubeconfig`: a kubeconfig (and its token alone) for the caller, or for a robot.
+async fn get_kubeconfig(
+    State(state): State<ApiState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    ask: Result<Json<KubeconfigAsk>, axum::extract::rejection::JsonRejection>,
+) -> Answer<Response> {
+    let download = match &principal {
+        Principal::Person(caller) => {
+            principal.require(UseCase::DownloadKubeconfig)?;
+            let Json(ask) = ask.map_err(views::unreadable)?;
+            let form = crate::workflow::credentials::KubeconfigForm {
+                purpose: if ask.robot.is_some() { "ci" } else { "personal" }.to_string(),
+                name: ask.robot.unwrap_or_default(),
+                lifetime_hours: ask.lifetime_hours.to_string(),
+            };
+            state.credentials.issue(caller, &id, &form).await?
+        }
+        Principal::Robot(robot) => {
+            let Json(ask) = ask.map_err(views::unreadable)?;
+            if ask.robot.as_deref().is_some_and(|name| name != robot.robot.name) {
+                return Err(ApiFailure(ApiError::NotAllowed(
+                    "A robot's token gets kubeconfigs of that robot only.".to_string(),
+                )));
+            }
+            let hours = ask.lifetime_hours.to_string();
+            state.credentials.issue_to_robot(&robot.robot, &robot.on_behalf_of, &id, &hours).await?
+        }
+    };
+    let body = IssuedKubeconfig {
+        credential_id: download.credential_id,
+        namespace: download.namespace,
+        username: download.username,
+        expires_at: download.expires_at,
+        kubeconfig: download.kubeconfig.expose_secret().to_string(),
+        token: download.token.expose_secret().to_string(),
+    };
+    // A credential: no cache may keep it.
+    Ok(([(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))], Json(body)).into_response())
+}
+
+/// `GET /api/v1/grants/{id}/robots`.
+async fn list_robots(
+    State(state): State<ApiState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Answer<Json<serde_json::Value>> {
+    let caller = principal.require(UseCase::ViewRequest)?;
+    let detail = state.ports.requests.detail(caller, &id).await?;
+    let robots: Vec<RobotView> =
+        detail.members.map(|members| members.robots).unwrap_or_default().iter().map(RobotView::of).collect();
+    Ok(Json(serde_json::json!({ "robots": robots })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RobotAsk {
+    name: String,
+}
+
+/// `POST /api/v1/grants/{id}/robots`: the owner creates a robot.
+async fn add_robot(
+    State(state): State<ApiState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    ask: Result<Json<RobotAsk>, axum::extract::rejection::JsonRejection>,
+) -> Answer<Response> {
+    let caller = principal.require(UseCase::ManageAccess)?;
+    let Json(ask) = ask.map_err(views::unreadable)?;
+    state.ports.members.add_robot(caller, &id, &ask.name).await?;
+    let detail = state.ports.requests.detail(caller, &id).await?;
+    let robots = detail.members.map(|members| members.robots).unwrap_or_default();
+    let made = robots.iter().find(|robot| robot.name == ask.name.trim()).ok_or(ApiError::Internal)?;
+    Ok((StatusCode::CREATED, Json(RobotView::of(made))).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TokenAsk {
+    /// What the token is for, to tell it apart (`jenkins-prod pipeline`).
+    name: String,
+    /// Its lifetime, at most the grant's and `credentials.api_token_days.max`.
+    days: u32,
+}
+
+/// `POST /api/v1/grants/{id}/robots/{robot}/tokens`: the owner makes an API token for a robot (shown once).
+async fn make_robot_token(
+    State(state): State<ApiState>,
+    principal: Principal,
+    Path((id, robot_id)): Path<(String, String)>,
+    ask: Result<Json<TokenAsk>, axum::extract::rejection::JsonRejection>,
+) -> Answer<Response> {
+    let caller = principal.require(UseCase::ManageAccess)?;
+    let Json(ask) = ask.map_err(views::unreadable)?;
+    let made = make_token(&state, caller, &id, &robot_id, &ask.name, ask.days).await?;
+    Ok((StatusCode::CREATED, [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))], Json(made))
+        .into_response())
+}
+
+/// Makes an API token for robot `robot_id` of grant `id`, which `caller` may manage: for the API and for the
+/// grant page's form.
+pub async fn make_token(
+    state: &ApiState,
+    caller: &app::auth::Caller,
+    id: &str,
+    robot_id: &str,
+    name: &str,
+    days: u32,
+) -> Result<MadeTokenView, ApiError> {
+    // The policy's answer for the grant (its owner or an admin, while it is ready), through the page's detail.
+    let detail = state.ports.requests.detail(caller, id).await?;
+    if !detail.may.manage_access {
+        return Err(ApiError::NotAllowed(
+            "Only the grant's owner (who requested it) or an admin can make a robot's API tokens.".to_string(),
+        ));
+    }
+    let robot_id = app::model::RobotId::parse(robot_id)?;
+    let robot = state.store.robot(id, robot_id.as_str()).await?.ok_or(ApiError::NotFound)?;
+    let name = name.trim();
+    let mut problems = Vec::new();
+    if name.is_empty() || name.chars().count() > 80 {
+        problems.push(app::error::FieldProblem::new("name", "Say what the token is for, in at most 80 characters."));
+    }
+    let now = state.clock.now();
+    let max_days = TOKEN_MAX_DAYS;
+    let ends = detail.request.expires_at;
+    if days == 0 || days > max_days {
+        problems.push(app::error::FieldProblem::new("days", format!("Between 1 and {max_days} days.")));
+    } else if let Some(ends) = ends
+        && now + TimeDelta::days(i64::from(days)) > ends
+    {
+        problems.push(app::error::FieldProblem::new(
+            "days",
+            format!("The grant ends {}; a token cannot outlive it.", ends.format("%Y-%m-%d %H:%M UTC")),
+        ));
+    }
+    if !problems.is_empty() {
+        return Err(ApiError::Invalid(problems));
+    }
+    let expires_at = now + TimeDelta::days(i64::from(days));
+    let made = state
+        .store
+        .make_token(&NewToken {
+            kind: TokenKind::Robot,
+            robot_id: Some(&robot.id),
+            person_id: None,
+            name,
+            created_by: Some(&caller.person.id),
+            created_at: now,
+            expires_at,
+            request_id: Some(id),
+        })
+        .await?;
+    tracing::info!(request = %id, robot = %robot.name, token = %made.id, actor = %caller.person.id, "robot API token made");
+    Ok(MadeTokenView { id: made.id, token: made.token.expose_secret().to_string(), robot: robot.name, expires_at })
+}
+
+/// The longest a robot's API token lives.
+pub const TOKEN_MAX_DAYS: u32 = 90;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RequestAsk {
+    namespace: String,
+    purpose: String,
+    stage: String,
+    /// `none` (Helm 3 and later) or `tiller`.
+    helm_mode: String,
+    quota_profile: String,
+    lifetime_days: u32,
+}
+
+/// `POST /api/v1/requests`: a person requests a namespace.
+async fn submit_request(
+    State(state): State<ApiState>,
+    principal: Principal,
+    ask: Result<Json<RequestAsk>, axum::extract::rejection::JsonRejection>,
+) -> Answer<Response> {
+    let caller = principal.require(UseCase::SubmitRequest)?;
+    let Json(ask) = ask.map_err(views::unreadable)?;
+    let form = RequestForm {
+        namespace: ask.namespace,
+        purpose: ask.purpose,
+        stage: ask.stage,
+        helm_mode: ask.helm_mode,
+        quota_profile: ask.quota_profile,
+        lifetime_days: ask.lifetime_days.to_string(),
+    };
+    let id = state.ports.requests.submit(caller, form).await?;
+    let detail = state.ports.requests.detail(caller, &id).await?;
+    Ok((StatusCode::CREATED, Json(GrantView::of(&detail.request))).into_response())
+}
+
+/// `POST /api/v1/requests/{id}/approve`: an approver approves (their approval may be one of several needed).
+async fn approve_request(
+    State(state): State<ApiState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Answer<Json<GrantView>> {
+    let caller = principal.require(UseCase::DecideRequest)?;
+    state.ports.requests.decide(caller, &id, Verdict::Approve).await?;
+    let detail = state.ports.requests.detail(caller, &id).await?;
+    Ok(Json(GrantView::of(&detail.request)))
+}
+
+/// `GET /api/v1/approvals`: the first page of requests the caller may still decide, oldest first.
+async fn list_approvals(State(state): State<ApiState>, principal: Principal) -> Answer<Json<serde_json::Value>> {
+    let caller = principal.require(UseCase::ListPending)?;
+    let approvals = state.ports.requests.approvals(caller, app::requests::PagePosition::Number(1)).await?;
+    let requests: Vec<GrantView> = approvals.requests.items.iter().map(|item| GrantView::of(&item.request)).collect();
+    Ok(Json(serde_json::json!({ "requests": requests, "total": approvals.requests.total })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RevokeAsk {
+    reason: String,
+}
+
+/// `POST /api/v1/credentials/{id}/revoke`.
+async fn revoke_credential(
+    State(state): State<ApiState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    ask: Result<Json<RevokeAsk>, axum::extract::rejection::JsonRejection>,
+) -> Answer<StatusCode> {
+    let Json(ask) = ask.map_err(views::unreadable)?;
+    match &principal {
+        Principal::Person(caller) => {
+            principal.require(UseCase::RevokeCredential)?;
+            state.ports.credentials.revoke(caller, &id, &ask.reason).await?;
+        }
+        Principal::Robot(robot) => state.credentials.revoke_as_robot(&robot.robot, &id, &ask.reason).await?,
+    }
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -89,8 +89,13 @@ pub trait MembersPort: Send + Sync + 'static {
     /// Removes robot `robot_id`, with its identity and kubeconfigs.
     async fn remove_robot(&self, caller: &Caller, request_id: &str, robot_id: &str) -> Result<(), ApiError>;
     /// Revokes API token `token_id` of robot `robot_id`.
-    async fn revoke_token(&self, caller: &Caller, request_id: &str, robot_id: &str, token_id: &str)
-    -> Result<(), ApiError>;
+    async fn revoke_token(
+        &self,
+        caller: &Caller,
+        request_id: &str,
+        robot_id: &str,
+        token_id: &str,
+    ) -> Result<(), ApiError>;
 }
 
 /// Every port the server implements, handed to the app as one context value.

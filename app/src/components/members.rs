@@ -131,12 +131,19 @@ pub fn MembersSection(id: String, members: GrantMembers, manage: bool) -> impl I
 /// A robot's API tokens (for `/api/v1`): each with its end, its last use and, for the owner, a revoke button;
 /// and the form that makes a new one, answered with a page that shows it once.
 #[component]
-fn RobotTokens(id: String, robot_id: String, robot: String, tokens: Vec<ApiTokenSummary>, manage: bool) -> impl IntoView {
+fn RobotTokens(
+    id: String,
+    robot_id: String,
+    robot: String,
+    tokens: Vec<ApiTokenSummary>,
+    manage: bool,
+) -> impl IntoView {
     let in_force: Vec<ApiTokenSummary> = tokens.into_iter().filter(|token| token.revoked_at.is_none()).collect();
     let listed = in_force
         .into_iter()
         .map(|token| {
-            let used = token.last_used_at.map_or_else(|| "never used".to_string(), |at| format!("last used {}", minute(at)));
+            let used =
+                token.last_used_at.map_or_else(|| "never used".to_string(), |at| format!("last used {}", minute(at)));
             let (id, robot_id) = (id.clone(), robot_id.clone());
             let line = format!("{}: until {}, {used}", token.name, minute(token.expires_at));
             let label = format!("Revoke token {}", token.name);

@@ -109,7 +109,8 @@ pub async fn robot_grant(
 ) -> Result<RequestRecord, ApiError> {
     let id = app::model::RequestId::parse(id)?;
     let record = state.store.request(id.as_str()).await?.ok_or(ApiError::NotFound)?;
-    let target = app::policy::Target::Request { requester_id: &record.requester_id, member: false, request: &record.summary };
+    let target =
+        app::policy::Target::Request { requester_id: &record.requester_id, member: false, request: &record.summary };
     state.rules.policy().check_robot(&robot.robot.request_id, use_case, target)?;
     Ok(record)
 }

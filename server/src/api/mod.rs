@@ -20,7 +20,7 @@ use app::requests::{RequestForm, Verdict};
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use axum::{Json, Router};
 use chrono::TimeDelta;
 use secrecy::ExposeSecret;
@@ -61,7 +61,8 @@ pub fn routes(state: ApiState) -> axum::Router {
         .route("/api/v1/requests/{id}/approve", post(approve_request))
         .route("/api/v1/approvals", get(list_approvals))
         .route("/api/v1/credentials/{id}/revoke", post(revoke_credential))
-        .fallback(not_found)
+        // Anything else under the API is answered in the API's own form.
+        .route("/api/{*rest}", any(not_found))
         .with_state(state)
 }
 

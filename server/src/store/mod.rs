@@ -18,9 +18,9 @@ pub mod provisioning;
 pub mod queue;
 pub mod requests;
 pub mod sessions;
-pub mod tokens;
 #[cfg(test)]
 pub(crate) mod testing;
+pub mod tokens;
 pub mod users;
 
 use std::str::FromStr;

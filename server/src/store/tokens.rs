@@ -160,8 +160,7 @@ impl Store {
         presented: &SecretString,
         now: DateTime<Utc>,
     ) -> Result<std::result::Result<TokenRecord, TokenRefused>> {
-        let Some((id, secret)) =
-            presented.expose_secret().strip_prefix("berth_").and_then(|rest| rest.split_once('_'))
+        let Some((id, secret)) = presented.expose_secret().strip_prefix("berth_").and_then(|rest| rest.split_once('_'))
         else {
             return Ok(Err(TokenRefused::Unknown));
         };
@@ -229,15 +228,18 @@ impl Store {
         Ok(rows
             .into_iter()
             .map(|row| {
-                (row.robot_id.unwrap_or_default(), ApiTokenSummary {
-                    id: row.id,
-                    name: row.name,
-                    created_by: row.created_by.unwrap_or_default(),
-                    created_at: row.created_at,
-                    expires_at: row.expires_at,
-                    last_used_at: row.last_used_at,
-                    revoked_at: row.revoked_at,
-                })
+                (
+                    row.robot_id.unwrap_or_default(),
+                    ApiTokenSummary {
+                        id: row.id,
+                        name: row.name,
+                        created_by: row.created_by.unwrap_or_default(),
+                        created_at: row.created_at,
+                        expires_at: row.expires_at,
+                        last_used_at: row.last_used_at,
+                        revoked_at: row.revoked_at,
+                    },
+                )
             })
             .collect())
     }

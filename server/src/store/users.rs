@@ -59,7 +59,8 @@ impl Store {
         .fetch_optional(pool)
         .await)?;
         let Some((display_name, email, role, groups)) = row else { return Ok(None) };
-        let person = app::auth::Person { id: id.to_string(), display_name, email, groups: groups_from_column(&groups)? };
+        let person =
+            app::auth::Person { id: id.to_string(), display_name, email, groups: groups_from_column(&groups)? };
         Ok(Some((person, role.as_deref().and_then(Role::parse))))
     }
 

@@ -236,7 +236,10 @@ impl CredentialsService {
             token: minted.token,
             credential_id,
             namespace: summary.namespace.clone(),
-            username: crate::cluster::manifests::service_account_username(&self.settings.identities_namespace, &identity),
+            username: crate::cluster::manifests::service_account_username(
+                &self.settings.identities_namespace,
+                &identity,
+            ),
             expires_at: minted.expires_at,
         })
     }

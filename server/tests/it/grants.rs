@@ -370,7 +370,7 @@ pub(crate) async fn ready_grant(dir: &TempDir, helm_mode: &str) -> (TestServer, 
 /// The contents of every file of the SQLite database in `folder` (the database, its WAL and shared memory),
 /// read as one scan. SQLite may still be folding the WAL into the database and deleting it as the last
 /// connection closes, so a scan that finds a file gone is done again, until one reads every file it lists.
-async fn database_files(folder: &Path) -> Vec<Vec<u8>> {
+pub(crate) async fn database_files(folder: &Path) -> Vec<Vec<u8>> {
     eventually(Duration::from_secs(5), &format!("one whole scan of {}", folder.display()), || async {
         let scan: std::io::Result<Vec<Vec<u8>>> =
             std::fs::read_dir(folder).unwrap().map(|entry| std::fs::read(entry?.path())).collect();

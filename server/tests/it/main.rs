@@ -7,6 +7,7 @@
 #![allow(clippy::disallowed_methods)]
 
 mod admin;
+mod api;
 mod binary;
 mod cluster;
 mod confinement;

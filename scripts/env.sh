@@ -120,7 +120,7 @@ start_dev_idp() {
 # For `env`: Berth's single sign-on settings for the development identity provider at $DEV_IDP_URL, with its
 # default client secret (end2end/dev-idp/main.mjs); a real deployment sets its own.
 dev_idp_auth_env() {
-  echo "BERTH_AUTH__ISSUER_URL=${DEV_IDP_URL:-http://127.0.0.1:5556}" "BERTH_AUTH__CLIENT_ID=berth" "BERTH_AUTH__CLIENT_SECRET=berth-dev-secret"
+  echo "BERTH_AUTH__ISSUER_URL=${DEV_IDP_URL:-http://127.0.0.1:5556}" "BERTH_AUTH__CLIENT_ID=berth" "BERTH_AUTH__CLIENT_SECRET=berth-dev-secret" "BERTH_AUTH__CLI_CLIENT_ID=berth-cli"
 }
 
 stop_dev_idp() {

@@ -6,7 +6,9 @@
 //
 // Settings (environment):
 //   DEV_IDP_PORT           port on 127.0.0.1 (default 5556); the issuer is http://127.0.0.1:PORT
-//   DEV_IDP_CLIENT_SECRET  the secret of the one client, `berth` (default "berth-dev-secret")
+//   DEV_IDP_CLIENT_SECRET  the secret of the portal's client, `berth` (default "berth-dev-secret")
+//
+// Clients: `berth` (the portal; confidential) and `berth-cli` (the command line; public, PKCE, loopback).
 //
 // People (password "dev" for all):
 //   alice  berth-developers   bob  berth-approvers   carol  berth-admins   dave  marketing (no Berth group)
@@ -53,6 +55,15 @@ const provider = new Provider(issuer, {
       grant_types: ["authorization_code"],
       response_types: ["code"],
       token_endpoint_auth_method: "client_secret_basic",
+    },
+    {
+      // The `berth` command line: a public client (no secret; PKCE), redirected to a loopback port of its own.
+      client_id: "berth-cli",
+      application_type: "native",
+      redirect_uris: ["http://127.0.0.1/callback"],
+      grant_types: ["authorization_code"],
+      response_types: ["code"],
+      token_endpoint_auth_method: "none",
     },
   ],
   jwks: { keys: [signingKey] },

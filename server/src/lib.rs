@@ -171,6 +171,7 @@ impl Berth {
         };
         let api = api::ApiState {
             store: store.clone(),
+            auth: auth.clone(),
             ports: ports.clone(),
             credentials: credentials_for_api,
             rules: rules_for_api,

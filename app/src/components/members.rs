@@ -67,9 +67,11 @@ pub fn MembersSection(id: String, members: GrantMembers, manage: bool) -> impl I
             });
             view! {
                 <tr data-testid="robot">
-                    <td data-label="Robot"><strong>{robot.name}</strong></td>
-                    <td data-label="Kubernetes user"><code>{robot.username}</code></td>
-                    <td data-label="Created">{format!("by {}, {}", robot.created_by, minute(robot.created_at))}</td>
+                    <td data-label="Robot">
+                        <strong>{robot.name}</strong>
+                        <br /><code class="username">{robot.username}</code>
+                        <br /><span class="muted">{format!("Created by {}, {}", robot.created_by, minute(robot.created_at))}</span>
+                    </td>
                     <td data-label="API tokens">{tokens}</td>
                     {remove}
                 </tr>
@@ -107,7 +109,7 @@ pub fn MembersSection(id: String, members: GrantMembers, manage: bool) -> impl I
         } else {
             view! {
                 <table class="table robots" data-testid="robots">
-                    <thead><tr><th>"Robot"</th><th>"Kubernetes user"</th><th>"Created"</th><th>"API tokens"</th>{manage.then(|| view! { <th></th> })}</tr></thead>
+                    <thead><tr><th>"Robot (Kubernetes user)"</th><th>"API tokens"</th>{manage.then(|| view! { <th></th> })}</tr></thead>
                     <tbody>{robot_rows}</tbody>
                 </table>
             }.into_any()

@@ -104,7 +104,6 @@ fn DetailView(detail: RequestDetail) -> impl IntoView {
         {request.namespace_deletion.map(|deletion| view! { <NamespaceDeletionNotice deletion /> })}
         <ProvisioningStatus request=request.clone() />
         {detail.tiller.map(|rollout| view! { <TillerStatus rollout /> })}
-        {detail.quota_use.map(|uses| view! { <QuotaUseTable uses /> })}
         {detail.may.retry.then(|| view! { <RetryForm id=request.id.clone() /> })}
         {detail.may.revoke.then(|| view! { <RevokeGrantForm id=request.id.clone() /> })}
         {detail.may.delete_namespace.then(|| view! {
@@ -126,6 +125,8 @@ fn DetailView(detail: RequestDetail) -> impl IntoView {
         {detail.members.map(|members| view! {
             <MembersSection id=request.id.clone() members manage=detail.may.manage_access />
         })}
+        // What the quota holds now, next to the form that asks for another profile.
+        {detail.quota_use.map(|uses| view! { <QuotaUseTable uses /> })}
         {detail.change_options.map(|options| view! {
             <h2>"Change this grant"</h2>
             <ChangeRequestForm id=request.id.clone() options />

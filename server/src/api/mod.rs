@@ -41,6 +41,8 @@ pub const OPENAPI: &str = include_str!("openapi.json");
 #[derive(Clone)]
 pub struct ApiState {
     pub store: Store,
+    /// The identity provider, whose ID tokens the command line exchanges for person tokens.
+    pub auth: Arc<crate::auth::Auth>,
     pub ports: Ports,
     pub credentials: Arc<CredentialsService>,
     pub rules: Rules,
@@ -52,6 +54,9 @@ pub struct ApiState {
 pub fn routes(state: ApiState) -> axum::Router {
     Router::new()
         .route("/api/v1/openapi.json", get(openapi))
+        .route("/api/v1/cli", get(cli_sign_in))
+        .route("/api/v1/tokens/person", post(person_token))
+        .route("/api/v1/grants/{id}/cluster", get(cluster_of))
         .route("/api/v1/grants", get(list_grants))
         .route("/api/v1/grants/{id}", get(show_grant))
         .route("/api/v1/grants/{id}/kubeconfig", post(get_kubeconfig))
@@ -74,6 +79,120 @@ async fn openapi() -> Response {
 
 async fn not_found() -> ApiFailure {
     ApiFailure(ApiError::NotFound)
+}
+
+/// How long a person's token from `berth login` lasts.
+pub const PERSON_TOKEN_HOURS: i64 = 12;
+
+/// `GET /api/v1/cli`: where and how the command line signs people in (no token needed).
+async fn cli_sign_in(State(state): State<ApiState>) -> Answer<Json<serde_json::Value>> {
+    let oidc = &state.auth.oidc;
+    let client_id = oidc.cli_client_id().ok_or_else(|| {
+        ApiError::Conflict("The command line's sign-in is not configured here (auth.cli_client_id).".to_string())
+    })?;
+    Ok(Json(serde_json::json!({ "issuer": oidc.issuer(), "client_id": client_id, "scopes": oidc.scopes_line() })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PersonTokenAsk {
+    /// The ID token the command line got from the identity provider for its own client.
+    id_token: String,
+    /// The nonce it sent with the sign-in.
+    nonce: String,
+    /// Where it is used (`berth login on laptop-7`), to tell tokens apart.
+    #[serde(default)]
+    name: String,
+}
+
+/// `POST /api/v1/tokens/person`: the command line's sign-in. The ID token is checked like a browser's
+/// sign-in (signature, issuer, audience: the command line's client, expiry, nonce); the person is recorded
+/// with the role their groups give now, and gets a token of [`PERSON_TOKEN_HOURS`].
+async fn person_token(
+    State(state): State<ApiState>,
+    ask: Result<Json<PersonTokenAsk>, axum::extract::rejection::JsonRejection>,
+) -> Answer<Response> {
+    let Json(ask) = ask.map_err(views::unreadable)?;
+    let identity = state.auth.oidc.verify_cli_id_token(&ask.id_token, &ask.nonce).await.map_err(|error| {
+        tracing::warn!(error = %error, "a command line sign-in was refused");
+        ApiError::SignInRequired
+    })?;
+    let role = crate::auth::roles::role_for(&state.auth.roles, &identity.groups);
+    let now = state.clock.now();
+    let person_id = state
+        .store
+        .record_sign_in(&crate::store::users::SignIn {
+            issuer: &identity.issuer,
+            subject: &identity.subject,
+            email: identity.email.as_deref(),
+            display_name: &identity.display_name,
+            role,
+            groups: &identity.groups,
+            at: now,
+        })
+        .await?;
+    let Some(role) = role else {
+        return Err(ApiFailure(ApiError::NotAllowed(
+            "You signed in, but none of your groups grants a Berth role. Ask an admin if you need one.".to_string(),
+        )));
+    };
+    let name: String = match ask.name.trim() {
+        "" => "berth login".to_string(),
+        name => name.chars().take(80).collect(),
+    };
+    let expires_at = now + TimeDelta::hours(PERSON_TOKEN_HOURS);
+    let made = state
+        .store
+        .make_token(&NewToken {
+            kind: TokenKind::Person,
+            robot_id: None,
+            person_id: Some(&person_id),
+            name: &name,
+            created_by: Some(&person_id),
+            created_at: now,
+            expires_at,
+            request_id: None,
+        })
+        .await?;
+    tracing::info!(person = %person_id, token = %made.id, "signed in from the command line");
+    let body = serde_json::json!({
+        "token": made.token.expose_secret(),
+        "expires_at": expires_at,
+        "display_name": identity.display_name,
+        "role": role.as_str(),
+    });
+    Ok((StatusCode::CREATED, [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))], Json(body))
+        .into_response())
+}
+
+/// `GET /api/v1/grants/{id}/cluster`: the API server's address and CA and the namespace, for a kubeconfig
+/// the caller builds itself (the command line's exec-plugin kubeconfig holds no token).
+async fn cluster_of(
+    State(state): State<ApiState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Answer<Json<serde_json::Value>> {
+    let namespace = match &principal {
+        Principal::Person(caller) => {
+            principal.require(UseCase::DownloadKubeconfig)?;
+            let detail = state.ports.requests.detail(caller, &id).await?;
+            if !detail.may.download {
+                return Err(ApiFailure(ApiError::NotAllowed(
+                    "Only the grant's owner and members can use its namespace, while it is ready.".to_string(),
+                )));
+            }
+            detail.request.namespace
+        }
+        Principal::Robot(robot) => {
+            auth::robot_grant(&state, robot, &id, UseCase::DownloadKubeconfig).await?.summary.namespace
+        }
+    };
+    let endpoint = state.credentials.cluster.endpoint();
+    let ca = endpoint.ca_pem.as_ref().map(|pem| {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD.encode(pem)
+    });
+    Ok(Json(serde_json::json!({ "server": endpoint.url, "certificate_authority_data": ca, "namespace": namespace })))
 }
 
 /// `GET /api/v1/grants`: a person's grants that give access now or soon (owned or as a member); a robot's
@@ -119,7 +238,25 @@ struct KubeconfigAsk {
     #[serde(default)]
     robot: Option<String>,
     /// The kubeconfig's lifetime; the CI or personal bounds apply.
-    lifetime_hours: u32,
+    #[serde(default)]
+    lifetime_hours: Option<u32>,
+    /// Instead of hours: a token of 10 to 60 minutes (the command line's exec credential plugin).
+    #[serde(default)]
+    lifetime_minutes: Option<u32>,
+}
+
+impl KubeconfigAsk {
+    /// The two lifetimes as the download form has them (one of them empty).
+    fn lifetimes(&self) -> Result<(String, String), ApiError> {
+        let text = |value: Option<u32>| value.map(|v| v.to_string()).unwrap_or_default();
+        match (self.lifetime_hours, self.lifetime_minutes) {
+            (None, None) | (Some(_), Some(_)) => Err(ApiError::invalid(
+                "lifetime_hours",
+                "Give the kubeconfig's lifetime: lifetime_hours, or lifetime_minutes for a short token.",
+            )),
+            (hours, minutes) => Ok((text(hours), text(minutes))),
+        }
+    }
 }
 
 /// `POST /api/v1/grants/{id}/kubeconfig`: a kubeconfig (and its token alone) for the caller, or for a robot.
@@ -133,10 +270,12 @@ async fn get_kubeconfig(
         Principal::Person(caller) => {
             principal.require(UseCase::DownloadKubeconfig)?;
             let Json(ask) = ask.map_err(views::unreadable)?;
+            let (lifetime_hours, lifetime_minutes) = ask.lifetimes()?;
             let form = crate::workflow::credentials::KubeconfigForm {
                 purpose: if ask.robot.is_some() { "ci" } else { "personal" }.to_string(),
                 name: ask.robot.unwrap_or_default(),
-                lifetime_hours: ask.lifetime_hours.to_string(),
+                lifetime_hours,
+                lifetime_minutes,
             };
             state.credentials.issue(caller, &id, &form).await?
         }
@@ -147,8 +286,8 @@ async fn get_kubeconfig(
                     "A robot's token gets kubeconfigs of that robot only.".to_string(),
                 )));
             }
-            let hours = ask.lifetime_hours.to_string();
-            state.credentials.issue_to_robot(&robot.robot, &robot.on_behalf_of, &id, &hours).await?
+            let (hours, minutes) = ask.lifetimes()?;
+            state.credentials.issue_to_robot(&robot.robot, &robot.on_behalf_of, &id, &hours, &minutes).await?
         }
     };
     let body = IssuedKubeconfig {

@@ -19,9 +19,9 @@ use openidconnect::core::{
 };
 use openidconnect::{
     AdditionalClaims, AuthorizationCode, ClaimsVerificationError, Client, ClientId, ClientSecret, CsrfToken,
-    EmptyExtraTokenFields, EndpointMaybeSet, EndpointNotSet, EndpointSet, IdTokenClaims, IdTokenFields, IssuerUrl,
-    LogoutRequest, Nonce, PkceCodeChallenge, PkceCodeVerifier, PostLogoutRedirectUrl, ProviderMetadataWithLogout,
-    RedirectUrl, RequestTokenError, Scope, StandardErrorResponse, StandardTokenResponse,
+    EmptyExtraTokenFields, EndpointMaybeSet, EndpointNotSet, EndpointSet, IdTokenClaims, IdTokenFields,
+    IdTokenVerifier, IssuerUrl, LogoutRequest, Nonce, PkceCodeChallenge, PkceCodeVerifier, PostLogoutRedirectUrl,
+    ProviderMetadataWithLogout, RedirectUrl, RequestTokenError, Scope, StandardErrorResponse, StandardTokenResponse,
 };
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
@@ -55,6 +55,10 @@ type BerthTokenResponse = StandardTokenResponse<
     >,
     CoreTokenType,
 >;
+
+/// An ID token with Berth's claims, as the command line hands it over.
+type CliIdToken =
+    openidconnect::IdToken<OtherClaims, CoreGenderClaim, CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm>;
 
 /// `openidconnect`'s client with Berth's claims, built from discovered metadata: authorization endpoint set,
 /// token and userinfo endpoints as the provider publishes them.
@@ -143,6 +147,8 @@ pub struct OidcClient {
     post_logout_redirect_url: PostLogoutRedirectUrl,
     scopes: Vec<Scope>,
     groups_claim: String,
+    /// The command line's public client, whose ID tokens Berth exchanges for API tokens.
+    cli_client_id: Option<ClientId>,
     http: reqwest::Client,
     /// One discovery at a time; the others wait for its result instead of all asking the provider.
     discovered: tokio::sync::Mutex<Option<Arc<Discovered>>>,
@@ -168,6 +174,7 @@ impl OidcClient {
             post_logout_redirect_url: PostLogoutRedirectUrl::from_url(public_url.join("/")?),
             scopes: config.scopes.iter().map(|scope| Scope::new(scope.clone())).collect(),
             groups_claim: config.groups_claim.clone(),
+            cli_client_id: config.cli_client_id.clone().map(ClientId::new),
             http,
             discovered: tokio::sync::Mutex::new(None),
         })
@@ -303,6 +310,40 @@ impl OidcClient {
                 .set_post_logout_redirect_uri(self.post_logout_redirect_url.clone())
                 .http_get_url(),
         )
+    }
+
+    /// The scopes a sign-in asks for, space-separated (`openid` first).
+    pub fn scopes_line(&self) -> String {
+        std::iter::once("openid").chain(self.scopes.iter().map(|scope| scope.as_str())).collect::<Vec<_>>().join(" ")
+    }
+
+    /// The command line's client id, if it may sign in.
+    pub fn cli_client_id(&self) -> Option<&str> {
+        self.cli_client_id.as_ref().map(|id| id.as_str())
+    }
+
+    /// The person an ID token the command line got for its own client vouches for: signed by the provider,
+    /// issued by it, for the command line's client, not expired, with the nonce the command line sent.
+    pub async fn verify_cli_id_token(&self, id_token: &str, nonce: &str) -> Result<VerifiedIdentity, SignInError> {
+        let client_id = self
+            .cli_client_id
+            .clone()
+            .ok_or_else(|| SignInError::Refused("the command line's sign-in is not configured".to_string()))?;
+        let token: CliIdToken = id_token.parse().map_err(|error| SignInError::Invalid(format!("ID token: {error}")))?;
+        let nonce = Nonce::new(nonce.to_string());
+        let verify = |discovered: &Discovered| {
+            let keys = discovered.metadata.jwks().clone();
+            let verifier = IdTokenVerifier::new_public_client(client_id.clone(), self.issuer.clone(), keys);
+            token.claims(&verifier, &nonce).cloned()
+        };
+        let claims = match verify(&*self.metadata(false).await?) {
+            Ok(claims) => claims,
+            // Perhaps the provider rotated its keys since the last discovery: look again, once.
+            Err(ClaimsVerificationError::SignatureVerification(_)) => verify(&*self.metadata(true).await?)
+                .map_err(|error| SignInError::Invalid(format!("ID token: {error}")))?,
+            Err(other) => return Err(SignInError::Invalid(format!("ID token: {other}"))),
+        };
+        self.identity(&claims)
     }
 
     /// The issuer as configured, for the mix-up check on the callback's `iss` parameter (RFC 9207).

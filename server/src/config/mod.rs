@@ -84,6 +84,11 @@ pub struct AuthConfig {
     pub groups_claim: String,
     #[serde(default)]
     pub roles: RoleGroups,
+    /// The public client (no secret) the `berth` command line signs in with, at the same provider; register
+    /// `http://127.0.0.1/callback` as its redirect (a loopback address, any port: RFC 8252). Unset: the
+    /// command line cannot sign in people (robots' tokens still work).
+    #[serde(default)]
+    pub cli_client_id: Option<String>,
 }
 
 /// Which groups grant which role. A person gets the highest role any of their groups grants; admins may do

@@ -55,7 +55,13 @@ pub struct KubeconfigForm {
     pub name: String,
     #[serde(default)]
     pub lifetime_hours: String,
+    /// Instead of hours: a token of a few minutes (10 to 60), for the command line's exec credential plugin.
+    #[serde(default)]
+    pub lifetime_minutes: String,
 }
+
+/// The shortest and longest exec-plugin token, in minutes (the API server mints none under 10 minutes).
+pub const EXEC_MINUTES: (u32, u32) = (10, 60);
 
 /// A kubeconfig ready to send.
 pub struct Download {
@@ -130,13 +136,15 @@ impl CredentialsService {
 
     /// Issues a kubeconfig of its own to `robot`, which called the machine API with a token of its own
     /// (`on_behalf_of` is the person who made that token, recorded as the kubeconfig's owner) for
-    /// `lifetime_hours` (within the CI bounds, and not past the grant's end).
+    /// `lifetime_hours` (within the CI bounds) or `lifetime_minutes` (an exec plugin's), not past the grant's
+    /// end.
     pub async fn issue_to_robot(
         &self,
         robot: &RobotRecord,
         on_behalf_of: &str,
         request_id: &str,
         lifetime_hours: &str,
+        lifetime_minutes: &str,
     ) -> Result<Download, ApiError> {
         let id = app::model::RequestId::parse(request_id)?;
         let record = self.store.request(id.as_str()).await?.ok_or(ApiError::NotFound)?;
@@ -146,6 +154,7 @@ impl CredentialsService {
             purpose: CredentialPurpose::Ci.as_str().to_string(),
             name: robot.name.clone(),
             lifetime_hours: lifetime_hours.to_string(),
+            lifetime_minutes: lifetime_minutes.to_string(),
         };
         let valid = self.check(&form, record.summary.expires_at, self.clock.now())?;
         self.room_for_one_more(&record.summary.id).await?;
@@ -296,6 +305,9 @@ impl CredentialsService {
         grant_ends: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
     ) -> Result<Valid, ApiError> {
+        if !form.lifetime_minutes.trim().is_empty() {
+            return self.check_minutes(form, grant_ends, now);
+        }
         let mut problems = Vec::new();
         let purpose = CredentialPurpose::parse(form.purpose.trim());
         if purpose.is_none() {
@@ -348,6 +360,36 @@ impl CredentialsService {
             }
             _ => Err(ApiError::Invalid(problems)),
         }
+    }
+
+    /// A token of a few minutes for the exec credential plugin: personal, or a robot's (named in `name`).
+    fn check_minutes(
+        &self,
+        form: &KubeconfigForm,
+        grant_ends: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<Valid, ApiError> {
+        let (min, max) = EXEC_MINUTES;
+        let minutes = match form.lifetime_minutes.trim().parse::<u32>() {
+            Ok(minutes) if (min..=max).contains(&minutes) => minutes,
+            _ => return Err(ApiError::invalid("lifetime_minutes", format!("Between {min} and {max} minutes."))),
+        };
+        let lifetime = TimeDelta::minutes(i64::from(minutes));
+        if grant_ends.is_some_and(|ends| now + lifetime > ends) {
+            return Err(ApiError::invalid("lifetime_minutes", "The grant ends sooner; a token cannot outlive it."));
+        }
+        let purpose = CredentialPurpose::parse(form.purpose.trim()).unwrap_or(CredentialPurpose::Personal);
+        let name = match purpose {
+            CredentialPurpose::Ci => {
+                let name = form.name.trim().to_string();
+                if let Some(problem) = credentials::name_problem(&name) {
+                    return Err(ApiError::invalid(field::NAME, problem));
+                }
+                name
+            }
+            CredentialPurpose::Personal => "personal".to_string(),
+        };
+        Ok(Valid { purpose, name, lifetime })
     }
 
     /// Deletes a credential's anchor (its token dies with it) after a failure; logged if even that fails.

@@ -180,6 +180,14 @@ async fn every_operation_of_the_openapi_document_is_in_the_401_403_200_matrix() 
             ok: 200,
         },
         Row {
+            operation: "GET /api/v1/grants/{id}/cluster",
+            path: format!("/api/v1/grants/{id}/cluster"),
+            body: None,
+            forbidden: bob_token.clone(),
+            allowed: robot_token.clone(),
+            ok: 200,
+        },
+        Row {
             operation: "GET /api/v1/grants/{id}/robots",
             path: format!("/api/v1/grants/{id}/robots"),
             body: None,
@@ -238,9 +246,11 @@ async fn every_operation_of_the_openapi_document_is_in_the_401_403_200_matrix() 
             ok: 204,
         },
     ];
-    // The document's operations, less the document itself (public): each is a row here.
+    // The document's operations, less the public ones (tested on their own below): each is a row here.
     let mut documented = documented_operations();
-    assert!(documented.remove("GET /api/v1/openapi.json"));
+    for public in ["GET /api/v1/openapi.json", "GET /api/v1/cli", "POST /api/v1/tokens/person"] {
+        assert!(documented.remove(public), "{public} is documented");
+    }
     let tested: BTreeSet<String> = rows.iter().map(|row| row.operation.to_string()).collect();
     assert_eq!(tested, documented, "every documented operation is in the matrix, and nothing else");
 
@@ -263,6 +273,13 @@ async fn every_operation_of_the_openapi_document_is_in_the_401_403_200_matrix() 
         let (status, answer) = call(&server, method, &row.path, Some(&row.allowed), row.body.clone()).await;
         assert_eq!(status, row.ok, "{} answered: {answer}", row.operation);
     }
+    // The public operations: the document, how to sign in, and the sign-in itself (a forged ID token is 401).
+    assert_eq!(call(&server, Method::GET, "/api/v1/openapi.json", None, None).await.0, 200);
+    let (status, sign_in) = call(&server, Method::GET, "/api/v1/cli", None, None).await;
+    assert_eq!((status, sign_in["client_id"].as_str()), (200, Some("berth-cli")), "{sign_in}");
+    let forged = json!({"id_token": "eyJhbGciOiJub25lIn0.eyJzdWIiOiJhbGljZSJ9.", "nonce": "n"});
+    let (status, answer) = call(&server, Method::POST, "/api/v1/tokens/person", None, Some(forged)).await;
+    assert_eq!((status, answer["error"].as_str()), (401, Some("unauthenticated")), "{answer}");
     server.stop().await;
     clean_up(&namespace).await;
 }

@@ -130,6 +130,8 @@ pub fn auth_config(issuer: &str) -> AuthConfig {
         scopes: vec!["email".into(), "profile".into(), "groups".into()],
         groups_claim: "groups".to_string(),
         roles: RoleGroups::default(),
+        // The dev provider's public client for the command line.
+        cli_client_id: Some("berth-cli".to_string()),
     }
 }
 

@@ -27,7 +27,7 @@ RUN apt-get update -qq \
     && useradd --system --uid 10001 --gid berth --home-dir /nonexistent --shell /usr/sbin/nologin berth \
     && mkdir -p /data && chown berth:berth /data
 
-COPY --from=build /src/target/release/berth /app/berth
+COPY --from=build /src/target/release/berth-server /app/berth-server
 COPY --from=build /src/target/site /app/site
 
 # In a container the server must listen on all interfaces; the defaults elsewhere are loopback only.
@@ -41,4 +41,4 @@ WORKDIR /data
 # 3000: the portal; 9090: /metrics once BERTH_METRICS__LISTEN=0.0.0.0:9090 is set (deploy/ sets it).
 EXPOSE 3000 9090
 VOLUME ["/data"]
-ENTRYPOINT ["/app/berth"]
+ENTRYPOINT ["/app/berth-server"]

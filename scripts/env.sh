@@ -71,7 +71,7 @@ start_release_server() {
     BERTH_DATABASE__URL="sqlite://$data/berth.db" \
     BERTH_SITE_ROOT="$REPO_ROOT/target/site" \
     BERTH_CLUSTER__KUBECONFIG="${LOCAL_CLUSTER_BERTH_KUBECONFIG:?start a cluster first (scripts/cluster.sh up DIR) and set LOCAL_CLUSTER_BERTH_KUBECONFIG=DIR/berth.kubeconfig}" \
-    "$REPO_ROOT/target/release/berth" >"$data/berth.log" 2>&1 &
+    "$REPO_ROOT/target/release/berth-server" >"$data/berth.log" 2>&1 &
   SERVER_PID=$!
   local deadline=$((SECONDS + 60))
   until curl -fsS -o /dev/null "http://127.0.0.1:$port/readyz" 2>/dev/null; do

@@ -28,7 +28,7 @@ echo "|---|---|"
 echo "| WASM bundle (berth.wasm, every page) | $(raw_and_compressed "$pkg/berth.wasm") |"
 echo "| JS glue (berth.js) | $(raw_and_compressed "$pkg/berth.js") |"
 echo "| stylesheet (berth.css) | $(raw_and_compressed "$pkg/berth.css") |"
-echo "| server binary (target/release/berth) | $(awk -v b="$(stat -c %s target/release/berth)" 'BEGIN { printf "%.1f MiB", b / 1048576 }') |"
+echo "| server binary (target/release/berth-server) | $(awk -v b="$(stat -c %s target/release/berth-server)" 'BEGIN { printf "%.1f MiB", b / 1048576 }') |"
 
 # The local control plane: disk of the built binaries, and `up` to ready (certificates, etcd, API server,
 # controller manager publishing kube-root-ca.crt) on a fresh folder. It stays up for the measurements below

@@ -42,4 +42,4 @@ log "Berth on http://${BERTH_LISTEN:-127.0.0.1:3000}, its metrics on http://$BER
 export BERTH_SITE_ROOT="${BERTH_SITE_ROOT:-$REPO_ROOT/target/site}"
 export BERTH_PUBLIC_URL="${BERTH_PUBLIC_URL:-http://${BERTH_LISTEN:-127.0.0.1:3000}}"
 # Not exec: the trap above must run after the server stops.
-"$REPO_ROOT/target/release/berth" "$@"
+"$REPO_ROOT/target/release/berth-server" "$@"

@@ -81,7 +81,11 @@ pub fn answer(response: reqwest::blocking::Response) -> anyhow::Result<Value> {
     let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
     let mut message = body["message"].as_str().map_or_else(|| format!("HTTP {status}"), str::to_string);
     for problem in body["problems"].as_array().into_iter().flatten() {
-        message.push_str(&format!("\n  {}: {}", problem["field"].as_str().unwrap_or("?"), problem["message"].as_str().unwrap_or("?")));
+        message.push_str(&format!(
+            "\n  {}: {}",
+            problem["field"].as_str().unwrap_or("?"),
+            problem["message"].as_str().unwrap_or("?")
+        ));
     }
     if status.as_u16() == 401 {
         message.push_str("\n  (sign in again: `berth login`)");

@@ -43,7 +43,8 @@ pub fn login(server: Option<&str>, no_browser: bool) -> anyhow::Result<()> {
             .send()
             .context("reaching the identity provider")?,
     )?;
-    let authorize_at = discovery["authorization_endpoint"].as_str().ok_or_else(|| anyhow!("no authorization endpoint"))?;
+    let authorize_at =
+        discovery["authorization_endpoint"].as_str().ok_or_else(|| anyhow!("no authorization endpoint"))?;
     let token_at = discovery["token_endpoint"].as_str().ok_or_else(|| anyhow!("no token endpoint"))?;
 
     let listener = TcpListener::bind("127.0.0.1:0").context("listening on 127.0.0.1")?;
@@ -122,9 +123,15 @@ fn wait_for_code(listener: &TcpListener, state: &str) -> anyhow::Result<String> 
         let query: Vec<(String, String)> = url.query_pairs().into_owned().collect();
         let find = |key: &str| query.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
         let (page, result) = match (find("code"), find("state"), find("error")) {
-            (_, _, Some(error)) => ("Sign-in failed; see the command line.", Err(anyhow!("the identity provider said: {error}"))),
-            (Some(code), Some(returned), None) if returned == state => ("Signed in to Berth. You can close this tab.", Ok(code)),
-            _ => ("Sign-in failed; see the command line.", Err(anyhow!("the browser came back without a valid answer"))),
+            (_, _, Some(error)) => {
+                ("Sign-in failed; see the command line.", Err(anyhow!("the identity provider said: {error}")))
+            }
+            (Some(code), Some(returned), None) if returned == state => {
+                ("Signed in to Berth. You can close this tab.", Ok(code))
+            }
+            _ => {
+                ("Sign-in failed; see the command line.", Err(anyhow!("the browser came back without a valid answer")))
+            }
         };
         let body = format!("<!DOCTYPE html><title>Berth</title><p>{page}</p>");
         let _ = write!(

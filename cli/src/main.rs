@@ -135,7 +135,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 "quota_profile": profile, "lifetime_days": days,
             });
             let made = api.post("/api/v1/requests", &body)?;
-            println!("Requested {} ({}): {}", made["namespace"].as_str().unwrap_or_default(), made["id"].as_str().unwrap_or_default(), made["state"].as_str().unwrap_or_default());
+            println!(
+                "Requested {} ({}): {}",
+                made["namespace"].as_str().unwrap_or_default(),
+                made["id"].as_str().unwrap_or_default(),
+                made["state"].as_str().unwrap_or_default()
+            );
             Ok(())
         }
         Command::Kubeconfig { namespace, robot, hours, exec, output } => {
@@ -154,7 +159,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 issued["kubeconfig"].as_str().unwrap_or_default().to_string()
             };
             settings::write_private(&path, &contents)?;
-            let what = if exec { "runs `berth token` for a fresh token whenever kubectl needs one" } else { "holds a token" };
+            let what =
+                if exec { "runs `berth token` for a fresh token whenever kubectl needs one" } else { "holds a token" };
             println!("Wrote {} ({what}). Use it with: export KUBECONFIG={}", path.display(), path.display());
             Ok(())
         }
@@ -202,12 +208,20 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 None => {
                     let robots = api.get(&format!("/api/v1/grants/{id}/robots"))?;
                     for robot in robots["robots"].as_array().into_iter().flatten() {
-                        println!("{}\t{}", robot["name"].as_str().unwrap_or_default(), robot["username"].as_str().unwrap_or_default());
+                        println!(
+                            "{}\t{}",
+                            robot["name"].as_str().unwrap_or_default(),
+                            robot["username"].as_str().unwrap_or_default()
+                        );
                     }
                 }
                 Some(RobotAction::Add { name }) => {
                     let robot = api.post(&format!("/api/v1/grants/{id}/robots"), &json!({ "name": name }))?;
-                    println!("Robot {} acts as {}", robot["name"].as_str().unwrap_or_default(), robot["username"].as_str().unwrap_or_default());
+                    println!(
+                        "Robot {} acts as {}",
+                        robot["name"].as_str().unwrap_or_default(),
+                        robot["username"].as_str().unwrap_or_default()
+                    );
                 }
                 Some(RobotAction::Token { name, purpose, days }) => {
                     let robots = api.get(&format!("/api/v1/grants/{id}/robots"))?;
@@ -222,7 +236,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                         &format!("/api/v1/grants/{id}/robots/{robot_id}/tokens"),
                         &json!({ "name": purpose, "days": days }),
                     )?;
-                    eprintln!("API token for robot {name}, until {} (shown once):", made["expires_at"].as_str().unwrap_or_default());
+                    eprintln!(
+                        "API token for robot {name}, until {} (shown once):",
+                        made["expires_at"].as_str().unwrap_or_default()
+                    );
                     println!("{}", made["token"].as_str().unwrap_or_default());
                 }
             }
@@ -236,6 +253,13 @@ fn print_grants(grants: &[Value]) {
     println!("{:<32} {:<13} {:<15} {:<7} ENDS", "NAMESPACE", "STATE", "STAGE", "HELM");
     for grant in grants {
         let text = |key: &str| grant[key].as_str().unwrap_or("-").to_string();
-        println!("{:<32} {:<13} {:<15} {:<7} {}", text("namespace"), text("state"), text("stage"), text("helm_mode"), text("expires_at"));
+        println!(
+            "{:<32} {:<13} {:<15} {:<7} {}",
+            text("namespace"),
+            text("state"),
+            text("stage"),
+            text("helm_mode"),
+            text("expires_at")
+        );
     }
 }

@@ -169,7 +169,7 @@ async fn statements_per_view(metrics_url: &str, browser: &Browser, url: &str) ->
 fn berth_replica(port: u16, metrics_port: u16, database: &str, dir: &Path) -> Child {
     let root = repo_root();
     let log = std::fs::File::create(dir.join("berth.log")).unwrap();
-    Command::new(root.join("target/release/berth"))
+    Command::new(root.join("target/release/berth-server"))
         .env("BERTH_LISTEN", format!("127.0.0.1:{port}"))
         .env("BERTH_PUBLIC_URL", format!("http://127.0.0.1:{port}"))
         .env("BERTH_DATABASE__URL", database)

@@ -1,4 +1,4 @@
-//! `berth [--config FILE]`: runs the portal. Configuration: see `config.rs` and the README.
+//! `berth-server [--config FILE]`: runs the portal. Configuration: see `config.rs` and the README.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -48,7 +48,7 @@ fn main() -> ExitCode {
     }
 }
 
-const USAGE: &str = "usage: berth [--config FILE]\n\nSettings come from defaults, then FILE (or $BERTH_CONFIG), \
+const USAGE: &str = "usage: berth-server [--config FILE]\n\nSettings come from defaults, then FILE (or $BERTH_CONFIG), \
 then BERTH_* environment variables. See the README's configuration section.";
 
 /// `Ok(None)`: help was printed, nothing to run.

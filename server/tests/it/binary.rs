@@ -10,7 +10,7 @@ use crate::support::{berth_kubeconfig, client, public_dir};
 
 /// The binary with a clean `BERTH_*` environment plus `vars`.
 pub(crate) fn berth(vars: &[(&str, String)]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_berth"));
+    let mut command = Command::new(env!("CARGO_BIN_EXE_berth-server"));
     for (key, _) in std::env::vars().filter(|(key, _)| key.starts_with("BERTH_")) {
         command.env_remove(key);
     }

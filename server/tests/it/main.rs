@@ -9,6 +9,7 @@
 mod admin;
 mod api;
 mod binary;
+mod cli;
 mod cluster;
 mod confinement;
 mod deploy;

@@ -320,9 +320,15 @@ impl Browser {
 
     /// From the provider's authorization URL through its login form to the redirect back to Berth.
     pub async fn sign_in_at_provider(&self, server: &TestServer, authorization: Url, user: &str) -> Url {
+        self.through_provider(authorization, user, &server.url("/auth/callback")).await
+    }
+
+    /// From the provider's authorization URL through its login form as `user`, up to the redirect to an
+    /// address starting with `back_to` (Berth's callback, or the command line's loopback), not visited.
+    pub async fn through_provider(&self, authorization: Url, user: &str, back_to: &str) -> Url {
         let mut next = authorization;
         for _ in 0..10 {
-            if next.as_str().starts_with(&server.url("/auth/callback")) {
+            if next.as_str().starts_with(back_to) {
                 return next;
             }
             let mut response = self.get(next.as_str()).await;
@@ -335,7 +341,7 @@ impl Browser {
             assert!(response.status().is_redirection(), "{next}: {} {:?}", response.status(), response.text().await);
             next = location(&response);
         }
-        panic!("the sign-in round trip did not reach Berth's callback");
+        panic!("the sign-in round trip did not come back to {back_to}");
     }
 
     /// The whole sign-in; returns Berth's answer to the callback (a redirect to the page asked for).

@@ -9,6 +9,7 @@
 //   DEV_IDP_CLIENT_SECRET  the secret of the portal's client, `berth` (default "berth-dev-secret")
 //
 // Clients: `berth` (the portal; confidential) and `berth-cli` (the command line; public, PKCE, loopback).
+// A second issuer, ISSUER/ci, signs CI jobs' tokens for the federation tests (POST /ci/token).
 //
 // People (password "dev" for all):
 //   alice  berth-developers   bob  berth-approvers   carol  berth-admins   dave  marketing (no Berth group)
@@ -16,7 +17,7 @@
 //   frank  berth-approvers (a second of bob's group, for two approvers racing for one seat)
 //   grace, henry  berth-developers and team-payments (a team of two: members of each other's grants)
 
-import { generateKeyPairSync, randomBytes } from "node:crypto";
+import { createPublicKey, generateKeyPairSync, randomBytes, sign } from "node:crypto";
 import Provider from "oidc-provider";
 
 const port = Number(process.env.DEV_IDP_PORT ?? 5556);
@@ -99,6 +100,52 @@ const provider = new Provider(issuer, {
   },
 });
 
+// A second issuer, for workload identity federation: a stand-in for a CI system that signs an OIDC token for
+// each job (Jenkins' OpenID Connect provider plugin, GitLab CI's id_tokens, GitHub Actions). Its issuer is
+// ISSUER/ci, with a key of its own; `POST /ci/token` with JSON {sub, aud, expires_in?} answers {token}, as a CI
+// system hands a job its token. (Loopback only, like everything here.)
+const ciIssuer = `${issuer}/ci`;
+const { privateKey: ciKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+const ciPublicJwk = { ...createPublicKey(ciKey).export({ format: "jwk" }), kid: `ci-${Date.now()}`, use: "sig", alg: "RS256" };
+
+function base64url(data) {
+  return Buffer.from(data).toString("base64url");
+}
+
+function signCiToken({ sub, aud, expires_in: expiresIn = 300 }) {
+  const now = Math.floor(Date.now() / 1000);
+  const header = base64url(JSON.stringify({ alg: "RS256", typ: "JWT", kid: ciPublicJwk.kid }));
+  const claims = { iss: ciIssuer, sub, aud, iat: now, nbf: now, exp: now + Number(expiresIn), jti: randomBytes(8).toString("hex") };
+  const payload = base64url(JSON.stringify(claims));
+  const signature = sign("RSA-SHA256", Buffer.from(`${header}.${payload}`), ciKey).toString("base64url");
+  return `${header}.${payload}.${signature}`;
+}
+
+provider.use(async (ctx, next) => {
+  if (!ctx.path.startsWith("/ci/")) return next();
+  if (ctx.method === "GET" && ctx.path === "/ci/.well-known/openid-configuration") {
+    ctx.body = {
+      issuer: ciIssuer,
+      jwks_uri: `${ciIssuer}/jwks`,
+      response_types_supported: ["id_token"],
+      subject_types_supported: ["public"],
+      id_token_signing_alg_values_supported: ["RS256"],
+    };
+  } else if (ctx.method === "GET" && ctx.path === "/ci/jwks") {
+    ctx.body = { keys: [ciPublicJwk] };
+  } else if (ctx.method === "POST" && ctx.path === "/ci/token") {
+    const asked = JSON.parse((await readBody(ctx.req)) || "{}");
+    if (typeof asked.sub !== "string" || asked.aud === undefined) {
+      ctx.status = 400;
+      ctx.body = { error: "give sub and aud" };
+      return;
+    }
+    ctx.body = { token: signCiToken(asked) };
+  } else {
+    ctx.status = 404;
+  }
+});
+
 // The login form. oidc-provider sends the browser to /interaction/:uid whenever it needs the person to act.
 provider.use(async (ctx, next) => {
   const match = /^\/interaction\/([\w-]+)(\/login)?$/.exec(ctx.path);
@@ -139,7 +186,7 @@ function loginPage(uid, login, error) {
   return page(
     "Sign in",
     `<h1>Development identity provider</h1>
-    <p>Sign in as <code>alice</code>, <code>bob</code>, <code>carol</code> or <code>dave</code>; the password is <code>${PASSWORD}</code>.</p>
+    <p>Sign in as one of ${Object.keys(PEOPLE).map((id) => `<code>${id}</code>`).join(", ")}; the password is <code>${PASSWORD}</code>.</p>
     ${error ? `<p role="alert" id="error">${escape(error)}</p>` : ""}
     <form method="post" action="/interaction/${escape(uid)}/login" autocomplete="off">
       <label>Username <input name="login" value="${escape(login)}" required autofocus></label>
@@ -182,5 +229,5 @@ async function readBody(request) {
 }
 
 provider.listen(port, "127.0.0.1", () => {
-  console.log(`development identity provider: ${issuer} (client "berth"; users alice, bob, carol, dave)`);
+  console.log(`development identity provider: ${issuer} (clients "berth", "berth-cli"; users ${Object.keys(PEOPLE).join(", ")}; CI issuer ${ciIssuer})`);
 });

@@ -169,9 +169,11 @@ impl Berth {
             members,
             admin: Arc::new(AdminService { store: store.clone(), policy, worker: waker, clock: clock.clone() }),
         };
+        let federation = auth::federation::Federation::new(config.federation.trust.clone()).context("federation")?;
         let api = api::ApiState {
             store: store.clone(),
             auth: auth.clone(),
+            federation: Arc::new(federation),
             ports: ports.clone(),
             credentials: credentials_for_api,
             rules: rules_for_api,

@@ -173,10 +173,14 @@ pub enum Action {
     CreateApiToken,
     /// The owner or an admin revoked a robot's API token.
     RevokeApiToken,
+    /// A CI system's OIDC token was exchanged for a robot's short-lived token under a trust rule (named).
+    ExchangeFederatedToken,
+    /// A CI system's OIDC token matched no trust rule (wrong subject or audience): nothing was handed out.
+    RefuseFederatedToken,
 }
 
 impl Action {
-    pub const ALL: [Action; 28] = [
+    pub const ALL: [Action; 30] = [
         Action::Submit,
         Action::Approve,
         Action::Deny,
@@ -205,6 +209,8 @@ impl Action {
         Action::RemoveRobot,
         Action::CreateApiToken,
         Action::RevokeApiToken,
+        Action::ExchangeFederatedToken,
+        Action::RefuseFederatedToken,
     ];
 
     /// Whether this action changes a request's state (the others are records in its audit trail).
@@ -226,6 +232,8 @@ impl Action {
                 | Action::RemoveRobot
                 | Action::CreateApiToken
                 | Action::RevokeApiToken
+                | Action::ExchangeFederatedToken
+                | Action::RefuseFederatedToken
         )
     }
 
@@ -260,6 +268,8 @@ impl Action {
             Action::RemoveRobot => "remove_robot",
             Action::CreateApiToken => "create_api_token",
             Action::RevokeApiToken => "revoke_api_token",
+            Action::ExchangeFederatedToken => "exchange_federated_token",
+            Action::RefuseFederatedToken => "refuse_federated_token",
         }
     }
 
@@ -298,6 +308,8 @@ impl Action {
             Action::RemoveRobot => "removed a robot",
             Action::CreateApiToken => "made an API token",
             Action::RevokeApiToken => "revoked an API token",
+            Action::ExchangeFederatedToken => "signed a CI job in by federation",
+            Action::RefuseFederatedToken => "refused a CI job's token",
         }
     }
 }
@@ -385,8 +397,8 @@ mod tests {
                 refused += 1;
             }
         }
-        // 11 states × 28 actions, minus the 15 allowed ones.
-        assert_eq!(refused, 11 * 28 - 15);
+        // 11 states × 30 actions, minus the 15 allowed ones.
+        assert_eq!(refused, 11 * 30 - 15);
     }
 
     #[test]

@@ -43,6 +43,8 @@ pub struct ApiState {
     pub store: Store,
     /// The identity provider, whose ID tokens the command line exchanges for person tokens.
     pub auth: Arc<crate::auth::Auth>,
+    /// The trust rules for CI systems' OIDC tokens.
+    pub federation: Arc<crate::auth::federation::Federation>,
     pub ports: Ports,
     pub credentials: Arc<CredentialsService>,
     pub rules: Rules,
@@ -56,6 +58,7 @@ pub fn routes(state: ApiState) -> axum::Router {
         .route("/api/v1/openapi.json", get(openapi))
         .route("/api/v1/cli", get(cli_sign_in))
         .route("/api/v1/tokens/person", post(person_token))
+        .route("/api/v1/tokens/federated", post(federated_token))
         .route("/api/v1/grants/{id}/cluster", get(cluster_of))
         .route("/api/v1/grants", get(list_grants))
         .route("/api/v1/grants/{id}", get(show_grant))
@@ -152,6 +155,7 @@ async fn person_token(
             created_at: now,
             expires_at,
             request_id: None,
+            by_rule: None,
         })
         .await?;
     tracing::info!(person = %person_id, token = %made.id, "signed in from the command line");
@@ -160,6 +164,85 @@ async fn person_token(
         "expires_at": expires_at,
         "display_name": identity.display_name,
         "role": role.as_str(),
+    });
+    Ok((StatusCode::CREATED, [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))], Json(body))
+        .into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FederatedAsk {
+    /// The CI system's OIDC token for this job.
+    token: String,
+}
+
+/// `POST /api/v1/tokens/federated`: workload identity federation. A CI job's OIDC token that a trust rule
+/// trusts (`[[federation.trust]]`: issuer, audience, subject) is exchanged for a token of the rule's robot
+/// that lasts the rule's minutes. A genuine token no rule trusts is refused (403) and recorded in the audit
+/// trail of the grants its issuer's rules name; a token that is not genuine is 401.
+async fn federated_token(
+    State(state): State<ApiState>,
+    ask: Result<Json<FederatedAsk>, axum::extract::rejection::JsonRejection>,
+) -> Answer<Response> {
+    use crate::auth::federation::NotTrusted;
+    let Json(ask) = ask.map_err(views::unreadable)?;
+    let now = state.clock.now();
+    let (rule, subject) = match state.federation.trust(&ask.token).await {
+        Ok(trusted) => trusted,
+        Err(NotTrusted::Unverified(why)) => {
+            tracing::warn!(why, "a CI token was not exchanged");
+            return Err(ApiFailure(ApiError::SignInRequired));
+        }
+        Err(NotTrusted::NoRule { issuer, subject, audiences }) => {
+            tracing::warn!(issuer, subject, ?audiences, "a CI token matched no trust rule");
+            let reason =
+                format!("a token of {issuer} for subject {subject:?}, audience {audiences:?}, matched no trust rule");
+            for rule in state.federation.rules_of(&issuer) {
+                if let Some(grant) = state.store.ready_grant_of(&rule.namespace).await? {
+                    state.store.note_refused_federation(&grant.summary.id, &reason, now).await?;
+                }
+            }
+            return Err(ApiFailure(ApiError::NotAllowed(
+                "No trust rule trusts this token's subject and audience.".to_string(),
+            )));
+        }
+    };
+    let grant = state.store.ready_grant_of(&rule.namespace).await?;
+    let robot = match &grant {
+        Some(grant) => state.store.robot_named(&grant.summary.id, &rule.robot).await?,
+        None => None,
+    };
+    let (Some(grant), Some(robot)) = (grant, robot) else {
+        tracing::warn!(rule = %rule.name, namespace = %rule.namespace, robot = %rule.robot, "a trust rule names no ready grant's robot");
+        return Err(ApiFailure(ApiError::Conflict(format!(
+            "The trust rule {:?} names robot {} of {}, which is not a ready grant's robot now.",
+            rule.name, rule.robot, rule.namespace
+        ))));
+    };
+    let expires_at = now + TimeDelta::minutes(i64::from(rule.token_minutes));
+    let name = format!("{}: {subject}", rule.name);
+    let name: String = name.chars().take(200).collect();
+    let made = state
+        .store
+        .make_token(&NewToken {
+            kind: TokenKind::Federated,
+            robot_id: Some(&robot.id),
+            person_id: None,
+            name: &name,
+            created_by: None,
+            created_at: now,
+            expires_at,
+            request_id: Some(&grant.summary.id),
+            by_rule: Some(&rule.name),
+        })
+        .await?;
+    tracing::info!(rule = %rule.name, subject, robot = %robot.name, token = %made.id, "a CI token was exchanged");
+    let body = serde_json::json!({
+        "token": made.token.expose_secret(),
+        "expires_at": expires_at,
+        "robot": robot.name,
+        "namespace": grant.summary.namespace,
+        "grant_id": grant.summary.id,
     });
     Ok((StatusCode::CREATED, [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))], Json(body))
         .into_response())
@@ -412,6 +495,7 @@ pub async fn make_token(
             created_at: now,
             expires_at,
             request_id: Some(id),
+            by_rule: None,
         })
         .await?;
     tracing::info!(request = %id, robot = %robot.name, token = %made.id, actor = %caller.person.id, "robot API token made");

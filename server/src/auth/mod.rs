@@ -6,6 +6,7 @@
 //! - [`origin`]: the cross-site request check on every state-changing request.
 //! - [`roles`], [`return_path`]: pure rules (groups to role; where a sign-in may return to).
 
+pub mod federation;
 pub mod oidc;
 pub mod origin;
 pub mod return_path;

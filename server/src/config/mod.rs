@@ -5,10 +5,12 @@
 //! (`BERTH_DATABASE__URL` sets `database.url`). Unknown keys are errors that name the key and where it came
 //! from, so a typo never silently falls back to a default. Start-up stops at the first problem.
 
+mod federation;
 mod http;
 mod policy;
 mod workflow;
 
+pub use federation::{FederationConfig, TrustRule};
 pub use http::{HttpConfig, MetricsConfig, RateLimits};
 pub use policy::{ApprovalSlotConfig, AutoApproveConfig, PolicyConfig, StageConfig};
 
@@ -59,6 +61,8 @@ pub struct Config {
     pub credentials: CredentialsConfig,
     pub http: HttpConfig,
     pub metrics: MetricsConfig,
+    /// Trust rules for CI systems' OIDC tokens (workload identity federation).
+    pub federation: FederationConfig,
 }
 
 /// The OpenID Connect provider and how its groups map to Berth's roles.
@@ -175,6 +179,7 @@ impl Default for Config {
             credentials: CredentialsConfig::default(),
             http: HttpConfig::default(),
             metrics: MetricsConfig::default(),
+            federation: FederationConfig::default(),
         }
     }
 }
@@ -285,6 +290,7 @@ impl Config {
         ));
         problems.extend(policy::problems(&self.policy, &self.requests, self.auth.as_ref().map(|auth| &auth.roles)));
         problems.extend(http::problems(&self.http, &self.metrics));
+        problems.extend(federation::problems(&self.federation));
         if problems.is_empty() { Ok(()) } else { Err(ConfigError { problems }) }
     }
 }

@@ -387,6 +387,14 @@ impl Store {
         row.map(RequestRecord::try_from).transpose()
     }
 
+    /// The ready grant of `namespace`, if there is one (a namespace is held by one grant at a time).
+    pub async fn ready_grant_of(&self, namespace: &str) -> Result<Option<RequestRecord>> {
+        let query = format!("{SELECT_REQUESTS} WHERE r.namespace = $1 AND r.state = 'ready'");
+        let row =
+            on_pool!(self, pool => sqlx::query_as::<_, RequestRow>(&query).bind(namespace).fetch_optional(pool).await)?;
+        row.map(RequestRecord::try_from).transpose()
+    }
+
     /// The request's audit trail, oldest first.
     pub async fn events(&self, request_id: &str) -> Result<Vec<AuditEvent>> {
         let query = format!("{SELECT_EVENTS} WHERE e.request_id = $1 ORDER BY e.id");

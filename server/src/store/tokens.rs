@@ -53,6 +53,9 @@ pub struct NewToken<'a> {
     pub expires_at: DateTime<Utc>,
     /// The grant whose audit trail records it (a robot's); `None` for a person's token.
     pub request_id: Option<&'a str>,
+    /// How the audit trail records it: [`Action::CreateApiToken`] by its creator, or
+    /// [`Action::ExchangeFederatedToken`] by the trust rule named here.
+    pub by_rule: Option<&'a str>,
 }
 
 /// A stored token, as the API's authentication needs it.
@@ -125,6 +128,7 @@ impl Store {
         let secret = new_secret()?;
         let hash = digest(&secret);
         let what = format!("{} (until {})", new.name, new.expires_at.format("%Y-%m-%d %H:%M UTC"));
+        let action = if new.by_rule.is_some() { Action::ExchangeFederatedToken } else { Action::CreateApiToken };
         on_pool!(self, pool => async {
             let mut tx = pool.begin().await?;
             sqlx::query(
@@ -144,8 +148,9 @@ impl Store {
             .execute(&mut *tx)
             .await?;
             if let Some(request_id) = new.request_id {
-                let event = NewEvent::record(request_id, new.created_by, Action::CreateApiToken, new.created_at)
-                    .reason(Some(what.as_str()));
+                let mut event =
+                    NewEvent::record(request_id, new.created_by, action, new.created_at).reason(Some(what.as_str()));
+                event.actor_rule = new.by_rule;
                 append_event!(&mut *tx, &event).await?;
             }
             tx.commit().await
@@ -200,6 +205,16 @@ impl Store {
             expires_at: row.expires_at,
             revoked_at: row.revoked_at,
         }))
+    }
+
+    /// Records in grant `request_id`'s audit trail that a CI system's token matched no trust rule.
+    pub async fn note_refused_federation(&self, request_id: &str, reason: &str, at: DateTime<Utc>) -> Result<()> {
+        on_pool!(self, pool => async {
+            let event = NewEvent::record(request_id, None, Action::RefuseFederatedToken, at).reason(Some(reason));
+            append_event!(pool, &event).await.map(drop)
+        }
+        .await)?;
+        Ok(())
     }
 
     /// Who made token `id` (`None`: Berth itself, for a federated token).

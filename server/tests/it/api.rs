@@ -37,6 +37,7 @@ async fn person_token(store: &Store, browser: &Browser, server: &TestServer) -> 
             created_at: now,
             expires_at: now + TimeDelta::hours(12),
             request_id: None,
+            by_rule: None,
         })
         .await
         .unwrap();
@@ -248,7 +249,9 @@ async fn every_operation_of_the_openapi_document_is_in_the_401_403_200_matrix() 
     ];
     // The document's operations, less the public ones (tested on their own below): each is a row here.
     let mut documented = documented_operations();
-    for public in ["GET /api/v1/openapi.json", "GET /api/v1/cli", "POST /api/v1/tokens/person"] {
+    for public in
+        ["GET /api/v1/openapi.json", "GET /api/v1/cli", "POST /api/v1/tokens/person", "POST /api/v1/tokens/federated"]
+    {
         assert!(documented.remove(public), "{public} is documented");
     }
     let tested: BTreeSet<String> = rows.iter().map(|row| row.operation.to_string()).collect();
@@ -279,6 +282,9 @@ async fn every_operation_of_the_openapi_document_is_in_the_401_403_200_matrix() 
     assert_eq!((status, sign_in["client_id"].as_str()), (200, Some("berth-cli")), "{sign_in}");
     let forged = json!({"id_token": "eyJhbGciOiJub25lIn0.eyJzdWIiOiJhbGljZSJ9.", "nonce": "n"});
     let (status, answer) = call(&server, Method::POST, "/api/v1/tokens/person", None, Some(forged)).await;
+    assert_eq!((status, answer["error"].as_str()), (401, Some("unauthenticated")), "{answer}");
+    let forged = json!({"token": "eyJhbGciOiJub25lIn0.eyJpc3MiOiJodHRwczovL2NpLmV4YW1wbGUifQ."});
+    let (status, answer) = call(&server, Method::POST, "/api/v1/tokens/federated", None, Some(forged)).await;
     assert_eq!((status, answer["error"].as_str()), (401, Some("unauthenticated")), "{answer}");
     server.stop().await;
     clean_up(&namespace).await;
@@ -360,6 +366,7 @@ async fn a_robot_token_works_on_its_grant_only_is_refused_expired_or_revoked_and
             created_at: now - TimeDelta::days(2),
             expires_at: now - TimeDelta::seconds(1),
             request_id: None,
+            by_rule: None,
         })
         .await
         .unwrap();
@@ -380,4 +387,93 @@ async fn a_robot_token_works_on_its_grant_only_is_refused_expired_or_revoked_and
     server.stop().await;
     clean_up(&namespace).await;
     clean_up(&other_namespace).await;
+}
+
+/// A CI job's OIDC token from the development provider's CI issuer (`ISSUER/ci`), as a CI system hands it.
+async fn ci_token(sub: &str, aud: &str, expires_in: i64) -> String {
+    let url = format!("{}/ci/token", crate::support::dev_idp_url());
+    let answer: Value = reqwest::Client::new()
+        .post(url)
+        .body(json!({ "sub": sub, "aud": aud, "expires_in": expires_in }).to_string())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    answer["token"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn a_ci_job_s_oidc_token_under_a_trust_rule_gets_its_robot_s_kubeconfig_and_others_are_refused_and_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    let namespace = crate::cluster::unique("fed");
+    let rule = berth_server::config::TrustRule {
+        name: "shop pipeline".to_string(),
+        issuer: format!("{}/ci", crate::support::dev_idp_url()),
+        audience: "berth".to_string(),
+        subject: "project:shop:ref:*".to_string(),
+        namespace: namespace.clone(),
+        robot: "deployer".to_string(),
+        token_minutes: 15,
+    };
+    let server = TestServer::start_with(&dir, |config| {
+        config.provisioning.enabled = true;
+        config.provisioning.lease_seconds = 1;
+        config.provisioning.poll_seconds = 1;
+        config.federation.trust = vec![rule];
+    })
+    .await;
+    let alice = Browser::signed_in(&server, "alice").await;
+    let id = approved(&server, &alice, &namespace, "none").await;
+    wait_for(&alice, &server, &id, RequestState::Ready).await;
+    let robot = [("id", id.clone()), ("name", "deployer".to_string())];
+    assert_eq!(post(&alice, &server, "robots/add", &robot).await.status(), 200);
+
+    // The job's token for its branch: exchanged for a robot token of 15 minutes, which gets a kubeconfig.
+    let job = ci_token("project:shop:ref:main", "berth", 300).await;
+    let (status, exchanged) =
+        call(&server, Method::POST, "/api/v1/tokens/federated", None, Some(json!({ "token": job }))).await;
+    assert_eq!(status, 201, "{exchanged}");
+    assert_eq!((exchanged["robot"].as_str(), exchanged["grant_id"].as_str()), (Some("deployer"), Some(id.as_str())));
+    let ends = chrono::DateTime::parse_from_rfc3339(exchanged["expires_at"].as_str().unwrap()).unwrap();
+    let left = ends.with_timezone(&Utc) - Utc::now();
+    assert!(left <= TimeDelta::minutes(15) && left > TimeDelta::minutes(14), "{left}");
+    let token = exchanged["token"].as_str().unwrap().to_string();
+    let path = format!("/api/v1/grants/{id}/kubeconfig");
+    let (status, issued) = call(&server, Method::POST, &path, Some(&token), Some(json!({"lifetime_hours": 1}))).await;
+    assert_eq!(status, 200, "{issued}");
+    assert_eq!(issued["username"], format!("system:serviceaccount:{IDENTITIES}:{namespace}.robot.deployer"));
+
+    // A wrong subject or audience: refused, and recorded on the grant. Expired or forged: not even that.
+    for (sub, aud) in [("project:other:ref:main", "berth"), ("project:shop:ref:main", "someone-else")] {
+        let job = ci_token(sub, aud, 300).await;
+        let (status, answer) =
+            call(&server, Method::POST, "/api/v1/tokens/federated", None, Some(json!({ "token": job }))).await;
+        assert_eq!(status, 403, "{sub} {aud}: {answer}");
+    }
+    let expired = ci_token("project:shop:ref:main", "berth", -60).await;
+    let (status, _) =
+        call(&server, Method::POST, "/api/v1/tokens/federated", None, Some(json!({ "token": expired }))).await;
+    assert_eq!(status, 401, "expired");
+    let mut forged = ci_token("project:shop:ref:main", "berth", 300).await;
+    forged.truncate(forged.len() - 4);
+    forged.push_str("AAAA");
+    let (status, _) =
+        call(&server, Method::POST, "/api/v1/tokens/federated", None, Some(json!({ "token": forged }))).await;
+    assert_eq!(status, 401, "a bad signature");
+
+    let events = detail(&alice, &server, &id).await.events;
+    let exchanged: Vec<_> = events.iter().filter(|e| e.action.as_str() == "exchange_federated_token").collect();
+    assert_eq!(exchanged.len(), 1);
+    assert_eq!(exchanged[0].actor.as_deref(), Some("Rule \"shop pipeline\""));
+    let refused: Vec<&str> = events
+        .iter()
+        .filter(|e| e.action.as_str() == "refuse_federated_token")
+        .map(|e| e.reason.as_deref().unwrap_or_default())
+        .collect();
+    assert_eq!(refused.len(), 2, "{refused:?}");
+    assert!(refused[0].contains("project:other:ref:main") && refused[1].contains("someone-else"), "{refused:?}");
+    server.stop().await;
+    clean_up(&namespace).await;
 }

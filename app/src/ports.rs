@@ -31,7 +31,8 @@ pub trait UsersPort: Send + Sync + 'static {
 /// all input.
 #[async_trait::async_trait]
 pub trait RequestsPort: Send + Sync + 'static {
-    async fn options(&self) -> Result<RequestOptions, ApiError>;
+    /// What the form offers `caller` (the teams are theirs).
+    async fn options(&self, caller: &Caller) -> Result<RequestOptions, ApiError>;
     /// Returns the new request's id.
     async fn submit(&self, caller: &Caller, form: RequestForm) -> Result<String, ApiError>;
     async fn cancel(&self, caller: &Caller, id: &str) -> Result<RequestState, ApiError>;

@@ -121,6 +121,20 @@ function signCiToken({ sub, aud, expires_in: expiresIn = 300 }) {
   return `${header}.${payload}.${signature}`;
 }
 
+// For the tests: someone leaves a team at the provider. `POST /dev/people/:id/groups` with a JSON list sets
+// that person's groups for their next sign-in.
+provider.use(async (ctx, next) => {
+  const match = /^\/dev\/people\/(\w+)\/groups$/.exec(ctx.path);
+  if (!match || ctx.method !== "POST") return next();
+  const groups = JSON.parse((await readBody(ctx.req)) || "null");
+  if (!PEOPLE[match[1]] || !Array.isArray(groups) || !groups.every((g) => typeof g === "string")) {
+    ctx.status = 400;
+    return;
+  }
+  PEOPLE[match[1]].groups = groups;
+  ctx.status = 204;
+});
+
 provider.use(async (ctx, next) => {
   if (!ctx.path.startsWith("/ci/")) return next();
   if (ctx.method === "GET" && ctx.path === "/ci/.well-known/openid-configuration") {

@@ -33,3 +33,8 @@ CREATE UNIQUE INDEX robots_live_name ON robots (request_id, name) WHERE removed_
 -- A robot's kubeconfig: its token is the robot's; owner_id stays the person who downloaded it.
 ALTER TABLE credentials ADD COLUMN robot_id TEXT REFERENCES robots (id);
 CREATE INDEX credentials_by_robot ON credentials (robot_id) WHERE robot_id IS NOT NULL;
+
+-- The team that owns a grant: one of its requester's groups the configuration allows as a team
+-- (requests.team_groups). Everyone in that group (at their last sign-in) is a member.
+ALTER TABLE requests ADD COLUMN team TEXT;
+CREATE INDEX requests_by_team ON requests (team) WHERE team IS NOT NULL;

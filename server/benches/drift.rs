@@ -61,6 +61,7 @@ async fn main() {
             quota_profile: &profile.name,
             lifetime_days: 30,
             requester_id: &alice,
+            team: None,
             approved_by_rule: None,
             at: now,
         };
@@ -91,8 +92,14 @@ async fn main() {
         .for_each_concurrent(16, |(id, namespace)| {
             let (cluster, profile, settings, alice) = (&cluster, &profile, &settings, &alice);
             async move {
-                let grant =
-                    Grant { request_id: id, namespace, owner_id: alice, helm_mode: HelmMode::NoTiller, profile };
+                let grant = Grant {
+                    request_id: id,
+                    namespace,
+                    owner_id: alice,
+                    owner_hint: "alice@example.com",
+                    helm_mode: HelmMode::NoTiller,
+                    profile,
+                };
                 for object in manifests::objects(&grant, settings) {
                     cluster.apply(&object).await.unwrap();
                 }

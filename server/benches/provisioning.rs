@@ -37,12 +37,26 @@ async fn main() {
     let dir = tempfile::tempdir().unwrap();
     let (store, alice) = support::store_with_alice(dir.path()).await;
     let worker = Worker::standalone(store.clone(), cluster.clone(), &Config::default(), Clock::system()).unwrap();
+    let config = Config::default();
+    let rules =
+        berth_server::workflow::validation::Rules::new(&config.requests, &config.policy, &config.cluster).unwrap();
+    let settings = berth_server::cluster::manifests::Settings::of(&config.cluster);
+    let members = std::sync::Arc::new(berth_server::workflow::members::MembersService {
+        store: store.clone(),
+        policy: Default::default(),
+        cluster: cluster.clone(),
+        rules,
+        settings: settings.clone(),
+        worker: Waker::default(),
+        clock: Clock::system(),
+    });
     let credentials = CredentialsService {
         store: store.clone(),
         policy: Default::default(),
         cluster: cluster.clone(),
         config: CredentialsConfig::default(),
-        identities_namespace: "berth-identities".to_string(),
+        settings,
+        members,
         worker: Waker::default(),
         clock: Clock::system(),
     };
@@ -68,7 +82,12 @@ async fn main() {
             assert_eq!(outcomes, [(id.clone(), Outcome::Ready)]);
 
             calls.store(0, Ordering::Relaxed);
-            let form = KubeconfigForm { purpose: "personal".into(), name: String::new(), lifetime_hours: "8".into() };
+            let form = KubeconfigForm {
+                purpose: "personal".into(),
+                name: String::new(),
+                lifetime_hours: "8".into(),
+                lifetime_minutes: String::new(),
+            };
             let started = Instant::now();
             credentials.issue(&caller, &id, &form).await.unwrap();
             issue_times.push(started.elapsed());
@@ -192,6 +211,7 @@ async fn approved(store: &Store, alice: &str, namespace: &str, helm_mode: HelmMo
         quota_profile: "small",
         lifetime_days: 30,
         requester_id: alice,
+        team: None,
         approved_by_rule: None,
         at: Utc::now(),
     };

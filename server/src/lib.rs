@@ -152,6 +152,7 @@ impl Berth {
             clock: clock.clone(),
         });
         let credentials_for_api = credentials.clone();
+        let members_for_api = members.clone();
         let ports = Ports {
             system: Arc::new(SystemService { installation, started_at, clock: clock.clone() }),
             users: Arc::new(UsersService { store: store.clone() }),
@@ -176,6 +177,7 @@ impl Berth {
             federation: Arc::new(federation),
             ports: ports.clone(),
             credentials: credentials_for_api,
+            members: members_for_api,
             rules: rules_for_api,
             identities_namespace: config.cluster.identities_namespace.clone(),
             clock: clock.clone(),

@@ -262,6 +262,7 @@ mod tests {
             quota_profile: "small".into(),
             lifetime_days: 30,
             requester: PersonRef { display_name: "Alice <@here>".into(), email: None },
+            team: None,
             state: RequestState::Pending,
             created_at: crate::clock::Clock::system().now(),
             updated_at: crate::clock::Clock::system().now(),

@@ -13,8 +13,8 @@ use crate::requests::{ApprovalItem, Page, RequestDetail, RequestOptions, Request
 /// What the New request form offers (stages, quota profiles, lifetimes, whether Tiller may be chosen).
 #[server(endpoint = "requests/options")]
 pub async fn get_request_options() -> Result<RequestOptions, ApiError> {
-    crate::auth::require(crate::policy::UseCase::SubmitRequest)?;
-    crate::ports::Ports::current()?.requests.options().await
+    let caller = crate::auth::require(crate::policy::UseCase::SubmitRequest)?;
+    crate::ports::Ports::current()?.requests.options(&caller).await
 }
 
 /// Submits a request for the signed-in person; returns its id and redirects to its page. The requester is
@@ -27,9 +27,11 @@ pub async fn submit_request(
     #[server(default)] helm_mode: String,
     #[server(default)] quota_profile: String,
     #[server(default)] lifetime_days: String,
+    #[server(default)] team: String,
 ) -> Result<String, ApiError> {
     let caller = crate::auth::require(crate::policy::UseCase::SubmitRequest)?;
-    let form = crate::requests::RequestForm { namespace, purpose, stage, helm_mode, quota_profile, lifetime_days };
+    let form =
+        crate::requests::RequestForm { namespace, purpose, stage, helm_mode, quota_profile, lifetime_days, team };
     let id = crate::ports::Ports::current()?.requests.submit(&caller, form).await.map_err(crate::error::with_status)?;
     // To the new request's page: a plain form post (no JavaScript) follows the 302; the hydrated page's
     // router follows the redirect header.

@@ -14,7 +14,7 @@ use crate::requests::members::{ApiTokenSummary, GrantMembers, field};
 /// The members and robots of grant `id`; with `manage`, the forms to add and remove them.
 #[component]
 pub fn MembersSection(id: String, members: GrantMembers, manage: bool) -> impl IntoView {
-    let GrantMembers { members, robots } = members;
+    let GrantMembers { team, members, robots } = members;
     let member_rows = members
         .into_iter()
         .map(|member| {
@@ -86,6 +86,12 @@ pub fn MembersSection(id: String, members: GrantMembers, manage: bool) -> impl I
             "robot has its own identity in the cluster: the API server's audit log names who acted, and removing "
             "one takes away exactly their access."
         </p>
+        {team.map(|team| view! {
+            <p data-testid="team">
+                "Owned by the team " <strong>{team.clone()}</strong>
+                ": everyone in this group at their sign-in is a member, and loses access at the first sign-in after leaving it."
+            </p>
+        })}
         <table class="table members" data-testid="members">
             <thead><tr><th>"Person"</th><th>"Email"</th><th>"Access"</th>{manage.then(|| view! { <th></th> })}</tr></thead>
             <tbody>{member_rows}</tbody>

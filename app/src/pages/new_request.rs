@@ -45,8 +45,15 @@ fn RequestFormLoader() -> impl IntoView {
 }
 
 /// The form's fields, each showing its own problems.
-const FIELDS: [&str; 6] =
-    [field::NAMESPACE, field::PURPOSE, field::STAGE, field::HELM_MODE, field::QUOTA_PROFILE, field::LIFETIME_DAYS];
+const FIELDS: [&str; 7] = [
+    field::TEAM,
+    field::NAMESPACE,
+    field::PURPOSE,
+    field::STAGE,
+    field::HELM_MODE,
+    field::QUOTA_PROFILE,
+    field::LIFETIME_DAYS,
+];
 
 #[component]
 fn RequestForm(options: RequestOptions) -> impl IntoView {
@@ -55,6 +62,18 @@ fn RequestForm(options: RequestOptions) -> impl IntoView {
     view! {
         <EnhancedForm action=SubmitRequest::url() after=AfterSuccess::Reload class="form"
             novalidate=true fields=&FIELDS fields_summary="Nothing was submitted: correct the fields marked above.">
+            {(!options.teams.is_empty()).then(|| view! {
+                <div class="field">
+                    <label for="team">"Owning team"</label>
+                    <select id="team" name=field::TEAM aria-describedby="team-help">
+                        {options.teams.into_iter().map(|team| view! { <option value=team.clone()>{team.clone()}</option> }).collect_view()}
+                    </select>
+                    <p class="help" id="team-help">
+                        "Everyone in the team (the group, at their sign-in) may use the grant; it outlives people leaving."
+                    </p>
+                    <FieldProblem field=field::TEAM />
+                </div>
+            })}
             <NamespaceField naming_policy=options.naming_policy />
             <PurposeField max_chars=options.purpose_max_chars />
 

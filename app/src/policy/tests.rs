@@ -27,6 +27,7 @@ fn request(state: RequestState, extension: bool, deletion: bool) -> RequestSumma
         quota_profile: "small".into(),
         lifetime_days: 7,
         requester: PersonRef { display_name: "Dave".into(), email: None },
+        team: None,
         state,
         created_at: at,
         updated_at: at,

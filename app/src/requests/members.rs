@@ -46,6 +46,9 @@ pub struct ApiTokenSummary {
 /// Who has access to a grant, for its page.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GrantMembers {
+    /// The owning team: everyone in this group (at their sign-in) is a member.
+    #[serde(default)]
+    pub team: Option<String>,
     /// The owner first, then the members the owner added, oldest first.
     pub members: Vec<MemberSummary>,
     /// Robots that are not removed, by name.

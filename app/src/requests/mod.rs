@@ -52,6 +52,8 @@ pub mod field {
     pub const HELM_MODE: &str = "helm_mode";
     pub const QUOTA_PROFILE: &str = "quota_profile";
     pub const LIFETIME_DAYS: &str = "lifetime_days";
+    /// The owning team (one of the requester's groups).
+    pub const TEAM: &str = "team";
     /// The reason an approver gives for a denial.
     pub const REASON: &str = "reason";
     /// The days of an extension.
@@ -86,6 +88,8 @@ pub struct RequestForm {
     pub helm_mode: String,
     pub quota_profile: String,
     pub lifetime_days: String,
+    /// The owning team; empty for none.
+    pub team: String,
 }
 
 /// What the New request form offers, from the server's configuration.
@@ -99,6 +103,10 @@ pub struct RequestOptions {
     pub purpose_max_chars: u32,
     /// The installation's naming policy in words, if it has one.
     pub naming_policy: Option<String>,
+    /// The caller's groups that may own a grant (the installation's team groups); empty: teams are not used
+    /// here, or the caller is in none.
+    #[serde(default)]
+    pub teams: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -135,6 +143,9 @@ pub struct RequestSummary {
     pub quota_profile: String,
     pub lifetime_days: u32,
     pub requester: PersonRef,
+    /// The team (a group of the requester's) that owns the grant: everyone in it is a member.
+    #[serde(default)]
+    pub team: Option<String>,
     pub state: RequestState,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,

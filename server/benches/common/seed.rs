@@ -30,6 +30,7 @@ pub async fn pending_requests(store: &Store, issuer: &str, count: usize) {
             quota_profile: "small",
             lifetime_days: 90,
             requester_id: &alice_id,
+            team: None,
             approved_by_rule: None,
             at: Utc::now(),
         };

@@ -47,6 +47,8 @@ pub struct ApiState {
     pub federation: Arc<crate::auth::federation::Federation>,
     pub ports: Ports,
     pub credentials: Arc<CredentialsService>,
+    /// Settles a person's team access after the command line's sign-in.
+    pub members: Arc<crate::workflow::members::MembersService>,
     pub rules: Rules,
     pub identities_namespace: String,
     pub clock: Clock,
@@ -134,6 +136,7 @@ async fn person_token(
             at: now,
         })
         .await?;
+    state.members.settle_after_sign_in(&person_id, &identity.groups).await;
     let Some(role) = role else {
         return Err(ApiFailure(ApiError::NotAllowed(
             "You signed in, but none of your groups grants a Berth role. Ask an admin if you need one.".to_string(),
@@ -515,6 +518,9 @@ struct RequestAsk {
     helm_mode: String,
     quota_profile: String,
     lifetime_days: u32,
+    /// The owning team: one of the caller's team groups.
+    #[serde(default)]
+    team: Option<String>,
 }
 
 /// `POST /api/v1/requests`: a person requests a namespace.
@@ -532,6 +538,7 @@ async fn submit_request(
         helm_mode: ask.helm_mode,
         quota_profile: ask.quota_profile,
         lifetime_days: ask.lifetime_days.to_string(),
+        team: ask.team.unwrap_or_default(),
     };
     let id = state.ports.requests.submit(caller, form).await?;
     let detail = state.ports.requests.detail(caller, &id).await?;

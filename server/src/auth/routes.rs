@@ -128,6 +128,8 @@ async fn finish_sign_in(
             at: state.clock.now(),
         })
         .await?;
+    // Someone who left a grant's owning team loses it now, before the new session sees anything.
+    state.machine_api.members.settle_after_sign_in(&user_id, &identity.groups).await;
     // A new session id for the signed-in session: an id planted before sign-in is worth nothing after it.
     session.cycle_id().await?;
     let user = SessionUser {

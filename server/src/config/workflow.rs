@@ -30,7 +30,12 @@ pub struct RequestsConfig {
     /// configuration replaces it.
     pub reserved_names: Vec<String>,
     /// A regular expression every requested name must match as a whole, for example `^team-[a-z0-9-]+$`.
+    /// `{team}` in it stands for the request's owning team (`{team}-[a-z0-9-]+`).
     pub name_pattern: Option<String>,
+    /// The groups that may own a grant, as teams: `*` stands for any characters (`team-*`). A requester in
+    /// one or more of them names one as the owning team, and everyone in it (at their sign-in) is a member.
+    /// Empty (the default): grants have no team.
+    pub team_groups: Vec<String>,
     /// The naming policy in words, shown on the form and in the refusal, for example "Start with team-".
     pub name_pattern_hint: Option<String>,
     /// Whether an approver may decide their own request. Off by default: four eyes.
@@ -110,6 +115,7 @@ impl Default for RequestsConfig {
             reserved_names: DEFAULT_RESERVED_NAMES.map(String::from).to_vec(),
             name_pattern: None,
             name_pattern_hint: None,
+            team_groups: Vec::new(),
             approvers_may_decide_own: false,
             max_pending_per_person: 10,
             pending_lapse_days: 14,
@@ -405,7 +411,7 @@ fn request_problems(requests: &RequestsConfig) -> Vec<String> {
         problems.push("  - requests.purpose_max_chars: must be between 1 and 10000".to_string());
     }
     if let Some(pattern) = &requests.name_pattern
-        && let Err(error) = regex::Regex::new(pattern)
+        && let Err(error) = regex::Regex::new(&pattern.replace("{team}", "team"))
     {
         problems.push(format!("  - requests.name_pattern: not a regular expression: {error}"));
     }

@@ -260,6 +260,7 @@ mod tests {
             quota_profile: "small",
             lifetime_days: 30,
             requester_id: owner,
+            team: None,
             approved_by_rule: None,
             at,
         };

@@ -348,17 +348,28 @@ impl Store {
         Ok(marked)
     }
 
-    /// The grants `person_id` requested or is a member of that give access now or soon (approved,
-    /// provisioning, ready, failed, revoking), ending soonest first (those not ready yet last).
-    pub async fn access_of(&self, person_id: &str) -> Result<Vec<RequestRecord>> {
+    /// The grants `person_id` requested or is a member of (added, or in one of `teams`, their team groups)
+    /// that give access now or soon (approved, provisioning, ready, failed, revoking), ending soonest first
+    /// (those not ready yet last).
+    pub async fn access_of(&self, person_id: &str, teams: &[String]) -> Result<Vec<RequestRecord>> {
+        let team_list: Vec<String> = (0..teams.len()).map(|n| format!("${}", n + 2)).collect();
+        let by_team = match team_list.is_empty() {
+            true => String::new(),
+            false => format!(" OR r.team IN ({})", team_list.join(", ")),
+        };
         let query = format!(
             "{SELECT_REQUESTS}
-             WHERE (r.requester_id = $1 OR r.id IN (SELECT request_id FROM grant_members WHERE person_id = $1))
+             WHERE (r.requester_id = $1 OR r.id IN (SELECT request_id FROM grant_members WHERE person_id = $1){by_team})
                AND r.state IN ('approved', 'provisioning', 'ready', 'failed', 'revoking')
              ORDER BY CASE WHEN r.expires_at IS NULL THEN 1 ELSE 0 END, r.expires_at, r.created_at, r.id"
         );
-        let rows = on_pool!(self, pool => sqlx::query_as::<_, RequestRow>(&query)
-            .bind(person_id).fetch_all(pool).await)?;
+        let rows = on_pool!(self, pool => {
+            let mut select = sqlx::query_as::<_, RequestRow>(&query).bind(person_id);
+            for team in teams {
+                select = select.bind(team.as_str());
+            }
+            select.fetch_all(pool).await
+        })?;
         rows.into_iter().map(RequestRecord::try_from).collect()
     }
 }
@@ -499,7 +510,7 @@ mod tests {
                 "{}",
                 store.backend()
             );
-            assert!(store.access_of(&alice).await.unwrap().is_empty(), "a revoked grant gives no access");
+            assert!(store.access_of(&alice, &[]).await.unwrap().is_empty(), "a revoked grant gives no access");
         }
     }
 }

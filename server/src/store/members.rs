@@ -334,4 +334,60 @@ impl Store {
         .await)?;
         Ok(removed)
     }
+
+    /// Revokes the kubeconfigs `person` holds of ready grants they may no longer use: not requested by them,
+    /// not added as a member, and owned by a team that is not among `groups` (their groups at this sign-in).
+    /// One transaction with a record per grant in its audit trail; returns the grants and the kubeconfigs
+    /// revoked, for the caller to remove the person's identities in the cluster.
+    pub async fn revoke_left_teams(
+        &self,
+        person: &PersonRecord,
+        groups: &[String],
+        at: DateTime<Utc>,
+    ) -> Result<Vec<(String, Removed)>> {
+        let in_groups: Vec<String> = (0..groups.len()).map(|n| format!("${}", n + 2)).collect();
+        let still_in = match in_groups.is_empty() {
+            true => String::new(),
+            false => format!(" AND r.team NOT IN ({})", in_groups.join(", ")),
+        };
+        let query = format!(
+            "SELECT c.id, c.request_id, r.team FROM credentials c JOIN requests r ON r.id = c.request_id
+             WHERE c.owner_id = $1 AND c.robot_id IS NULL AND c.revoked_at IS NULL AND r.state = 'ready'
+               AND r.requester_id <> $1 AND r.team IS NOT NULL{still_in}
+               AND NOT EXISTS (SELECT 1 FROM grant_members m WHERE m.request_id = r.id AND m.person_id = $1)
+             ORDER BY c.request_id, c.id"
+        );
+        let what = person.described();
+        let revoked = on_pool!(self, pool => async {
+            let mut tx = pool.begin().await?;
+            let mut select = sqlx::query_as::<_, (String, String, String)>(&query).bind(&person.id);
+            for group in groups {
+                select = select.bind(group.as_str());
+            }
+            let rows = select.fetch_all(&mut *tx).await?;
+            let mut by_grant: Vec<(String, Removed)> = Vec::new();
+            for (credential, request_id, team) in rows {
+                let reason = format!("{what} is no longer in the team {team} (groups at sign-in)");
+                sqlx::query("UPDATE credentials SET revoked_at = $1, revoke_reason = $2 WHERE id = $3")
+                    .bind(at)
+                    .bind(&reason)
+                    .bind(&credential)
+                    .execute(&mut *tx)
+                    .await?;
+                match by_grant.last_mut() {
+                    Some((last, removed)) if *last == request_id => removed.credential_ids.push(credential),
+                    _ => {
+                        let event = NewEvent::record(&request_id, None, Action::RemoveMember, at)
+                            .reason(Some(reason.as_str()));
+                        append_event!(&mut *tx, &event).await?;
+                        by_grant.push((request_id, Removed { credential_ids: vec![credential] }));
+                    }
+                }
+            }
+            tx.commit().await?;
+            Ok::<Vec<(String, Removed)>, sqlx::Error>(by_grant)
+        }
+        .await)?;
+        Ok(revoked)
+    }
 }

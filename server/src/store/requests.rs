@@ -25,6 +25,8 @@ pub struct NewRequest<'a> {
     pub quota_profile: &'a str,
     pub lifetime_days: u32,
     pub requester_id: &'a str,
+    /// The owning team, one of the requester's groups.
+    pub team: Option<&'a str>,
     /// The auto-approval rule (its name) that approves the request as it is submitted.
     pub approved_by_rule: Option<&'a str>,
     pub at: DateTime<Utc>,
@@ -113,6 +115,7 @@ pub(super) struct RequestRow {
     applying_change_from: Option<String>,
     namespace_delete_requested_at: Option<DateTime<Utc>>,
     namespace_deleted_at: Option<DateTime<Utc>>,
+    team: Option<String>,
 }
 
 /// The columns of a [`RequestRow`], from `requests r` with `users u` (the requester) and `users d` (the
@@ -127,7 +130,7 @@ macro_rules! request_columns {
            r.objects_applied, r.objects_total, r.last_error, r.attempts, r.ready_at, r.expires_at,
            r.expiry_warned_at, r.change_days, r.change_reason, r.change_requested_at, r.change_quota_profile,
            r.change_helm_mode, r.applying_change_from,
-           r.namespace_delete_requested_at, r.namespace_deleted_at"
+           r.namespace_delete_requested_at, r.namespace_deleted_at, r.team"
     };
 }
 pub(super) use request_columns;
@@ -169,6 +172,7 @@ impl TryFrom<RequestRow> for RequestRecord {
                 quota_profile: row.quota_profile,
                 lifetime_days: u32::try_from(row.lifetime_days).map_err(|_| corrupt("requests.lifetime_days", ""))?,
                 requester: PersonRef { display_name: row.requester_name, email: row.requester_email },
+                team: row.team,
                 state,
                 created_at: row.created_at,
                 updated_at: row.updated_at,
@@ -278,8 +282,8 @@ impl Store {
             let mut tx = pool.begin().await?;
             sqlx::query(
                 "INSERT INTO requests (id, namespace, purpose, stage, helm_mode, quota_profile, lifetime_days,
-                                       requester_id, state, created_at, updated_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
+                                       requester_id, state, created_at, updated_at, team)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11)",
             )
             .bind(request.id)
             .bind(request.namespace)
@@ -291,6 +295,7 @@ impl Store {
             .bind(request.requester_id)
             .bind(app::requests::lifecycle::initial().as_str())
             .bind(request.at)
+            .bind(request.team)
             .execute(&mut *tx)
             .await?;
             let event = NewEvent::record(request.id, Some(request.requester_id), Action::Submit, request.at)
@@ -536,6 +541,7 @@ mod tests {
             quota_profile: "small",
             lifetime_days: 30,
             requester_id,
+            team: None,
             approved_by_rule: None,
             at,
         }

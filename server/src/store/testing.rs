@@ -44,6 +44,7 @@ pub async fn submitted_for(store: &Store, namespace: &str, stage: &str, requeste
         quota_profile: "small",
         lifetime_days: 30,
         requester_id,
+        team: None,
         approved_by_rule: None,
         at: at(1),
     };

@@ -49,7 +49,7 @@ pub(super) async fn grant_members(
         robot.username =
             service_account_username(identities_namespace, &subject.identity_name(&record.summary.namespace));
     }
-    Ok(GrantMembers { members, robots })
+    Ok(GrantMembers { team: record.summary.team.clone(), members, robots })
 }
 
 impl MembersService {
@@ -113,6 +113,28 @@ impl MembersService {
         }
         tracing::info!(request = %record.summary.id, robot = %robot.name, actor = %caller.person.id, "robot created");
         Ok(robot)
+    }
+}
+
+impl MembersService {
+    /// After `person` signed in with `groups`: the kubeconfigs they hold of team grants whose team they
+    /// left are revoked and their identity there removed, within the revocation bound; everyone else's stay.
+    pub async fn settle_after_sign_in(&self, person_id: &str, groups: &[String]) {
+        let settled = async {
+            let Some(person) = self.store.person(person_id).await? else { return Ok(()) };
+            let left = self.store.revoke_left_teams(&person, groups, self.clock.now()).await?;
+            for (request_id, removed) in left {
+                let Some(record) = self.store.request(&request_id).await? else { continue };
+                let hint = person.email.as_deref().unwrap_or(&person.display_name);
+                tracing::info!(request = %request_id, person = %person.id, revoked = removed.credential_ids.len(), "left the owning team: access removed");
+                self.remove_identity(&record, Subject::Person { id: &person.id, hint }, &removed).await;
+            }
+            Ok::<(), crate::store::StoreError>(())
+        };
+        if let Err(error) = settled.await {
+            // The sign-in itself stands; the worker is not involved, so say it loudly.
+            tracing::error!(person = %person_id, error = %error_chain(&error), "cannot settle a person's team access after sign-in");
+        }
     }
 }
 

@@ -334,7 +334,7 @@ impl RequestsService {
     async fn approve(&self, caller: &Caller, record: &RequestRecord) -> Result<Option<RequestState>, ApiError> {
         // The rules of this moment, not of the submission: an operator may have reserved the name since.
         self.rules
-            .still_allowed(&record.summary.namespace, record.summary.helm_mode)
+            .still_allowed(&record.summary.namespace, record.summary.team.as_deref(), record.summary.helm_mode)
             .map_err(|why| ApiError::NotAllowed(format!("{why} It cannot be approved; deny it with that reason.")))?;
         let policy = self.rules.policy();
         // Read after the request: an approval landing in between moves the version, and the write below fails.
@@ -460,6 +460,7 @@ fn just_submitted(id: &str, valid: ValidRequest, caller: &Caller, at: DateTime<U
         quota_profile: valid.quota_profile,
         lifetime_days: valid.lifetime_days,
         requester: PersonRef { display_name: caller.person.display_name.clone(), email: caller.person.email.clone() },
+        team: valid.team,
         state: lifecycle::initial(),
         created_at: at,
         updated_at: at,
@@ -490,10 +491,14 @@ pub(super) async fn authorized_request(
     Ok(record)
 }
 
-/// Whether `caller` is a member of the grant `record` (its requester is its owner; asked only of others).
+/// Whether `caller` is a member of the grant `record` (its requester is its owner; asked only of others):
+/// in its owning team (their groups at sign-in), or added by its owner.
 pub(super) async fn is_member(store: &Store, record: &RequestRecord, caller: &Caller) -> Result<bool, ApiError> {
     if record.requester_id == caller.person.id {
         return Ok(false);
+    }
+    if record.summary.team.as_ref().is_some_and(|team| caller.person.groups.contains(team)) {
+        return Ok(true);
     }
     Ok(store.is_member(&record.summary.id, &caller.person.id).await?)
 }
@@ -511,7 +516,7 @@ fn page_bounds(page: u32) -> (u32, u64) {
 
 #[async_trait::async_trait]
 impl RequestsPort for RequestsService {
-    async fn options(&self) -> Result<RequestOptions, ApiError> {
+    async fn options(&self, caller: &Caller) -> Result<RequestOptions, ApiError> {
         let config = self.rules.config();
         Ok(RequestOptions {
             stages: config.stages.clone(),
@@ -520,11 +525,12 @@ impl RequestsPort for RequestsService {
             lifetime_days: config.lifetime_days,
             purpose_max_chars: config.purpose_max_chars,
             naming_policy: config.name_pattern_hint.clone(),
+            teams: self.rules.teams_of(&caller.person.groups),
         })
     }
 
     async fn submit(&self, caller: &Caller, form: RequestForm) -> Result<String, ApiError> {
-        let valid = self.rules.check(&form).map_err(ApiError::Invalid)?;
+        let valid = self.rules.check(&form, &caller.person.groups).map_err(ApiError::Invalid)?;
         let cap = self.rules.config().max_pending_per_person;
         let waiting = self.store.pending_count_of(&caller.person.id).await?;
         if waiting >= cap {
@@ -558,6 +564,7 @@ impl RequestsPort for RequestsService {
             quota_profile: &valid.quota_profile,
             lifetime_days: valid.lifetime_days,
             requester_id: &caller.person.id,
+            team: valid.team.as_deref(),
             approved_by_rule: rule.as_deref(),
             at: self.clock.now(),
         };
@@ -786,7 +793,8 @@ impl RequestsPort for RequestsService {
     }
 
     async fn my_access(&self, caller: &Caller) -> Result<MyAccess, ApiError> {
-        let records = self.store.access_of(&caller.person.id).await?;
+        let teams = self.rules.teams_of(&caller.person.groups);
+        let records = self.store.access_of(&caller.person.id, &teams).await?;
         let ids: Vec<String> = records.iter().map(|r| r.summary.id.clone()).collect();
         let mut credentials = self.store.credentials_of_grants(&ids).await?;
         Ok(MyAccess {

@@ -24,8 +24,13 @@ pub struct Rules {
 }
 
 /// A request that passed every check.
+/// What `requests.name_pattern` may say for the request's owning team.
+pub const TEAM_PLACEHOLDER: &str = "{team}";
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ValidRequest {
+    /// The owning team (one of the requester's team groups), if any.
+    pub team: Option<String>,
     pub namespace: NamespaceName,
     pub purpose: String,
     pub stage: String,
@@ -36,8 +41,14 @@ pub struct ValidRequest {
 
 impl Rules {
     pub fn new(config: &RequestsConfig, policy: &PolicyConfig, cluster: &ClusterConfig) -> anyhow::Result<Self> {
-        // Anchored, so the pattern must match the whole name whether or not the operator wrote ^...$.
-        let pattern = config.name_pattern.as_deref().map(|p| Regex::new(&format!("^(?:{p})$"))).transpose()?;
+        // Anchored, so the pattern must match the whole name whether or not the operator wrote ^...$. (A
+        // pattern with `{team}` is compiled per request, with the team in it.)
+        let pattern = config
+            .name_pattern
+            .as_deref()
+            .filter(|p| !p.contains(TEAM_PLACEHOLDER))
+            .map(|p| Regex::new(&format!("^(?:{p})$")))
+            .transpose()?;
         Ok(Self {
             config: config.clone(),
             profiles: config.quota_profiles.iter().map(|profile| profile.name.clone()).collect(),
@@ -56,12 +67,31 @@ impl Rules {
         Policy { approvers_may_decide_own: self.config.approvers_may_decide_own, stages: self.stages.clone() }
     }
 
-    pub fn check(&self, form: &RequestForm) -> Result<ValidRequest, Vec<FieldProblem>> {
+    pub fn check(&self, form: &RequestForm, groups: &[String]) -> Result<ValidRequest, Vec<FieldProblem>> {
         let mut problems = Vec::new();
         let mut problem = |field: &str, message: String| problems.push(FieldProblem::new(field, message));
 
+        // The owning team first: the naming policy may depend on it.
+        let teams = self.teams_of(groups);
+        let team = match form.team.trim() {
+            "" if teams.is_empty() => None,
+            "" => {
+                problem(field::TEAM, format!("Choose the team that owns it: {}.", teams.join(", ")));
+                None
+            }
+            asked if teams.iter().any(|team| team == asked) => Some(asked.to_string()),
+            asked => {
+                let offer = match teams.is_empty() {
+                    true => "you are in no team group of this installation".to_string(),
+                    false => format!("choose one of {}", teams.join(", ")),
+                };
+                problem(field::TEAM, format!("'{asked}' is not one of your teams at sign-in: {offer}."));
+                None
+            }
+        };
+
         let namespace = form.namespace.trim();
-        if let Some(message) = self.name_problem(namespace) {
+        if let Some(message) = self.name_problem(namespace, team.as_deref()) {
             problem(field::NAMESPACE, message);
         }
 
@@ -113,6 +143,7 @@ impl Rules {
 
         match (problems.is_empty(), helm_mode, lifetime_days) {
             (true, Some(helm_mode), Some(lifetime_days)) => Ok(ValidRequest {
+                team,
                 namespace: NamespaceName::checked(namespace),
                 purpose: purpose.to_string(),
                 stage: form.stage.clone(),
@@ -127,8 +158,8 @@ impl Rules {
     /// Whether a request submitted earlier still meets the rules that may have changed since (an operator
     /// reserved its name, tightened the naming policy or switched Tiller off): checked again when an approver
     /// decides and when the worker provisions, so the rule of the moment wins. The message says why.
-    pub fn still_allowed(&self, namespace: &str, helm_mode: HelmMode) -> Result<(), String> {
-        if let Some(problem) = self.name_problem(namespace) {
+    pub fn still_allowed(&self, namespace: &str, team: Option<&str>, helm_mode: HelmMode) -> Result<(), String> {
+        if let Some(problem) = self.name_problem(namespace, team) {
             return Err(format!("The name '{namespace}' is no longer allowed: {problem}"));
         }
         if helm_mode == HelmMode::Tiller && !self.config.tiller_enabled {
@@ -139,7 +170,16 @@ impl Rules {
     }
 
     /// Why `name` may not be requested here, apart from being taken.
-    fn name_problem(&self, name: &str) -> Option<String> {
+    /// The groups of `groups` that may own a grant (`requests.team_groups`), in order.
+    pub fn teams_of(&self, groups: &[String]) -> Vec<String> {
+        groups
+            .iter()
+            .filter(|group| self.config.team_groups.iter().any(|pattern| glob_matches(pattern, group)))
+            .cloned()
+            .collect()
+    }
+
+    fn name_problem(&self, name: &str, team: Option<&str>) -> Option<String> {
         if let Some(message) = naming::shape_problem(name) {
             return Some(message);
         }
@@ -152,7 +192,18 @@ impl Rules {
                 false => format!("'{name}' is reserved in this installation."),
             });
         }
-        if let Some(pattern) = &self.pattern
+        // A policy that names the team: compiled with this request's team in it.
+        let with_team = match (&self.config.name_pattern, team) {
+            (Some(source), Some(team)) if source.contains(TEAM_PLACEHOLDER) => {
+                let source = source.replace(TEAM_PLACEHOLDER, &regex::escape(team));
+                Regex::new(&format!("^(?:{source})$")).ok()
+            }
+            (Some(source), None) if source.contains(TEAM_PLACEHOLDER) => {
+                return Some("The naming policy names the owning team: choose the team first.".to_string());
+            }
+            _ => None,
+        };
+        if let Some(pattern) = with_team.as_ref().or(self.pattern.as_ref())
             && !pattern.is_match(name)
         {
             return Some(match &self.config.name_pattern_hint {
@@ -198,11 +249,12 @@ mod tests {
             helm_mode: "tiller".into(),
             quota_profile: "small".into(),
             lifetime_days: "30".into(),
+            team: String::new(),
         }
     }
 
     fn problem(rules: &Rules, form: RequestForm, field: &str) -> String {
-        let problems = rules.check(&form).expect_err("refused");
+        let problems = rules.check(&form, &[]).expect_err("refused");
         problems
             .iter()
             .find(|p| p.field == field)
@@ -213,7 +265,7 @@ mod tests {
 
     #[test]
     fn a_good_form_passes_trimmed() {
-        let valid = rules(|_| {}).check(&RequestForm { namespace: " team-a-ci ".into(), ..form() }).unwrap();
+        let valid = rules(|_| {}).check(&RequestForm { namespace: " team-a-ci ".into(), ..form() }, &[]).unwrap();
         assert_eq!(valid.namespace, "team-a-ci");
         assert_eq!((valid.helm_mode, valid.lifetime_days), (HelmMode::Tiller, 30));
     }
@@ -227,10 +279,11 @@ mod tests {
             helm_mode: "helm2".into(),
             quota_profile: "huge".into(),
             lifetime_days: "soon".into(),
+            team: "<script>".into(),
         };
-        let problems = rules(|_| {}).check(&bad).unwrap_err();
+        let problems = rules(|_| {}).check(&bad, &[]).unwrap_err();
         let fields: Vec<_> = problems.iter().map(|p| p.field.as_str()).collect();
-        assert_eq!(fields, ["namespace", "purpose", "stage", "helm_mode", "quota_profile", "lifetime_days"]);
+        assert_eq!(fields, ["team", "namespace", "purpose", "stage", "helm_mode", "quota_profile", "lifetime_days"]);
     }
 
     #[test]
@@ -251,16 +304,16 @@ mod tests {
             "linkerd",
             "tigera-operator",
         ] {
-            assert!(rules.check(&name(taken)).is_err(), "{taken} is reserved");
+            assert!(rules.check(&name(taken), &[]).is_err(), "{taken} is reserved");
         }
         assert_eq!(
             problem(&rules, name("flux-system"), "namespace"),
             "Names like '*-system' are reserved in this installation."
         );
         for free in ["team-a-ci", "systems-team", "my-monitoring", "certs"] {
-            assert!(rules.check(&name(free)).is_ok(), "{free} is free");
+            assert!(rules.check(&name(free), &[]).is_ok(), "{free} is free");
         }
-        assert!(self::rules(|c| c.reserved_names.clear()).check(&name("monitoring")).is_ok(), "configurable");
+        assert!(self::rules(|c| c.reserved_names.clear()).check(&name("monitoring"), &[]).is_ok(), "configurable");
     }
 
     #[test]
@@ -286,13 +339,13 @@ mod tests {
             c.reserved_names = vec!["team-a-*".into()];
             c.tiller_enabled = false;
         });
-        let error = now.still_allowed("team-a-ci", HelmMode::NoTiller).unwrap_err();
+        let error = now.still_allowed("team-a-ci", None, HelmMode::NoTiller).unwrap_err();
         assert_eq!(
             error,
             "The name 'team-a-ci' is no longer allowed: Names like 'team-a-*' are reserved in this installation."
         );
-        assert!(now.still_allowed("team-b-ci", HelmMode::Tiller).unwrap_err().contains("switched off"));
-        assert!(now.still_allowed("team-b-ci", HelmMode::NoTiller).is_ok());
+        assert!(now.still_allowed("team-b-ci", None, HelmMode::Tiller).unwrap_err().contains("switched off"));
+        assert!(now.still_allowed("team-b-ci", None, HelmMode::NoTiller).is_ok());
     }
 
     #[test]
@@ -306,7 +359,7 @@ mod tests {
         );
         assert_eq!(problem(&rules, name("platform"), "namespace"), "'platform' is reserved in this installation.");
         assert!(problem(&rules, name("monitoring-x"), "namespace").contains("like 'monitoring-*'"));
-        assert!(rules.check(&name("platform-x")).is_ok(), "an exact entry is not a prefix");
+        assert!(rules.check(&name("platform-x"), &[]).is_ok(), "an exact entry is not a prefix");
     }
 
     #[test]
@@ -315,7 +368,7 @@ mod tests {
             c.name_pattern = Some("team-[a-z0-9-]+".into());
             c.name_pattern_hint = Some("Start with team-.".into());
         });
-        assert!(rules.check(&form()).is_ok());
+        assert!(rules.check(&form(), &[]).is_ok());
         let refused = RequestForm { namespace: "x-team-a".into(), ..form() };
         assert_eq!(
             problem(&rules, refused, "namespace"),
@@ -334,9 +387,9 @@ mod tests {
             let message = problem(&rules, purpose(hidden), "purpose");
             assert!(message.starts_with("Remove the invisible character U+"), "{hidden:?}: {message}");
         }
-        assert!(rules.check(&purpose("נמל 港")).is_ok(), "right-to-left and CJK text as such are fine");
-        assert!(rules.check(&purpose("two\nlines")).is_ok());
-        assert!(rules.check(&purpose("éééééééééé")).is_ok(), "characters, not bytes");
+        assert!(rules.check(&purpose("נמל 港"), &[]).is_ok(), "right-to-left and CJK text as such are fine");
+        assert!(rules.check(&purpose("two\nlines"), &[]).is_ok());
+        assert!(rules.check(&purpose("éééééééééé"), &[]).is_ok(), "characters, not bytes");
     }
 
     #[test]
@@ -349,14 +402,14 @@ mod tests {
         assert!(problem(&rules, days("-1"), "lifetime_days").starts_with("Enter a whole number"));
         assert!(problem(&rules, days("1.5"), "lifetime_days").starts_with("Enter a whole number"));
         assert!(problem(&rules, days(""), "lifetime_days").starts_with("Enter a whole number"));
-        assert!(rules.check(&days("365")).is_ok() && rules.check(&days("1")).is_ok());
+        assert!(rules.check(&days("365"), &[]).is_ok() && rules.check(&days("1"), &[]).is_ok());
     }
 
     #[test]
     fn tiller_can_be_switched_off() {
         let rules = rules(|c| c.tiller_enabled = false);
         assert!(problem(&rules, form(), "helm_mode").contains("switched off"));
-        assert!(rules.check(&RequestForm { helm_mode: "none".into(), ..form() }).is_ok());
+        assert!(rules.check(&RequestForm { helm_mode: "none".into(), ..form() }, &[]).is_ok());
     }
 
     #[test]
@@ -370,7 +423,36 @@ mod tests {
                 network: Default::default(),
             }];
         });
-        assert!(rules.check(&RequestForm { quota_profile: "ci".into(), ..form() }).is_ok());
+        assert!(rules.check(&RequestForm { quota_profile: "ci".into(), ..form() }, &[]).is_ok());
         assert_eq!(problem(&rules, form(), "quota_profile"), "Choose one of the quota profiles: ci.");
+    }
+
+    #[test]
+    fn a_team_is_one_of_the_requester_s_team_groups_and_the_naming_policy_may_name_it() {
+        let rules = rules(|c| {
+            c.team_groups = vec!["team-*".into()];
+            c.name_pattern = Some("{team}-[a-z0-9-]+".into());
+            c.name_pattern_hint = Some("Start with your team's name.".into());
+        });
+        let groups: Vec<String> = ["berth-developers", "team-payments", "team-web"].map(String::from).to_vec();
+        assert_eq!(rules.teams_of(&groups), ["team-payments", "team-web"]);
+        let ask =
+            |team: &str, namespace: &str| RequestForm { team: team.into(), namespace: namespace.into(), ..form() };
+        let valid = rules.check(&ask("team-payments", "team-payments-ci"), &groups).unwrap();
+        assert_eq!(valid.team.as_deref(), Some("team-payments"));
+        let refused = |team: &str, namespace: &str| {
+            let problems = rules.check(&ask(team, namespace), &groups).unwrap_err();
+            problems.iter().map(|p| format!("{}: {}", p.field, p.message)).collect::<Vec<_>>().join("; ")
+        };
+        assert!(refused("team-payments", "team-web-ci").contains("naming policy: Start with your team"));
+        assert!(refused("team-ops", "team-ops-ci").contains("'team-ops' is not one of your teams"));
+        assert!(refused("", "team-web-ci").contains("Choose the team that owns it: team-payments, team-web."));
+        assert!(refused("berth-developers", "x").contains("is not one of your teams"), "not a team group");
+        // The team is escaped in the pattern: a dot is a dot.
+        let dotted: Vec<String> = vec!["team-a.b".into()];
+        assert!(rules.check(&ask("team-a.b", "team-axb-ci"), &dotted).is_err());
+        // Approved requests are checked again with their own team.
+        assert!(rules.still_allowed("team-web-ci", Some("team-web"), HelmMode::NoTiller).is_ok());
+        assert!(rules.still_allowed("team-web-ci", None, HelmMode::NoTiller).is_err());
     }
 }

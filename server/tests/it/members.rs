@@ -191,3 +191,65 @@ async fn robots_act_as_themselves_and_are_removed_alone() {
     server.stop().await;
     clean_up(&namespace).await;
 }
+
+/// Sets `person`'s groups at the development provider, for their next sign-in.
+async fn groups_at_provider(person: &str, groups: &[&str]) {
+    let url = format!("{}/dev/people/{person}/groups", crate::support::dev_idp_url());
+    let answer = reqwest::Client::new().post(url).json(&groups).send().await.unwrap();
+    assert_eq!(answer.status(), 204);
+}
+
+const HENRY: [&str; 3] = ["berth-developers", "team-payments", "everyone"];
+
+#[tokio::test]
+async fn a_team_member_gets_a_kubeconfig_of_their_own_and_loses_it_at_the_sign_in_after_leaving_the_team() {
+    groups_at_provider("henry", &HENRY).await;
+    let dir = tempfile::tempdir().unwrap();
+    let server = crate::support::TestServer::start_with(&dir, |config| {
+        config.provisioning.enabled = true;
+        config.provisioning.lease_seconds = 1;
+        config.provisioning.poll_seconds = 1;
+        config.requests.team_groups = vec!["team-*".to_string()];
+    })
+    .await;
+    let grace = Browser::signed_in(&server, "grace").await;
+    let namespace = crate::cluster::unique("pay");
+    let form = crate::requests::with(crate::requests::form(&namespace), "helm_mode", "none");
+    // A team the requester is not in is refused next to the field; hers is taken.
+    let mut theirs = form.clone();
+    theirs.push(("team", "team-marketing".to_string()));
+    let problem = refusal(post(&grace, &server, "requests/submit", &theirs).await, 422).await;
+    assert!(format!("{problem:?}").contains("is not one of your teams"), "{problem:?}");
+    let mut ours = form.clone();
+    ours.push(("team", "team-payments".to_string()));
+    let id = crate::requests::submit_ok(&grace, &server, &ours).await;
+    let bob = Browser::signed_in(&server, "bob").await;
+    assert_eq!(post(&bob, &server, "requests/approve", &[("id", id.clone())]).await.status(), 200);
+    let ready = wait_for(&grace, &server, &id, RequestState::Ready).await;
+    assert_eq!(ready.members.and_then(|m| m.team).as_deref(), Some("team-payments"));
+
+    // henry, in the team, did not request it: he sees it and gets a kubeconfig that acts as himself.
+    let henry = Browser::signed_in(&server, "henry").await;
+    let seen = detail(&henry, &server, &id).await;
+    assert!(seen.may.download && !seen.may.manage_access, "{:?}", seen.may);
+    let his = kubeconfig(&server, &henry, &id, &PERSONAL, dir.path(), "henry.kubeconfig").await;
+    let hers = kubeconfig(&server, &grace, &id, &PERSONAL, dir.path(), "grace.kubeconfig").await;
+    assert!(whoami(&his).contains(&format!("{namespace}.person.henry.")));
+    assert!(kubectl_as(&his, &["get", "pods"]).0);
+    // Someone outside the team finds nothing.
+    let alice = Browser::signed_in(&server, "alice").await;
+    refusal(post(&alice, &server, "requests/detail", &[("id", id.clone())]).await, 404).await;
+
+    // He leaves the team at the provider: at his next sign-in his kubeconfig stops working; grace's does not.
+    groups_at_provider("henry", &["berth-developers", "everyone"]).await;
+    let henry = Browser::signed_in(&server, "henry").await;
+    refused_soon(&his).await;
+    assert!(kubectl_as(&hers, &["get", "pods"]).0, "the requester's kubeconfig keeps working");
+    refusal(post(&henry, &server, "requests/detail", &[("id", id.clone())]).await, 404).await;
+    let events = detail(&grace, &server, &id).await.events;
+    let left = events.iter().find(|e| e.action == Action::RemoveMember).expect("recorded");
+    assert!(left.reason.as_deref().unwrap_or_default().contains("no longer in the team team-payments"), "{left:?}");
+    groups_at_provider("henry", &HENRY).await;
+    server.stop().await;
+    clean_up(&namespace).await;
+}

@@ -69,7 +69,8 @@ fn assert_same(release: &str, backend: &str, now: &serde_json::Value) {
 /// 2026-12-04 an extension is one kind of change: `extension {days, reason, at}` reads as
 /// `change {days, quota_profile: null, helm_mode: null, reason, at}`. Since 2026-12-05 a kubeconfig names
 /// the person it was issued to by id too (`owner_id`, the request's requester: before, only they could
-/// download) and the robot it acts as (`robot_id`, none before).)
+/// download) and the robot it acts as (`robot_id`, none before), and a request its owning team (`team`,
+/// none before).)
 fn in_this_version(written: &mut serde_json::Value) {
     for request in written["requests"].as_array_mut().into_iter().flatten() {
         let requester = request["requester_id"].clone();
@@ -79,6 +80,7 @@ fn in_this_version(written: &mut serde_json::Value) {
             credential.insert("robot_id".into(), serde_json::Value::Null);
         }
         let summary = request["request"].as_object_mut().expect("a request");
+        summary.insert("team".into(), serde_json::Value::Null);
         if let Some(mut extension) = summary.remove("extension") {
             if let Some(ask) = extension.as_object_mut() {
                 ask.insert("quota_profile".into(), serde_json::Value::Null);
@@ -210,6 +212,7 @@ async fn fill(store: &Store) {
             quota_profile: "small",
             lifetime_days: 30,
             requester_id: &alice,
+            team: None,
             approved_by_rule: None,
             at: at(minute),
         };

@@ -92,7 +92,9 @@ impl Worker {
         }
         let summary = &record.summary;
         // A rule changed since the approval (a name reserved, Tiller switched off) wins: nothing is created.
-        self.rules.still_allowed(&summary.namespace, summary.helm_mode).map_err(Stop::Failed)?;
+        self.rules
+            .still_allowed(&summary.namespace, summary.team.as_deref(), summary.helm_mode)
+            .map_err(Stop::Failed)?;
         let profiles = &self.rules.config().quota_profiles;
         let profile = profiles.iter().find(|p| p.name == summary.quota_profile).ok_or_else(|| {
             Stop::Failed(format!(

@@ -2,6 +2,9 @@
 //! against a running Berth is in the server's integration tests, `server/tests/it/cli.rs`, which run this
 //! very binary.)
 
+// Test code: a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
 use std::process::Command;
 
 fn berth(args: &[&str], config_home: &std::path::Path) -> (bool, String) {

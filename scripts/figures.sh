@@ -109,3 +109,11 @@ PATH="$(bash scripts/cluster.sh bin):$PATH" \
 # The drift watch at 1,000 quiet ready grants: API calls and memory (server/benches/drift.rs).
 PATH="$(bash scripts/cluster.sh bin):$PATH" \
   cargo bench -q -p berth-server --bench drift 2>/dev/null | sed -n 's/^FIGURE \(.*\): \(.*\)$/| \1 | \2 |/p'
+# The time kubectl waits for a fresh token from `berth kubeconfig --exec`'s plugin (`berth token`), median and
+# p90 of 10, against a server in the test (debug builds: the integration test server/tests/it/cli.rs).
+start_dev_idp "$(free_port)" "$base/dev-idp-cli.log" >/dev/null
+cargo build -q -p berth-cli
+PATH="$(bash scripts/cluster.sh bin):$PATH" \
+  cargo test -q -p berth-server --test it cli::berth_kubeconfig_exec -- --nocapture 2>/dev/null |
+  sed -n 's/^FIGURE \(.*\): \(.*\)$/| \1 (debug build) | \2 |/p'
+stop_dev_idp

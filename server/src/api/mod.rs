@@ -5,7 +5,7 @@
 //!
 //! Authentication is a bearer token only ([`auth`]): a robot's API token, a short-lived token exchanged for a
 //! CI system's OIDC token, or a person's token from the command line's sign-in. No cookie is read, so no
-//! other site can make a browser call the API for someone (the cross-site check skips `/api/`). Every call
+//! other site can make a browser call the API for someone (the cross-site check skips `/api/v1/`, and only it). Every call
 //! goes through the same services and the same policy module as the pages.
 
 pub mod auth;
@@ -33,6 +33,9 @@ use crate::store::Store;
 use crate::store::tokens::{NewToken, TokenKind};
 use crate::workflow::credentials::CredentialsService;
 use crate::workflow::validation::Rules;
+
+/// Where the machine API lives. (The pages' server functions are under `/api/` too, outside it.)
+pub const PREFIX: &str = "/api/v1/";
 
 /// The OpenAPI document, served as it is in the repository.
 pub const OPENAPI: &str = include_str!("openapi.json");
@@ -72,7 +75,7 @@ pub fn routes(state: ApiState) -> axum::Router {
         .route("/api/v1/approvals", get(list_approvals))
         .route("/api/v1/credentials/{id}/revoke", post(revoke_credential))
         // Anything else under the API is answered in the API's own form.
-        .route("/api/{*rest}", any(not_found))
+        .route("/api/v1/{*rest}", any(not_found))
         .with_state(state)
 }
 

@@ -5,7 +5,7 @@
 //! middleware refuses such requests outright, whatever cookies they carry. The origin is read from `Origin`
 //! (sent by browsers on every POST), else from `Referer`; a request with neither is refused too, so clients
 //! of the pages' server functions outside a browser must send `Origin` with the public URL. The machine API
-//! (`/api/`) is exempt: it authenticates by bearer token only, never by cookie. `Sec-Fetch-Site: cross-site` is refused
+//! (`/api/v1/`) is exempt: it authenticates by bearer token only, never by cookie. `Sec-Fetch-Site: cross-site` is refused
 //! even when the other headers look right.
 
 use app::error::ApiError;
@@ -42,9 +42,10 @@ pub fn same_origin(headers: &HeaderMap, ours: &PublicOrigin) -> bool {
 }
 
 pub async fn refuse_cross_site(State(ours): State<PublicOrigin>, request: Request, next: Next) -> Response {
-    // The machine API reads no cookie, only a bearer token another site cannot make a browser send.
+    // The machine API reads no cookie, only a bearer token another site cannot make a browser send. (The
+    // server functions under `/api/` do read the session cookie: they are checked.)
     if matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS)
-        || request.uri().path().starts_with("/api/")
+        || request.uri().path().starts_with(crate::api::PREFIX)
         || same_origin(request.headers(), &ours)
     {
         return next.run(request).await;

@@ -39,7 +39,7 @@ pub fn MembersSection(id: String, members: GrantMembers, manage: bool) -> impl I
                     <td data-label="Person">{member.display_name}</td>
                     <td data-label="Email">{member.email.unwrap_or_default()}</td>
                     <td data-label="Access">{added}</td>
-                    {manage.then(|| view! { <td data-label="">{remove}</td> })}
+                    {manage.then(|| view! { <td data-label="Actions">{remove}</td> })}
                 </tr>
             }
         })
@@ -56,7 +56,7 @@ pub fn MembersSection(id: String, members: GrantMembers, manage: bool) -> impl I
             };
             let remove = manage.then(move || {
                 view! {
-                    <td data-label="">
+                    <td data-label="Actions">
                         <EnhancedForm action=RemoveRobot::url() after=AfterSuccess::Reload class="inline">
                             <input type="hidden" name="id" value=id />
                             <input type="hidden" name="robot" value=robot_id />
@@ -93,7 +93,7 @@ pub fn MembersSection(id: String, members: GrantMembers, manage: bool) -> impl I
             </p>
         })}
         <table class="table members" data-testid="members">
-            <thead><tr><th>"Person"</th><th>"Email"</th><th>"Access"</th>{manage.then(|| view! { <th></th> })}</tr></thead>
+            <thead><tr><th>"Person"</th><th>"Email"</th><th>"Access"</th>{manage.then(|| view! { <th><span class="visually-hidden">"Actions"</span></th> })}</tr></thead>
             <tbody>{member_rows}</tbody>
         </table>
         {manage.then(|| view! {
@@ -115,7 +115,7 @@ pub fn MembersSection(id: String, members: GrantMembers, manage: bool) -> impl I
         } else {
             view! {
                 <table class="table robots" data-testid="robots">
-                    <thead><tr><th>"Robot (Kubernetes user)"</th><th>"API tokens"</th>{manage.then(|| view! { <th></th> })}</tr></thead>
+                    <thead><tr><th>"Robot (Kubernetes user)"</th><th>"API tokens"</th>{manage.then(|| view! { <th><span class="visually-hidden">"Actions"</span></th> })}</tr></thead>
                     <tbody>{robot_rows}</tbody>
                 </table>
             }.into_any()

@@ -62,6 +62,9 @@ test("the owner adds a member and a robot; the member's kubeconfig is hers and g
   const [download] = await Promise.all([grace.waitForEvent("download"), form.getByTestId("download").click()]);
   const file = testInfo.outputPath("grace.kubeconfig");
   await download.saveAs(file);
+  await grace.goto("/access");
+  await waitForHydration(grace);
+  await expect(grace.getByRole("main")).toContainText(namespace);
   const whoami = kubectl(file, "auth", "whoami", "-o", "jsonpath={.status.userInfo.username}");
   expect(whoami.output).toContain(`system:serviceaccount:berth-identities:${namespace}.person.grace.`);
   expect(kubectl(file, "get", "pods").ok).toBe(true);
@@ -74,6 +77,11 @@ test("the owner adds a member and a robot; the member's kubeconfig is hers and g
   await expect
     .poll(() => kubectl(file, "get", "pods").output, { timeout: 30_000, message: "grace's kubeconfig refused" })
     .toMatch(/Unauthorized|must be logged in/);
+  // (By way of My access: after the download's form post, Chromium did not load the same address again on a
+  // navigation to it.)
+  await grace.goto("/access");
+  await waitForHydration(grace);
+  await expect(grace.getByText(namespace)).toHaveCount(0);
   await grace.goto(url);
   await expect(grace.getByText("Not found. It may never have existed")).toBeVisible();
 });

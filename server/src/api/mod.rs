@@ -125,20 +125,8 @@ async fn person_token(
         tracing::warn!(error = %error, "a command line sign-in was refused");
         ApiError::SignInRequired
     })?;
-    let role = crate::auth::roles::role_for(&state.auth.roles, &identity.groups);
     let now = state.clock.now();
-    let person_id = state
-        .store
-        .record_sign_in(&crate::store::users::SignIn {
-            issuer: &identity.issuer,
-            subject: &identity.subject,
-            email: identity.email.as_deref(),
-            display_name: &identity.display_name,
-            role,
-            groups: &identity.groups,
-            at: now,
-        })
-        .await?;
+    let (person_id, role) = state.auth.record(&state.store, &identity, now).await?;
     state.members.settle_after_sign_in(&person_id, &identity.groups).await;
     let Some(role) = role else {
         return Err(ApiFailure(ApiError::NotAllowed(

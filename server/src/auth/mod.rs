@@ -26,6 +26,27 @@ pub struct Auth {
 }
 
 impl Auth {
+    /// Records a sign-in the provider vouched for (in a browser, or from the command line): the person with
+    /// the role their groups give now. Returns their id and that role.
+    pub async fn record(
+        &self,
+        store: &crate::store::Store,
+        identity: &oidc::VerifiedIdentity,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(String, Option<app::auth::Role>), crate::store::StoreError> {
+        let role = roles::role_for(&self.roles, &identity.groups);
+        let sign_in = crate::store::users::SignIn {
+            issuer: &identity.issuer,
+            subject: &identity.subject,
+            email: identity.email.as_deref(),
+            display_name: &identity.display_name,
+            role,
+            groups: &identity.groups,
+            at,
+        };
+        Ok((store.record_sign_in(&sign_in).await?, role))
+    }
+
     pub fn new(config: &AuthConfig, session: &SessionConfig, public_url: &Url) -> anyhow::Result<Self> {
         Ok(Self {
             oidc: oidc::OidcClient::new(config, public_url)?,

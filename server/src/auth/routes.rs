@@ -14,11 +14,9 @@ use tower_sessions::Session;
 
 use super::oidc::{PendingSignIn, SignInError};
 use super::return_path::ReturnPath;
-use super::roles::role_for;
 use super::session::{PENDING_KEY, SessionUser, USER_KEY};
 use crate::error::AppError;
 use crate::state::AppState;
-use crate::store::users::SignIn;
 
 /// Sign-ins one browser may have in flight at once (several tabs); older ones are forgotten.
 const MAX_PENDING: usize = 4;
@@ -115,19 +113,7 @@ async fn finish_sign_in(
         Err(error) => return Ok(failed_counted(&error)),
     };
 
-    let role = role_for(&state.auth.roles, &identity.groups);
-    let user_id = state
-        .store
-        .record_sign_in(&SignIn {
-            issuer: &identity.issuer,
-            subject: &identity.subject,
-            email: identity.email.as_deref(),
-            display_name: &identity.display_name,
-            role,
-            groups: &identity.groups,
-            at: state.clock.now(),
-        })
-        .await?;
+    let (user_id, role) = state.auth.record(&state.store, &identity, state.clock.now()).await?;
     // Someone who left a grant's owning team loses it now, before the new session sees anything.
     state.machine_api.members.settle_after_sign_in(&user_id, &identity.groups).await;
     // A new session id for the signed-in session: an id planted before sign-in is worth nothing after it.

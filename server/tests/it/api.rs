@@ -349,7 +349,9 @@ async fn a_robot_token_works_on_its_grant_only_is_refused_expired_or_revoked_and
     assert_eq!(grants["grants"].as_array().map(|g| g.len()), Some(1), "{grants}");
 
     // Stored only as a hash: the secret appears nowhere in the database's files.
-    let secret = token.rsplit('_').next().unwrap();
+    // `berth_<32 hex>_<secret>`: the secret is URL-safe base64, which may itself hold `_`.
+    let secret = &token["berth_".len() + 32 + 1..];
+    assert_eq!(secret.len(), 43, "{token}");
     for contents in database_files(&dir.path().join("db")).await {
         assert!(!contents.windows(secret.len()).any(|w| w == secret.as_bytes()), "the token's secret is stored");
     }

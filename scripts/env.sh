@@ -111,7 +111,13 @@ start_dev_idp() {
       log "the development identity provider exited"
       return 1
     fi
-    [ "$SECONDS" -lt "$deadline" ] || { log "the development identity provider did not start within 30 s"; return 1; }
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      # Say what it said, and leave nothing behind for a second try.
+      cat "$logfile" >&2
+      log "the development identity provider did not answer within 30 s"
+      stop_dev_idp
+      return 1
+    fi
     sleep 0.1
   done
   export DEV_IDP_URL="$issuer"

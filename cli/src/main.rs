@@ -196,7 +196,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                         .ok_or_else(|| anyhow::anyhow!("no request for {namespace} waits for your decision"))?;
                     let id = request["id"].as_str().unwrap_or_default();
                     let now = api.post(&format!("/api/v1/requests/{id}/approve"), &json!({}))?;
-                    println!("{namespace}: {}", now["state"].as_str().unwrap_or_default());
+                    // The state right after: pending while more approvals are needed, else approved, or
+                    // already provisioning once the worker has taken it up.
+                    println!(
+                        "{namespace}: approved by you; the request is {}",
+                        now["state"].as_str().unwrap_or_default()
+                    );
                 }
             }
             Ok(())

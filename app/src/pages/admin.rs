@@ -15,7 +15,7 @@ use crate::api::admin::list_grants;
 use crate::api::requests::get_request_options;
 use crate::api::users::list_users;
 use crate::auth::Role;
-use crate::components::error_view::ErrorView;
+use crate::components::error_view::loaded;
 use crate::components::requests::{Day, Pager, StateBadge, minute};
 use crate::components::session::RequireRole;
 use crate::policy::UseCase;
@@ -65,42 +65,40 @@ fn Grants() -> impl IntoView {
                     view! { <Filters filter=filter.get() stages /> }
                 })}
             </Suspense>
-            <ErrorBoundary fallback=|errors| view! { <ErrorView errors /> }>
-                <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
-                    {move || Suspend::new(async move {
-                        let query = filter.get_untracked().query(0).trim_start_matches('?').to_string();
-                        grants.await.map(|page| {
-                            if page.total == 0 {
-                                return view! { <p class="notice" data-testid="no-grants">"Nothing matches."</p> }
-                                    .into_any();
-                            }
-                            let rows = page.items.clone();
-                            view! {
-                                <div class="table-scroll">
-                                    <table class="table grants" data-testid="grants">
-                                        <thead>
-                                            <tr>
-                                                <th scope="col">"Namespace"</th>
-                                                <th scope="col">"Owner"</th>
-                                                <th scope="col">"State"</th>
-                                                <th scope="col">"Stage · Helm"</th>
-                                                <th scope="col">"Requested"</th>
-                                                <th scope="col">"Access ends"</th>
-                                                <th scope="col">"Kubeconfigs"</th>
-                                            </tr>
-                                        </thead>
-                                        <tbody>
-                                            {rows.into_iter().map(|grant| view! { <GrantRow grant /> }).collect_view()}
-                                        </tbody>
-                                    </table>
-                                </div>
-                                <Pager page path="/admin" noun=("grant", "grants") query />
-                            }
-                                .into_any()
-                        })
-                    })}
-                </Suspense>
-            </ErrorBoundary>
+            <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    let query = filter.get_untracked().query(0).trim_start_matches('?').to_string();
+                    loaded(grants.await, |page| {
+                        if page.total == 0 {
+                            return view! { <p class="notice" data-testid="no-grants">"Nothing matches."</p> }
+                                .into_any();
+                        }
+                        let rows = page.items.clone();
+                        view! {
+                            <div class="table-scroll">
+                                <table class="table grants" data-testid="grants">
+                                    <thead>
+                                        <tr>
+                                            <th scope="col">"Namespace"</th>
+                                            <th scope="col">"Owner"</th>
+                                            <th scope="col">"State"</th>
+                                            <th scope="col">"Stage · Helm"</th>
+                                            <th scope="col">"Requested"</th>
+                                            <th scope="col">"Access ends"</th>
+                                            <th scope="col">"Kubeconfigs"</th>
+                                        </tr>
+                                    </thead>
+                                    <tbody>
+                                        {rows.into_iter().map(|grant| view! { <GrantRow grant /> }).collect_view()}
+                                    </tbody>
+                                </table>
+                            </div>
+                            <Pager page path="/admin" noun=("grant", "grants") query />
+                        }
+                            .into_any()
+                    })
+                })}
+            </Suspense>
         </section>
     }
 }
@@ -238,27 +236,25 @@ fn UsersTable() -> impl IntoView {
         <section class="card" aria-labelledby="users-heading">
             <h2 id="users-heading">"People"</h2>
             <p class="muted">"Everyone who has signed in, with the groups of their last sign-in and the role those granted."</p>
-            <ErrorBoundary fallback=|errors| view! { <ErrorView errors /> }>
-                <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
-                    {move || Suspend::new(async move {
-                        users.await.map(|users| view! {
-                            <table class="table" data-testid="users">
-                                <thead>
-                                    <tr>
-                                        <th scope="col">"Name"</th>
-                                        <th scope="col">"Email"</th>
-                                        <th scope="col">"Role"</th>
-                                        <th scope="col">"Groups"</th>
-                                        <th scope="col">"First sign-in"</th>
-                                        <th scope="col">"Last sign-in"</th>
-                                    </tr>
-                                </thead>
-                                <tbody>{users.into_iter().map(|user| view! { <UserRow user /> }).collect_view()}</tbody>
-                            </table>
-                        })
-                    })}
-                </Suspense>
-            </ErrorBoundary>
+            <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    loaded(users.await, |users| view! {
+                        <table class="table" data-testid="users">
+                            <thead>
+                                <tr>
+                                    <th scope="col">"Name"</th>
+                                    <th scope="col">"Email"</th>
+                                    <th scope="col">"Role"</th>
+                                    <th scope="col">"Groups"</th>
+                                    <th scope="col">"First sign-in"</th>
+                                    <th scope="col">"Last sign-in"</th>
+                                </tr>
+                            </thead>
+                            <tbody>{users.into_iter().map(|user| view! { <UserRow user /> }).collect_view()}</tbody>
+                        </table>
+                    })
+                })}
+            </Suspense>
         </section>
     }
 }

@@ -5,7 +5,7 @@ use leptos_meta::Title;
 
 use crate::api::requests::get_approvals;
 use crate::components::after_action::DecisionQueue;
-use crate::components::error_view::ErrorView;
+use crate::components::error_view::loaded;
 use crate::components::grant_actions::{ChangeDecisionForms, ChangeNotice};
 use crate::components::requests::{DecisionForms, Pager, RequestFacts, minute};
 use crate::components::session::RequireRole;
@@ -35,16 +35,14 @@ fn ApprovalLists() -> impl IntoView {
     let (after, before, page) = (query_parameter("after"), query_parameter("before"), Some(page_number()));
     let approvals = Resource::new(move || (), move |_| get_approvals(after.clone(), before.clone(), page));
     view! {
-        <ErrorBoundary fallback=|errors| view! { <ErrorView errors /> }>
-            <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    approvals.await.map(|approvals| view! {
-                        <PendingList page=approvals.requests />
-                        <PendingChanges page=approvals.changes />
-                    })
-                })}
-            </Suspense>
-        </ErrorBoundary>
+        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                loaded(approvals.await, |approvals| view! {
+                    <PendingList page=approvals.requests />
+                    <PendingChanges page=approvals.changes />
+                })
+            })}
+        </Suspense>
     }
 }
 

@@ -8,7 +8,7 @@ use leptos_router::hooks::use_query_map;
 
 use crate::admin::{AuditEntry, AuditFilter, MAX_FILTER_CHARS};
 use crate::api::admin::list_audit_events;
-use crate::components::error_view::ErrorView;
+use crate::components::error_view::loaded;
 use crate::components::requests::{Pager, minute};
 use crate::components::session::RequireRole;
 use crate::policy::UseCase;
@@ -48,39 +48,37 @@ fn Events() -> impl IntoView {
     );
     view! {
         {move || view! { <Filters filter=filter.get() /> }}
-        <ErrorBoundary fallback=|errors| view! { <ErrorView errors /> }>
-            <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    let query = filter.get_untracked().query(0).trim_start_matches('?').to_string();
-                    events.await.map(|page| {
-                        if page.total == 0 {
-                            return view! { <p class="notice" data-testid="no-events">"No event matches."</p> }
-                                .into_any();
-                        }
-                        let rows = page.items.clone();
-                        view! {
-                            <div class="table-scroll">
-                                <table class="table audit" data-testid="audit-events">
-                                    <thead>
-                                        <tr>
-                                            <th scope="col">"When"</th>
-                                            <th scope="col">"Who"</th>
-                                            <th scope="col">"What"</th>
-                                            <th scope="col">"Namespace"</th>
-                                            <th scope="col">"State"</th>
-                                            <th scope="col">"Reason or detail"</th>
-                                        </tr>
-                                    </thead>
-                                    <tbody>{rows.into_iter().map(|entry| view! { <EventRow entry /> }).collect_view()}</tbody>
-                                </table>
-                            </div>
-                            <Pager page path="/admin/audit" noun=("event", "events") query />
-                        }
-                            .into_any()
-                    })
-                })}
-            </Suspense>
-        </ErrorBoundary>
+        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                let query = filter.get_untracked().query(0).trim_start_matches('?').to_string();
+                loaded(events.await, |page| {
+                    if page.total == 0 {
+                        return view! { <p class="notice" data-testid="no-events">"No event matches."</p> }
+                            .into_any();
+                    }
+                    let rows = page.items.clone();
+                    view! {
+                        <div class="table-scroll">
+                            <table class="table audit" data-testid="audit-events">
+                                <thead>
+                                    <tr>
+                                        <th scope="col">"When"</th>
+                                        <th scope="col">"Who"</th>
+                                        <th scope="col">"What"</th>
+                                        <th scope="col">"Namespace"</th>
+                                        <th scope="col">"State"</th>
+                                        <th scope="col">"Reason or detail"</th>
+                                    </tr>
+                                </thead>
+                                <tbody>{rows.into_iter().map(|entry| view! { <EventRow entry /> }).collect_view()}</tbody>
+                            </table>
+                        </div>
+                        <Pager page path="/admin/audit" noun=("event", "events") query />
+                    }
+                        .into_any()
+                })
+            })}
+        </Suspense>
     }
 }
 

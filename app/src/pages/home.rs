@@ -9,7 +9,7 @@ use leptos_meta::Title;
 
 use crate::api::requests::get_home;
 use crate::auth::{Role, SessionView};
-use crate::components::error_view::ErrorView;
+use crate::components::error_view::loaded;
 use crate::components::requests::{StateBadge, minute};
 use crate::components::session::use_session;
 use crate::navigation::sign_in_href;
@@ -72,20 +72,19 @@ fn Visitor() -> impl IntoView {
 fn SignedInHome(role: Role) -> impl IntoView {
     let home = Resource::new(|| (), |_| get_home());
     view! {
-        <ErrorBoundary fallback=|errors| view! { <ErrorView errors /> }>
-            <Suspense fallback=|| ()>
-                {move || Suspend::new(async move {
-                    let home = home.await?;
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                loaded(home.await, move |home| {
                     let as_of = home.as_of;
-                    Ok::<_, crate::error::ApiError>(view! {
+                    view! {
                         {home.queue.map(|queue| view! { <ApproverQueue queue /> })}
                         {home.overview.map(|overview| view! { <AdminOverview overview /> })}
                         <DeveloperOverview grants=home.grants waiting=home.waiting as_of />
                         {role.includes(Role::Admin).then(|| view! { <AdminLinks /> })}
-                    })
-                })}
-            </Suspense>
-        </ErrorBoundary>
+                    }
+                })
+            })}
+        </Suspense>
     }
 }
 

@@ -6,7 +6,7 @@ use leptos_meta::Title;
 
 use crate::api::access::get_my_access;
 use crate::components::credentials::CredentialList;
-use crate::components::error_view::ErrorView;
+use crate::components::error_view::loaded;
 use crate::components::requests::{StateBadge, minute};
 use crate::components::session::RequireRole;
 use crate::policy::UseCase;
@@ -30,35 +30,33 @@ pub fn MyAccessPage() -> impl IntoView {
 fn AccessList() -> impl IntoView {
     let access = Resource::new(|| (), |_| get_my_access());
     view! {
-        <ErrorBoundary fallback=|errors| view! { <ErrorView errors /> }>
-            <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    access.await.map(|access| {
-                        if access.grants.is_empty() {
-                            return view! {
-                                <p class="notice" data-testid="no-access">
-                                    "You have no namespace at the moment. "
-                                    <a href="/requests/new">"Request one"</a>
-                                    "."
-                                </p>
-                            }
-                                .into_any();
+        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                loaded(access.await, |access| {
+                    if access.grants.is_empty() {
+                        return view! {
+                            <p class="notice" data-testid="no-access">
+                                "You have no namespace at the moment. "
+                                <a href="/requests/new">"Request one"</a>
+                                "."
+                            </p>
                         }
-                        let as_of = access.as_of;
-                        view! {
-                            <ul class="request-list" data-testid="my-access">
-                                {access
-                                    .grants
-                                    .into_iter()
-                                    .map(|grant| view! { <AccessGrant grant as_of /> })
-                                    .collect_view()}
-                            </ul>
-                        }
-                            .into_any()
-                    })
-                })}
-            </Suspense>
-        </ErrorBoundary>
+                            .into_any();
+                    }
+                    let as_of = access.as_of;
+                    view! {
+                        <ul class="request-list" data-testid="my-access">
+                            {access
+                                .grants
+                                .into_iter()
+                                .map(|grant| view! { <AccessGrant grant as_of /> })
+                                .collect_view()}
+                        </ul>
+                    }
+                        .into_any()
+                })
+            })}
+        </Suspense>
     }
 }
 

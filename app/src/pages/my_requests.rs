@@ -5,7 +5,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::requests::list_my_requests;
-use crate::components::error_view::ErrorView;
+use crate::components::error_view::loaded;
 use crate::components::requests::{CancelForm, Pager, StateBadge, Timeline, minute};
 use crate::components::session::RequireRole;
 use crate::policy::UseCase;
@@ -42,30 +42,28 @@ fn MyRequestsList() -> impl IntoView {
     let page = page_number();
     let requests = Resource::new(move || page, list_my_requests);
     view! {
-        <ErrorBoundary fallback=|errors| view! { <ErrorView errors /> }>
-            <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    requests.await.map(|page| {
-                        if page.total == 0 {
-                            return view! {
-                                <p class="notice" data-testid="no-requests">
-                                    "You have not requested a namespace yet."
-                                </p>
-                            }
-                                .into_any();
+        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                loaded(requests.await, |page| {
+                    if page.total == 0 {
+                        return view! {
+                            <p class="notice" data-testid="no-requests">
+                                "You have not requested a namespace yet."
+                            </p>
                         }
-                        let items = page.items.clone();
-                        view! {
-                            <ul class="request-list" data-testid="my-requests">
-                                {items.into_iter().map(|item| view! { <MyRequest item /> }).collect_view()}
-                            </ul>
-                            <Pager page path="/requests" noun=("request", "requests") />
-                        }
-                            .into_any()
-                    })
-                })}
-            </Suspense>
-        </ErrorBoundary>
+                            .into_any();
+                    }
+                    let items = page.items.clone();
+                    view! {
+                        <ul class="request-list" data-testid="my-requests">
+                            {items.into_iter().map(|item| view! { <MyRequest item /> }).collect_view()}
+                        </ul>
+                        <Pager page path="/requests" noun=("request", "requests") />
+                    }
+                        .into_any()
+                })
+            })}
+        </Suspense>
     }
 }
 

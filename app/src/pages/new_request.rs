@@ -9,7 +9,7 @@ use leptos::server_fn::ServerFn as _;
 use leptos_meta::Title;
 
 use crate::api::requests::{SubmitRequest, get_request_options};
-use crate::components::error_view::ErrorView;
+use crate::components::error_view::loaded;
 use crate::components::forms::{AfterSuccess, EnhancedForm, FieldProblem, form_answers, form_refusal};
 use crate::components::session::RequireRole;
 use crate::policy::UseCase;
@@ -36,11 +36,9 @@ pub fn NewRequestPage() -> impl IntoView {
 fn RequestFormLoader() -> impl IntoView {
     let options = Resource::new(|| (), |_| get_request_options());
     view! {
-        <ErrorBoundary fallback=|errors| view! { <ErrorView errors /> }>
-            <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
-                {move || Suspend::new(async move { options.await.map(|options| view! { <RequestForm options /> }) })}
-            </Suspense>
-        </ErrorBoundary>
+        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move { loaded(options.await, |options| view! { <RequestForm options /> }) })}
+        </Suspense>
     }
 }
 

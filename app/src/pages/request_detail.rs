@@ -42,11 +42,14 @@ fn Detail() -> impl IntoView {
     let id = params.with_untracked(|p| p.get("id").unwrap_or_default());
     let detail = Resource::new(move || id.clone(), get_request);
     view! {
-        <ErrorBoundary fallback=|errors| view! { <h1>"Request"</h1> <ErrorView errors /> }>
-            <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
-                {move || Suspend::new(async move { detail.await.map(|detail| view! { <DetailView detail /> }) })}
-            </Suspense>
-        </ErrorBoundary>
+        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match detail.await {
+                    Ok(detail) => view! { <DetailView detail /> }.into_any(),
+                    Err(error) => view! { <h1>"Request"</h1> <ErrorView error /> }.into_any(),
+                }
+            })}
+        </Suspense>
     }
 }
 

@@ -6,7 +6,7 @@ use leptos::server_fn::ServerFn as _;
 use leptos_meta::Title;
 
 use crate::api::server_info::{GetServerInfo, get_server_info};
-use crate::components::error_view::ErrorView;
+use crate::components::error_view::loaded;
 use crate::components::forms::{AfterSuccess, EnhancedForm};
 use crate::components::session::RequireRole;
 use crate::policy::UseCase;
@@ -20,11 +20,9 @@ pub fn ServerPage() -> impl IntoView {
         <RequireRole use_case=UseCase::ViewServerStatus>
             <section class="page">
                 <h1>"Server"</h1>
-                <ErrorBoundary fallback=|errors| view! { <ErrorView errors /> }>
-                    <Suspense fallback=|| view! { <p class="muted">"Asking the server…"</p> }>
-                        {move || Suspend::new(async move { info.await.map(|info| view! { <ServerStatus info /> }) })}
-                    </Suspense>
-                </ErrorBoundary>
+                <Suspense fallback=|| view! { <p class="muted">"Asking the server…"</p> }>
+                    {move || Suspend::new(async move { loaded(info.await, |info| view! { <ServerStatus info /> }) })}
+                </Suspense>
             </section>
         </RequireRole>
     }

@@ -97,6 +97,26 @@ async fn unknown_paths_get_the_not_found_page_with_status_404() {
     server.stop().await;
 }
 
+/// A page whose data the viewer may not see says so, every time, with its status. (It once rendered an empty page
+/// one time in four: Leptos hands a server-side error to its `ErrorBoundary` through a thread-local, lost when the
+/// page's future resumed on another worker; hence two workers here.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_one_may_not_see_is_not_found_every_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&dir).await;
+    let alice = Browser::signed_in(&server, "alice").await;
+    let id = crate::requests::submit_ok(&alice, &server, &crate::requests::form("not-graces")).await;
+    let grace = Browser::signed_in(&server, "grace").await;
+    for (attempt, path) in (0..40).map(|i| (i, format!("/requests/{id}"))).chain([(40, "/requests/x".to_string())]) {
+        let response = grace.get(&server.url(&path)).await;
+        let status = response.status().as_u16();
+        let html = response.text().await.unwrap();
+        assert!(html.contains("Not found. It may never have existed"), "attempt {attempt} of {path}: {html}");
+        assert_eq!(status, 404, "attempt {attempt} of {path}");
+    }
+    server.stop().await;
+}
+
 #[tokio::test]
 async fn public_assets_are_served_from_the_site_root() {
     let dir = tempfile::tempdir().unwrap();

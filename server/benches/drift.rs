@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use app::requests::{Action, HelmMode, RequestState};
 use berth_server::clock::Clock;
-use berth_server::cluster::manifests::{self, Grant, Settings};
+use berth_server::cluster::manifests::{self, Grant, GrantRef, Settings};
 use berth_server::config::{Config, RequestsConfig};
 use berth_server::store::requests::{NewRequest, Transition};
 use berth_server::workflow::worker::Worker;
@@ -93,11 +93,13 @@ async fn main() {
             let (cluster, profile, settings, alice) = (&cluster, &profile, &settings, &alice);
             async move {
                 let grant = Grant {
-                    request_id: id,
-                    namespace,
-                    owner_id: alice,
-                    owner_hint: "alice@example.com",
-                    helm_mode: HelmMode::NoTiller,
+                    of: GrantRef {
+                        request_id: id,
+                        namespace,
+                        owner_id: alice,
+                        owner_hint: "alice@example.com",
+                        helm_mode: HelmMode::NoTiller,
+                    },
                     profile,
                 };
                 for object in manifests::objects(&grant, settings) {

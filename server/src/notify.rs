@@ -105,87 +105,87 @@ impl Notifier {
         }
     }
 
-    /// The message, with user-supplied text escaped so it cannot inject links or mentions.
+    /// The message, with user-supplied text made inert so it cannot inject links or mentions.
     pub fn text(&self, notice: &Notice) -> String {
         match notice {
             Notice::Submitted(request) => format!(
                 "{requester} requested namespace {link} ({stage}, {helm}, quota {quota}, {days} days): {purpose}",
-                requester = escape(&request.requester.display_name),
+                requester = inert(&request.requester.display_name),
                 link = self.link(request),
-                stage = escape(&request.stage),
+                stage = inert(&request.stage),
                 helm = request.helm_mode.label(),
-                quota = escape(&request.quota_profile),
+                quota = inert(&request.quota_profile),
                 days = request.lifetime_days,
-                purpose = escape(&request.purpose),
+                purpose = inert(&request.purpose),
             ),
             Notice::Decided { request, approved, by, reason } => {
                 let verb = if *approved { "approved" } else { "denied" };
                 let mut text = format!(
                     "{by} {verb} namespace {link}, requested by {requester}",
-                    by = escape(by),
+                    by = inert(by),
                     link = self.link(request),
-                    requester = escape(&request.requester.display_name),
+                    requester = inert(&request.requester.display_name),
                 );
                 if let Some(reason) = reason {
                     text.push_str(": ");
-                    text.push_str(&escape(reason));
+                    text.push_str(&inert(reason));
                 }
                 text
             }
             Notice::Ready(request) => format!(
                 "Namespace {link} is ready: {requester} can download a kubeconfig from its page",
                 link = self.link(request),
-                requester = escape(&request.requester.display_name),
+                requester = inert(&request.requester.display_name),
             ),
             Notice::ExpiringSoon(request) => format!(
                 "Access to namespace {link} ends {at}: {requester}, ask for an extension on its page if you still need it",
                 link = self.link(request),
                 at = request.expires_at.map(|at| at.format("%Y-%m-%d %H:%M UTC").to_string()).unwrap_or_default(),
-                requester = escape(&request.requester.display_name),
+                requester = inert(&request.requester.display_name),
             ),
             Notice::Expired(request) => format!(
                 "Namespace {link} of {requester} reached the end of its lifetime; its access is being removed",
                 link = self.link(request),
-                requester = escape(&request.requester.display_name),
+                requester = inert(&request.requester.display_name),
             ),
             Notice::Lapsed { request, days } => format!(
                 "The request of {requester} for namespace {link} lapsed: nobody decided it within {days} days",
-                requester = escape(&request.requester.display_name),
+                requester = inert(&request.requester.display_name),
                 link = self.link(request),
             ),
             Notice::ChangeAsked { request, change, reason } => format!(
                 "{requester} asks for {change} on namespace {link}: {reason}",
-                requester = escape(&request.requester.display_name),
-                change = escape(change),
+                requester = inert(&request.requester.display_name),
+                change = inert(change),
                 link = self.link(request),
-                reason = escape(reason),
+                reason = inert(reason),
             ),
             Notice::ChangeDecided { request, approved, by, change, reason } => {
                 let verb = if *approved { "approved" } else { "refused" };
                 let mut text = format!(
                     "{by} {verb} {change} on namespace {link} of {requester}",
-                    by = escape(by),
-                    change = escape(change),
+                    by = inert(by),
+                    change = inert(change),
                     link = self.link(request),
-                    requester = escape(&request.requester.display_name),
+                    requester = inert(&request.requester.display_name),
                 );
                 if let Some(reason) = reason {
                     text.push_str(": ");
-                    text.push_str(&escape(reason));
+                    text.push_str(&inert(reason));
                 }
                 text
             }
             Notice::Failed(request) => format!(
                 "Provisioning namespace {link} failed; an admin can retry it from its page: {error}",
                 link = self.link(request),
-                error = escape(request.last_error.as_deref().unwrap_or("no message")),
+                error = inert(request.last_error.as_deref().unwrap_or("no message")),
             ),
         }
     }
 
     fn link(&self, request: &RequestSummary) -> String {
         let url = self.public_url.join(&format!("requests/{}", request.id)).map(String::from).unwrap_or_default();
-        format!("<{url}|{}>", escape(&request.namespace))
+        format!("<{url}|{}>", inert(&request.namespace))
     }
 }
 
@@ -193,7 +193,7 @@ impl Notifier {
 /// `<url|label>` link and no `<!channel>`); every `@` shown as a full-width `＠`, so no `@channel`, `@here`
 /// or `@someone` pings anyone (Mattermost and Rocket.Chat read them in plain text); `://` shown as `[:]//`,
 /// so no URL becomes a link; and `](` broken up, so no Markdown link (Mattermost renders Markdown).
-fn escape(text: &str) -> String {
+fn inert(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

@@ -92,12 +92,22 @@ impl FromRequestParts<ApiState> for Principal {
                     .map_err(ApiError::from)?
                     // Removed since: its tokens were revoked with it, this is a race.
                     .ok_or(ApiFailure(ApiError::SignInRequired))?;
-                let on_behalf_of = state.store.token_creator(&token.id).await.map_err(ApiError::from)?;
-                let on_behalf_of = on_behalf_of.unwrap_or_else(|| robot.created_by.clone());
+                let on_behalf_of = token.created_by.unwrap_or_else(|| robot.created_by.clone());
                 Ok(Principal::Robot(RobotCaller { robot, on_behalf_of, token_id: token.id }))
             }
         }
     }
+}
+
+/// Grant `id` if person `caller` may do `use_case` to it, by the same rule as the pages (without the page's
+/// reading of the audit trail and the cluster).
+pub async fn person_grant(
+    state: &ApiState,
+    caller: &Caller,
+    id: &str,
+    use_case: UseCase,
+) -> Result<RequestRecord, ApiError> {
+    crate::workflow::requests::authorized_request(&state.store, &state.rules.policy(), caller, id, use_case).await
 }
 
 /// Grant `id` if robot `robot` may do `use_case` to it: its own grant only (another is not found).

@@ -16,6 +16,7 @@ use std::sync::Arc;
 use app::error::ApiError;
 use app::policy::UseCase;
 use app::ports::Ports;
+use app::requests::members::RobotSummary;
 use app::requests::{RequestForm, Verdict};
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -27,9 +28,10 @@ use secrecy::ExposeSecret;
 use serde::Deserialize;
 
 use self::auth::Principal;
-use self::views::{ApiFailure, GrantView, IssuedKubeconfig, MadeTokenView, RobotView};
+use self::views::{ApiFailure, Body, GrantView, IssuedKubeconfig, MadeTokenView, RobotView};
 use crate::clock::Clock;
 use crate::store::Store;
+use crate::store::requests::RequestRecord;
 use crate::store::tokens::{NewToken, TokenKind};
 use crate::workflow::credentials::CredentialsService;
 use crate::workflow::validation::Rules;
@@ -116,11 +118,8 @@ struct PersonTokenAsk {
 /// `POST /api/v1/tokens/person`: the command line's sign-in. The ID token is checked like a browser's
 /// sign-in (signature, issuer, audience: the command line's client, expiry, nonce); the person is recorded
 /// with the role their groups give now, and gets a token of [`PERSON_TOKEN_HOURS`].
-async fn person_token(
-    State(state): State<ApiState>,
-    ask: Result<Json<PersonTokenAsk>, axum::extract::rejection::JsonRejection>,
-) -> Answer<Response> {
-    let Json(ask) = ask.map_err(views::unreadable)?;
+async fn person_token(State(state): State<ApiState>, ask: Body<PersonTokenAsk>) -> Answer<Response> {
+    let ask = ask.read()?;
     let identity = state.auth.oidc.verify_cli_id_token(&ask.id_token, &ask.nonce).await.map_err(|error| {
         tracing::warn!(error = %error, "a command line sign-in was refused");
         ApiError::SignInRequired
@@ -174,12 +173,9 @@ struct FederatedAsk {
 /// trusts (`[[federation.trust]]`: issuer, audience, subject) is exchanged for a token of the rule's robot
 /// that lasts the rule's minutes. A genuine token no rule trusts is refused (403) and recorded in the audit
 /// trail of the grants its issuer's rules name; a token that is not genuine is 401.
-async fn federated_token(
-    State(state): State<ApiState>,
-    ask: Result<Json<FederatedAsk>, axum::extract::rejection::JsonRejection>,
-) -> Answer<Response> {
+async fn federated_token(State(state): State<ApiState>, ask: Body<FederatedAsk>) -> Answer<Response> {
     use crate::auth::federation::NotTrusted;
-    let Json(ask) = ask.map_err(views::unreadable)?;
+    let ask = ask.read()?;
     let now = state.clock.now();
     let (rule, subject) = match state.federation.trust(&ask.token).await {
         Ok(trusted) => trusted,
@@ -252,13 +248,7 @@ async fn cluster_of(
     let namespace = match &principal {
         Principal::Person(caller) => {
             principal.require(UseCase::DownloadKubeconfig)?;
-            let detail = state.ports.requests.detail(caller, &id).await?;
-            if !detail.may.download {
-                return Err(ApiFailure(ApiError::NotAllowed(
-                    "Only the grant's owner and members can use its namespace, while it is ready.".to_string(),
-                )));
-            }
-            detail.request.namespace
+            auth::person_grant(&state, caller, &id, UseCase::DownloadKubeconfig).await?.summary.namespace
         }
         Principal::Robot(robot) => {
             auth::robot_grant(&state, robot, &id, UseCase::DownloadKubeconfig).await?.summary.namespace
@@ -298,8 +288,8 @@ async fn show_grant(
     match &principal {
         Principal::Person(caller) => {
             principal.require(UseCase::ViewRequest)?;
-            let detail = state.ports.requests.detail(caller, &id).await?;
-            Ok(Json(GrantView::of(&detail.request)))
+            let record = auth::person_grant(&state, caller, &id, UseCase::ViewRequest).await?;
+            Ok(Json(GrantView::of(&record.summary)))
         }
         Principal::Robot(robot) => {
             let record = auth::robot_grant(&state, robot, &id, UseCase::ViewRequest).await?;
@@ -341,12 +331,12 @@ async fn get_kubeconfig(
     State(state): State<ApiState>,
     principal: Principal,
     Path(id): Path<String>,
-    ask: Result<Json<KubeconfigAsk>, axum::extract::rejection::JsonRejection>,
+    ask: Body<KubeconfigAsk>,
 ) -> Answer<Response> {
     let download = match &principal {
         Principal::Person(caller) => {
             principal.require(UseCase::DownloadKubeconfig)?;
-            let Json(ask) = ask.map_err(views::unreadable)?;
+            let ask = ask.read()?;
             let (lifetime_hours, lifetime_minutes) = ask.lifetimes()?;
             let form = crate::workflow::credentials::KubeconfigForm {
                 purpose: if ask.robot.is_some() { "ci" } else { "personal" }.to_string(),
@@ -357,7 +347,7 @@ async fn get_kubeconfig(
             state.credentials.issue(caller, &id, &form).await?
         }
         Principal::Robot(robot) => {
-            let Json(ask) = ask.map_err(views::unreadable)?;
+            let ask = ask.read()?;
             if ask.robot.as_deref().is_some_and(|name| name != robot.robot.name) {
                 return Err(ApiFailure(ApiError::NotAllowed(
                     "A robot's token gets kubeconfigs of that robot only.".to_string(),
@@ -386,10 +376,15 @@ async fn list_robots(
     Path(id): Path<String>,
 ) -> Answer<Json<serde_json::Value>> {
     let caller = principal.require(UseCase::ViewRequest)?;
-    let detail = state.ports.requests.detail(caller, &id).await?;
-    let robots: Vec<RobotView> =
-        detail.members.map(|members| members.robots).unwrap_or_default().iter().map(RobotView::of).collect();
+    let record = auth::person_grant(&state, caller, &id, UseCase::ViewRequest).await?;
+    let robots: Vec<RobotView> = robots_of(&state, &record).await?.iter().map(RobotView::of).collect();
     Ok(Json(serde_json::json!({ "robots": robots })))
+}
+
+/// The robots of grant `record`, as the grant's page lists them (with their Kubernetes user names).
+async fn robots_of(state: &ApiState, record: &RequestRecord) -> Result<Vec<RobotSummary>, ApiError> {
+    let members = crate::workflow::members::grant_members(&state.store, record, &state.identities_namespace).await?;
+    Ok(members.robots)
 }
 
 #[derive(Debug, Deserialize)]
@@ -403,13 +398,13 @@ async fn add_robot(
     State(state): State<ApiState>,
     principal: Principal,
     Path(id): Path<String>,
-    ask: Result<Json<RobotAsk>, axum::extract::rejection::JsonRejection>,
+    ask: Body<RobotAsk>,
 ) -> Answer<Response> {
     let caller = principal.require(UseCase::ManageAccess)?;
-    let Json(ask) = ask.map_err(views::unreadable)?;
+    let ask = ask.read()?;
     state.ports.members.add_robot(caller, &id, &ask.name).await?;
-    let detail = state.ports.requests.detail(caller, &id).await?;
-    let robots = detail.members.map(|members| members.robots).unwrap_or_default();
+    let record = auth::person_grant(&state, caller, &id, UseCase::ViewRequest).await?;
+    let robots = robots_of(&state, &record).await?;
     let made = robots.iter().find(|robot| robot.name == ask.name.trim()).ok_or(ApiError::Internal)?;
     Ok((StatusCode::CREATED, Json(RobotView::of(made))).into_response())
 }
@@ -428,10 +423,10 @@ async fn make_robot_token(
     State(state): State<ApiState>,
     principal: Principal,
     Path((id, robot_id)): Path<(String, String)>,
-    ask: Result<Json<TokenAsk>, axum::extract::rejection::JsonRejection>,
+    ask: Body<TokenAsk>,
 ) -> Answer<Response> {
     let caller = principal.require(UseCase::ManageAccess)?;
-    let Json(ask) = ask.map_err(views::unreadable)?;
+    let ask = ask.read()?;
     let made = make_token(&state, caller, &id, &robot_id, &ask.name, ask.days).await?;
     Ok((StatusCode::CREATED, [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))], Json(made))
         .into_response())
@@ -447,13 +442,8 @@ pub async fn make_token(
     name: &str,
     days: u32,
 ) -> Result<MadeTokenView, ApiError> {
-    // The policy's answer for the grant (its owner or an admin, while it is ready), through the page's detail.
-    let detail = state.ports.requests.detail(caller, id).await?;
-    if !detail.may.manage_access {
-        return Err(ApiError::NotAllowed(
-            "Only the grant's owner (who requested it) or an admin can make a robot's API tokens.".to_string(),
-        ));
-    }
+    // Its owner or an admin, while it is ready.
+    let grant = auth::person_grant(state, caller, id, UseCase::ManageAccess).await?;
     let robot_id = app::model::RobotId::parse(robot_id)?;
     let robot = state.store.robot(id, robot_id.as_str()).await?.ok_or(ApiError::NotFound)?;
     let name = name.trim();
@@ -463,7 +453,7 @@ pub async fn make_token(
     }
     let now = state.clock.now();
     let max_days = TOKEN_MAX_DAYS;
-    let ends = detail.request.expires_at;
+    let ends = grant.summary.expires_at;
     if days == 0 || days > max_days {
         problems.push(app::error::FieldProblem::new("days", format!("Between 1 and {max_days} days.")));
     } else if let Some(ends) = ends
@@ -518,10 +508,10 @@ struct RequestAsk {
 async fn submit_request(
     State(state): State<ApiState>,
     principal: Principal,
-    ask: Result<Json<RequestAsk>, axum::extract::rejection::JsonRejection>,
+    ask: Body<RequestAsk>,
 ) -> Answer<Response> {
     let caller = principal.require(UseCase::SubmitRequest)?;
-    let Json(ask) = ask.map_err(views::unreadable)?;
+    let ask = ask.read()?;
     let form = RequestForm {
         namespace: ask.namespace,
         purpose: ask.purpose,
@@ -532,8 +522,8 @@ async fn submit_request(
         team: ask.team.unwrap_or_default(),
     };
     let id = state.ports.requests.submit(caller, form).await?;
-    let detail = state.ports.requests.detail(caller, &id).await?;
-    Ok((StatusCode::CREATED, Json(GrantView::of(&detail.request))).into_response())
+    let record = auth::person_grant(&state, caller, &id, UseCase::ViewRequest).await?;
+    Ok((StatusCode::CREATED, Json(GrantView::of(&record.summary))).into_response())
 }
 
 /// `POST /api/v1/requests/{id}/approve`: an approver approves (their approval may be one of several needed).
@@ -544,8 +534,8 @@ async fn approve_request(
 ) -> Answer<Json<GrantView>> {
     let caller = principal.require(UseCase::DecideRequest)?;
     state.ports.requests.decide(caller, &id, Verdict::Approve).await?;
-    let detail = state.ports.requests.detail(caller, &id).await?;
-    Ok(Json(GrantView::of(&detail.request)))
+    let record = auth::person_grant(&state, caller, &id, UseCase::ViewRequest).await?;
+    Ok(Json(GrantView::of(&record.summary)))
 }
 
 /// `GET /api/v1/approvals`: the first page of requests the caller may still decide, oldest first.
@@ -567,9 +557,9 @@ async fn revoke_credential(
     State(state): State<ApiState>,
     principal: Principal,
     Path(id): Path<String>,
-    ask: Result<Json<RevokeAsk>, axum::extract::rejection::JsonRejection>,
+    ask: Body<RevokeAsk>,
 ) -> Answer<StatusCode> {
-    let Json(ask) = ask.map_err(views::unreadable)?;
+    let ask = ask.read()?;
     match &principal {
         Principal::Person(caller) => {
             principal.require(UseCase::RevokeCredential)?;

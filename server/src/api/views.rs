@@ -4,10 +4,13 @@
 use app::error::ApiError;
 use app::requests::RequestSummary;
 use app::requests::members::RobotSummary;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, Request};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 /// A request or grant.
 #[derive(Debug, Serialize)]
@@ -146,7 +149,23 @@ impl IntoResponse for ApiFailure {
     }
 }
 
-/// A body that is not the JSON the operation takes.
-pub fn unreadable(rejection: axum::extract::rejection::JsonRejection) -> ApiFailure {
-    ApiFailure(ApiError::Invalid(vec![app::error::FieldProblem::new("body", rejection.body_text())]))
+/// An operation's JSON body, read when the handler asks: after the caller's role is checked, so that a
+/// caller who may not do it is told 403 whatever they sent, and a body that is not the JSON the operation
+/// takes is a 422 in the API's error shape.
+pub struct Body<T>(Result<T, JsonRejection>);
+
+impl<T> Body<T> {
+    pub fn read(self) -> Result<T, ApiFailure> {
+        self.0.map_err(|rejection| {
+            ApiFailure(ApiError::Invalid(vec![app::error::FieldProblem::new("body", rejection.body_text())]))
+        })
+    }
+}
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        Ok(Body(axum::Json::<T>::from_request(request, state).await.map(|axum::Json(value)| value)))
+    }
 }

@@ -150,14 +150,16 @@ mod tests {
     use app::requests::HelmMode;
 
     use super::*;
-    use crate::cluster::manifests::{Grant, Settings, objects};
+    use crate::cluster::manifests::{Grant, GrantRef, Settings, objects};
     use crate::config::{ClusterConfig, RequestsConfig};
 
     fn grant_objects(profile: &str, helm_mode: HelmMode) -> Vec<Object> {
         let config = RequestsConfig::default();
         let profile = config.quota_profiles.iter().find(|p| p.name == profile).unwrap();
-        let grant =
-            Grant { request_id: "r1", namespace: "team-a", owner_id: "u1", owner_hint: "dave", helm_mode, profile };
+        let grant = Grant {
+            of: GrantRef { request_id: "r1", namespace: "team-a", owner_id: "u1", owner_hint: "dave", helm_mode },
+            profile,
+        };
         objects(&grant, &Settings::of(&ClusterConfig::default()))
     }
 

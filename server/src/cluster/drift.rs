@@ -288,7 +288,7 @@ fn exactly(desired: &Value, live: &Value, path: &str, defaulted: &[&str], fields
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cluster::manifests::{self, Grant, Settings};
+    use crate::cluster::manifests::{self, Grant, GrantRef, Settings};
     use crate::config::RequestsConfig;
     use app::requests::HelmMode;
     use serde_json::json;
@@ -296,11 +296,13 @@ mod tests {
     fn tiller_objects() -> Vec<Object> {
         let profile = RequestsConfig::default().quota_profiles.remove(0);
         let grant = Grant {
-            request_id: "r-1",
-            namespace: "team-a",
-            owner_id: "o-1",
-            owner_hint: "dave",
-            helm_mode: HelmMode::Tiller,
+            of: GrantRef {
+                request_id: "r-1",
+                namespace: "team-a",
+                owner_id: "o-1",
+                owner_hint: "dave",
+                helm_mode: HelmMode::Tiller,
+            },
             profile: &profile,
         };
         manifests::objects(&grant, &Settings::default())

@@ -9,7 +9,8 @@ use kube::ResourceExt;
 use kube::api::{Api, DeleteParams, ListParams};
 
 use super::manifests::{
-    Grant, Object, PERSON_LABEL, REQUEST_LABEL, ROBOT_LABEL, Settings, Subject, identity_binding_of, identity_objects,
+    GrantRef, Object, PERSON_LABEL, REQUEST_LABEL, ROBOT_LABEL, Settings, Subject, identity_binding_of,
+    identity_objects,
 };
 use super::{Cluster, ClusterError};
 
@@ -18,7 +19,7 @@ impl Cluster {
     /// them, and for a grant made before identities were per person).
     pub async fn ensure_identity(
         &self,
-        grant: &Grant<'_>,
+        grant: &GrantRef<'_>,
         subject: Subject<'_>,
         settings: &Settings,
     ) -> Result<(), ClusterError> {
@@ -32,7 +33,7 @@ impl Cluster {
     /// anchors of its kubeconfigs `credential_ids`, and its identity. Idempotent.
     pub async fn remove_identity(
         &self,
-        grant: &Grant<'_>,
+        grant: &GrantRef<'_>,
         subject: Subject<'_>,
         credential_ids: &[String],
         settings: &Settings,
@@ -61,7 +62,11 @@ impl Cluster {
     /// Binds every identity of `grant` anew to the role its Helm mode gives (after Tiller became Helm 3): a
     /// RoleBinding's role cannot change, so each binding whose role differs is deleted and created again.
     /// Returns the bindings it replaced.
-    pub async fn rebind_identities(&self, grant: &Grant<'_>, settings: &Settings) -> Result<Vec<String>, ClusterError> {
+    pub async fn rebind_identities(
+        &self,
+        grant: &GrantRef<'_>,
+        settings: &Settings,
+    ) -> Result<Vec<String>, ClusterError> {
         let identities = Api::<ServiceAccount>::namespaced(self.client.clone(), &settings.identities_namespace);
         let selector = format!("{REQUEST_LABEL}={}", grant.request_id);
         let listed = identities.list_metadata(&ListParams::default().labels(&selector)).await?;

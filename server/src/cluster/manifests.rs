@@ -88,9 +88,9 @@ impl Default for Settings {
     }
 }
 
-/// The grant the objects are for.
-#[derive(Debug, Clone)]
-pub struct Grant<'a> {
+/// A grant as its names, its identities and its revocation know it: all but the quota profile.
+#[derive(Debug, Clone, Copy)]
+pub struct GrantRef<'a> {
     pub request_id: &'a str,
     pub namespace: &'a str,
     /// `users.id` of the requester.
@@ -98,10 +98,26 @@ pub struct Grant<'a> {
     /// The requester's email (or name): the readable part of their identity's name.
     pub owner_hint: &'a str,
     pub helm_mode: HelmMode,
+}
+
+/// The grant the objects are for: the grant, and the quota profile its namespace is made with.
+#[derive(Debug, Clone)]
+pub struct Grant<'a> {
+    pub of: GrantRef<'a>,
     pub profile: &'a QuotaProfile,
 }
 
-impl<'a> Grant<'a> {
+/// A grant's names are read straight off it (`grant.namespace`), and it is handed where a [`GrantRef`] is
+/// asked for.
+impl<'a> std::ops::Deref for Grant<'a> {
+    type Target = GrantRef<'a>;
+
+    fn deref(&self) -> &GrantRef<'a> {
+        &self.of
+    }
+}
+
+impl<'a> GrantRef<'a> {
     /// The requester, whose identity is made with the namespace.
     pub fn owner(&self) -> Subject<'a> {
         Subject::Person { id: self.owner_id, hint: self.owner_hint }
@@ -253,7 +269,7 @@ pub fn objects(grant: &Grant<'_>, settings: &Settings) -> Vec<Object> {
 
 /// The identity of `subject` on `grant`, and its RoleBinding in X: to `edit` (or what the configuration
 /// says) without Tiller; with Tiller to `tiller-user`, so deployments go through Tiller.
-pub fn identity_objects(grant: &Grant<'_>, subject: Subject<'_>, settings: &Settings) -> [Object; 2] {
+pub fn identity_objects(grant: &GrantRef<'_>, subject: Subject<'_>, settings: &Settings) -> [Object; 2] {
     let name = subject.identity_name(grant.namespace);
     [
         Object::ServiceAccount(identity(grant, subject, settings)),
@@ -263,7 +279,7 @@ pub fn identity_objects(grant: &Grant<'_>, subject: Subject<'_>, settings: &Sett
 
 /// The binding identity `identity_name` (labelled `label`) should have in X, by the grant's Helm mode.
 pub fn identity_binding_of(
-    grant: &Grant<'_>,
+    grant: &GrantRef<'_>,
     identity_name: &str,
     label: (&str, &str),
     settings: &Settings,
@@ -276,7 +292,7 @@ pub fn identity_binding_of(
 }
 
 /// Labels on every object of the grant.
-fn labels(grant: &Grant<'_>) -> serde_json::Value {
+fn labels(grant: &GrantRef<'_>) -> serde_json::Value {
     json!({
         MANAGED_BY.0: MANAGED_BY.1,
         REQUEST_LABEL: grant.request_id,
@@ -291,7 +307,7 @@ fn typed<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> T {
     serde_json::from_value(value).expect("a manifest built by this module matches its Kubernetes type")
 }
 
-fn namespace(grant: &Grant<'_>, settings: &Settings) -> Namespace {
+fn namespace(grant: &GrantRef<'_>, settings: &Settings) -> Namespace {
     let mut labels = labels(grant);
     for (key, value) in &settings.pod_security {
         labels[key] = json!(value);
@@ -368,7 +384,7 @@ fn not_tiller() -> serde_json::Value {
 
 /// The controller creates `default`; Berth owns only this field of it (and its labels, which is how Berth's
 /// watch finds it again when a tenant changes it), so workloads get no token unless they ask for one.
-fn default_service_account(grant: &Grant<'_>) -> ServiceAccount {
+fn default_service_account(grant: &GrantRef<'_>) -> ServiceAccount {
     typed(json!({
         "apiVersion": "v1",
         "kind": "ServiceAccount",
@@ -377,7 +393,7 @@ fn default_service_account(grant: &Grant<'_>) -> ServiceAccount {
     }))
 }
 
-fn identity(grant: &Grant<'_>, subject: Subject<'_>, settings: &Settings) -> ServiceAccount {
+fn identity(grant: &GrantRef<'_>, subject: Subject<'_>, settings: &Settings) -> ServiceAccount {
     let mut labels = labels(grant);
     labels["berth.dev/namespace"] = json!(grant.namespace);
     let (key, value) = subject.label();
@@ -395,7 +411,7 @@ fn identity(grant: &Grant<'_>, subject: Subject<'_>, settings: &Settings) -> Ser
 }
 
 fn identity_binding(
-    grant: &Grant<'_>,
+    grant: &GrantRef<'_>,
     identity_name: &str,
     (key, value): (&str, &str),
     settings: &Settings,
@@ -416,7 +432,7 @@ fn identity_binding(
     }))
 }
 
-pub fn tiller_service_account(grant: &Grant<'_>) -> ServiceAccount {
+pub fn tiller_service_account(grant: &GrantRef<'_>) -> ServiceAccount {
     typed(json!({
         "apiVersion": "v1",
         "kind": "ServiceAccount",
@@ -425,7 +441,7 @@ pub fn tiller_service_account(grant: &Grant<'_>) -> ServiceAccount {
 }
 
 /// Tiller acts with `edit` in X: not on Roles, RoleBindings, the ResourceQuota or the Namespace itself.
-fn tiller_binding(grant: &Grant<'_>) -> RoleBinding {
+fn tiller_binding(grant: &GrantRef<'_>) -> RoleBinding {
     typed(json!({
         "apiVersion": "rbac.authorization.k8s.io/v1",
         "kind": "RoleBinding",
@@ -449,7 +465,7 @@ fn tiller_template_labels() -> serde_json::Value {
 
 /// Defence in depth: Tiller listens on the pod's loopback only, and no pod may connect to it at all (which
 /// also hides the unauthenticated `/metrics` on the probe port).
-fn tiller_network_policy(grant: &Grant<'_>) -> NetworkPolicy {
+fn tiller_network_policy(grant: &GrantRef<'_>) -> NetworkPolicy {
     typed(json!({
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",
@@ -461,7 +477,7 @@ fn tiller_network_policy(grant: &Grant<'_>) -> NetworkPolicy {
 /// `helm init`'s Deployment, hardened (cluster-reference.md §1.3): `--storage=secret`, gRPC on 127.0.0.1 only
 /// (`helm` reaches it by port-forward, which needs `tiller-user`), no Service, non-root, no privilege
 /// escalation, read-only root filesystem, all capabilities dropped, RuntimeDefault seccomp.
-fn tiller_deployment(grant: &Grant<'_>, settings: &Settings) -> Deployment {
+fn tiller_deployment(grant: &GrantRef<'_>, settings: &Settings) -> Deployment {
     let mut labels = labels(grant);
     for (key, value) in tiller_pod_labels().as_object().into_iter().flatten() {
         labels[key] = value.clone();
@@ -534,11 +550,13 @@ mod tests {
 
     fn grant(helm_mode: HelmMode, profile: &QuotaProfile) -> Grant<'_> {
         Grant {
-            request_id: "0b8f8a4e-5d0c-4a59-9f3e-2f1c7d9b6a11",
-            namespace: "team-a-ci",
-            owner_id: "5e0c2b1a-7f4d-4c3b-8a9e-1d2f3a4b5c6d",
-            owner_hint: "Dave.Dev+ci@example.com",
-            helm_mode,
+            of: GrantRef {
+                request_id: "0b8f8a4e-5d0c-4a59-9f3e-2f1c7d9b6a11",
+                namespace: "team-a-ci",
+                owner_id: "5e0c2b1a-7f4d-4c3b-8a9e-1d2f3a4b5c6d",
+                owner_hint: "Dave.Dev+ci@example.com",
+                helm_mode,
+            },
             profile,
         }
     }

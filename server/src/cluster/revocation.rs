@@ -21,7 +21,7 @@ use kube::ResourceExt;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, Preconditions};
 use serde_json::json;
 
-use super::manifests::{Grant, REQUEST_LABEL, TILLER_DEPLOYMENT_NAME, TILLER_NAME};
+use super::manifests::{GrantRef, REQUEST_LABEL, TILLER_DEPLOYMENT_NAME, TILLER_NAME};
 use super::{Cluster, ClusterError, FIELD_MANAGER};
 
 /// What a revocation did in the granted namespace.
@@ -61,7 +61,7 @@ impl Cluster {
     /// Removes `grant`'s access, as described above. Idempotent.
     pub async fn revoke_grant(
         &self,
-        grant: &Grant<'_>,
+        grant: &GrantRef<'_>,
         identities_namespace: &str,
     ) -> Result<NamespaceScope, ClusterError> {
         let identities = Api::<ServiceAccount>::namespaced(self.client.clone(), identities_namespace);
@@ -110,7 +110,7 @@ impl Cluster {
     /// `name (the others)`.
     async fn unbind_grant_accounts(
         &self,
-        grant: &Grant<'_>,
+        grant: &GrantRef<'_>,
         identities: &[String],
         identities_namespace: &str,
     ) -> Result<Vec<String>, ClusterError> {
@@ -144,7 +144,7 @@ impl Cluster {
 
     /// Scales Tiller to zero and deletes its ServiceAccount: tokens minted for it die (Unauthorized within the
     /// API server's token cache, about 10 s), and no pod may run as it any more.
-    async fn stop_tiller(&self, grant: &Grant<'_>) -> Result<(), ClusterError> {
+    async fn stop_tiller(&self, grant: &GrantRef<'_>) -> Result<(), ClusterError> {
         let deployments = Api::<Deployment>::namespaced(self.client.clone(), grant.namespace);
         let scale = json!({ "spec": { "replicas": 0 } });
         gone(deployments.patch(TILLER_DEPLOYMENT_NAME, &plain_patch(), &Patch::Merge(&scale)).await)?;

@@ -228,36 +228,31 @@ impl Store {
 
     /// Robot `id` of grant `request_id`, if it is not removed.
     pub async fn robot(&self, request_id: &str, id: &str) -> Result<Option<RobotRecord>> {
-        Ok(on_pool!(self, pool => sqlx::query_as::<_, RobotRecord>(
-            "SELECT id, request_id, name, created_by, created_at FROM robots
-             WHERE request_id = $1 AND id = $2 AND removed_at IS NULL",
-        )
-        .bind(request_id)
-        .bind(id)
-        .fetch_optional(pool)
-        .await)?)
+        self.robot_where("request_id = $1 AND id = $2", &[request_id, id]).await
     }
 
     /// Robot `id` of whichever grant, if it is not removed (for a token that acts as it).
     pub async fn robot_by_id(&self, id: &str) -> Result<Option<RobotRecord>> {
-        Ok(on_pool!(self, pool => sqlx::query_as::<_, RobotRecord>(
-            "SELECT id, request_id, name, created_by, created_at FROM robots WHERE id = $1 AND removed_at IS NULL",
-        )
-        .bind(id)
-        .fetch_optional(pool)
-        .await)?)
+        self.robot_where("id = $1", &[id]).await
     }
 
     /// The robot named `name` of grant `request_id`, if there is one.
     pub async fn robot_named(&self, request_id: &str, name: &str) -> Result<Option<RobotRecord>> {
-        Ok(on_pool!(self, pool => sqlx::query_as::<_, RobotRecord>(
-            "SELECT id, request_id, name, created_by, created_at FROM robots
-             WHERE request_id = $1 AND name = $2 AND removed_at IS NULL",
-        )
-        .bind(request_id)
-        .bind(name)
-        .fetch_optional(pool)
-        .await)?)
+        self.robot_where("request_id = $1 AND name = $2", &[request_id, name]).await
+    }
+
+    /// The robot, not removed, that `condition` finds with `binds` as its `$1`, `$2`...
+    async fn robot_where(&self, condition: &str, binds: &[&str]) -> Result<Option<RobotRecord>> {
+        let sql = format!(
+            "SELECT id, request_id, name, created_by, created_at FROM robots WHERE {condition} AND removed_at IS NULL"
+        );
+        Ok(on_pool!(self, pool => {
+            let mut query = sqlx::query_as::<_, RobotRecord>(&sql);
+            for bind in binds {
+                query = query.bind(*bind);
+            }
+            query.fetch_optional(pool).await
+        })?)
     }
 
     /// Records a new robot; `false` if the grant has a robot of that name already.

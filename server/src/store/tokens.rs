@@ -66,6 +66,9 @@ pub struct TokenRecord {
     pub robot_id: Option<String>,
     pub person_id: Option<String>,
     pub name: String,
+    /// Who made it: the grant's owner or an admin for a robot's token, the person for theirs; `None` for a
+    /// federated token (Berth made it).
+    pub created_by: Option<String>,
     pub expires_at: DateTime<Utc>,
     pub revoked_at: Option<DateTime<Utc>>,
 }
@@ -78,6 +81,7 @@ struct TokenRow {
     robot_id: Option<String>,
     person_id: Option<String>,
     name: String,
+    created_by: Option<String>,
     expires_at: DateTime<Utc>,
     revoked_at: Option<DateTime<Utc>>,
 }
@@ -173,8 +177,8 @@ impl Store {
             return Ok(Err(TokenRefused::Unknown));
         }
         let row = on_pool!(self, pool => sqlx::query_as::<_, TokenRow>(
-            "SELECT id, kind, secret_hash, robot_id, person_id, name, expires_at, revoked_at FROM api_tokens
-             WHERE id = $1",
+            "SELECT id, kind, secret_hash, robot_id, person_id, name, created_by, expires_at, revoked_at
+             FROM api_tokens WHERE id = $1",
         )
         .bind(id)
         .fetch_optional(pool)
@@ -202,6 +206,7 @@ impl Store {
             robot_id: row.robot_id,
             person_id: row.person_id,
             name: row.name,
+            created_by: row.created_by,
             expires_at: row.expires_at,
             revoked_at: row.revoked_at,
         }))
@@ -215,17 +220,6 @@ impl Store {
         }
         .await)?;
         Ok(())
-    }
-
-    /// Who made token `id` (`None`: Berth itself, for a federated token).
-    pub async fn token_creator(&self, id: &str) -> Result<Option<String>> {
-        let creator: Option<Option<String>> = on_pool!(self, pool => sqlx::query_scalar(
-            "SELECT created_by FROM api_tokens WHERE id = $1",
-        )
-        .bind(id)
-        .fetch_optional(pool)
-        .await)?;
-        Ok(creator.flatten())
     }
 
     /// The robot tokens of grant `request_id`'s robots, newest first (federated ones are not listed: they

@@ -20,7 +20,7 @@ use secrecy::SecretString;
 use super::members::MembersService;
 use super::requests::authorized_request;
 use super::worker::Waker;
-use super::worker::grant_of;
+use super::worker::grant_ref;
 use crate::clock::Clock;
 use crate::cluster::Cluster;
 use crate::cluster::credentials::{CheckFailed, TokenFor, check_kubeconfig, in_words};
@@ -177,8 +177,7 @@ impl CredentialsService {
         let identity = subject.identity_name(&summary.namespace);
         // Made on a person's first download, and applied again on every one (idempotent): a grant made before
         // identities were per person gets its owner's here.
-        let profile = self.members.rules.config().quota_profiles.first().cloned().ok_or(ApiError::Internal)?;
-        self.cluster.ensure_identity(&grant_of(record, &profile), subject, &self.settings).await.map_err(|error| {
+        self.cluster.ensure_identity(&grant_ref(record), subject, &self.settings).await.map_err(|error| {
             tracing::error!(request = %summary.id, error = %error_chain(&error), "cannot make an identity");
             ApiError::Unavailable(
                 "Berth could not create the identity for this namespace in the cluster, so nothing was issued. \

@@ -13,7 +13,7 @@ use app::ports::MembersPort;
 use app::requests::members::{self, GrantMembers, field};
 
 use super::requests::authorized_request;
-use super::worker::{Waker, grant_of};
+use super::worker::{Waker, grant_ref};
 use crate::clock::Clock;
 use crate::cluster::Cluster;
 use crate::cluster::manifests::{Settings, Subject, service_account_username};
@@ -35,7 +35,7 @@ pub struct MembersService {
 }
 
 /// The grant's owner, members and robots, for its page.
-pub(super) async fn grant_members(
+pub(crate) async fn grant_members(
     store: &Store,
     record: &RequestRecord,
     identities_namespace: &str,
@@ -60,9 +60,7 @@ impl MembersService {
     /// Takes `subject`'s access to `record` away in the cluster now, or leaves it to the worker (anchors)
     /// and the grant's revocation (binding and identity) if the cluster does not answer.
     async fn remove_identity(&self, record: &RequestRecord, subject: Subject<'_>, removed: &Removed) {
-        let Some(profile) = self.rules.config().quota_profiles.first().cloned() else { return };
-        let grant = grant_of(record, &profile);
-        match self.cluster.remove_identity(&grant, subject, &removed.credential_ids, &self.settings).await {
+        match self.cluster.remove_identity(&grant_ref(record), subject, &removed.credential_ids, &self.settings).await {
             Ok(()) => {
                 for id in &removed.credential_ids {
                     if let Err(error) = self.store.mark_anchor_deleted(id, self.clock.now()).await {
@@ -98,10 +96,8 @@ impl MembersService {
         if !self.store.create_robot(&robot).await? {
             return Err(ApiError::invalid(field::ROBOT_NAME, format!("This grant has a robot named {name} already.")));
         }
-        let profile = self.rules.config().quota_profiles.first().cloned().ok_or(ApiError::Internal)?;
-        let grant = grant_of(record, &profile);
         let subject = Subject::Robot { id: &robot.id, name: &robot.name };
-        if let Err(error) = self.cluster.ensure_identity(&grant, subject, &self.settings).await {
+        if let Err(error) = self.cluster.ensure_identity(&grant_ref(record), subject, &self.settings).await {
             // Nothing half-made: the robot goes again (its kubeconfigs would have no identity).
             tracing::error!(request = %record.summary.id, error = %error_chain(&error), "cannot create a robot's identity");
             self.store.remove_robot(&robot, &caller.person.id, self.clock.now()).await?;

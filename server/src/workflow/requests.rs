@@ -477,7 +477,7 @@ fn just_submitted(id: &str, valid: ValidRequest, caller: &Caller, at: DateTime<U
 
 /// The request `id` if `policy` lets `caller` do `use_case` to it (who, then state); text that cannot be an id
 /// is not found before the database is asked.
-pub(super) async fn authorized_request(
+pub(crate) async fn authorized_request(
     store: &Store,
     policy: &Policy,
     caller: &Caller,

@@ -22,7 +22,7 @@ use tokio::sync::Notify;
 
 use crate::clock::Clock;
 use crate::cluster::Cluster;
-use crate::cluster::manifests::{Grant, Settings};
+use crate::cluster::manifests::{Grant, GrantRef, Settings};
 use crate::config::{ProvisioningConfig, QuotaProfile};
 use crate::metrics::Metrics;
 use crate::notify::Notifier;
@@ -256,12 +256,16 @@ impl Worker {
 
 /// The grant `record` asks for, with its quota `profile`.
 pub(crate) fn grant_of<'a>(record: &'a RequestRecord, profile: &'a QuotaProfile) -> Grant<'a> {
-    Grant {
+    Grant { of: grant_ref(record), profile }
+}
+
+/// The grant `record` asks for, as its identities and its revocation know it.
+pub(crate) fn grant_ref(record: &RequestRecord) -> GrantRef<'_> {
+    GrantRef {
         request_id: &record.summary.id,
         namespace: &record.summary.namespace,
         owner_id: &record.requester_id,
         owner_hint: record.summary.requester.email.as_deref().unwrap_or(&record.summary.requester.display_name),
         helm_mode: record.summary.helm_mode,
-        profile,
     }
 }

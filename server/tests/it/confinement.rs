@@ -4,7 +4,7 @@
 //! whole suite provisions, revokes and deletes with that token).
 
 use app::requests::HelmMode;
-use berth_server::cluster::manifests::{self, Grant, Object, Settings};
+use berth_server::cluster::manifests::{self, Grant, GrantRef, Object, Settings};
 use berth_server::config::RequestsConfig;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Namespace, ServiceAccount};
@@ -44,11 +44,13 @@ async fn the_api_server_refuses_berth_every_write_outside_the_namespaces_it_owns
     // A grant Berth provisioned (its own work passes the policy), and a namespace someone else made.
     let managed = unique("it-confined");
     let grant = Grant {
-        request_id: "r-confined",
-        namespace: &managed,
-        owner_id: "owner-1",
-        owner_hint: "owner@example.com",
-        helm_mode: HelmMode::Tiller,
+        of: GrantRef {
+            request_id: "r-confined",
+            namespace: &managed,
+            owner_id: "owner-1",
+            owner_hint: "owner@example.com",
+            helm_mode: HelmMode::Tiller,
+        },
         profile: &profile,
     };
     let objects = manifests::objects(&grant, &Settings::default());

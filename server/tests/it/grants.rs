@@ -229,11 +229,13 @@ async fn a_crash_between_two_objects_converges_after_a_restart_and_is_marked_rea
     assert!(store.claim(&record, now, now + chrono::TimeDelta::milliseconds(500)).await.unwrap());
     let profile = RequestsConfig::default().quota_profiles.into_iter().find(|p| p.name == "small").unwrap();
     let grant = berth_server::cluster::manifests::Grant {
-        request_id: &id,
-        namespace: &namespace,
-        owner_id: &record.requester_id,
-        owner_hint: record.summary.requester.email.as_deref().unwrap_or(&record.summary.requester.display_name),
-        helm_mode: app::requests::HelmMode::Tiller,
+        of: berth_server::cluster::manifests::GrantRef {
+            request_id: &id,
+            namespace: &namespace,
+            owner_id: &record.requester_id,
+            owner_hint: record.summary.requester.email.as_deref().unwrap_or(&record.summary.requester.display_name),
+            helm_mode: app::requests::HelmMode::Tiller,
+        },
         profile: &profile,
     };
     let berth = crate::provisioning::berth_cluster().await;

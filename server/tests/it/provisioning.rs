@@ -5,7 +5,7 @@
 
 use app::requests::HelmMode;
 use berth_server::cluster::Cluster;
-use berth_server::cluster::manifests::{self, Grant, Settings};
+use berth_server::cluster::manifests::{self, Grant, GrantRef, Settings};
 use berth_server::config::{ClusterConfig, RequestsConfig};
 use k8s_openapi::api::core::v1::{Secret, ServiceAccount};
 use k8s_openapi::api::rbac::v1::RoleBinding;
@@ -49,11 +49,13 @@ async fn provision(berth: &Cluster, helm_mode: HelmMode) -> String {
     let namespace = unique("it-grant");
     let profile = small_profile();
     let grant = Grant {
-        request_id: "r-1",
-        namespace: &namespace,
-        owner_id: "owner-1",
-        owner_hint: "owner@example.com",
-        helm_mode,
+        of: GrantRef {
+            request_id: "r-1",
+            namespace: &namespace,
+            owner_id: "owner-1",
+            owner_hint: "owner@example.com",
+            helm_mode,
+        },
         profile: &profile,
     };
     apply_all(berth, &grant).await;
@@ -82,11 +84,13 @@ async fn berth_s_own_credential_provisions_both_modes_and_reapplying_changes_not
     for (helm_mode, count) in [(HelmMode::NoTiller, 7), (HelmMode::Tiller, 11)] {
         let namespace = unique("it-grant");
         let grant = Grant {
-            request_id: "r-1",
-            namespace: &namespace,
-            owner_id: "owner-1",
-            owner_hint: "owner@example.com",
-            helm_mode,
+            of: GrantRef {
+                request_id: "r-1",
+                namespace: &namespace,
+                owner_id: "owner-1",
+                owner_hint: "owner@example.com",
+                helm_mode,
+            },
             profile: &profile,
         };
         assert_eq!(apply_all(&berth, &grant).await.len(), count, "{helm_mode:?}");
@@ -196,11 +200,13 @@ async fn objects_as_the_api_server_stores_them_show_no_drift_and_a_tenant_s_chan
     let namespace = provision(&berth, HelmMode::Tiller).await;
     let profile = small_profile();
     let grant = Grant {
-        request_id: "r-1",
-        namespace: &namespace,
-        owner_id: "owner-1",
-        owner_hint: "owner@example.com",
-        helm_mode: HelmMode::Tiller,
+        of: GrantRef {
+            request_id: "r-1",
+            namespace: &namespace,
+            owner_id: "owner-1",
+            owner_hint: "owner@example.com",
+            helm_mode: HelmMode::Tiller,
+        },
         profile: &profile,
     };
     // Read back as stored (defaults filled in), the way the watch holds them.

@@ -5,7 +5,7 @@
 use app::requests::lifecycle::Action;
 
 use super::{BATCH, Worker, grant_of};
-use crate::cluster::manifests::{self, Grant};
+use crate::cluster::manifests::{self, Grant, GrantRef};
 use crate::store::StoreError;
 
 impl Worker {
@@ -21,7 +21,7 @@ impl Worker {
                 continue;
             };
             let grant = grant_of(&record, after);
-            let was = Grant { helm_mode: *from_mode, profile: before, ..grant.clone() };
+            let was = Grant { of: GrantRef { helm_mode: *from_mode, ..grant.of }, profile: before };
             let mode_changed = was.helm_mode != grant.helm_mode;
             let (was, now) = (manifests::objects(&was, &self.settings), manifests::objects(&grant, &self.settings));
             let mut applied_change = self.cluster.apply_change(&was, &now).await;

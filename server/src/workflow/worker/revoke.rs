@@ -7,7 +7,7 @@ use std::time::Instant;
 use app::requests::RequestState;
 use app::requests::lifecycle::Action;
 
-use super::{BATCH, Stop, Worker, grant_of};
+use super::{BATCH, Stop, Worker, grant_ref};
 use crate::cluster::NamespaceDeleteOutcome;
 use crate::store::StoreError;
 use crate::store::requests::RequestRecord;
@@ -40,14 +40,7 @@ impl Worker {
     async fn revoke(&self, record: RequestRecord) -> Result<(), Stop> {
         self.claim(&record).await?;
         let summary = &record.summary;
-        // Revoking needs the grant's names only, which do not depend on its quota profile.
-        let profile = self
-            .rules
-            .config()
-            .quota_profiles
-            .first()
-            .ok_or_else(|| Stop::Failed("no quota profile configured".to_string()))?;
-        let revoked = self.cluster.revoke_grant(&grant_of(&record, profile), &self.settings.identities_namespace).await;
+        let revoked = self.cluster.revoke_grant(&grant_ref(&record), &self.settings.identities_namespace).await;
         let scope = revoked.map_err(|error| {
             Stop::Transient(format!("revoking {}: {}", summary.namespace, crate::telemetry::error_chain(&error)))
         })?;

@@ -20,16 +20,22 @@ pub fn loaded<T, V: IntoView>(result: Result<T, ApiError>, content: impl FnOnce(
 }
 
 /// Why a page's content is missing: the error's message (written for people, see [`crate::error::ApiError`])
-/// and a way on: signing in again when the session ended, else a reload. The page is answered with the error's
-/// status (a page saying "Not found" is a 404).
+/// and a way on: signing in again when the session ended; the home page when it is not theirs to see (a reload
+/// would not change that); else a reload. The page is answered with the error's status (a page saying "Not
+/// found" is a 404).
 #[component]
 pub fn ErrorView(error: ApiError) -> impl IntoView {
-    crate::auth::set_page_status(error.status());
-    let way_on = if error == ApiError::SignInRequired {
-        view! { <a class="button" rel="external" href=sign_in_href(&crate::components::session::current_page())>"Sign in again"</a> }
-            .into_any()
-    } else {
-        view! { <a href="">"Reload the page"</a> }.into_any()
+    let status = error.status();
+    crate::auth::set_page_status(status);
+    let way_on = match status {
+        401 => view! {
+            <a class="button" rel="external" href=sign_in_href(&crate::components::session::current_page())>
+                "Sign in again"
+            </a>
+        }
+        .into_any(),
+        403 | 404 => view! { <a href="/">"Go to the home page"</a> }.into_any(),
+        _ => view! { <a href="">"Reload the page"</a> }.into_any(),
     };
     view! {
         <div class="alert" role="alert">
@@ -73,6 +79,16 @@ mod tests {
         assert!(html.contains(r#"role="alert""#), "{html}");
         assert!(html.contains("Something went wrong on the server."), "{html}");
         assert!(html.contains("Reload the page"), "{html}");
+    }
+
+    #[test]
+    fn what_is_not_theirs_to_see_leads_home_rather_than_to_a_reload() {
+        for error in [ApiError::NotFound, ApiError::NotAllowed("Only its owner.".to_string())] {
+            let html = render_loaded(Err(error.clone()));
+            assert!(html.contains(&error.to_string()), "{html}");
+            assert!(html.contains(r#"<a href="/">Go to the home page</a>"#), "{html}");
+            assert!(!html.contains("Reload the page"), "{html}");
+        }
     }
 
     #[test]

@@ -16,7 +16,7 @@ pub use policy::{ApprovalSlotConfig, AutoApproveConfig, PolicyConfig, StageConfi
 
 pub use workflow::{
     ClusterConfig, ContainerDefaults, CredentialsConfig, NotificationsConfig, ProvisioningConfig, QuotaProfile,
-    RequestsConfig,
+    RequestsConfig, TEAM_PLACEHOLDER,
 };
 
 use std::net::SocketAddr;

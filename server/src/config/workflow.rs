@@ -8,6 +8,9 @@ use app::model::Bounds;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
+/// What `requests.name_pattern` may say for the request's owning team.
+pub const TEAM_PLACEHOLDER: &str = "{team}";
+
 /// What a namespace request may ask for, and who may decide it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -30,7 +33,7 @@ pub struct RequestsConfig {
     /// configuration replaces it.
     pub reserved_names: Vec<String>,
     /// A regular expression every requested name must match as a whole, for example `^team-[a-z0-9-]+$`.
-    /// `{team}` in it stands for the request's owning team (`{team}-[a-z0-9-]+`).
+    /// [`TEAM_PLACEHOLDER`] in it stands for the request's owning team (`{team}-[a-z0-9-]+`).
     pub name_pattern: Option<String>,
     /// The groups that may own a grant, as teams: `*` stands for any characters (`team-*`). A requester in
     /// one or more of them names one as the owning team, and everyone in it (at their sign-in) is a member.
@@ -411,7 +414,7 @@ fn request_problems(requests: &RequestsConfig) -> Vec<String> {
         problems.push("  - requests.purpose_max_chars: must be between 1 and 10000".to_string());
     }
     if let Some(pattern) = &requests.name_pattern
-        && let Err(error) = regex::Regex::new(&pattern.replace("{team}", "team"))
+        && let Err(error) = regex::Regex::new(&pattern.replace(TEAM_PLACEHOLDER, "team"))
     {
         problems.push(format!("  - requests.name_pattern: not a regular expression: {error}"));
     }

@@ -352,11 +352,8 @@ impl Store {
     /// that give access now or soon (approved, provisioning, ready, failed, revoking), ending soonest first
     /// (those not ready yet last).
     pub async fn access_of(&self, person_id: &str, teams: &[String]) -> Result<Vec<RequestRecord>> {
-        let team_list: Vec<String> = (0..teams.len()).map(|n| format!("${}", n + 2)).collect();
-        let by_team = match team_list.is_empty() {
-            true => String::new(),
-            false => format!(" OR r.team IN ({})", team_list.join(", ")),
-        };
+        let by_team =
+            super::placeholders(2, teams.len()).map(|list| format!(" OR r.team IN ({list})")).unwrap_or_default();
         let query = format!(
             "{SELECT_REQUESTS}
              WHERE (r.requester_id = $1 OR r.id IN (SELECT request_id FROM grant_members WHERE person_id = $1){by_team})

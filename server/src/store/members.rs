@@ -340,11 +340,8 @@ impl Store {
         groups: &[String],
         at: DateTime<Utc>,
     ) -> Result<Vec<(String, Removed)>> {
-        let in_groups: Vec<String> = (0..groups.len()).map(|n| format!("${}", n + 2)).collect();
-        let still_in = match in_groups.is_empty() {
-            true => String::new(),
-            false => format!(" AND r.team NOT IN ({})", in_groups.join(", ")),
-        };
+        let still_in =
+            super::placeholders(2, groups.len()).map(|list| format!(" AND r.team NOT IN ({list})")).unwrap_or_default();
         let query = format!(
             "SELECT c.id, c.request_id, r.team FROM credentials c JOIN requests r ON r.id = c.request_id
              WHERE c.owner_id = $1 AND c.robot_id IS NULL AND c.revoked_at IS NULL AND r.state = 'ready'

@@ -85,6 +85,12 @@ macro_rules! on_pool {
 }
 pub(crate) use on_pool;
 
+/// The placeholders of a list of `count` parameters numbered from `first`, for `IN (...)`: `$2, $3, $4`.
+/// `None` for an empty list (`IN ()` is not SQL).
+pub(crate) fn placeholders(first: usize, count: usize) -> Option<String> {
+    (count > 0).then(|| (first..first + count).map(|n| format!("${n}")).collect::<Vec<_>>().join(", "))
+}
+
 /// One line of a request's audit trail, as it is appended: by [`append_event!`], the one way every part of
 /// the store writes to `audit_events`, always in the transaction of the change it records.
 pub(crate) struct NewEvent<'a> {

@@ -24,8 +24,7 @@ pub struct Rules {
 }
 
 /// A request that passed every check.
-/// What `requests.name_pattern` may say for the request's owning team.
-pub const TEAM_PLACEHOLDER: &str = "{team}";
+use crate::config::TEAM_PLACEHOLDER;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ValidRequest {
@@ -196,7 +195,12 @@ impl Rules {
         let with_team = match (&self.config.name_pattern, team) {
             (Some(source), Some(team)) if source.contains(TEAM_PLACEHOLDER) => {
                 let source = source.replace(TEAM_PLACEHOLDER, &regex::escape(team));
-                Regex::new(&format!("^(?:{source})$")).ok()
+                match Regex::new(&format!("^(?:{source})$")) {
+                    Ok(pattern) => Some(pattern),
+                    // Checked at start-up with a sample team; a team that breaks it (a size limit) is refused,
+                    // not let through unchecked.
+                    Err(_) => return Some(format!("The naming policy cannot be applied with the team '{team}'.")),
+                }
             }
             (Some(source), None) if source.contains(TEAM_PLACEHOLDER) => {
                 return Some("The naming policy names the owning team: choose the team first.".to_string());
